@@ -1,0 +1,47 @@
+package dev.argon.model;
+
+import dev.argon.kv.KvCache;
+import dev.argon.tensor.Ops;
+import dev.argon.tensor.ThreadPool;
+
+/**
+ * Causal scaled dot-product attention (Vaswani et al., 2017) with grouped-query attention
+ * (Ainslie et al., 2023): query head {@code h} reads key/value head {@code h / (nHeads / nKvHeads)}.
+ * Heads are computed in parallel.
+ */
+public final class Attention {
+    private Attention() {
+    }
+
+    /**
+     * Attends the query of the token at {@code pos} over cached positions {@code 0..pos}.
+     *
+     * @param q queries {@code [nHeads * headDim]}
+     * @param out output {@code [nHeads * headDim]}
+     * @param scores scratch {@code [nHeads, capacity]}
+     */
+    public static void attend(float[] q, float[] out, float[] scores, KvCache cache, int layer, int pos,
+                              int nHeads, int nKvHeads, int headDim, ThreadPool pool) {
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        int kvDim = cache.kvDim();
+        int capacity = cache.capacity();
+        int group = nHeads / nKvHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        pool.parallelFor(nHeads, (h0, h1) -> {
+            for (int h = h0; h < h1; h++) {
+                int qo = h * headDim;
+                int kvo = (h / group) * headDim;
+                int so = h * capacity;
+                for (int t = 0; t <= pos; t++) {
+                    scores[so + t] = Ops.dot(q, qo, keys, t * kvDim + kvo, headDim) * scale;
+                }
+                Ops.softmax(scores, so, pos + 1);
+                java.util.Arrays.fill(out, qo, qo + headDim, 0f);
+                for (int t = 0; t <= pos; t++) {
+                    Ops.axpy(out, qo, scores[so + t], values, t * kvDim + kvo, headDim);
+                }
+            }
+        });
+    }
+}

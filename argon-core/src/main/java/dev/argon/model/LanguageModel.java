@@ -1,0 +1,57 @@
+package dev.argon.model;
+
+import dev.argon.tokenizer.Tokenizer;
+
+/**
+ * An architecture-neutral autoregressive language model: token ids in, next-token logits out.
+ * The caller owns one {@link InferenceState} (KV cache and scratch buffers) per sequence.
+ *
+ * <p>Implementations are immutable after loading and may be shared between threads, provided
+ * each thread uses its own state.
+ */
+public interface LanguageModel extends AutoCloseable {
+    /** @return the hyper-parameters */
+    ModelConfig config();
+
+    /** @return the model's tokenizer */
+    Tokenizer tokenizer();
+
+    /**
+     * Allocates the state of one sequence.
+     *
+     * @param contextLength KV cache capacity in tokens (at most {@link ModelConfig#contextLength()} is sensible)
+     */
+    InferenceState newState(int contextLength);
+
+    /**
+     * Runs one token through the network at position {@code pos}, writing its keys and values into
+     * the state's KV cache (positions {@code 0..pos-1} must already be there).
+     *
+     * @param wantLogits whether to compute the output projection
+     * @return the next-token logits {@code [vocabSize]} (a buffer owned by the state, overwritten by
+     *     the next call), or {@code null} when {@code wantLogits} is false
+     */
+    float[] forward(InferenceState state, int token, int pos, boolean wantLogits);
+
+    /**
+     * Prefill: runs {@code tokens} at positions {@code startPos ..} and returns the logits after the
+     * last one. The default runs them one at a time; architectures may batch.
+     */
+    default float[] prefill(InferenceState state, int[] tokens, int startPos) {
+        float[] logits = null;
+        for (int i = 0; i < tokens.length; i++) {
+            logits = forward(state, tokens[i], startPos + i, i == tokens.length - 1);
+        }
+        return logits;
+    }
+
+    /** @return the number of weights (parameters) */
+    long parameterCount();
+
+    /** @return bytes of weight data (as stored, e.g. quantized) */
+    long weightBytes();
+
+    /** Releases the model file mapping and worker threads. */
+    @Override
+    void close();
+}

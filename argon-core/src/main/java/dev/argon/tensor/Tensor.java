@@ -1,0 +1,85 @@
+package dev.argon.tensor;
+
+import dev.argon.ArgonException;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A flat, read-only sequence of {@link #size()} elements stored in one {@link GgmlType} in a
+ * memory segment (usually a slice of a memory-mapped GGUF file). A weight matrix
+ * {@code [rows, cols]} is a tensor whose row {@code r} starts at element {@code r * cols}.
+ *
+ * <p>Each type implements a scalar reference ({@link #dotReference}, {@link #dequantize}) written
+ * for clarity, and a fast {@link #dot} (Vector API where it pays); tests check that the two agree.
+ * Offsets and lengths of quantized types must fall on block boundaries.
+ */
+public abstract class Tensor {
+    protected final MemorySegment data;
+    protected final long size;
+
+    protected Tensor(MemorySegment data, long size) {
+        this.data = data;
+        this.size = size;
+    }
+
+    /** @return the element type */
+    public abstract GgmlType type();
+
+    /** @return the number of elements */
+    public final long size() {
+        return size;
+    }
+
+    /** @return the raw bytes */
+    public final MemorySegment data() {
+        return data;
+    }
+
+    /** @return element {@code index} converted to float (slow; for tests and odd cases) */
+    public abstract float getFloat(long index);
+
+    /**
+     * Dot product of elements {@code [offset, offset + n)} with {@code x[xOffset .. xOffset + n)}.
+     * The fast kernel used by matrix products.
+     */
+    public abstract float dot(long offset, float[] x, int xOffset, int n);
+
+    /** Scalar reference of {@link #dot}: dequantize, multiply, accumulate in order. */
+    public float dotReference(long offset, float[] x, int xOffset, int n) {
+        float[] tmp = new float[n];
+        dequantize(offset, tmp, 0, n);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += tmp[i] * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    /** Converts elements {@code [offset, offset + n)} to floats in {@code out[outOffset ..]}. */
+    public abstract void dequantize(long offset, float[] out, int outOffset, int n);
+
+    /**
+     * Wraps raw data as a tensor of the given type.
+     *
+     * @param size number of elements; {@code data} must hold exactly {@code type.bytesFor(size)} bytes
+     * @throws ArgonException if the type is not supported
+     */
+    public static Tensor of(GgmlType type, MemorySegment data, long size) {
+        if (data.byteSize() != type.bytesFor(size)) {
+            throw new IllegalArgumentException(type + " tensor of " + size + " elements needs " + type.bytesFor(size)
+                    + " bytes, got " + data.byteSize());
+        }
+        return switch (type) {
+            case F32 -> new F32Tensor(data, size);
+            default -> throw new ArgonException("tensor type " + type + " is not supported yet (supported: " + GgmlType.supportedNames() + ")");
+        };
+    }
+
+    /** Checks that a range lies on block boundaries of this tensor's type. */
+    protected final void checkBlockAligned(long offset, int n) {
+        int bs = type().blockSize();
+        if (offset % bs != 0 || n % bs != 0) {
+            throw new IllegalArgumentException(type() + ": range [" + offset + ", +" + n + ") is not aligned to " + bs + "-element blocks");
+        }
+    }
+}

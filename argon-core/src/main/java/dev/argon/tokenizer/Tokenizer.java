@@ -1,0 +1,55 @@
+package dev.argon.tokenizer;
+
+/**
+ * Text to token ids and back, as the model's vocabulary defines it. Implementations follow
+ * llama.cpp's {@code llama_vocab} behaviour so that prompts tokenize to exactly the ids
+ * llama.cpp would feed the model.
+ *
+ * <p>Implementations are immutable and safe to share between threads.
+ */
+public interface Tokenizer {
+
+    /**
+     * Tokenizes text.
+     *
+     * @param text the input (may be empty)
+     * @param addSpecial add BOS/EOS as the vocabulary's {@code add_bos_token}/{@code add_eos_token}
+     *     flags say
+     * @param parseSpecial recognise control tokens written in the text (such as {@code "<s>"});
+     *     when false such text is tokenized as plain text. User-defined tokens are always
+     *     recognised, as in llama.cpp.
+     * @return the token ids
+     */
+    int[] encode(String text, boolean addSpecial, boolean parseSpecial);
+
+    /**
+     * @return the bytes this token contributes to output text: for SentencePiece '▁' (U+2581)
+     *     becomes a space, byte tokens {@code <0xAB>} give that one byte, control tokens give
+     *     nothing and the unknown token gives its text
+     */
+    byte[] tokenBytes(int id);
+
+    /** @return the vocabulary string of a token, for display */
+    String piece(int id);
+
+    /**
+     * @return the UTF-8 decoding of the concatenated {@link #tokenBytes} of all ids (invalid
+     *     sequences become U+FFFD); no leading space is stripped
+     */
+    String decode(int[] ids);
+
+    /** @return the number of tokens in the vocabulary */
+    int vocabSize();
+
+    /** @return the beginning-of-sequence token id, or -1 if the vocabulary has none */
+    int bos();
+
+    /** @return the end-of-sequence token id, or -1 if the vocabulary has none */
+    int eos();
+
+    /** @return whether generating this token ends generation (EOS, EOT, EOM and similar) */
+    boolean isEndOfGeneration(int id);
+
+    /** @return whether this is a control token (such as BOS/EOS), which renders as nothing */
+    boolean isControl(int id);
+}

@@ -1,0 +1,202 @@
+package dev.argon.gguf;
+
+import dev.argon.ArgonException;
+import dev.argon.TestFiles;
+import dev.argon.tensor.GgmlType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class GgufFileTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void readsRealModelMetadataAndTensors() {
+        try (GgufFile f = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"))) {
+            assertThat(f.version()).isEqualTo(3);
+            assertThat(f.getString("general.architecture")).isEqualTo("llama");
+            assertThat(f.getInt("llama.embedding_length")).isEqualTo(64);
+            assertThat(f.getInt("llama.block_count")).isEqualTo(5);
+            assertThat(f.getInt("llama.attention.head_count")).isEqualTo(8);
+            assertThat(f.getInt("llama.attention.head_count_kv")).isEqualTo(4);
+            assertThat(f.getArray("tokenizer.ggml.tokens").size()).isEqualTo(512);
+            GgufTensorInfo embd = f.tensor("token_embd.weight");
+            assertThat(embd.shape()).containsExactly(64, 512);
+            assertThat(embd.type()).isEqualTo(GgmlType.F32);
+            assertThat(f.tensorData(embd).byteSize()).isEqualTo(64L * 512 * 4);
+        }
+    }
+
+    @Test
+    void readsVersion1AndVersion2Files() {
+        try (GgufFile v1 = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K-f32.ggufv1.gguf"));
+             GgufFile v3 = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"))) {
+            assertThat(v1.version()).isEqualTo(1);
+            GgufTensorInfo a = v1.tensor("token_embd.weight");
+            GgufTensorInfo b = v3.tensor("token_embd.weight");
+            assertThat(a.shape()).containsExactly(b.shape());
+            assertThat(v1.tensorData(a).mismatch(v3.tensorData(b))).isEqualTo(-1);
+        }
+        try (GgufFile v2 = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K-q8_0.ggufv2.gguf"))) {
+            assertThat(v2.version()).isEqualTo(2);
+            assertThat(v2.tensor("blk.0.ffn_down.weight").type()).isEqualTo(GgmlType.Q8_0);
+        }
+    }
+
+    @Test
+    void readsVocabularyOnlyFile() {
+        try (GgufFile f = GgufFile.open(TestFiles.model("llama-cpp-vocab/ggml-vocab-llama-spm.gguf"))) {
+            assertThat(f.tensors()).isEmpty();
+            assertThat(f.getString("tokenizer.ggml.model")).isEqualTo("llama");
+            assertThat(((String[]) f.getArray("tokenizer.ggml.tokens").values())[1]).isEqualTo("<s>");
+        }
+    }
+
+    @Test
+    void roundTripsEveryValueTypeIncludingNestedArrays() {
+        Path p = tmp.resolve("all.gguf");
+        GgufArray nested = new GgufArray(GgufValueType.ARRAY, new GgufArray[]{
+                new GgufArray(GgufValueType.INT32, new int[]{1, -2}),
+                new GgufArray(GgufValueType.STRING, new String[]{"a", "é"})});
+        new GgufWriter()
+                .put("u8", GgufValueType.UINT8, 200L).put("i8", GgufValueType.INT8, -5L)
+                .put("u16", GgufValueType.UINT16, 65000L).put("i16", GgufValueType.INT16, -300L)
+                .putUInt32("u32", 4_000_000_000L).putInt32("i32", -7)
+                .put("u64", GgufValueType.UINT64, 1L << 40).put("i64", GgufValueType.INT64, -(1L << 40))
+                .putFloat32("f32", 1.5f).put("f64", GgufValueType.FLOAT64, 2.25).putBool("b", true)
+                .putString("s", "héllo").putArray("nested", nested)
+                .putArray("floats", new GgufArray(GgufValueType.FLOAT32, new float[]{0.5f, -1f}))
+                .addTensor("t", GgmlType.F32, new long[]{3}, MemorySegment.ofArray(new float[]{1, 2, 3}))
+                .write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            assertThat(f.getLong("u8")).isEqualTo(200);
+            assertThat(f.getLong("i8")).isEqualTo(-5);
+            assertThat(f.getLong("u16")).isEqualTo(65000);
+            assertThat(f.getLong("i16")).isEqualTo(-300);
+            assertThat(f.getLong("u32")).isEqualTo(4_000_000_000L);
+            assertThat(f.getInt("i32")).isEqualTo(-7);
+            assertThat(f.getLong("u64")).isEqualTo(1L << 40);
+            assertThat(f.getLong("i64")).isEqualTo(-(1L << 40));
+            assertThat(f.getFloat("f32")).isEqualTo(1.5f);
+            assertThat(f.metadata().get("f64")).isEqualTo(2.25);
+            assertThat(f.getBool("b", false)).isTrue();
+            assertThat(f.getString("s")).isEqualTo("héllo");
+            GgufArray[] inner = (GgufArray[]) f.getArray("nested").values();
+            assertThat((int[]) inner[0].values()).containsExactly(1, -2);
+            assertThat((String[]) inner[1].values()).containsExactly("a", "é");
+            assertThat((float[]) f.getArray("floats").values()).containsExactly(0.5f, -1f);
+            assertThat(f.tensorData(f.tensor("t")).toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).containsExactly(1f, 2f, 3f);
+            assertThat(f.dataOffset() % 32).isZero();
+        }
+    }
+
+    @Test
+    void rejectsEmptyFile() throws IOException {
+        Path p = Files.createFile(tmp.resolve("empty.gguf"));
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("empty.gguf").hasMessageContaining("empty");
+    }
+
+    @Test
+    void rejectsTextFileWithNamedMagic() throws IOException {
+        Path p = Files.writeString(tmp.resolve("notes.gguf"), "hello, this is text\n");
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("notes.gguf").hasMessageContaining("not a GGUF file").hasMessageContaining("'hell'");
+    }
+
+    @Test
+    void rejectsMissingFileAndDirectory() {
+        assertThatThrownBy(() -> GgufFile.open(tmp.resolve("nope.gguf"))).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("no such file");
+        assertThatThrownBy(() -> GgufFile.open(tmp)).isInstanceOf(ArgonException.class).hasMessageContaining("directory");
+    }
+
+    @Test
+    void rejectsUnsupportedVersion() throws IOException {
+        byte[] b = Arrays.copyOf(Files.readAllBytes(TestFiles.model("tinyllamas/stories260K/stories260K.gguf")), 64);
+        b[4] = 9;
+        Path p = Files.write(tmp.resolve("v9.gguf"), b);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("offset 4").hasMessageContaining("unsupported GGUF version 9");
+    }
+
+    @Test
+    void everyTruncationOfARealFileFailsCleanly() throws IOException {
+        byte[] all = Files.readAllBytes(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"));
+        int headerEnd;
+        try (GgufFile f = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"))) {
+            headerEnd = (int) f.dataOffset();
+        }
+        // Every cut inside the header (sampled) and a cut inside the tensor data.
+        for (int cut = 1; cut < headerEnd + 100; cut += cut < 64 ? 1 : 97) {
+            Path p = Files.write(tmp.resolve("cut.gguf"), Arrays.copyOf(all, cut));
+            int c = cut;
+            assertThatThrownBy(() -> GgufFile.open(p).close()).as("cut at %d", c).isInstanceOf(ArgonException.class)
+                    .hasMessageContaining("cut.gguf");
+        }
+        Path p = Files.write(tmp.resolve("half.gguf"), Arrays.copyOf(all, all.length / 2));
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("runs past the end of the file");
+    }
+
+    @Test
+    void rejectsUnknownTensorTypeNamingIt() {
+        Path p = tmp.resolve("weird.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensorRaw("blk.0.attn_q.weight", 99, new long[]{4}, MemorySegment.ofArray(new byte[16])).write(p);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("unknown tensor type id 99");
+    }
+
+    @Test
+    void rejectsHugeCountsWithoutAllocating() throws IOException {
+        GgufWriter w = new GgufWriter().putString("k", "v");
+        Path p = tmp.resolve("ok.gguf");
+        w.write(p);
+        byte[] b = Files.readAllBytes(p);
+        // metadata_kv_count (offset 16) set to 2^40
+        b[16 + 5] = 1;
+        Path bad = Files.write(tmp.resolve("count.gguf"), b);
+        assertThatThrownBy(() -> GgufFile.open(bad)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("metadata_kv_count").hasMessageContaining("offset 16");
+        // string length of the first key (offset 24) set to 2^50
+        byte[] c = Files.readAllBytes(p);
+        c[24 + 6] = 4;
+        Path bad2 = Files.write(tmp.resolve("strlen.gguf"), c);
+        assertThatThrownBy(() -> GgufFile.open(bad2)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("string length").hasMessageContaining("offset 24");
+    }
+
+    @Test
+    void typedGettersNameKeyAndTypes() {
+        try (GgufFile f = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"))) {
+            assertThatThrownBy(() -> f.getInt("general.architecture")).isInstanceOf(ArgonException.class)
+                    .hasMessageContaining("'general.architecture'").hasMessageContaining("expected integer, found string");
+            assertThatThrownBy(() -> f.getString("no.such.key")).isInstanceOf(ArgonException.class)
+                    .hasMessageContaining("'no.such.key' is missing");
+        }
+    }
+
+    @Test
+    void writerLeavesNoFileWhenItFails() {
+        Path p = tmp.resolve("sub").resolve("x.gguf");
+        GgufWriter w = new GgufWriter().addTensorRaw("t", 0, new long[]{4}, MemorySegment.ofArray(new float[4]));
+        w.write(p);
+        assertThat(p).exists();
+        assertThat(tmp.resolve("sub")).isDirectoryContaining(path -> path.getFileName().toString().equals("x.gguf"));
+        try (var s = Files.list(tmp.resolve("sub"))) {
+            assertThat(s.filter(f -> f.toString().endsWith(".tmp"))).isEmpty();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
