@@ -1,0 +1,101 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Entry point of the {@code argon} command. User mistakes (bad flags, bad model files) are
+ * reported as one line on standard error with exit code 2; standard output carries only results.
+ */
+@Command(name = "argon", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Pure-Java inference engine for GGUF language models.",
+        subcommands = {GenerateCommand.class, InspectCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    /** Exit code for user errors (bad arguments, bad input files). */
+    public static final int USAGE_ERROR = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of generate, inspect, tokenize");
+    }
+
+    public static void main(String[] args) {
+        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        int code = run(args, out, err);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /**
+     * Runs the CLI with the given streams (used by tests).
+     *
+     * @return the exit code: 0 success, 2 user error, 1 internal error
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(new Main(Streams.of(out, err)));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("argon: error: " + ex.getMessage());
+            CommandLine c = ex.getCommandLine();
+            err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
+            return USAGE_ERROR;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof ArgonException) {
+                err.println("argon: error: " + ex.getMessage());
+                return USAGE_ERROR;
+            }
+            if (ex instanceof OutOfMemoryError) {
+                err.println("argon: error: out of memory; try a smaller context (-c) or raise the heap (ARGON_JAVA_OPTS=-Xmx...)");
+                return 1;
+            }
+            err.println("argon: internal error: " + ex);
+            ex.printStackTrace(err);
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    private final Streams streams;
+
+    Main(Streams streams) {
+        this.streams = streams;
+    }
+
+    Main() {
+        this(Streams.of(System.out, System.err));
+    }
+
+    Streams streams() {
+        return streams;
+    }
+
+    /** The output and diagnostic streams commands write to. */
+    record Streams(PrintStream out, PrintStream err) {
+        static Streams of(PrintStream out, PrintStream err) {
+            return new Streams(out, err);
+        }
+    }
+
+    /** Prints the version. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"argon " + (v == null ? "0.1.0-SNAPSHOT" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.argon.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.argon.gguf.GgufFile;
+import dev.argon.tokenizer.Tokenizer;
+import dev.argon.tokenizer.Tokenizers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.PrintStream;
+
+/**
+ * {@code argon tokenize}: text to token ids with the model's tokenizer. Works on vocabulary-only
+ * GGUF files too (no weights are loaded).
+ */
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+        description = "Tokenize TEXT with the model's tokenizer; prints 'id -> piece' lines, or a JSON array with --ids.")
+final class TokenizeCommand implements Runnable {
+    @ParentCommand
+    Main parent;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Option(names = "--ids", description = "Print only the ids, as a JSON array on one line.")
+    boolean idsOnly;
+
+    @Option(names = "--no-bos", description = "Do not add BOS even if the model's metadata asks for it.")
+    boolean noBos;
+
+    @Option(names = "--parse-special", description = "Treat text such as <s> as the special token it names.")
+    boolean parseSpecial;
+
+    @Parameters(index = "0", paramLabel = "TEXT", description = "text to tokenize")
+    String text;
+
+    @Override
+    public void run() {
+        PrintStream out = parent.streams().out();
+        try (GgufFile f = GgufFile.open(modelOption.resolve())) {
+            Tokenizer tok = Tokenizers.fromGguf(f);
+            int[] ids = tok.encode(text, !noBos, parseSpecial);
+            if (idsOnly) {
+                try {
+                    out.println(new ObjectMapper().writeValueAsString(ids));
+                } catch (JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+                return;
+            }
+            for (int id : ids) {
+                out.printf("%6d -> '%s'%n", id, tok.piece(id));
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import dev.argon.gguf.GgufWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Mistakes a new user makes: each gives one clear line on stderr, exit code 2, nothing on stdout. */
+class BadInputTest {
+    @TempDir
+    Path tmp;
+
+    private static void assertCleanError(CliRun r, String... fragments) {
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).startsWith("argon: error: ").doesNotContain("\tat ").doesNotContain("Exception");
+        assertThat(r.err().lines().count()).as(r.err()).isLessThanOrEqualTo(2);
+        for (String f : fragments) {
+            assertThat(r.err()).contains(f);
+        }
+    }
+
+    @Test
+    void truncatedModel() throws IOException {
+        byte[] all = Files.readAllBytes(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"));
+        Path p = Files.write(tmp.resolve("cut.gguf"), Arrays.copyOf(all, all.length - 1000));
+        assertCleanError(CliRun.of("generate", "-m", p.toString(), "-p", "hi"), "cut.gguf", "truncated");
+    }
+
+    @Test
+    void textFileRenamedGguf() throws IOException {
+        Path p = Files.writeString(tmp.resolve("readme.gguf"), "# just text\n");
+        assertCleanError(CliRun.of("generate", "-m", p.toString()), "readme.gguf", "not a GGUF file");
+        assertCleanError(CliRun.of("inspect", p.toString()), "not a GGUF file");
+    }
+
+    @Test
+    void emptyFile() throws IOException {
+        Path p = Files.createFile(tmp.resolve("empty.gguf"));
+        assertCleanError(CliRun.of("generate", "-m", p.toString()), "empty.gguf", "empty");
+    }
+
+    @Test
+    void unknownTensorType() {
+        Path p = tmp.resolve("type.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensorRaw("token_embd.weight", 77, new long[]{32}, MemorySegment.ofArray(new byte[64])).write(p);
+        assertCleanError(CliRun.of("generate", "-m", p.toString()), "token_embd.weight", "unknown tensor type id 77");
+    }
+
+    @Test
+    void unsupportedTensorType() {
+        Path p = tmp.resolve("iq.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensorRaw("token_embd.weight", 16, new long[]{256}, MemorySegment.ofArray(new byte[66])).write(p);
+        assertCleanError(CliRun.of("generate", "-m", p.toString()), "IQ2_XXS");
+    }
+
+    @Test
+    void promptLongerThanContext() {
+        assertCleanError(CliRun.of("generate", "-m", TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString(),
+                "-c", "8", "-p", "Once upon a time there was a little girl named Lily who liked to play"), "context", "-c");
+    }
+
+    @Test
+    void negativeTokenCount() {
+        assertCleanError(CliRun.of("generate", "-m", TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString(),
+                "-n", "-5"), "-n", "-5");
+    }
+
+    @Test
+    void badSamplingValues() {
+        String m = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+        assertCleanError(CliRun.of("generate", "-m", m, "--temp", "-1"), "temperature");
+        assertCleanError(CliRun.of("generate", "-m", m, "--top-p", "1.5"), "top");
+        assertCleanError(CliRun.of("generate", "-m", m, "-t", "0"), "threads");
+        assertCleanError(CliRun.of("generate", "-m", m, "-n", "ten"), "ten");
+    }
+
+    @Test
+    void missingModelPath() {
+        assertCleanError(CliRun.of("generate", "-m", tmp.resolve("nope.gguf").toString()), "nope.gguf", "no such file");
+    }
+
+    @Test
+    void vocabularyOnlyFileCannotGenerate() {
+        assertCleanError(CliRun.of("generate", "-m", TestFiles.model("llama-cpp-vocab/ggml-vocab-llama-spm.gguf").toString()),
+                "vocabulary-only");
+    }
+
+    @Test
+    void unknownCommandAndOption() {
+        CliRun r = CliRun.of("frobnicate");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("frobnicate");
+        CliRun o = CliRun.of("generate", "--no-such-flag");
+        assertThat(o.exitCode()).isEqualTo(2);
+        assertThat(o.err()).contains("--no-such-flag");
+    }
+
+    @Test
+    void nothingIsWrittenNextToTheModel() throws IOException {
+        Path p = Files.writeString(tmp.resolve("x.gguf"), "nope");
+        CliRun.of("generate", "-m", p.toString());
+        try (var files = Files.list(tmp)) {
+            assertThat(files).containsExactly(p);
+        }
+    }
+}

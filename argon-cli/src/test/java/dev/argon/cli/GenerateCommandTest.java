@@ -1,0 +1,53 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class GenerateCommandTest {
+    static final String STORIES = "tinyllamas/stories260K/stories260K.gguf";
+
+    @Test
+    void greedyOutputEqualsLlamaCppTextAndOnlyTextGoesToStdout() {
+        CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "Once upon a time",
+                "-n", "48", "--temp", "0", "-t", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it," + System.lineSeparator());
+        assertThat(r.err()).contains("tokens/s").contains("finish: length");
+    }
+
+    @Test
+    void echoPrintsThePromptFirst() {
+        CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "Once upon a time",
+                "-n", "3", "--temp", "0", "--echo");
+        assertThat(r.out()).startsWith("Once upon a time, there was");
+    }
+
+    @Test
+    void stopStringEndsGenerationAndIsNotPrinted() {
+        CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "Once upon a time",
+                "-n", "48", "--temp", "0", "--stop", "Lily");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).isEqualTo(", there was a little girl named " + System.lineSeparator());
+        assertThat(r.err()).contains("finish: stop_string");
+    }
+
+    @Test
+    void seededSamplingIsReproducible() {
+        String m = TestFiles.model(STORIES).toString();
+        CliRun a = CliRun.of("generate", "-m", m, "-p", "Tim wanted to", "-n", "32", "--temp", "1.0", "--seed", "42");
+        CliRun b = CliRun.of("generate", "-m", m, "-p", "Tim wanted to", "-n", "32", "--temp", "1.0", "--seed", "42");
+        CliRun c = CliRun.of("generate", "-m", m, "-p", "Tim wanted to", "-n", "32", "--temp", "1.0", "--seed", "43");
+        assertThat(a.exitCode()).isZero();
+        assertThat(a.out()).isEqualTo(b.out()).isNotEqualTo(c.out());
+    }
+
+    @Test
+    void contextLimitEndsGenerationWithAReason() {
+        CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "Once upon a time",
+                "-n", "100", "--temp", "0", "-c", "16");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("generated 12 tokens").contains("finish: context_full");
+    }
+}

@@ -1,0 +1,126 @@
+package dev.argon.generate;
+
+import dev.argon.ArgonException;
+import dev.argon.kv.KvCache;
+import dev.argon.model.InferenceState;
+import dev.argon.model.LanguageModel;
+import dev.argon.sampling.SamplerChain;
+import dev.argon.tokenizer.StreamingDecoder;
+import dev.argon.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * The autoregressive generation loop: tokenize the prompt, prefill it into the KV cache, then
+ * decode one token at a time (sample from the logits, feed the token back) until an
+ * end-of-generation token, a stop string, the token limit or the end of the context.
+ * Text is streamed as complete UTF-8 characters.
+ */
+public final class Generator {
+    private final LanguageModel model;
+    private final KvCache.Precision cachePrecision;
+
+    /** A generator with an exact (F32) KV cache. */
+    public Generator(LanguageModel model) {
+        this(model, KvCache.Precision.F32);
+    }
+
+    /** @param cachePrecision precision of the KV cache of each generation */
+    public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
+        this.model = model;
+        this.cachePrecision = cachePrecision;
+    }
+
+    /**
+     * Generates text.
+     *
+     * @param contextLength KV cache size in tokens
+     * @param onText receives each piece of generated text as soon as it is safe to emit
+     * @throws ArgonException if the prompt does not fit in the context or a parameter is invalid
+     */
+    public GenerationResult generate(GenerationRequest req, int contextLength, Consumer<String> onText) {
+        return generate(req, contextLength, onText, () -> false);
+    }
+
+    /**
+     * Generates text, checking {@code cancelled} before each decode step.
+     *
+     * @see #generate(GenerationRequest, int, Consumer)
+     */
+    public GenerationResult generate(GenerationRequest req, int contextLength, Consumer<String> onText, BooleanSupplier cancelled) {
+        req.validate();
+        Tokenizer tok = model.tokenizer();
+        int[] prompt = tok.encode(req.prompt(), req.addSpecial(), req.parseSpecial());
+        if (prompt.length == 0) {
+            throw new ArgonException("the prompt is empty and the model adds no BOS token: nothing to start generating from");
+        }
+        if (prompt.length >= contextLength) {
+            throw new ArgonException("the prompt is " + prompt.length + " tokens but the context holds " + contextLength
+                    + " (-c); use a larger context or a shorter prompt");
+        }
+        SamplerChain sampler = SamplerChain.create(req.sampling(), model.config().vocabSize());
+        for (int t : prompt) {
+            sampler.accept(t);
+        }
+        InferenceState state = model.newState(contextLength, cachePrecision);
+        StreamingDecoder decoder = new StreamingDecoder(tok);
+        StopStringMatcher stops = new StopStringMatcher(req.stop());
+        StringBuilder text = new StringBuilder();
+        Consumer<String> emit = s -> {
+            if (!s.isEmpty()) {
+                text.append(s);
+                onText.accept(s);
+            }
+        };
+
+        long t0 = System.nanoTime();
+        float[] logits = model.prefill(state, prompt, 0);
+        long t1 = System.nanoTime();
+
+        int limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
+        int[] generated = new int[Math.min(limit, contextLength - prompt.length + 1)];
+        int n = 0;
+        int pos = prompt.length;
+        FinishReason reason;
+        while (true) {
+            if (n >= limit) {
+                reason = FinishReason.LENGTH;
+                break;
+            }
+            if (cancelled.getAsBoolean()) {
+                reason = FinishReason.CANCELLED;
+                break;
+            }
+            int token = sampler.sample(logits);
+            sampler.accept(token);
+            generated[n++] = token;
+            if (tok.isEndOfGeneration(token)) {
+                reason = FinishReason.END_OF_SEQUENCE;
+                break;
+            }
+            emit.accept(stops.append(decoder.append(token)));
+            if (stops.stopped()) {
+                reason = FinishReason.STOP_STRING;
+                break;
+            }
+            if (n >= limit) {
+                reason = FinishReason.LENGTH;
+                break;
+            }
+            if (pos >= contextLength) {
+                reason = FinishReason.CONTEXT_FULL;
+                break;
+            }
+            logits = model.forward(state, token, pos++, true);
+        }
+        if (!stops.stopped()) {
+            emit.accept(stops.append(decoder.flush()));
+            emit.accept(stops.flush());
+        }
+        long t2 = System.nanoTime();
+        return new GenerationResult(text.toString(), prompt, Arrays.copyOf(generated, n), reason,
+                (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.argon.sampling;
+
+import dev.argon.ArgonException;
+
+/**
+ * Reusable candidate list, the counterpart of llama.cpp's {@code llama_token_data_array}: entries
+ * {@code [0, size)} of {@link #ids} and {@link #logits} are the live candidates; {@link #sorted}
+ * says whether they are in descending logit order. Ties are always broken towards the lower token
+ * id, so every step is deterministic.
+ */
+final class Candidates {
+    final int[] ids;
+    final float[] logits;
+    int size;
+    boolean sorted;
+    /** Position (not token id) chosen by the final step, or -1. */
+    int selected = -1;
+
+    Candidates(int capacity) {
+        ids = new int[capacity];
+        logits = new float[capacity];
+    }
+
+    /** Candidates for a test: token i has logit {@code logits[i]}. */
+    static Candidates of(float... logits) {
+        Candidates c = new Candidates(logits.length);
+        c.reset(logits);
+        return c;
+    }
+
+    /** Copies the caller's logits in (the caller's array is never written). */
+    void reset(float[] src) {
+        int n = ids.length;
+        if (src.length != n) {
+            throw new IllegalArgumentException("logits length " + src.length + " != vocabulary size " + n);
+        }
+        System.arraycopy(src, 0, logits, 0, n);
+        for (int i = 0; i < n; i++) {
+            ids[i] = i;
+        }
+        size = n;
+        sorted = false;
+        selected = -1;
+    }
+
+    /** Whether the entry at position a ranks before the one at position b. */
+    boolean better(int a, int b) {
+        float la = logits[a];
+        float lb = logits[b];
+        return la > lb || (la == lb && ids[a] < ids[b]);
+    }
+
+    /** Position of the best live candidate (NaN logits are skipped), or -1 if all are NaN. */
+    int argmax() {
+        if (sorted && size > 0 && !Float.isNaN(logits[0])) {
+            return 0;
+        }
+        int best = -1;
+        for (int i = 0; i < size; i++) {
+            if (!Float.isNaN(logits[i]) && (best < 0 || better(i, best))) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** Position of the best candidate; throws if its logit is not finite (or all are NaN). */
+    int argmaxFinite() {
+        int best = argmax();
+        if (best < 0 || !Float.isFinite(logits[best])) {
+            throw new ArgonException(
+                    "Cannot sample: the logits have no finite maximum (the model produced NaN or infinite values)");
+        }
+        return best;
+    }
+
+    /** Logit of the best candidate; throws if it is not finite. */
+    float maxLogit() {
+        return logits[argmaxFinite()];
+    }
+
+    void swap(int a, int b) {
+        int id = ids[a];
+        ids[a] = ids[b];
+        ids[b] = id;
+        float l = logits[a];
+        logits[a] = logits[b];
+        logits[b] = l;
+    }
+
+    /** Moves position {@code from} to position {@code to} (to <= from), overwriting it. */
+    void move(int from, int to) {
+        ids[to] = ids[from];
+        logits[to] = logits[from];
+    }
+
+    /** Reverses positions {@code [0, n)}. */
+    void reverse(int n) {
+        for (int i = 0, j = n - 1; i < j; i++, j--) {
+            swap(i, j);
+        }
+    }
+}
