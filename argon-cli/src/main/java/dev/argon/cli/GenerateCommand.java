@@ -4,6 +4,7 @@ import dev.argon.ArgonException;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
+import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
 import dev.argon.sampling.SamplingParams;
@@ -77,6 +78,10 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (not printed); repeatable.")
     List<String> stop = List.of();
 
+    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f32",
+            description = "KV cache precision: f32 (exact) or f16 (rounded like llama.cpp's default cache) (default: ${DEFAULT-VALUE}).")
+    String cacheType;
+
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
 
@@ -94,6 +99,11 @@ final class GenerateCommand implements Runnable {
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
         GenerationRequest request = new GenerationRequest(text, nPredict, sampling, stop, true, parseSpecial);
         request.validate();
+        KvCache.Precision precision = switch (cacheType.toLowerCase(Locale.ROOT)) {
+            case "f32" -> KvCache.Precision.F32;
+            case "f16" -> KvCache.Precision.F16;
+            default -> throw new ArgonException("--cache-type is '" + cacheType + "'; expected f32 or f16");
+        };
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
@@ -106,7 +116,7 @@ final class GenerateCommand implements Runnable {
                 out.print(text);
                 out.flush();
             }
-            GenerationResult r = new Generator(model).generate(request, ctx, piece -> {
+            GenerationResult r = new Generator(model, precision).generate(request, ctx, piece -> {
                 out.print(piece);
                 out.flush();
             });

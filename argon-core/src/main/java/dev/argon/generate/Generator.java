@@ -68,7 +68,15 @@ public final class Generator {
         StreamingDecoder decoder = new StreamingDecoder(tok);
         StopStringMatcher stops = new StopStringMatcher(req.stop());
         StringBuilder text = new StringBuilder();
-        Consumer<String> emit = s -> {
+        // With an empty prompt the output starts the text, so the SentencePiece space prefix of
+        // its first word is dropped (as SentencePiece decoders do).
+        boolean[] stripSpace = {req.prompt().isEmpty() && tok.addsSpacePrefix()};
+        Consumer<String> emit = piece -> {
+            String s = piece;
+            if (stripSpace[0] && !s.isEmpty()) {
+                stripSpace[0] = false;
+                s = s.startsWith(" ") ? s.substring(1) : s;
+            }
             if (!s.isEmpty()) {
                 text.append(s);
                 onText.accept(s);

@@ -4,26 +4,57 @@ package dev.argon.kv;
  * Key/value cache for causal self-attention, preallocated for the whole context: per layer, keys
  * and values as row-major {@code [capacity, kvDim]} float arrays, where {@code kvDim =
  * nKvHeads * headDim} and row {@code t} holds the projections of the token at position {@code t}.
+ *
+ * <p>{@link Precision#F16} rounds every stored value to IEEE half precision, as llama.cpp's
+ * default F16 cache does, so results can be compared with llama.cpp's; storage itself stays F32
+ * (a compact F16/quantized layout is separate work).
  */
 public final class KvCache {
+    /** Precision of cached keys and values. */
+    public enum Precision {
+        /** Exact float32. */
+        F32,
+        /** Rounded to float16 (llama.cpp's default {@code --cache-type-k f16}). */
+        F16
+    }
+
     private final float[][] keys;
     private final float[][] values;
     private final int capacity;
     private final int kvDim;
+    private final Precision precision;
 
     /**
      * @param nLayers number of transformer layers
      * @param capacity context size in tokens
      * @param kvDim floats per token per layer ({@code nKvHeads * headDim})
+     * @param precision precision of stored values
      */
-    public KvCache(int nLayers, int capacity, int kvDim) {
+    public KvCache(int nLayers, int capacity, int kvDim, Precision precision) {
         this.capacity = capacity;
         this.kvDim = kvDim;
+        this.precision = precision;
         this.keys = new float[nLayers][];
         this.values = new float[nLayers][];
         for (int l = 0; l < nLayers; l++) {
             keys[l] = new float[Math.multiplyExact(capacity, kvDim)];
             values[l] = new float[capacity * kvDim];
+        }
+    }
+
+    /** Stores the key and value vectors {@code [kvDim]} of the token at {@code pos} in layer {@code layer}. */
+    public void store(int layer, int pos, float[] k, float[] v) {
+        int o = pos * kvDim;
+        float[] kd = keys[layer];
+        float[] vd = values[layer];
+        if (precision == Precision.F16) {
+            for (int i = 0; i < kvDim; i++) {
+                kd[o + i] = Float.float16ToFloat(Float.floatToFloat16(k[i]));
+                vd[o + i] = Float.float16ToFloat(Float.floatToFloat16(v[i]));
+            }
+        } else {
+            System.arraycopy(k, 0, kd, o, kvDim);
+            System.arraycopy(v, 0, vd, o, kvDim);
         }
     }
 
@@ -45,6 +76,11 @@ public final class KvCache {
     /** @return floats per token per layer */
     public int kvDim() {
         return kvDim;
+    }
+
+    /** @return the precision of stored values */
+    public Precision precision() {
+        return precision;
     }
 
     /** @return bytes held by the cache */

@@ -15,6 +15,8 @@ public final class Attention {
 
     /**
      * Attends the query of the token at {@code pos} over cached positions {@code 0..pos}.
+     * With an F16 cache the queries and the attention weights are rounded to F16 before they meet
+     * the cached keys and values, as F16 dot products (and llama.cpp) do.
      *
      * @param q queries {@code [nHeads * headDim]}
      * @param out output {@code [nHeads * headDim]}
@@ -28,6 +30,10 @@ public final class Attention {
         int capacity = cache.capacity();
         int group = nHeads / nKvHeads;
         float scale = (float) (1.0 / Math.sqrt(headDim));
+        boolean f16 = cache.precision() == KvCache.Precision.F16;
+        if (f16) {
+            roundToF16(q, 0, nHeads * headDim);
+        }
         pool.parallelFor(nHeads, (h0, h1) -> {
             for (int h = h0; h < h1; h++) {
                 int qo = h * headDim;
@@ -37,11 +43,20 @@ public final class Attention {
                     scores[so + t] = Ops.dot(q, qo, keys, t * kvDim + kvo, headDim) * scale;
                 }
                 Ops.softmax(scores, so, pos + 1);
+                if (f16) {
+                    roundToF16(scores, so, pos + 1);
+                }
                 java.util.Arrays.fill(out, qo, qo + headDim, 0f);
                 for (int t = 0; t <= pos; t++) {
                     Ops.axpy(out, qo, scores[so + t], values, t * kvDim + kvo, headDim);
                 }
             }
         });
+    }
+
+    private static void roundToF16(float[] x, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            x[i] = Float.float16ToFloat(Float.floatToFloat16(x[i]));
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.argon.model;
 
+import dev.argon.kv.KvCache;
 import dev.argon.tokenizer.Tokenizer;
 
 /**
@@ -20,8 +21,14 @@ public interface LanguageModel extends AutoCloseable {
      * Allocates the state of one sequence.
      *
      * @param contextLength KV cache capacity in tokens (at most {@link ModelConfig#contextLength()} is sensible)
+     * @param precision precision of the cached keys and values
      */
-    InferenceState newState(int contextLength);
+    InferenceState newState(int contextLength, KvCache.Precision precision);
+
+    /** Allocates the state of one sequence with an exact (F32) KV cache. */
+    default InferenceState newState(int contextLength) {
+        return newState(contextLength, KvCache.Precision.F32);
+    }
 
     /**
      * Runs one token through the network at position {@code pos}, writing its keys and values into

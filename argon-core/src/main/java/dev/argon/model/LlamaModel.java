@@ -73,8 +73,8 @@ public final class LlamaModel implements LanguageModel {
         final float[] logits;
         final Rope rope;
 
-        State(ModelConfig c, int ctx) {
-            super(new KvCache(c.nLayers(), ctx, c.kvDim()));
+        State(ModelConfig c, int ctx, KvCache.Precision precision) {
+            super(new KvCache(c.nLayers(), ctx, c.kvDim(), precision));
             int qDim = c.nHeads() * c.headDim();
             x = new float[c.dim()];
             xb = new float[c.dim()];
@@ -102,8 +102,8 @@ public final class LlamaModel implements LanguageModel {
     }
 
     @Override
-    public InferenceState newState(int contextLength) {
-        return new State(config, contextLength);
+    public InferenceState newState(int contextLength, KvCache.Precision precision) {
+        return new State(config, contextLength, precision);
     }
 
     @Override
@@ -129,8 +129,7 @@ public final class LlamaModel implements LanguageModel {
             Ops.matvec(L.wv, s.xb, s.v, kvDim, dim, pool);
             s.rope.apply(s.q, c.nHeads(), c.headDim(), pos);
             s.rope.apply(s.k, c.nKvHeads(), c.headDim(), pos);
-            System.arraycopy(s.k, 0, cache.keys(l), pos * kvDim, kvDim);
-            System.arraycopy(s.v, 0, cache.values(l), pos * kvDim, kvDim);
+            cache.store(l, pos, s.k, s.v);
             Attention.attend(s.q, s.attnOut, s.scores, cache, l, pos, c.nHeads(), c.nKvHeads(), c.headDim(), pool);
             Ops.matvec(L.wo, s.attnOut, s.proj, dim, qDim, pool);
             Ops.add(s.x, s.proj, dim);

@@ -52,4 +52,12 @@ public interface Tokenizer {
 
     /** @return whether this is a control token (such as BOS/EOS), which renders as nothing */
     boolean isControl(int id);
+
+    /**
+     * @return whether encoding prepends a space to the text (SentencePiece's
+     *     {@code add_space_prefix}); decoding a text from its start then drops that space
+     */
+    default boolean addsSpacePrefix() {
+        return false;
+    }
 }

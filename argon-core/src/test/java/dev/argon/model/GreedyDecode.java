@@ -1,5 +1,7 @@
 package dev.argon.model;
 
+import dev.argon.kv.KvCache;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +16,11 @@ final class GreedyDecode {
     }
 
     static GreedyDecode run(LanguageModel model, int[] prompt, int steps) {
-        InferenceState s = model.newState(prompt.length + steps + 1);
+        return run(model, prompt, steps, KvCache.Precision.F32);
+    }
+
+    static GreedyDecode run(LanguageModel model, int[] prompt, int steps, KvCache.Precision precision) {
+        InferenceState s = model.newState(prompt.length + steps + 1, precision);
         float[] l = model.prefill(s, prompt, 0);
         int[] out = new int[steps];
         List<float[]> all = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.argon.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.argon.TestFiles;
+import dev.argon.kv.KvCache;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,19 +78,26 @@ class Stories260KTest {
 
     @Test
     void greedyTokensAndTop5LogProbsMatchLlamaCpp() {
+        double maxDiff = 0;
         for (Reference r : Reference.read(TestFiles.reference("stories260K.llama-cpp-greedy.json"))) {
             assertThat(model.tokenizer().encode(r.prompt(), true, false)).as("prompt ids of %s", r.prompt()).containsExactly(r.promptIds());
-            GreedyDecode g = GreedyDecode.run(model, r.promptIds(), r.generatedIds().length);
+            GreedyDecode g = GreedyDecode.run(model, r.promptIds(), r.generatedIds().length, KvCache.Precision.F16);
             assertThat(g.tokens).as("greedy tokens of %s", r.prompt()).containsExactly(r.generatedIds());
             for (int step = 0; step < r.top5().length; step++) {
                 double[] lp = Reference.logSoftmax(g.logits.get(step));
+                // The first step is held to 1e-3; later steps accumulate F16 rounding of the KV
+                // cache in a different order than ggml's kernels, so they get 1e-2.
+                double tolerance = step == 0 ? 1e-3 : 1e-2;
                 for (double[] entry : r.top5()[step]) {
+                    double d = Math.abs(lp[(int) entry[0]] - entry[1]);
+                    maxDiff = Math.max(maxDiff, d);
                     assertThat(lp[(int) entry[0]]).as("%s step %d token %d", r.prompt(), step, (int) entry[0])
-                            .isCloseTo(entry[1], within(1e-3));
+                            .isCloseTo(entry[1], within(tolerance));
                 }
             }
             assertThat(model.tokenizer().decode(g.tokens)).isEqualTo(r.text());
         }
+        System.out.printf("stories260K vs llama.cpp: max |dlogprob| over 5 prompts x 48 steps x top-5 = %.2e%n", maxDiff);
     }
 
     @Test

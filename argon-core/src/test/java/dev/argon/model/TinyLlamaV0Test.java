@@ -2,6 +2,7 @@ package dev.argon.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.argon.TestFiles;
+import dev.argon.kv.KvCache;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +38,7 @@ class TinyLlamaV0Test {
     void first20GreedyTokensAndFirstStepTop5MatchLlamaCpp() {
         for (Reference r : Reference.read(TestFiles.reference("TinyLLama-v0.Q4_0.llama-cpp-greedy.json"))) {
             assertThat(model.tokenizer().encode(r.prompt(), true, false)).as("prompt ids of %s", r.prompt()).containsExactly(r.promptIds());
-            GreedyDecode g = GreedyDecode.run(model, r.promptIds(), 20);
+            GreedyDecode g = GreedyDecode.run(model, r.promptIds(), 20, KvCache.Precision.F16);
             assertThat(g.tokens).as("first 20 greedy tokens of %s", r.prompt()).containsExactly(Arrays.copyOf(r.generatedIds(), 20));
             double[] lp = Reference.logSoftmax(g.logits.getFirst());
             for (double[] entry : r.top5()[0]) {

@@ -1,0 +1,77 @@
+package dev.argon.model;
+
+import dev.argon.ArgonException;
+import dev.argon.gguf.GgufFile;
+import dev.argon.tensor.ThreadPool;
+import dev.argon.tokenizer.Tokenizer;
+import dev.argon.tokenizer.Tokenizers;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Loads a model from a GGUF file, choosing the implementation from
+ * {@code general.architecture}. Adding an architecture means adding one entry to the registry.
+ */
+public final class Models {
+    /** Creates a model from an open file, its config, tokenizer and thread pool. */
+    @FunctionalInterface
+    interface Factory {
+        LanguageModel create(GgufFile file, ModelConfig config, Tokenizer tokenizer, ThreadPool pool);
+    }
+
+    private static final Map<String, Factory> ARCHITECTURES = new TreeMap<>(Map.of(
+            "llama", LlamaModel::new));
+
+    private Models() {
+    }
+
+    /** @return the names of the supported architectures */
+    public static String supportedArchitectures() {
+        return String.join(", ", ARCHITECTURES.keySet());
+    }
+
+    /**
+     * Opens and loads a model. The weights stay memory-mapped.
+     *
+     * @param threads worker threads for the kernels (including the caller's), at least 1
+     * @throws ArgonException if the file is missing or invalid, or its architecture, tokenizer or
+     *     tensor types are not supported
+     */
+    public static LanguageModel load(Path path, int threads) {
+        if (threads < 1) {
+            throw new ArgonException("threads (-t) must be at least 1, got " + threads);
+        }
+        GgufFile file = GgufFile.open(path);
+        ThreadPool pool = null;
+        try {
+            if (file.tensors().isEmpty()) {
+                throw new ArgonException(path + ": the file has no tensors (a vocabulary-only GGUF?); it can be used with 'argon tokenize' but not to generate");
+            }
+            String arch = file.getString("general.architecture");
+            Factory factory = ARCHITECTURES.get(arch);
+            if (factory == null) {
+                throw new ArgonException(path + ": architecture '" + arch + "' is not supported (supported: " + supportedArchitectures() + ")");
+            }
+            long[] embd = new WeightLoader(file).shape("token_embd.weight");
+            if (embd.length != 2 || embd[1] > Integer.MAX_VALUE || embd[0] > Integer.MAX_VALUE) {
+                throw new ArgonException(path + ": tensor 'token_embd.weight' must be 2-dimensional [dim, vocab]");
+            }
+            ModelConfig config = ModelConfig.fromGguf(file, arch, (int) embd[1]);
+            Tokenizer tokenizer = Tokenizers.fromGguf(file);
+            if (tokenizer.vocabSize() != config.vocabSize()) {
+                throw new ArgonException(path + ": the tokenizer has " + tokenizer.vocabSize() + " tokens but token_embd.weight has "
+                        + config.vocabSize() + " rows");
+            }
+            pool = new ThreadPool(threads);
+            return factory.create(file, config, tokenizer, pool);
+        } catch (RuntimeException e) {
+            if (pool != null) {
+                pool.close();
+            }
+            file.close();
+            throw e;
+        }
+    }
+}
