@@ -71,6 +71,17 @@ public abstract class Tensor {
         }
         return switch (type) {
             case F32 -> new F32Tensor(data, size);
+            case F16 -> new F16Tensor(data, size);
+            case BF16 -> new BF16Tensor(data, size);
+            case Q8_0 -> new Q8_0Tensor(data, size);
+            case Q4_0 -> new Q4_0Tensor(data, size);
+            case Q4_1 -> new Q4_1Tensor(data, size);
+            case Q5_0 -> new Q5_0Tensor(data, size);
+            case Q5_1 -> new Q5_1Tensor(data, size);
+            case Q4_K -> new Q4_KTensor(data, size);
+            case Q5_K -> new Q5_KTensor(data, size);
+            case Q6_K -> new Q6_KTensor(data, size);
+            case Q8_K -> new Q8_KTensor(data, size);
             default -> throw new ArgonException("tensor type " + type + " is not supported yet (supported: " + GgmlType.supportedNames() + ")");
         };
     }

@@ -1,0 +1,89 @@
+package dev.argon.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * IEEE 754 half-precision elements (ggml {@code GGML_TYPE_F16}), 2 bytes each, little-endian.
+ * Any offset and length.
+ */
+public final class F16Tensor extends Tensor implements ScalarDot {
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = Simd.L;
+    private static final VectorSpecies<Short> SH = Simd.ENABLED
+            ? VectorSpecies.of(short.class, VectorShape.forBitSize(Simd.L * 16)) : null;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    F16Tensor(MemorySegment data, long size) {
+        super(data, size);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.F16;
+    }
+
+    @Override
+    public float getFloat(long index) {
+        return Le.f16(data, index * 2);
+    }
+
+    @Override
+    public void dequantize(long offset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = Le.f16(data, (offset + i) * 2);
+        }
+    }
+
+    @Override
+    public float dot(long offset, float[] x, int xOffset, int n) {
+        if (!Simd.ENABLED) {
+            return dotScalar(offset, x, xOffset, n);
+        }
+        long base = offset * 2;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            // widen L halves: move sign and exponent/mantissa bits to float positions and multiply
+            // by 2^112, which rebiases the exponent exactly for normal and subnormal halves;
+            // infinities and NaNs (exponent 31) get the float's all-ones exponent instead
+            ShortVector h = ShortVector.fromMemorySegment(SH, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            IntVector v = (IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            IntVector bits = v.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                    .or(v.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+            FloatVector w = bits.reinterpretAsFloats().mul(0x1p112f);
+            VectorMask<Integer> special = v.and(0x7C00).eq(0x7C00);
+            if (special.anyTrue()) {
+                w = w.blend(bits.or(0x7F800000).reinterpretAsFloats(), special.cast(F));
+            }
+            // two accumulators, swapped every step, halve the FMA dependency chain
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = w.fma(FloatVector.fromArray(F, x, xOffset + i), t);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += Le.f16(data, base + 2L * i) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    @Override
+    public float dotScalar(long offset, float[] x, int xOffset, int n) {
+        long base = offset * 2;
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += Le.f16(data, base + 2L * i) * x[xOffset + i];
+        }
+        return sum;
+    }
+}

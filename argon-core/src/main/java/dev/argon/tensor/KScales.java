@@ -1,0 +1,66 @@
+package dev.argon.tensor;
+
+/**
+ * The 12-byte packed scales of ggml's {@code Q4_K} and {@code Q5_K} blocks: eight 6-bit
+ * (scale, min) pairs, one per 32-element sub-block, as in ggml's {@code get_scale_min_k4}.
+ * Bytes 0..3 hold the scales of sub-blocks 0..3 in their low 6 bits, bytes 4..7 the mins of
+ * sub-blocks 0..3; bytes 8..11 hold the low 4 bits of scale (low nibble) and min (high nibble) of
+ * sub-blocks 4..7, whose top 2 bits sit in the top 2 bits of bytes 0..3 (scales) and 4..7 (mins).
+ *
+ * <p>Readers pass the 12 bytes as a little-endian {@code long} (bytes 0..7) and {@code int}
+ * (bytes 8..11), so no array is needed.
+ */
+final class KScales {
+    private KScales() {
+    }
+
+    private static int b(long lo, int hi, int k) {
+        return k < 8 ? (int) (lo >>> (8 * k)) & 0xFF : (hi >>> (8 * (k - 8))) & 0xFF;
+    }
+
+    /** @return the 6-bit scale (0..63) of sub-block {@code j} (0..7) */
+    static int scale(long lo, int hi, int j) {
+        return j < 4 ? b(lo, hi, j) & 63 : (b(lo, hi, j + 4) & 0xF) | (b(lo, hi, j - 4) >> 6) << 4;
+    }
+
+    /** @return the 6-bit min (0..63) of sub-block {@code j} (0..7) */
+    static int min(long lo, int hi, int j) {
+        return j < 4 ? b(lo, hi, j + 4) & 63 : (b(lo, hi, j + 4) >> 4) | (b(lo, hi, j) >> 6) << 4;
+    }
+
+    /**
+     * All eight scales at once, scale {@code j} in byte {@code j} of the result (read it with
+     * {@link #at}): the byte-wise form of {@link #scale}, for the dot kernels.
+     */
+    static long scales(long lo, int hi) {
+        int s0 = (int) lo;
+        int low = s0 & 0x3F3F3F3F;
+        int high = (hi & 0x0F0F0F0F) | ((s0 >>> 6) & 0x03030303) << 4;
+        return (low & 0xFFFFFFFFL) | (long) high << 32;
+    }
+
+    /** All eight mins at once, min {@code j} in byte {@code j}: the byte-wise form of {@link #min}. */
+    static long mins(long lo, int hi) {
+        int s1 = (int) (lo >>> 32);
+        int low = s1 & 0x3F3F3F3F;
+        int high = ((hi >>> 4) & 0x0F0F0F0F) | ((s1 >>> 6) & 0x03030303) << 4;
+        return (low & 0xFFFFFFFFL) | (long) high << 32;
+    }
+
+    /** @return byte {@code j} (0..7) of {@code packed}, unsigned */
+    static int at(long packed, int j) {
+        return (int) (packed >>> (8 * j)) & 0xFF;
+    }
+
+    /**
+     * Packs eight scales and eight mins (each 0..63) into {@code out[at .. at + 12)}; the inverse of
+     * {@link #scale} and {@link #min}.
+     */
+    static void pack(int[] sc, int[] m, byte[] out, int at) {
+        for (int j = 0; j < 4; j++) {
+            out[at + j] = (byte) ((sc[j] & 63) | (sc[j + 4] >> 4) << 6);
+            out[at + j + 4] = (byte) ((m[j] & 63) | (m[j + 4] >> 4) << 6);
+            out[at + j + 8] = (byte) ((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.argon.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * ggml {@code Q4_0}: blocks of 32 elements in 18 bytes, {@code {f16 d; u8 qs[16]}}. For
+ * {@code j < 16}, element {@code j} is {@code d * ((qs[j] & 0xF) - 8)} and element {@code j + 16}
+ * is {@code d * ((qs[j] >> 4) - 8)}. Layout from ggml {@code block_q4_0} /
+ * {@code dequantize_row_q4_0}. Offsets and lengths must be multiples of 32.
+ */
+public final class Q4_0Tensor extends Tensor implements ScalarDot {
+    static final int QK = 32;
+    static final int BYTES = 18;
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Byte> BS = Simd.BS;
+    private static final int L = Simd.L;
+    private static final int BU = Simd.BU;
+    private static final int PARTS = Simd.PARTS;
+
+    Q4_0Tensor(MemorySegment data, long size) {
+        super(data, size);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    @Override
+    public float getFloat(long index) {
+        long bo = index / QK * BYTES;
+        int j = (int) (index % QK);
+        int q = Le.u8(data, bo + 2 + (j & 15));
+        return Le.f16(data, bo) * ((j < 16 ? q & 0xF : q >> 4) - 8);
+    }
+
+    @Override
+    public void dequantize(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
+        for (int b = 0; b < n / QK; b++) {
+            long bo = (offset / QK + b) * BYTES;
+            float d = Le.f16(data, bo);
+            int o = outOffset + b * QK;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(data, bo + 2 + j);
+                out[o + j] = d * ((q & 0xF) - 8);
+                out[o + j + 16] = d * ((q >> 4) - 8);
+            }
+        }
+    }
+
+    @Override
+    public float dot(long offset, float[] x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            return dotScalar(offset, x, xOffset, n);
+        }
+        long bo = offset / QK * BYTES;
+        int xi = xOffset;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < n / QK; b++, bo += BYTES, xi += QK) {
+            FloatVector s = FloatVector.zero(F);
+            for (int u = 0; u < 16; u += BU) {
+                ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+                // high nibbles: shift 16-bit lanes (x86 has no byte shift), then mask
+                ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xi + u + p * L), s);
+                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xi + 16 + u + p * L), s);
+                }
+            }
+            // two accumulators, swapped every block, halve the FMA dependency chain
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo)), t);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    public float dotScalar(long offset, float[] x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        float sum = 0f;
+        for (int b = 0; b < n / QK; b++) {
+            long bo = (offset / QK + b) * BYTES;
+            int xi = xOffset + b * QK;
+            float s = 0f;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(data, bo + 2 + j);
+                s += ((q & 0xF) - 8) * x[xi + j] + ((q >> 4) - 8) * x[xi + j + 16];
+            }
+            sum += Le.f16(data, bo) * s;
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,136 @@
+package dev.argon.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import jdk.incubator.vector.VectorShuffle;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * ggml {@code Q5_0}: blocks of 32 elements in 22 bytes, {@code {f16 d; u32 qh; u8 qs[16]}} with
+ * {@code qh} little-endian. For {@code j < 16}, element {@code j} is
+ * {@code d * (((qs[j] & 0xF) | bit(qh, j) << 4) - 16)} and element {@code j + 16} is
+ * {@code d * (((qs[j] >> 4) | bit(qh, j + 16) << 4) - 16)}. Layout from ggml {@code block_q5_0} /
+ * {@code dequantize_row_q5_0}. Offsets and lengths must be multiples of 32.
+ */
+public final class Q5_0Tensor extends Tensor implements ScalarDot {
+    static final int QK = 32;
+    static final int BYTES = 22;
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Byte> BS = Simd.BS;
+    private static final int L = Simd.L;
+    private static final int BU = Simd.BU;
+    private static final int PARTS = Simd.PARTS;
+
+    /** Unit {@code k}, low elements: lane {@code i} takes qh byte {@code (k*BU + i) / 8}. */
+    static final VectorShuffle<Byte> QH_LO0 = spread(0, 0);
+    /** Second unit (used when a unit is 8 bytes), low elements. */
+    static final VectorShuffle<Byte> QH_LO1 = spread(1, 0);
+    /** First unit, high elements: lane {@code i} takes qh byte {@code 2 + i / 8}. */
+    static final VectorShuffle<Byte> QH_HI0 = spread(0, 2);
+    /** Second unit, high elements. */
+    static final VectorShuffle<Byte> QH_HI1 = spread(1, 2);
+    /** Lane {@code i} selects bit {@code i % 8}. */
+    static final ByteVector BIT = ByteVector.fromArray(BS,
+            new byte[] {1, 2, 4, 8, 16, 32, 64, (byte) 128, 1, 2, 4, 8, 16, 32, 64, (byte) 128}, 0);
+
+    Q5_0Tensor(MemorySegment data, long size) {
+        super(data, size);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q5_0;
+    }
+
+    @Override
+    public float getFloat(long index) {
+        long bo = index / QK * BYTES;
+        int j = (int) (index % QK);
+        int qh = data.get(Le.INT, bo + 2);
+        int q = Le.u8(data, bo + 6 + (j & 15));
+        int lo = j < 16 ? q & 0xF : q >> 4;
+        return Le.f16(data, bo) * ((lo | ((qh >>> j) & 1) << 4) - 16);
+    }
+
+    @Override
+    public void dequantize(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
+        for (int b = 0; b < n / QK; b++) {
+            long bo = (offset / QK + b) * BYTES;
+            float d = Le.f16(data, bo);
+            int qh = data.get(Le.INT, bo + 2);
+            int o = outOffset + b * QK;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(data, bo + 6 + j);
+                out[o + j] = d * (((q & 0xF) | ((qh >>> j) & 1) << 4) - 16);
+                out[o + j + 16] = d * (((q >> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16);
+            }
+        }
+    }
+
+    @Override
+    public float dot(long offset, float[] x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            return dotScalar(offset, x, xOffset, n);
+        }
+        long bo = offset / QK * BYTES;
+        int xi = xOffset;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / QK; b++, bo += BYTES, xi += QK) {
+            // BU bytes from qh: lanes 0..3 are qh, the rest (qs) is ignored; stays inside the block
+            ByteVector qh = ByteVector.fromMemorySegment(BS, data, bo + 2, ByteOrder.LITTLE_ENDIAN);
+            FloatVector s = FloatVector.zero(F);
+            for (int u = 0; u < 16; u += BU) {
+                ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 6 + u, ByteOrder.LITTLE_ENDIAN);
+                // lane j gets bit u+j (low nibbles) or u+j+16 (high nibbles) of qh: spread the qh
+                // bytes over the lanes, then test one bit per lane
+                VectorShuffle<Byte> spreadLo = u == 0 ? QH_LO0 : QH_LO1;
+                VectorShuffle<Byte> spreadHi = u == 0 ? QH_HI0 : QH_HI1;
+                ByteVector lo = qs.and((byte) 0x0F)
+                        .add((byte) 16, qh.rearrange(spreadLo).and(BIT).compare(VectorOperators.NE, 0)).sub((byte) 16);
+                ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                        .add((byte) 16, qh.rearrange(spreadHi).and(BIT).compare(VectorOperators.NE, 0)).sub((byte) 16);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector x0 = FloatVector.fromArray(F, x, xi + u + p * L);
+                    FloatVector x1 = FloatVector.fromArray(F, x, xi + 16 + u + p * L);
+                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(x0, s);
+                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(x1, s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, Le.f16(data, bo)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static VectorShuffle<Byte> spread(int unit, int firstByte) {
+        int[] index = new int[BU];
+        for (int i = 0; i < BU; i++) {
+            index[i] = firstByte + (unit * BU + i) / 8;
+        }
+        return VectorShuffle.fromArray(BS, index, 0);
+    }
+
+    @Override
+    public float dotScalar(long offset, float[] x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        float sum = 0f;
+        for (int b = 0; b < n / QK; b++) {
+            long bo = (offset / QK + b) * BYTES;
+            int xi = xOffset + b * QK;
+            int qh = data.get(Le.INT, bo + 2);
+            float s = 0f;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(data, bo + 6 + j);
+                s += (((q & 0xF) | ((qh >>> j) & 1) << 4) - 16) * x[xi + j]
+                        + (((q >> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * x[xi + j + 16];
+            }
+            sum += Le.f16(data, bo) * s;
+        }
+        return sum;
+    }
+}

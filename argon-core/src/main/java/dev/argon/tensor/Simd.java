@@ -1,0 +1,50 @@
+package dev.argon.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API set-up shared by the fast {@code dot} kernels.
+ *
+ * <p>Quantized kernels work on units of {@link #BU} packed bytes: a unit is loaded into a
+ * {@link ByteVector} of species {@link #BS}, unpacked with byte arithmetic, and widened to
+ * {@link #PARTS} float vectors of {@link #L} lanes: 16 bytes to one 16-float vector with AVX-512,
+ * 8 bytes to one 8-float vector with AVX2, 8 bytes to two 4-float vectors with 128-bit SIMD. Units
+ * never straddle a 16-element boundary, so every unit has a single (sub-)block scale.
+ *
+ * <p>Kernels call Vector API methods directly and never pass vectors through helper methods of
+ * their own: the JIT may decline to inline such a helper (node-count or code-size limits, or
+ * because it was compiled on its own first), and then every vector crossing the call is
+ * allocated on the heap. Helpers called from kernels return primitives only.
+ *
+ * <p>The system property {@code argon.simd} chooses the float vector size: {@code 128},
+ * {@code 256} or {@code 512} bits, {@code off} (scalar kernels only), or unset (the platform's
+ * preferred size). Kernels fall back to scalar loops when the size is not 4, 8 or 16 floats.
+ */
+final class Simd {
+    /** Float species used by every kernel. */
+    static final VectorSpecies<Float> F = chooseSpecies();
+    /** Float lanes per vector. */
+    static final int L = F.length();
+    /** Whether the vector kernels are used (else the scalar ones). */
+    static final boolean ENABLED = L >= 4 && L <= 16 && !"off".equals(System.getProperty("argon.simd"));
+    /** Bytes per unit: {@link #L}, but at least 8 (the smallest byte vector). */
+    static final int BU = Math.max(L, 8);
+    /** Byte species of one unit. */
+    static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * BU));
+    /** Float vectors per unit (1 unless {@link #L} is 4). */
+    static final int PARTS = BU / L;
+
+    private Simd() {
+    }
+
+    private static VectorSpecies<Float> chooseSpecies() {
+        String p = System.getProperty("argon.simd", "");
+        return switch (p) {
+            case "128", "256", "512" -> VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(p)));
+            default -> FloatVector.SPECIES_PREFERRED;
+        };
+    }
+}
