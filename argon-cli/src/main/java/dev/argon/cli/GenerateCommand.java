@@ -6,6 +6,7 @@ import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
 import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
+import dev.argon.model.ModelOptions;
 import dev.argon.model.Models;
 import dev.argon.sampling.SamplingParams;
 import picocli.CommandLine.Command;
@@ -78,9 +79,13 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (not printed); repeatable.")
     List<String> stop = List.of();
 
-    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f32",
-            description = "KV cache precision: f32 (exact) or f16 (rounded like llama.cpp's default cache) (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache precision: f16 (llama.cpp's default) or f32 (exact) (default: ${DEFAULT-VALUE}).")
     String cacheType;
+
+    @Option(names = "--f32-activations",
+            description = "Multiply Q4_0/Q8_0 weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
+    boolean f32Activations;
 
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
@@ -107,7 +112,7 @@ final class GenerateCommand implements Runnable {
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
-        try (LanguageModel model = Models.load(path, nThreads)) {
+        try (LanguageModel model = Models.load(path, new ModelOptions(nThreads, !f32Activations))) {
             int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),

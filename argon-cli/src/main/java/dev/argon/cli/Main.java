@@ -58,15 +58,16 @@ public final class Main implements Runnable {
                 err.println("argon: error: " + ex.getMessage());
                 return USAGE_ERROR;
             }
-            if (ex instanceof OutOfMemoryError) {
-                err.println("argon: error: out of memory; try a smaller context (-c) or raise the heap (ARGON_JAVA_OPTS=-Xmx...)");
-                return 1;
-            }
             err.println("argon: internal error: " + ex);
             ex.printStackTrace(err);
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("argon: error: out of memory; try a smaller context (-c) or a larger heap (ARGON_JAVA_OPTS=-Xmx...)");
+            return 1;
+        }
     }
 
     private final Streams streams;

@@ -3,6 +3,7 @@ package dev.argon.model;
 import dev.argon.gguf.GgufFile;
 import dev.argon.kv.KvCache;
 import dev.argon.tensor.Ops;
+import dev.argon.tensor.Q8Activations;
 import dev.argon.tensor.Tensor;
 import dev.argon.tensor.ThreadPool;
 import dev.argon.tokenizer.Tokenizer;
@@ -29,9 +30,11 @@ public final class LlamaModel implements LanguageModel {
     private final Tensor output;
     private final long parameterCount;
     private final long weightBytes;
+    private final boolean quantizedActivations;
 
-    LlamaModel(GgufFile file, ModelConfig c, Tokenizer tokenizer, ThreadPool pool) {
+    LlamaModel(GgufFile file, ModelConfig c, Tokenizer tokenizer, ThreadPool pool, ModelOptions options) {
         this.file = file;
+        this.quantizedActivations = options.quantizedActivations();
         this.config = c;
         this.tokenizer = tokenizer;
         this.pool = pool;
@@ -72,8 +75,9 @@ public final class LlamaModel implements LanguageModel {
         final float[] scores;
         final float[] logits;
         final Rope rope;
+        final Q8Activations xq;
 
-        State(ModelConfig c, int ctx, KvCache.Precision precision) {
+        State(ModelConfig c, int ctx, KvCache.Precision precision, boolean quantizedActivations) {
             super(new KvCache(c.nLayers(), ctx, c.kvDim(), precision));
             int qDim = c.nHeads() * c.headDim();
             x = new float[c.dim()];
@@ -88,6 +92,16 @@ public final class LlamaModel implements LanguageModel {
             scores = new float[c.nHeads() * ctx];
             logits = new float[c.vocabSize()];
             rope = new Rope(c.ropeDim(), c.ropeTheta(), ctx);
+            xq = quantizedActivations ? new Q8Activations(Math.max(Math.max(c.dim(), qDim), c.ffDim()) + Q8Activations.BLOCK) : null;
+        }
+
+        /** @return {@code x[0..n)} quantized to 8 bits, or null when activations stay F32 */
+        Q8Activations quantized(float[] x, int n) {
+            if (xq == null || n % Q8Activations.BLOCK != 0) {
+                return null;
+            }
+            xq.quantize(x, n);
+            return xq;
         }
     }
 
@@ -103,7 +117,7 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public InferenceState newState(int contextLength, KvCache.Precision precision) {
-        return new State(config, contextLength, precision);
+        return new State(config, contextLength, precision, quantizedActivations);
     }
 
     @Override
@@ -124,28 +138,30 @@ public final class LlamaModel implements LanguageModel {
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
             Ops.rmsNorm(s.xb, s.x, L.attnNorm, dim, c.rmsEps());
-            Ops.matvec(L.wq, s.xb, s.q, qDim, dim, pool);
-            Ops.matvec(L.wk, s.xb, s.k, kvDim, dim, pool);
-            Ops.matvec(L.wv, s.xb, s.v, kvDim, dim, pool);
+            Q8Activations xq = s.quantized(s.xb, dim);
+            Ops.matvec(L.wq, s.xb, xq, s.q, qDim, dim, pool);
+            Ops.matvec(L.wk, s.xb, xq, s.k, kvDim, dim, pool);
+            Ops.matvec(L.wv, s.xb, xq, s.v, kvDim, dim, pool);
             s.rope.apply(s.q, c.nHeads(), c.headDim(), pos);
             s.rope.apply(s.k, c.nKvHeads(), c.headDim(), pos);
             cache.store(l, pos, s.k, s.v);
             Attention.attend(s.q, s.attnOut, s.scores, cache, l, pos, c.nHeads(), c.nKvHeads(), c.headDim(), pool);
-            Ops.matvec(L.wo, s.attnOut, s.proj, dim, qDim, pool);
+            Ops.matvec(L.wo, s.attnOut, s.quantized(s.attnOut, qDim), s.proj, dim, qDim, pool);
             Ops.add(s.x, s.proj, dim);
 
             Ops.rmsNorm(s.xb, s.x, L.ffnNorm, dim, c.rmsEps());
-            Ops.matvec(L.gate, s.xb, s.hb, c.ffDim(), dim, pool);
-            Ops.matvec(L.up, s.xb, s.hb2, c.ffDim(), dim, pool);
+            xq = s.quantized(s.xb, dim);
+            Ops.matvec(L.gate, s.xb, xq, s.hb, c.ffDim(), dim, pool);
+            Ops.matvec(L.up, s.xb, xq, s.hb2, c.ffDim(), dim, pool);
             Ops.swiglu(s.hb, s.hb2, c.ffDim());
-            Ops.matvec(L.down, s.hb, s.proj, dim, c.ffDim(), pool);
+            Ops.matvec(L.down, s.hb, s.quantized(s.hb, c.ffDim()), s.proj, dim, c.ffDim(), pool);
             Ops.add(s.x, s.proj, dim);
         }
         if (!wantLogits) {
             return null;
         }
         Ops.rmsNorm(s.x, s.x, outputNorm, dim, c.rmsEps());
-        Ops.matvec(output, s.x, s.logits, c.vocabSize(), dim, pool);
+        Ops.matvec(output, s.x, s.quantized(s.x, dim), s.logits, c.vocabSize(), dim, pool);
         return s.logits;
     }
 

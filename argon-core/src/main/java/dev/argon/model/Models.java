@@ -18,7 +18,7 @@ public final class Models {
     /** Creates a model from an open file, its config, tokenizer and thread pool. */
     @FunctionalInterface
     interface Factory {
-        LanguageModel create(GgufFile file, ModelConfig config, Tokenizer tokenizer, ThreadPool pool);
+        LanguageModel create(GgufFile file, ModelConfig config, Tokenizer tokenizer, ThreadPool pool, ModelOptions options);
     }
 
     private static final Map<String, Factory> ARCHITECTURES = new TreeMap<>(Map.of(
@@ -33,13 +33,22 @@ public final class Models {
     }
 
     /**
-     * Opens and loads a model. The weights stay memory-mapped.
+     * Opens and loads a model with {@link ModelOptions#defaults()} but the given thread count.
      *
-     * @param threads worker threads for the kernels (including the caller's), at least 1
-     * @throws ArgonException if the file is missing or invalid, or its architecture, tokenizer or
-     *     tensor types are not supported
+     * @see #load(Path, ModelOptions)
      */
     public static LanguageModel load(Path path, int threads) {
+        return load(path, ModelOptions.defaults().withThreads(threads));
+    }
+
+    /**
+     * Opens and loads a model. The weights stay memory-mapped.
+     *
+     * @throws ArgonException if the file is missing or invalid, or its architecture, tokenizer or
+     *     tensor types are not supported, or the thread count is below 1
+     */
+    public static LanguageModel load(Path path, ModelOptions options) {
+        int threads = options.threads();
         if (threads < 1) {
             throw new ArgonException("threads (-t) must be at least 1, got " + threads);
         }
@@ -65,7 +74,7 @@ public final class Models {
                         + config.vocabSize() + " rows");
             }
             pool = new ThreadPool(threads);
-            return factory.create(file, config, tokenizer, pool);
+            return factory.create(file, config, tokenizer, pool, options);
         } catch (RuntimeException e) {
             if (pool != null) {
                 pool.close();

@@ -1,12 +1,14 @@
 package dev.argon.sampling;
 
+import dev.argon.tensor.Simd;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Vectorised unnormalised softmax weights, shared by {@link TopP} and {@link Distribution}. */
 final class Softmax {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = Simd.F;
     /** Elements summed in float lanes before the partial sum is added to a double. */
     private static final int BLOCK = 1024;
 
@@ -29,7 +31,7 @@ final class Softmax {
                 e.intoArray(out, i);
                 acc = acc.add(e);
             }
-            sum += acc.reduceLanes(VectorOperators.ADD);
+            sum += Simd.sum(acc);
         }
         for (; i < n; i++) {
             float e = (float) Math.exp(logits[i] - max);

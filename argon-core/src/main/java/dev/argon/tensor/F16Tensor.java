@@ -70,7 +70,7 @@ public final class F16Tensor extends Tensor implements ScalarDot {
             acc0 = acc1;
             acc1 = w.fma(FloatVector.fromArray(F, x, xOffset + i), t);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += Le.f16(data, base + 2L * i) * x[xOffset + i];
         }

@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
 /** 32-bit IEEE float elements, little-endian. Any row length. */
 public final class F32Tensor extends Tensor {
     static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = Simd.F;
 
     F32Tensor(MemorySegment data, long size) {
         super(data, size);
@@ -47,7 +47,7 @@ public final class F32Tensor extends Tensor {
             FloatVector w = FloatVector.fromMemorySegment(S, data, base + i * 4L, ByteOrder.LITTLE_ENDIAN);
             acc = w.fma(FloatVector.fromArray(S, x, xOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc);
         for (; i < n; i++) {
             sum += data.get(LE_FLOAT, base + i * 4L) * x[xOffset + i];
         }

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * SiLU-gated products, RoPE rotation and matrix-vector products over {@link Tensor} weights.
  */
 public final class Ops {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = Simd.F;
 
     private Ops() {
     }
@@ -40,7 +40,7 @@ public final class Ops {
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
             acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc);
         for (; i < n; i++) {
             sum += a[ao + i] * b[bo + i];
         }
@@ -104,6 +104,23 @@ public final class Ops {
         pool.parallelFor(rows, (start, end) -> {
             for (int r = start; r < end; r++) {
                 out[r] = w.dot((long) r * cols, x, 0, cols);
+            }
+        });
+    }
+
+    /**
+     * Matrix-vector product that uses the 8-bit activations {@code xq} (a quantized copy of
+     * {@code x}) when the weight type computes on them ({@link Tensor#supportsQ8Activations()}),
+     * and the float activations {@code x} otherwise. {@code xq} may be null: then always {@code x}.
+     */
+    public static void matvec(Tensor w, float[] x, Q8Activations xq, float[] out, int rows, int cols, ThreadPool pool) {
+        if (xq == null || !w.supportsQ8Activations() || xq.length() != cols) {
+            matvec(w, x, out, rows, cols, pool);
+            return;
+        }
+        pool.parallelFor(rows, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                out[r] = w.dotQ8((long) r * cols, xq, 0, cols);
             }
         });
     }

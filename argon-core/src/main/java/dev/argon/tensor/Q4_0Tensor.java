@@ -82,7 +82,7 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             acc0 = acc1;
             acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo)), t);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc0.add(acc1));
     }
 
     @Override
@@ -100,5 +100,42 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             sum += Le.f16(data, bo) * s;
         }
         return sum;
+    }
+
+    @Override
+    public boolean supportsQ8Activations() {
+        return true;
+    }
+
+    @Override
+    public float dotQ8(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            return dotQ8Reference(offset, x, xOffset, n);
+        }
+        long bo = offset / QK * BYTES;
+        int xi = xOffset;
+        int xb = xOffset / QK;
+        byte[] xq = x.q;
+        float[] xd = x.d;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / QK; b++, bo += BYTES, xi += QK, xb++) {
+            // Products of 4-bit and 8-bit integers summed over a block stay below 2^24, so float
+            // arithmetic gives the exact integer sum.
+            FloatVector s = FloatVector.zero(F);
+            for (int u = 0; u < 16; u += BU) {
+                ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                ByteVector xl = ByteVector.fromArray(BS, xq, xi + u);
+                ByteVector xh = ByteVector.fromArray(BS, xq, xi + 16 + u);
+                for (int p = 0; p < PARTS; p++) {
+                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma((FloatVector) xl.convertShape(VectorOperators.B2F, F, p), s);
+                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma((FloatVector) xh.convertShape(VectorOperators.B2F, F, p), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[xb]), acc);
+        }
+        return Simd.sum(acc);
     }
 }

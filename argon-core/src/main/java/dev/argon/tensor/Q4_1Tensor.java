@@ -85,7 +85,7 @@ public final class Q4_1Tensor extends Tensor implements ScalarDot {
             accD = s.fma(FloatVector.broadcast(F, Le.f16(data, bo)), accD);
             accM = sx.fma(FloatVector.broadcast(F, Le.f16(data, bo + 2)), accM);
         }
-        return accD.add(accM).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(accD.add(accM));
     }
 
     @Override

@@ -117,7 +117,7 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
                 }
             }
         }
-        return lo0.add(lo1).add(hi0.add(hi1)).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(lo0.add(lo1).add(hi0.add(hi1)));
     }
 
     @Override

@@ -104,7 +104,7 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
             }
             acc = s.fma(FloatVector.broadcast(F, Le.f16(data, bo)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 
     private static VectorShuffle<Byte> spread(int unit, int firstByte) {

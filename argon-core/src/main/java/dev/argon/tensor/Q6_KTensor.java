@@ -126,7 +126,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
                 }
             }
         }
-        return acc1.add(acc2).add(acc3.add(acc4)).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc1.add(acc2).add(acc3.add(acc4)));
     }
 
     @Override

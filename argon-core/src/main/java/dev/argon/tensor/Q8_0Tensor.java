@@ -72,7 +72,7 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
             acc0 = acc1;
             acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo)), t);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc0.add(acc1));
     }
 
     @Override
@@ -89,5 +89,37 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
             sum += Le.f16(data, bo) * s;
         }
         return sum;
+    }
+
+    @Override
+    public boolean supportsQ8Activations() {
+        return true;
+    }
+
+    @Override
+    public float dotQ8(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            return dotQ8Reference(offset, x, xOffset, n);
+        }
+        long bo = offset / QK * BYTES;
+        int xi = xOffset;
+        int xb = xOffset / QK;
+        byte[] xq = x.q;
+        float[] xd = x.d;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / QK; b++, bo += BYTES, xi += QK, xb++) {
+            // |q_w * q_x| <= 127 * 128 and 32 of them stay below 2^24: float sums are exact.
+            FloatVector s = FloatVector.zero(F);
+            for (int u = 0; u < QK; u += BU) {
+                ByteVector q = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
+                ByteVector xv = ByteVector.fromArray(BS, xq, xi + u);
+                for (int p = 0; p < PARTS; p++) {
+                    s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).fma((FloatVector) xv.convertShape(VectorOperators.B2F, F, p), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[xb]), acc);
+        }
+        return Simd.sum(acc);
     }
 }

@@ -73,7 +73,7 @@ public final class Q8_KTensor extends Tensor implements ScalarDot {
             }
             acc = s0.add(s1).fma(FloatVector.broadcast(F, data.get(Le.FLOAT, bo)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.argon.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,9 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code 256} or {@code 512} bits, {@code off} (scalar kernels only), or unset (the platform's
  * preferred size). Kernels fall back to scalar loops when the size is not 4, 8 or 16 floats.
  */
-final class Simd {
+public final class Simd {
     /** Float species used by every kernel. */
-    static final VectorSpecies<Float> F = chooseSpecies();
+    public static final VectorSpecies<Float> F = chooseSpecies();
     /** Float lanes per vector. */
     static final int L = F.length();
     /** Whether the vector kernels are used (else the scalar ones). */
@@ -37,7 +38,32 @@ final class Simd {
     /** Float vectors per unit (1 unless {@link #L} is 4). */
     static final int PARTS = BU / L;
 
+    /** Shuffles that fold the upper half of the lanes onto the lower: {@code FOLD[k]} moves lane {@code i + (L >> (k+1))} to {@code i}. */
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] FOLD = new VectorShuffle[Integer.numberOfTrailingZeros(Math.max(L, 1))];
+
+    static {
+        for (int k = 0; k < FOLD.length; k++) {
+            int shift = L >> (k + 1);
+            FOLD[k] = VectorShuffle.fromOp(F, i -> (i + shift) % L);
+        }
+    }
+
     private Simd() {
+    }
+
+    /**
+     * Sums the lanes of {@code v} in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the
+     * order of a floating-point reduction unspecified, and the interpreter and the JIT-compiled
+     * code do use different orders, so the same input could give different results before and
+     * after warm-up; this sum is the same in every tier.
+     */
+    public static float sum(FloatVector v) {
+        FloatVector s = v;
+        for (int k = 0; k < FOLD.length; k++) {
+            s = s.add(s.rearrange(FOLD[k]));
+        }
+        return s.lane(0);
     }
 
     private static VectorSpecies<Float> chooseSpecies() {

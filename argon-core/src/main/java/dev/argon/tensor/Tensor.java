@@ -55,6 +55,46 @@ public abstract class Tensor {
         return sum;
     }
 
+    /**
+     * @return whether {@link #dotQ8} is implemented: types whose ggml dot product runs on
+     *     8-bit (Q8_0) activations
+     */
+    public boolean supportsQ8Activations() {
+        return false;
+    }
+
+    /**
+     * Dot product of elements {@code [offset, offset + n)} with the 8-bit activations
+     * {@code x[xOffset .. xOffset + n)}, as ggml computes it: per 32-element block
+     * {@code d_w * d_x * sum(q_w * q_x)}. Offsets and {@code n} are multiples of 32.
+     *
+     * @throws UnsupportedOperationException unless {@link #supportsQ8Activations()}
+     */
+    public float dotQ8(long offset, Q8Activations x, int xOffset, int n) {
+        throw new UnsupportedOperationException(type() + " has no 8-bit activation dot product");
+    }
+
+    /**
+     * Scalar reference of {@link #dotQ8}: dequantized weights times the 8-bit activation values,
+     * scaled per block ({@code sum_b d_x * sum_i w_i * q_x,i}, equal to ggml's
+     * {@code d_w * d_x * sum q_w * q_x} up to float rounding).
+     */
+    public float dotQ8Reference(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        float[] w = new float[n];
+        dequantize(offset, w, 0, n);
+        float sum = 0f;
+        for (int b = 0; b < n / Q8Activations.BLOCK; b++) {
+            float s = 0f;
+            for (int i = 0; i < Q8Activations.BLOCK; i++) {
+                int j = b * Q8Activations.BLOCK + i;
+                s += w[j] * x.q[xOffset + j];
+            }
+            sum += s * x.d[(xOffset + b * Q8Activations.BLOCK) / Q8Activations.BLOCK];
+        }
+        return sum;
+    }
+
     /** Converts elements {@code [offset, offset + n)} to floats in {@code out[outOffset ..]}. */
     public abstract void dequantize(long offset, float[] out, int outOffset, int n);
 

@@ -1,0 +1,58 @@
+package dev.argon.tensor;
+
+/**
+ * An activation vector quantized to 8 bits in ggml's {@code Q8_0} scheme: blocks of 32 values share
+ * one scale {@code d = max|x| / 127} (stored rounded to F16, as in a {@code block_q8_0}) and each
+ * value is {@code q = rint(x * 127 / max|x|)}. Quantized weight types whose ggml dot product runs
+ * on Q8_0 activations (Q4_0, Q8_0) use it through {@link Tensor#dotQ8}, so their results follow
+ * llama.cpp's and the inner products are exact small-integer sums.
+ *
+ * <p>Reusable: {@link #quantize} overwrites the previous contents; no allocation after construction.
+ */
+public final class Q8Activations {
+    /** Values per block. */
+    public static final int BLOCK = 32;
+    final byte[] q;
+    final float[] d;
+    private int length;
+
+    /** @param capacity the longest vector to hold; a multiple of 32 */
+    public Q8Activations(int capacity) {
+        int blocks = (capacity + BLOCK - 1) / BLOCK;
+        this.q = new byte[blocks * BLOCK];
+        this.d = new float[blocks];
+    }
+
+    /** @return the number of values quantized by the last {@link #quantize} */
+    public int length() {
+        return length;
+    }
+
+    /**
+     * Quantizes {@code x[0..n)}; {@code n} must be a multiple of 32 (callers fall back to F32
+     * activations otherwise).
+     */
+    public void quantize(float[] x, int n) {
+        if (n % BLOCK != 0 || n > q.length) {
+            throw new IllegalArgumentException("cannot quantize " + n + " values into Q8_0 blocks of capacity " + q.length);
+        }
+        for (int b = 0; b < n / BLOCK; b++) {
+            int o = b * BLOCK;
+            float amax = 0f;
+            for (int i = 0; i < BLOCK; i++) {
+                amax = Math.max(amax, Math.abs(x[o + i]));
+            }
+            float id = amax != 0f ? 127f / amax : 0f;
+            d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            for (int i = 0; i < BLOCK; i++) {
+                q[o + i] = (byte) Math.rint(x[o + i] * id);
+            }
+        }
+        length = n;
+    }
+
+    /** @return the dequantized value {@code i} (for tests) */
+    public float get(int i) {
+        return d[i / BLOCK] * q[i];
+    }
+}
