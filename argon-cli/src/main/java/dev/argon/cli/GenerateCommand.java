@@ -114,6 +114,8 @@ final class GenerateCommand implements Runnable {
         long loadStart = System.nanoTime();
         try (LanguageModel model = Models.load(path, new ModelOptions(nThreads, !f32Activations))) {
             int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
+            Generator generator = new Generator(model, precision);
+            int[] promptIds = generator.tokenizePrompt(request, ctx);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);
@@ -121,10 +123,10 @@ final class GenerateCommand implements Runnable {
                 out.print(text);
                 out.flush();
             }
-            GenerationResult r = new Generator(model, precision).generate(request, ctx, piece -> {
+            GenerationResult r = generator.generate(request, promptIds, ctx, piece -> {
                 out.print(piece);
                 out.flush();
-            });
+            }, () -> false);
             out.println();
             out.flush();
             err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",

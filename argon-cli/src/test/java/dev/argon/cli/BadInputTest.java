@@ -1,7 +1,10 @@
 package dev.argon.cli;
 
 import dev.argon.TestFiles;
+import dev.argon.gguf.GgufFile;
+import dev.argon.gguf.GgufTensorInfo;
 import dev.argon.gguf.GgufWriter;
+import dev.argon.tensor.GgmlType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,10 +61,22 @@ class BadInputTest {
 
     @Test
     void unsupportedTensorType() {
+        // stories260K with its embedding re-typed as IQ2_XXS (a type Argon knows but cannot compute)
         Path p = tmp.resolve("iq.gguf");
-        new GgufWriter().putString("general.architecture", "llama")
-                .addTensorRaw("token_embd.weight", 16, new long[]{256}, MemorySegment.ofArray(new byte[66])).write(p);
-        assertCleanError(CliRun.of("generate", "-m", p.toString()), "IQ2_XXS");
+        try (GgufFile f = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"))) {
+            GgufWriter w = new GgufWriter();
+            f.metadata().forEach((k, v) -> w.put(k, f.typeOf(k), v));
+            for (GgufTensorInfo t : f.tensors()) {
+                if (t.name().equals("token_embd.weight")) {
+                    w.addTensorRaw(t.name(), GgmlType.IQ2_XXS.id(), t.shape(),
+                            MemorySegment.ofArray(new byte[(int) GgmlType.IQ2_XXS.bytesFor(t.elementCount())]));
+                } else {
+                    w.addTensor(t.name(), t.type(), t.shape(), f.tensorData(t));
+                }
+            }
+            w.write(p);
+        }
+        assertCleanError(CliRun.of("generate", "-m", p.toString()), "token_embd.weight", "IQ2_XXS", "not supported");
     }
 
     @Test

@@ -50,9 +50,19 @@ public final class Generator {
      * @see #generate(GenerationRequest, int, Consumer)
      */
     public GenerationResult generate(GenerationRequest req, int contextLength, Consumer<String> onText, BooleanSupplier cancelled) {
+        return generate(req, tokenizePrompt(req, contextLength), contextLength, onText, cancelled);
+    }
+
+    /**
+     * Validates the request and tokenizes its prompt, so callers can reject a bad request before
+     * they start anything else.
+     *
+     * @return the prompt token ids
+     * @throws ArgonException if a parameter is invalid or the prompt does not fit in the context
+     */
+    public int[] tokenizePrompt(GenerationRequest req, int contextLength) {
         req.validate();
-        Tokenizer tok = model.tokenizer();
-        int[] prompt = tok.encode(req.prompt(), req.addSpecial(), req.parseSpecial());
+        int[] prompt = model.tokenizer().encode(req.prompt(), req.addSpecial(), req.parseSpecial());
         if (prompt.length == 0) {
             throw new ArgonException("the prompt is empty and the model adds no BOS token: nothing to start generating from");
         }
@@ -60,6 +70,20 @@ public final class Generator {
             throw new ArgonException("the prompt is " + prompt.length + " tokens but the context holds " + contextLength
                     + " (-c); use a larger context or a shorter prompt");
         }
+        return prompt;
+    }
+
+    /**
+     * Generates text from an already tokenized prompt (see {@link #tokenizePrompt}).
+     *
+     * @param prompt prompt token ids, fewer than {@code contextLength}
+     */
+    public GenerationResult generate(GenerationRequest req, int[] prompt, int contextLength, Consumer<String> onText,
+                                     BooleanSupplier cancelled) {
+        if (prompt.length == 0 || prompt.length >= contextLength) {
+            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens for a context of " + contextLength);
+        }
+        Tokenizer tok = model.tokenizer();
         SamplerChain sampler = SamplerChain.create(req.sampling(), model.config().vocabSize());
         for (int t : prompt) {
             sampler.accept(t);
