@@ -1,0 +1,273 @@
+package dev.argon.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.argon.ArgonException;
+import dev.argon.gguf.GgufTensorInfo;
+import dev.argon.kv.KvCache;
+import dev.argon.model.InferenceState;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.ModelOptions;
+import dev.argon.model.Models;
+import dev.argon.tensor.GgmlType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * {@code argon bench}: llama-bench-style throughput measurement. {@code ppN} times the prefill of
+ * an N-token prompt (BOS, then random tokens) into an empty KV cache; {@code tgN} times N decode
+ * steps of random tokens after BOS. Each test warms up (at least 3 runs and 2 s, for the JIT), then runs {@code -r} times; the
+ * table shows tokens/s as mean ± standard deviation. With {@code --vs-llama-cpp} llama.cpp runs
+ * the same file with the same thread count, alternating with Argon run by run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Measure prompt processing (pp) and generation (tg) speed, llama-bench style.")
+final class BenchCommand implements Runnable {
+    @ParentCommand
+    Main parent;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Option(names = {"-p", "--n-prompt"}, split = ",", paramLabel = "N", defaultValue = "128",
+            description = "Prompt lengths to test, comma-separated; 0 skips (default: ${DEFAULT-VALUE}).")
+    List<Integer> prompts;
+
+    @Option(names = {"-n", "--n-gen"}, split = ",", paramLabel = "N", defaultValue = "64",
+            description = "Generation lengths to test, comma-separated; 0 skips (default: ${DEFAULT-VALUE}).")
+    List<Integer> gens;
+
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "5", description = "Repetitions per test (default: ${DEFAULT-VALUE}).")
+    int repetitions;
+
+    @Option(names = {"-t", "--threads"}, split = ",", paramLabel = "N", description = "Thread counts to test (default: all cores).")
+    List<Integer> threads;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "md", description = "md, csv or json (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--vs-llama-cpp", description = "Also run llama.cpp (node-llama-cpp, see tools/llama-cpp) on the same file, alternating, and print the ratio.")
+    boolean vsLlamaCpp;
+
+    @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0 weights.")
+    boolean f32Activations;
+
+    /** One row of results. */
+    record Row(String model, long sizeBytes, long params, String type, int threads, String test, double mean, double sd,
+               Double llamaCppMean, Double llamaCppSd) {
+    }
+
+    @Override
+    public void run() {
+        if (repetitions < 1) {
+            throw new ArgonException("repetitions (-r) must be at least 1, got " + repetitions);
+        }
+        if (!List.of("md", "csv", "json").contains(format)) {
+            throw new ArgonException("output format (-o) '" + format + "' is not one of md, csv, json");
+        }
+        for (int v : concat(prompts, gens)) {
+            if (v < 0) {
+                throw new ArgonException("test lengths (-p, -n) must be >= 0, got " + v);
+            }
+        }
+        List<Integer> threadCounts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
+        for (int t : threadCounts) {
+            if (t < 1) {
+                throw new ArgonException("threads (-t) must be at least 1, got " + t);
+            }
+        }
+        PrintStream out = parent.streams().out();
+        PrintStream err = parent.streams().err();
+        Path path = modelOption.resolve();
+        List<Row> rows = new ArrayList<>();
+        int maxLen = 1 + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
+        for (int t : threadCounts) {
+            try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
+                 LlamaCppRunner llama = vsLlamaCpp ? LlamaCppRunner.start(toolsDir(), path, t, model.config().vocabSize(), Math.max(maxLen, 256)) : null) {
+                String type = dominantType(path);
+                String name = model.config().architecture() + " " + humanCount(model.parameterCount()) + " " + type;
+                for (int p : prompts) {
+                    if (p > 0) {
+                        rows.add(measure(model, llama, name, type, t, "pp", p, err));
+                    }
+                }
+                for (int g : gens) {
+                    if (g > 0) {
+                        rows.add(measure(model, llama, name, type, t, "tg", g, err));
+                    }
+                }
+            }
+        }
+        print(rows, out);
+    }
+
+    private Row measure(LanguageModel model, LlamaCppRunner llama, String name, String type, int threads, String test, int n, PrintStream err) {
+        err.printf(Locale.ROOT, "argon: %s%d, %d threads ...%n", test, n, threads);
+        InferenceState state = model.newState(n + 2, KvCache.Precision.F16);
+        Random random = new Random(42);
+        int vocab = model.config().vocabSize();
+        int bos = Math.max(0, model.tokenizer().bos());
+        double[] argon = new double[repetitions];
+        double[] cpp = llama == null ? null : new double[repetitions];
+        // Warm-up: let the JIT compile the kernels (at least 3 runs and 2 seconds).
+        long warmStart = System.nanoTime();
+        for (int w = 0; w < 3 || System.nanoTime() - warmStart < 2_000_000_000L; w++) {
+            runOnce(model, state, test, n, random, vocab, bos);
+        }
+        if (llama != null) {
+            llama.time(test, n);
+        }
+        for (int r = 0; r < repetitions; r++) {
+            argon[r] = n / runOnce(model, state, test, n, random, vocab, bos);
+            if (llama != null) {
+                cpp[r] = n / llama.time(test, n);
+            }
+        }
+        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, test + n, mean(argon), sd(argon),
+                cpp == null ? null : mean(cpp), cpp == null ? null : sd(cpp));
+    }
+
+    /** @return seconds for one run */
+    private static double runOnce(LanguageModel model, InferenceState state, String test, int n, Random random, int vocab, int bos) {
+        if (test.equals("pp")) {
+            int[] tokens = new int[n];
+            tokens[0] = bos;
+            for (int i = 1; i < n; i++) {
+                tokens[i] = random.nextInt(vocab);
+            }
+            long t0 = System.nanoTime();
+            model.prefill(state, tokens, 0);
+            return (System.nanoTime() - t0) / 1e9;
+        }
+        model.forward(state, bos, 0, true);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            model.forward(state, random.nextInt(vocab), i + 1, true);
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private void print(List<Row> rows, PrintStream out) {
+        switch (format) {
+            case "json" -> {
+                try {
+                    out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows.stream().map(BenchCommand::asMap).toList()));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            case "csv" -> {
+                out.println("model,size_bytes,params,type,threads,test,tps_mean,tps_sd,llama_cpp_tps_mean,llama_cpp_tps_sd,ratio");
+                for (Row r : rows) {
+                    out.printf(Locale.ROOT, "\"%s\",%d,%d,%s,%d,%s,%.3f,%.3f,%s,%s,%s%n", r.model(), r.sizeBytes(), r.params(), r.type(), r.threads(),
+                            r.test(), r.mean(), r.sd(), opt(r.llamaCppMean()), opt(r.llamaCppSd()),
+                            r.llamaCppMean() == null ? "" : String.format(Locale.ROOT, "%.3f", r.mean() / r.llamaCppMean()));
+                }
+            }
+            default -> {
+                boolean cpp = rows.stream().anyMatch(r -> r.llamaCppMean() != null);
+                out.println("| model | size | params | backend | threads | test | t/s |" + (cpp ? " llama.cpp t/s | ratio |" : ""));
+                out.println("| --- | ---: | ---: | --- | ---: | --- | ---: |" + (cpp ? " ---: | ---: |" : ""));
+                for (Row r : rows) {
+                    out.printf(Locale.ROOT, "| %s | %.2f MiB | %s | CPU (Java) | %d | %s | %.2f ± %.2f |%s%n", r.model(), r.sizeBytes() / 1048576.0,
+                            humanCount(r.params()), r.threads(), r.test(), r.mean(), r.sd(),
+                            r.llamaCppMean() == null ? "" : String.format(Locale.ROOT, " %.2f ± %.2f | %.2f |", r.llamaCppMean(), r.llamaCppSd(),
+                                    r.mean() / r.llamaCppMean()));
+                }
+            }
+        }
+    }
+
+    private static Map<String, Object> asMap(Row r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", r.model());
+        m.put("size_bytes", r.sizeBytes());
+        m.put("params", r.params());
+        m.put("type", r.type());
+        m.put("threads", r.threads());
+        m.put("test", r.test());
+        m.put("tps_mean", r.mean());
+        m.put("tps_sd", r.sd());
+        if (r.llamaCppMean() != null) {
+            m.put("llama_cpp_tps_mean", r.llamaCppMean());
+            m.put("llama_cpp_tps_sd", r.llamaCppSd());
+            m.put("ratio", r.mean() / r.llamaCppMean());
+        }
+        return m;
+    }
+
+    private static String opt(Double v) {
+        return v == null ? "" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private static long modelBytes(LanguageModel model) {
+        return model.weightBytes();
+    }
+
+    /** @return the tensor type holding the most bytes (what llama-bench calls the model type) */
+    private static String dominantType(Path path) {
+        try (dev.argon.gguf.GgufFile f = dev.argon.gguf.GgufFile.open(path)) {
+            Map<GgmlType, Long> bytes = new LinkedHashMap<>();
+            for (GgufTensorInfo t : f.tensors()) {
+                bytes.merge(t.type(), t.byteSize(), Long::sum);
+            }
+            return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(e -> e.getKey().name()).orElse("?");
+        }
+    }
+
+    static String humanCount(long n) {
+        if (n >= 1_000_000_000L) {
+            return String.format(Locale.ROOT, "%.2f B", n / 1e9);
+        }
+        if (n >= 1_000_000L) {
+            return String.format(Locale.ROOT, "%.2f M", n / 1e6);
+        }
+        return String.format(Locale.ROOT, "%.2f K", n / 1e3);
+    }
+
+    private static Path toolsDir() {
+        String dir = System.getenv("ARGON_LLAMA_CPP_DIR");
+        if (dir != null && !dir.isBlank()) {
+            return Path.of(dir);
+        }
+        String home = System.getProperty("argon.home", ".");
+        return Path.of(home).resolve("tools").resolve("llama-cpp");
+    }
+
+    private static List<Integer> concat(List<Integer> a, List<Integer> b) {
+        List<Integer> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return s / v.length;
+    }
+
+    static double sd(double[] v) {
+        if (v.length < 2) {
+            return 0;
+        }
+        double m = mean(v);
+        double s = 0;
+        for (double x : v) {
+            s += (x - m) * (x - m);
+        }
+        return Math.sqrt(s / (v.length - 1));
+    }
+}

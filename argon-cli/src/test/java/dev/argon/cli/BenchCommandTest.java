@@ -1,0 +1,42 @@
+package dev.argon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.argon.TestFiles;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Checks that {@code argon bench} runs and reports; speed itself is never asserted. */
+class BenchCommandTest {
+    static final String STORIES = "tinyllamas/stories260K/stories260K.gguf";
+
+    @Test
+    void markdownTableHasOneRowPerTest() {
+        CliRun r = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "16", "-n", "8", "-r", "2", "-t", "1");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| model | size | params | backend | threads | test | t/s |")
+                .contains("| pp16 |").contains("| tg8 |").contains("llama 292.80 K F32");
+    }
+
+    @Test
+    void jsonOutputIsParseableWithPositiveSpeeds() throws Exception {
+        CliRun r = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "8", "-n", "4", "-r", "2", "-t", "1", "-o", "json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode rows = new ObjectMapper().readTree(r.out());
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(0).get("test").asText()).isEqualTo("pp8");
+        assertThat(rows.get(1).get("tps_mean").asDouble()).isPositive();
+    }
+
+    @Test
+    void badArgumentsAreOneLineErrors() {
+        String m = TestFiles.model(STORIES).toString();
+        for (String[] args : new String[][]{{"-r", "0"}, {"-o", "xml"}, {"-p", "-1"}, {"-t", "0"}}) {
+            String[] all = new String[]{"bench", "-m", m, args[0], args[1]};
+            CliRun r = CliRun.of(all);
+            assertThat(r.exitCode()).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(r.err()).startsWith("argon: error: ");
+        }
+    }
+}
