@@ -42,19 +42,22 @@ public final class KvCache {
         }
     }
 
-    /** Stores the key and value vectors {@code [kvDim]} of the token at {@code pos} in layer {@code layer}. */
-    public void store(int layer, int pos, float[] k, float[] v) {
+    /**
+     * Stores the key and value vectors {@code [kvDim]} (at {@code k[ko..]} and {@code v[vo..]}) of the
+     * token at {@code pos} in layer {@code layer}.
+     */
+    public void store(int layer, int pos, float[] k, int ko, float[] v, int vo) {
         int o = pos * kvDim;
         float[] kd = keys[layer];
         float[] vd = values[layer];
         if (precision == Precision.F16) {
             for (int i = 0; i < kvDim; i++) {
-                kd[o + i] = Float.float16ToFloat(Float.floatToFloat16(k[i]));
-                vd[o + i] = Float.float16ToFloat(Float.floatToFloat16(v[i]));
+                kd[o + i] = Float.float16ToFloat(Float.floatToFloat16(k[ko + i]));
+                vd[o + i] = Float.float16ToFloat(Float.floatToFloat16(v[vo + i]));
             }
         } else {
-            System.arraycopy(k, 0, kd, o, kvDim);
-            System.arraycopy(v, 0, vd, o, kvDim);
+            System.arraycopy(k, ko, kd, o, kvDim);
+            System.arraycopy(v, vo, vd, o, kvDim);
         }
     }
 

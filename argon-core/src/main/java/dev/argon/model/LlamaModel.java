@@ -61,7 +61,13 @@ public final class LlamaModel implements LanguageModel {
         weightBytes = w.weightBytes();
     }
 
-    /** Scratch buffers and KV cache of one sequence. */
+    /** Prompt tokens processed per batched forward pass during prefill. */
+    static final int PREFILL_CHUNK = 64;
+
+    /**
+     * Scratch buffers and KV cache of one sequence. Activation buffers hold up to
+     * {@link #PREFILL_CHUNK} tokens, row-major {@code [tokens, width]}.
+     */
     static final class State extends InferenceState {
         final float[] x;
         final float[] xb;
@@ -80,27 +86,28 @@ public final class LlamaModel implements LanguageModel {
         State(ModelConfig c, int ctx, KvCache.Precision precision, boolean quantizedActivations) {
             super(new KvCache(c.nLayers(), ctx, c.kvDim(), precision));
             int qDim = c.nHeads() * c.headDim();
-            x = new float[c.dim()];
-            xb = new float[c.dim()];
-            q = new float[qDim];
-            k = new float[c.kvDim()];
-            v = new float[c.kvDim()];
-            attnOut = new float[qDim];
-            proj = new float[c.dim()];
-            hb = new float[c.ffDim()];
-            hb2 = new float[c.ffDim()];
+            int b = PREFILL_CHUNK;
+            x = new float[b * c.dim()];
+            xb = new float[b * c.dim()];
+            q = new float[b * qDim];
+            k = new float[b * c.kvDim()];
+            v = new float[b * c.kvDim()];
+            attnOut = new float[b * qDim];
+            proj = new float[b * c.dim()];
+            hb = new float[b * c.ffDim()];
+            hb2 = new float[b * c.ffDim()];
             scores = new float[c.nHeads() * ctx];
             logits = new float[c.vocabSize()];
             rope = new Rope(c.ropeDim(), c.ropeTheta(), ctx);
-            xq = quantizedActivations ? new Q8Activations(Math.max(Math.max(c.dim(), qDim), c.ffDim()) + Q8Activations.BLOCK) : null;
+            xq = quantizedActivations ? new Q8Activations(b * Math.max(Math.max(c.dim(), qDim), c.ffDim())) : null;
         }
 
-        /** @return {@code x[0..n)} quantized to 8 bits, or null when activations stay F32 */
-        Q8Activations quantized(float[] x, int n) {
-            if (xq == null || n % Q8Activations.BLOCK != 0) {
+        /** @return rows {@code x[0 .. tokens * width)} quantized to 8 bits, or null when activations stay F32 */
+        Q8Activations quantized(float[] x, int tokens, int width) {
+            if (xq == null || width % Q8Activations.BLOCK != 0) {
                 return null;
             }
-            xq.quantize(x, n);
+            xq.quantize(x, tokens * width);
             return xq;
         }
     }
@@ -122,46 +129,72 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public float[] forward(InferenceState state, int token, int pos, boolean wantLogits) {
-        State s = (State) state;
-        ModelConfig c = config;
-        if (token < 0 || token >= c.vocabSize()) {
-            throw new IllegalArgumentException("token id " + token + " outside vocabulary [0, " + c.vocabSize() + ")");
+        return forwardBatch((State) state, new int[]{token}, 0, 1, pos, wantLogits);
+    }
+
+    @Override
+    public float[] prefill(InferenceState state, int[] tokens, int startPos) {
+        float[] logits = null;
+        for (int from = 0; from < tokens.length; from += PREFILL_CHUNK) {
+            int n = Math.min(PREFILL_CHUNK, tokens.length - from);
+            logits = forwardBatch((State) state, tokens, from, n, startPos + from, from + n == tokens.length);
         }
-        if (pos < 0 || pos >= s.contextLength()) {
-            throw new IllegalArgumentException("position " + pos + " outside context [0, " + s.contextLength() + ")");
+        return logits;
+    }
+
+    /**
+     * Runs {@code n} tokens ({@code tokens[from .. from+n)}) at positions {@code pos0 ..} through the
+     * network in one pass: every weight matrix is applied to all {@code n} activation rows at once,
+     * keys and values of all tokens are cached, and each token attends causally to positions up to
+     * its own. Returns the logits of the last token when asked.
+     */
+    private float[] forwardBatch(State s, int[] tokens, int from, int n, int pos0, boolean wantLogits) {
+        ModelConfig c = config;
+        if (pos0 < 0 || pos0 + n > s.contextLength()) {
+            throw new IllegalArgumentException("positions [" + pos0 + ", " + (pos0 + n) + ") outside context [0, " + s.contextLength() + ")");
         }
         int dim = c.dim();
         int qDim = c.nHeads() * c.headDim();
         int kvDim = c.kvDim();
-        tokenEmbedding.dequantize((long) token * dim, s.x, 0, dim);
+        int ff = c.ffDim();
+        for (int t = 0; t < n; t++) {
+            int token = tokens[from + t];
+            if (token < 0 || token >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + token + " outside vocabulary [0, " + c.vocabSize() + ")");
+            }
+            tokenEmbedding.dequantize((long) token * dim, s.x, t * dim, dim);
+        }
         KvCache cache = s.kvCache();
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
-            Ops.rmsNorm(s.xb, s.x, L.attnNorm, dim, c.rmsEps());
-            Q8Activations xq = s.quantized(s.xb, dim);
-            Ops.matvec(L.wq, s.xb, xq, s.q, qDim, dim, pool);
-            Ops.matvec(L.wk, s.xb, xq, s.k, kvDim, dim, pool);
-            Ops.matvec(L.wv, s.xb, xq, s.v, kvDim, dim, pool);
-            s.rope.apply(s.q, c.nHeads(), c.headDim(), pos);
-            s.rope.apply(s.k, c.nKvHeads(), c.headDim(), pos);
-            cache.store(l, pos, s.k, s.v);
-            Attention.attend(s.q, s.attnOut, s.scores, cache, l, pos, c.nHeads(), c.nKvHeads(), c.headDim(), pool);
-            Ops.matvec(L.wo, s.attnOut, s.quantized(s.attnOut, qDim), s.proj, dim, qDim, pool);
-            Ops.add(s.x, s.proj, dim);
+            Ops.rmsNorm(s.xb, s.x, L.attnNorm, n, dim, c.rmsEps());
+            Q8Activations xq = s.quantized(s.xb, n, dim);
+            Ops.matmul(L.wq, s.xb, xq, s.q, n, qDim, dim, pool);
+            Ops.matmul(L.wk, s.xb, xq, s.k, n, kvDim, dim, pool);
+            Ops.matmul(L.wv, s.xb, xq, s.v, n, kvDim, dim, pool);
+            for (int t = 0; t < n; t++) {
+                s.rope.apply(s.q, t * qDim, c.nHeads(), c.headDim(), pos0 + t);
+                s.rope.apply(s.k, t * kvDim, c.nKvHeads(), c.headDim(), pos0 + t);
+                cache.store(l, pos0 + t, s.k, t * kvDim, s.v, t * kvDim);
+            }
+            Attention.attend(s.q, s.attnOut, s.scores, cache, l, pos0, n, c.nHeads(), c.nKvHeads(), c.headDim(), pool);
+            Ops.matmul(L.wo, s.attnOut, s.quantized(s.attnOut, n, qDim), s.proj, n, dim, qDim, pool);
+            Ops.add(s.x, s.proj, n * dim);
 
-            Ops.rmsNorm(s.xb, s.x, L.ffnNorm, dim, c.rmsEps());
-            xq = s.quantized(s.xb, dim);
-            Ops.matvec(L.gate, s.xb, xq, s.hb, c.ffDim(), dim, pool);
-            Ops.matvec(L.up, s.xb, xq, s.hb2, c.ffDim(), dim, pool);
-            Ops.swiglu(s.hb, s.hb2, c.ffDim());
-            Ops.matvec(L.down, s.hb, s.quantized(s.hb, c.ffDim()), s.proj, dim, c.ffDim(), pool);
-            Ops.add(s.x, s.proj, dim);
+            Ops.rmsNorm(s.xb, s.x, L.ffnNorm, n, dim, c.rmsEps());
+            xq = s.quantized(s.xb, n, dim);
+            Ops.matmul(L.gate, s.xb, xq, s.hb, n, ff, dim, pool);
+            Ops.matmul(L.up, s.xb, xq, s.hb2, n, ff, dim, pool);
+            Ops.swiglu(s.hb, s.hb2, n * ff);
+            Ops.matmul(L.down, s.hb, s.quantized(s.hb, n, ff), s.proj, n, dim, ff, pool);
+            Ops.add(s.x, s.proj, n * dim);
         }
         if (!wantLogits) {
             return null;
         }
-        Ops.rmsNorm(s.x, s.x, outputNorm, dim, c.rmsEps());
-        Ops.matvec(output, s.x, s.quantized(s.x, dim), s.logits, c.vocabSize(), dim, pool);
+        int last = (n - 1) * dim;
+        Ops.rmsNorm(s.xb, 0, s.x, last, outputNorm, dim, c.rmsEps());
+        Ops.matmul(output, s.xb, s.quantized(s.xb, 1, dim), s.logits, 1, c.vocabSize(), dim, pool);
         return s.logits;
     }
 

@@ -32,14 +32,14 @@ public final class Rope {
     }
 
     /**
-     * Rotates {@code nHeads} heads of width {@code headDim} stored back to back in {@code x} for
-     * position {@code pos}.
+     * Rotates {@code nHeads} heads of width {@code headDim} stored back to back in {@code x},
+     * starting at {@code offset}, for position {@code pos}.
      */
-    public void apply(float[] x, int nHeads, int headDim, int pos) {
+    public void apply(float[] x, int offset, int nHeads, int headDim, int pos) {
         int half = ropeDim / 2;
         int base = pos * half;
         for (int h = 0; h < nHeads; h++) {
-            int o = h * headDim;
+            int o = offset + h * headDim;
             for (int i = 0; i < half; i++) {
                 float c = cos[base + i];
                 float s = sin[base + i];

@@ -15,21 +15,25 @@ public final class Ops {
     }
 
     /**
-     * RMSNorm (Zhang and Sennrich, 2019): {@code out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]}.
-     *
-     * @param out [n], may alias x
-     * @param x [n]
-     * @param weight [n]
+     * RMSNorm (Zhang and Sennrich, 2019) of {@code n} rows of width {@code width}:
+     * {@code out[t, i] = x[t, i] / sqrt(mean(x[t, :]^2) + eps) * weight[i]}; {@code out} may alias {@code x}.
      */
-    public static void rmsNorm(float[] out, float[] x, float[] weight, int n, float eps) {
-        float ss = dot(x, 0, x, 0, n);
+    public static void rmsNorm(float[] out, float[] x, float[] weight, int n, int width, float eps) {
+        for (int t = 0; t < n; t++) {
+            rmsNorm(out, t * width, x, t * width, weight, width, eps);
+        }
+    }
+
+    /** RMSNorm of one row: {@code out[oo..oo+n) = x[xo..xo+n) / sqrt(mean(x^2) + eps) * weight}. */
+    public static void rmsNorm(float[] out, int oo, float[] x, int xo, float[] weight, int n, float eps) {
+        float ss = dot(x, xo, x, xo, n);
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
-            FloatVector.fromArray(S, x, i).mul(scale).mul(FloatVector.fromArray(S, weight, i)).intoArray(out, i);
+            FloatVector.fromArray(S, x, xo + i).mul(scale).mul(FloatVector.fromArray(S, weight, i)).intoArray(out, oo + i);
         }
         for (; i < n; i++) {
-            out[i] = x[i] * scale * weight[i];
+            out[oo + i] = x[xo + i] * scale * weight[i];
         }
     }
 
@@ -97,30 +101,20 @@ public final class Ops {
     }
 
     /**
-     * Matrix-vector product {@code out[r] = sum_c w[r, c] * x[c]} for a row-major weight matrix
-     * {@code w [rows, cols]}, rows split across the pool's threads.
+     * Matrix product for {@code n} activation rows: {@code out[t, r] = sum_c w[r, c] * x[t, c]},
+     * with {@code x [n, cols]} and {@code out [n, rows]} row-major. Weight rows are split across
+     * the pool's threads; each weight row is read from memory once and applied to all {@code n}
+     * activation rows while it is in cache. Uses the 8-bit activations {@code xq} (a quantized
+     * copy of {@code x}, or null) when the weight type computes on them.
      */
-    public static void matvec(Tensor w, float[] x, float[] out, int rows, int cols, ThreadPool pool) {
+    public static void matmul(Tensor w, float[] x, Q8Activations xq, float[] out, int n, int rows, int cols, ThreadPool pool) {
+        boolean q8 = xq != null && w.supportsQ8Activations() && xq.length() == n * cols;
         pool.parallelFor(rows, (start, end) -> {
             for (int r = start; r < end; r++) {
-                out[r] = w.dot((long) r * cols, x, 0, cols);
-            }
-        });
-    }
-
-    /**
-     * Matrix-vector product that uses the 8-bit activations {@code xq} (a quantized copy of
-     * {@code x}) when the weight type computes on them ({@link Tensor#supportsQ8Activations()}),
-     * and the float activations {@code x} otherwise. {@code xq} may be null: then always {@code x}.
-     */
-    public static void matvec(Tensor w, float[] x, Q8Activations xq, float[] out, int rows, int cols, ThreadPool pool) {
-        if (xq == null || !w.supportsQ8Activations() || xq.length() != cols) {
-            matvec(w, x, out, rows, cols, pool);
-            return;
-        }
-        pool.parallelFor(rows, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                out[r] = w.dotQ8((long) r * cols, xq, 0, cols);
+                long wo = (long) r * cols;
+                for (int t = 0; t < n; t++) {
+                    out[t * rows + r] = q8 ? w.dotQ8(wo, xq, t * cols, cols) : w.dot(wo, x, t * cols, cols);
+                }
             }
         });
     }

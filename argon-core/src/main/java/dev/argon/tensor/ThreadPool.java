@@ -25,8 +25,8 @@ public final class ThreadPool implements AutoCloseable {
         void run(int start, int end);
     }
 
-    /** Spin iterations before an idle worker parks (roughly 20-50 microseconds). */
-    private static final int SPINS = 20_000;
+    /** Spin iterations before an idle worker parks (a few microseconds: the gap between two kernels of one decode step); system property {@code argon.pool.spins}. */
+    private static final int SPINS = Integer.getInteger("argon.pool.spins", 4_000);
 
     private final int nThreads;
     private final Thread[] workers;
@@ -90,8 +90,14 @@ public final class ThreadPool implements AutoCloseable {
         try {
             body.run(0, (int) ((long) n / c));
         } finally {
-            while (pending.get() != 0) {
-                Thread.onSpinWait();
+            // Spin while the workers finish; yield now and then so that a worker descheduled on a
+            // busy machine gets the core back instead of watching us spin.
+            for (int spins = 0; pending.get() != 0; spins++) {
+                if ((spins & 1023) == 1023) {
+                    Thread.yield();
+                } else {
+                    Thread.onSpinWait();
+                }
             }
             this.body = null;
         }
@@ -135,7 +141,11 @@ public final class ThreadPool implements AutoCloseable {
             if (g != seen || shutdown) {
                 return g;
             }
-            Thread.onSpinWait();
+            if ((i & 1023) == 1023) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
         }
         sleeping.set(index, 1); // visible before the generation is re-checked below
         try {
