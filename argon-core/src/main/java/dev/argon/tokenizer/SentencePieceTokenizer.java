@@ -304,6 +304,22 @@ public final class SentencePieceTokenizer implements Tokenizer {
             a[n++] = v;
         }
 
+        void addAll(int[] v) {
+            if (n + v.length > a.length) {
+                a = Arrays.copyOf(a, Math.max(a.length * 2, n + v.length));
+            }
+            System.arraycopy(v, 0, a, n, v.length);
+            n += v.length;
+        }
+
+        int size() {
+            return n;
+        }
+
+        void truncate(int size) {
+            n = size;
+        }
+
         int[] toArray() {
             return Arrays.copyOf(a, n);
         }

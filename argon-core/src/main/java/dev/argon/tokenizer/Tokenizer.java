@@ -24,8 +24,9 @@ public interface Tokenizer {
 
     /**
      * @return the bytes this token contributes to output text: for SentencePiece '▁' (U+2581)
-     *     becomes a space, byte tokens {@code <0xAB>} give that one byte, control tokens give
-     *     nothing and the unknown token gives its text
+     *     becomes a space and byte tokens {@code <0xAB>} give that one byte; for byte-level BPE
+     *     each character maps back through GPT-2's byte mapping (so a token may hold part of a
+     *     UTF-8 character); control tokens give nothing, user-defined and unknown tokens their text
      */
     byte[] tokenBytes(int id);
 

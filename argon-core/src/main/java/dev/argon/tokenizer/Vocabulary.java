@@ -106,7 +106,8 @@ public final class Vocabulary {
 
     /**
      * Reads the vocabulary from GGUF metadata ({@code tokenizer.ggml.tokens}, {@code scores},
-     * {@code token_type}, special ids and flags) as llama.cpp does for a "llama" vocabulary.
+     * {@code token_type}, special ids and flags) as llama.cpp does, with the defaults of the
+     * file's {@code tokenizer.ggml.model} ("llama", "gpt2" or "bert").
      *
      * @throws dev.argon.ArgonException if the arrays are missing, mistyped or differ in length
      */

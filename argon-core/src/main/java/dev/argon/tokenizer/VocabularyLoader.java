@@ -5,19 +5,28 @@ import dev.argon.gguf.GgufArray;
 import dev.argon.gguf.GgufFile;
 import dev.argon.gguf.GgufValueType;
 
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Reads a {@link Vocabulary} from GGUF metadata the way llama.cpp's {@code llama_vocab::load}
- * does for a SentencePiece ("llama") vocabulary: default special ids (BOS 1, EOS 2, UNK 0),
- * optional overrides from {@code tokenizer.ggml.*_token_id} (ignored when out of range), and
- * llama.cpp's recognition of end-of-turn / end-of-generation / fill-in-the-middle tokens by their
- * text, which also promotes those tokens to control tokens.
+ * does: default special ids by tokenizer model (SentencePiece "llama": BOS 1, EOS 2, UNK 0;
+ * byte-level BPE "gpt2": BOS = EOS = 11; WordPiece "bert": [CLS] 101 as BOS, [SEP] 102 as EOS,
+ * [UNK] 100), optional overrides from {@code tokenizer.ggml.*_token_id} (ignored when out of
+ * range), and llama.cpp's recognition of end-of-turn / end-of-generation / fill-in-the-middle
+ * tokens by their text, which also promotes those tokens to control tokens. Scores and token
+ * types are required for "llama" and optional (0, normal) for the other models, as in llama.cpp.
+ *
+ * <p>The same rules serve vocabularies assembled from tokenizer files ({@link BpeFiles}), which
+ * pass their settings as a metadata map ({@link Meta#of(String, Map)}).
  */
 final class VocabularyLoader {
+    static final String MODEL = "tokenizer.ggml.model";
+    static final String PRE = "tokenizer.ggml.pre";
     static final String TOKENS = "tokenizer.ggml.tokens";
     static final String SCORES = "tokenizer.ggml.scores";
     static final String TOKEN_TYPE = "tokenizer.ggml.token_type";
@@ -37,30 +46,143 @@ final class VocabularyLoader {
     private static final Set<String> EOG_TEXTS = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
             "<|endoftext|>", "<|eom_id|>", "<EOT>");
 
-    private final GgufFile file;
+    /** The metadata a vocabulary is configured from: a GGUF file or a plain map. */
+    interface Meta {
+        /** @return the file name (or other source description) used in error messages */
+        String source();
+
+        boolean has(String key);
+
+        long getLong(String key);
+
+        boolean getBool(String key, boolean def);
+
+        String getString(String key, String def);
+
+        static Meta of(GgufFile f) {
+            return new Meta() {
+                public String source() {
+                    return f.path().toString();
+                }
+
+                public boolean has(String key) {
+                    return f.has(key);
+                }
+
+                public long getLong(String key) {
+                    return f.getLong(key);
+                }
+
+                public boolean getBool(String key, boolean def) {
+                    return f.getBool(key, def);
+                }
+
+                public String getString(String key, String def) {
+                    return f.getString(key, def);
+                }
+            };
+        }
+
+        /** @param values GGUF-style keys with {@link Number}, {@link Boolean} or {@link String} values */
+        static Meta of(String source, Map<String, Object> values) {
+            return new Meta() {
+                public String source() {
+                    return source;
+                }
+
+                public boolean has(String key) {
+                    return values.containsKey(key);
+                }
+
+                public long getLong(String key) {
+                    return ((Number) values.get(key)).longValue();
+                }
+
+                public boolean getBool(String key, boolean def) {
+                    return values.get(key) instanceof Boolean b ? b : def;
+                }
+
+                public String getString(String key, String def) {
+                    return values.get(key) instanceof String s ? s : def;
+                }
+            };
+        }
+    }
+
+    private final Meta file;
     private final String[] tokens;
     private final int[] types;
+    private final String model;
 
-    private VocabularyLoader(GgufFile file, String[] tokens, int[] types) {
+    private VocabularyLoader(Meta file, String[] tokens, int[] types, String model) {
         this.file = file;
         this.tokens = tokens;
         this.types = types;
+        this.model = model;
     }
 
     /** @throws ArgonException if the token, score or type arrays are missing, mistyped or of different lengths */
     static Vocabulary load(GgufFile f) {
+        String model = f.getString(MODEL, "llama");
+        boolean spm = model.equals("llama");
         String[] tokens = readTokens(f);
-        float[] scores = readScores(f, tokens.length);
-        int[] types = readTypes(f, tokens.length);
-        return new VocabularyLoader(f, tokens, types).build(scores);
+        float[] scores = spm || f.has(SCORES) ? readScores(f, tokens.length) : new float[tokens.length];
+        int[] types;
+        if (spm || f.has(TOKEN_TYPE)) {
+            types = readTypes(f, tokens.length);
+        } else {
+            types = new int[tokens.length];
+            Arrays.fill(types, Vocabulary.NORMAL);
+        }
+        return new VocabularyLoader(Meta.of(f), tokens, types, model).build(scores);
+    }
+
+    /**
+     * Builds a vocabulary from arrays and settings given as metadata (same keys as GGUF).
+     *
+     * @param types GGUF token types; modified in place where llama.cpp promotes tokens to control
+     */
+    static Vocabulary fromArrays(Meta meta, String model, String[] tokens, int[] types) {
+        return new VocabularyLoader(meta, tokens, types, model).build(new float[tokens.length]);
     }
 
     private Vocabulary build(float[] scores) {
         int n = tokens.length;
-        int bos = specialId("bos_token_id", n > 1 ? 1 : -1);
-        int eos = specialId("eos_token_id", n > 2 ? 2 : -1);
-        int unk = specialId("unknown_token_id", n > 0 ? 0 : -1);
-        int pad = specialId("padding_token_id", -1);
+        int bos;
+        int eos;
+        int unk;
+        int pad;
+        boolean addBos;
+        boolean addEos;
+        boolean addSpacePrefix = false;
+        switch (model) {
+            case "gpt2" -> {
+                bos = specialId("bos_token_id", n > 11 ? 11 : -1);
+                eos = specialId("eos_token_id", n > 11 ? 11 : -1);
+                unk = specialId("unknown_token_id", -1);
+                pad = specialId("padding_token_id", -1);
+                BpePreTokenizer pre = BpePreTokenizer.forName(file.getString(PRE, "default"));
+                addBos = file.getBool(P + "add_bos_token", pre != null && pre.addsBosByDefault());
+                addEos = file.getBool(P + "add_eos_token", false);
+            }
+            case "bert" -> { // llama.cpp WPM: [CLS] first and [SEP] last when adding special tokens
+                bos = specialId("bos_token_id", specialId("cls_token_id", n > 101 ? 101 : -1));
+                eos = specialId("seperator_token_id", specialId("eos_token_id", n > 102 ? 102 : -1));
+                unk = specialId("unknown_token_id", n > 100 ? 100 : -1);
+                pad = specialId("padding_token_id", n > 0 ? 0 : -1);
+                addBos = file.getBool(P + "add_bos_token", true);
+                addEos = file.getBool(P + "add_sep_token", file.getBool(P + "add_eos_token", true));
+            }
+            default -> {
+                bos = specialId("bos_token_id", n > 1 ? 1 : -1);
+                eos = specialId("eos_token_id", n > 2 ? 2 : -1);
+                unk = specialId("unknown_token_id", n > 0 ? 0 : -1);
+                pad = specialId("padding_token_id", -1);
+                addBos = file.getBool(P + "add_bos_token", true);
+                addEos = file.getBool(P + "add_eos_token", false);
+                addSpacePrefix = file.getBool(P + "add_space_prefix", true);
+            }
+        }
         int eot = specialId("eot_token_id", -1);
         int eom = specialId("eom_token_id", -1);
         int fimPre = specialId("prefix_token_id", specialId("fim_pre_token_id", -1));
@@ -69,14 +191,11 @@ final class VocabularyLoader {
         int fimPad = specialId("fim_pad_token_id", -1);
         int fimRep = specialId("fim_rep_token_id", -1);
         int fimSep = specialId("fim_sep_token_id", -1);
-        boolean addBos = file.getBool(P + "add_bos_token", true);
-        boolean addEos = file.getBool(P + "add_eos_token", false);
-        boolean addSpacePrefix = file.getBool(P + "add_space_prefix", true);
         if (addBos && bos < 0) {
-            throw new ArgonException(file.path() + ": " + P + "add_bos_token is true but the vocabulary has no BOS token");
+            throw new ArgonException(file.source() + ": " + P + "add_bos_token is true but the vocabulary has no BOS token");
         }
         if (addEos && eos < 0) {
-            throw new ArgonException(file.path() + ": " + P + "add_eos_token is true but the vocabulary has no EOS token");
+            throw new ArgonException(file.source() + ": " + P + "add_eos_token is true but the vocabulary has no EOS token");
         }
 
         // same order as llama.cpp: each role is looked up by text only when the metadata did not set it

@@ -93,15 +93,12 @@ class RealModelsTest {
     }
 
     @Test
-    void gpt2VocabularyIsRejectedWithClearMessage() {
-        Path p = TestFiles.model("llama-cpp-vocab/ggml-vocab-gpt-2.gguf");
-        try (GgufFile f = GgufFile.open(p)) {
-            assertThatThrownBy(() -> Tokenizers.fromGguf(f))
-                    .isInstanceOf(ArgonException.class)
-                    .hasMessageContaining(p.toString())
-                    .hasMessageContaining("'gpt2'")
-                    .hasMessageContaining("not supported")
-                    .hasMessageContaining("\"llama\"");
+    void eachTokenizerModelGetsItsTokenizer() {
+        for (String[] c : new String[][] {{"gpt-2", "BpeTokenizer"}, {"bert-bge", "WordPieceTokenizer"},
+                {"llama-spm", "SentencePieceTokenizer"}}) {
+            try (GgufFile f = GgufFile.open(TestFiles.model("llama-cpp-vocab/ggml-vocab-" + c[0] + ".gguf"))) {
+                assertThat(Tokenizers.fromGguf(f).getClass().getSimpleName()).isEqualTo(c[1]);
+            }
         }
     }
 
