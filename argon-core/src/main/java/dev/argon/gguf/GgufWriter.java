@@ -7,6 +7,7 @@ import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +18,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 
 /**
  * Writes GGUF version 3 files: metadata and tensors (GGUF specification, ggml docs/gguf.md).
@@ -24,12 +28,27 @@ import java.util.Map;
  *
  * <p>The file is written to a temporary file beside the target and renamed into place, so a
  * failure never leaves a half-written model behind.
+ *
+ * <p>Tensor data can be given up front ({@link #addTensor(String, GgmlType, long[], MemorySegment)})
+ * or produced lazily while the file is written ({@link #addTensor(String, GgmlType, long[], Supplier)},
+ * {@link #addStreamedTensor}), so files larger than the heap can be written one tensor, or one
+ * chunk, at a time.
  */
 public final class GgufWriter {
     private record Entry(GgufValueType type, Object value) {
     }
 
-    private record Tensor(String name, long[] shape, int typeId, MemorySegment data) {
+    /**
+     * Produces the bytes of one tensor at write time, in order, as one or more segments. Used by
+     * {@link #addStreamedTensor}; the segments may be reused once {@code sink} returns.
+     */
+    @FunctionalInterface
+    public interface TensorSource {
+        /** Passes the tensor's bytes to {@code sink}, in order; their total must be the tensor's size. */
+        void writeTo(Consumer<MemorySegment> sink);
+    }
+
+    private record Tensor(String name, long[] shape, int typeId, long byteSize, TensorSource source) {
     }
 
     private final Map<String, Entry> metadata = new LinkedHashMap<>();
@@ -97,8 +116,58 @@ public final class GgufWriter {
 
     /** Adds a tensor without checking the type id or size (for writing deliberately invalid files in tests). */
     public GgufWriter addTensorRaw(String name, int typeId, long[] shape, MemorySegment data) {
-        tensors.add(new Tensor(name, shape.clone(), typeId, data));
+        tensors.add(new Tensor(name, shape.clone(), typeId, data.byteSize(), sink -> sink.accept(data)));
         return this;
+    }
+
+    /**
+     * Adds a tensor whose data is created only when the file is written, and dropped once written.
+     *
+     * @param shape dimensions in GGML order ({@code shape[0]} contiguous)
+     * @param data called once, during {@link #write}; must return exactly {@code type.bytesFor(elements)} bytes
+     */
+    public GgufWriter addTensor(String name, GgmlType type, long[] shape, Supplier<MemorySegment> data) {
+        return addStreamedTensor(name, type, shape, sink -> sink.accept(data.get()));
+    }
+
+    /**
+     * Adds a tensor whose data is produced in pieces while the file is written, so that not even
+     * one whole tensor needs to be in memory.
+     *
+     * @param shape dimensions in GGML order ({@code shape[0]} contiguous)
+     * @param source called once, during {@link #write}; must produce exactly {@code type.bytesFor(elements)} bytes
+     * @throws IllegalArgumentException if the element count is not a multiple of the type's block size
+     */
+    public GgufWriter addStreamedTensor(String name, GgmlType type, long[] shape, TensorSource source) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        tensors.add(new Tensor(name, shape.clone(), type.id(), type.bytesFor(n), source));
+        return this;
+    }
+
+    /** @return the number of tensors added so far */
+    public int tensorCount() {
+        return tensors.size();
+    }
+
+    /** @return the size in bytes of the file {@link #write} will produce with the current contents */
+    public long fileSize() {
+        try {
+            long[] written = {0};
+            writeHeader(new LeWriter(new DataOutputStream(OutputStream.nullOutputStream()), written, null));
+            long size = written[0];
+            for (int i = 0; i < tensors.size(); i++) {
+                size += tensors.get(i).byteSize();
+                if (i < tensors.size() - 1) {
+                    size = GgufReader.alignUp(size, alignment);
+                }
+            }
+            return size;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // cannot happen: the null stream does not fail
+        }
     }
 
     /**
@@ -107,18 +176,34 @@ public final class GgufWriter {
      * @throws ArgonException if the file cannot be written
      */
     public void write(Path target) {
+        write(target, null);
+    }
+
+    /**
+     * Writes the file atomically (temporary file, then rename), reporting progress.
+     *
+     * @param progress called from the writing thread with the number of bytes written so far
+     *     (ending with {@link #fileSize()}), after the header and after every piece of tensor
+     *     data; may be null
+     * @throws ArgonException if the file cannot be written
+     * @throws IllegalStateException if a lazy tensor produces a wrong number of bytes (no file is left behind)
+     */
+    public void write(Path target, LongConsumer progress) {
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = null;
         try {
             Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+            tmp.toFile().deleteOnExit(); // also when the JVM is interrupted (Ctrl-C) while writing a large file
             try (OutputStream os = Files.newOutputStream(tmp);
                  DataOutputStream out = new DataOutputStream(new BufferedOutputStream(os, 1 << 20))) {
-                writeTo(out);
+                writeTo(new LeWriter(out, new long[]{0}, progress));
             }
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new ArgonException(target + ": cannot write: " + e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            throw new ArgonException(target + ": cannot write: " + e.getCause().getMessage(), e);
         } finally {
             if (tmp != null) {
                 try {
@@ -130,9 +215,37 @@ public final class GgufWriter {
         }
     }
 
-    private void writeTo(DataOutputStream out) throws IOException {
-        long[] written = {0};
-        LeWriter w = new LeWriter(out, written);
+    private void writeTo(LeWriter w) throws IOException {
+        writeHeader(w);
+        w.report();
+        byte[] buf = new byte[1 << 16];
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            long start = w.written()[0];
+            t.source().writeTo(d -> {
+                try {
+                    for (long p = 0; p < d.byteSize(); p += buf.length) {
+                        int n = (int) Math.min(buf.length, d.byteSize() - p);
+                        MemorySegment.copy(d, ValueLayout.JAVA_BYTE, p, buf, 0, n);
+                        w.bytes(buf, n);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                w.report();
+            });
+            long produced = w.written()[0] - start;
+            if (produced != t.byteSize()) {
+                throw new IllegalStateException(t.name() + ": " + produced + " bytes produced, " + t.byteSize() + " expected");
+            }
+            if (i < tensors.size() - 1) {
+                w.pad(alignment);
+            }
+        }
+        w.report();
+    }
+
+    private void writeHeader(LeWriter w) throws IOException {
         w.u32(GgufReader.MAGIC);
         w.u32(3);
         w.u64(tensors.size());
@@ -154,25 +267,19 @@ public final class GgufWriter {
             w.u32(t.typeId());
             offsets[i] = offset;
             w.u64(offset);
-            offset = GgufReader.alignUp(offset + t.data().byteSize(), alignment);
+            offset = GgufReader.alignUp(offset + t.byteSize(), alignment);
         }
         w.pad(alignment);
-        for (int i = 0; i < tensors.size(); i++) {
-            MemorySegment d = tensors.get(i).data();
-            byte[] buf = new byte[1 << 16];
-            for (long p = 0; p < d.byteSize(); p += buf.length) {
-                int n = (int) Math.min(buf.length, d.byteSize() - p);
-                MemorySegment.copy(d, ValueLayout.JAVA_BYTE, p, buf, 0, n);
-                w.bytes(buf, n);
-            }
-            if (i < tensors.size() - 1) {
-                w.pad(alignment);
-            }
-        }
     }
 
-    /** Little-endian primitive writer that counts bytes for padding. */
-    private record LeWriter(DataOutputStream out, long[] written) {
+    /** Little-endian primitive writer that counts bytes for padding and progress. */
+    private record LeWriter(DataOutputStream out, long[] written, LongConsumer progress) {
+        void report() {
+            if (progress != null) {
+                progress.accept(written[0]);
+            }
+        }
+
         void u8(int v) throws IOException {
             out.writeByte(v);
             written[0] += 1;

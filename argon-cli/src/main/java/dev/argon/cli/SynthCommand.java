@@ -1,0 +1,193 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import dev.argon.synth.ModelShape;
+import dev.argon.synth.ModelSynthesizer;
+import dev.argon.synth.SynthType;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.Console;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code argon synth}: writes a {@code llama}-architecture GGUF model with random weights at a
+ * named or custom shape ({@link ModelSynthesizer}), so that benchmarks and tests need no
+ * downloads. Standard output stays empty; the progress bar and the summary go to standard error.
+ */
+@Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Write a GGUF model (llama architecture) with random weights at a real model's shape, for benchmarks and tests.",
+                "Named shapes: tiny, smollm2-135m, llama-3.2-1b; any of --layers ... --context changes one (the result is 'custom'),"
+                        + " or, without --shape, they give a custom shape (--layers, --dim, --ff, --heads, --vocab required)."})
+final class SynthCommand implements Runnable {
+    @ParentCommand
+    Main parent;
+
+    @Option(names = "--shape", paramLabel = "NAME", description = "Named shape: tiny, smollm2-135m, llama-3.2-1b.")
+    String shapeName;
+
+    @Option(names = "--layers", paramLabel = "N", description = "Transformer blocks.")
+    Integer layers;
+
+    @Option(names = "--dim", paramLabel = "N", description = "Embedding width.")
+    Integer dim;
+
+    @Option(names = "--ff", paramLabel = "N", description = "Feed-forward width.")
+    Integer ff;
+
+    @Option(names = "--heads", paramLabel = "N", description = "Attention heads.")
+    Integer heads;
+
+    @Option(names = "--kv-heads", paramLabel = "N", description = "Key/value heads (default: as --heads for a custom shape).")
+    Integer kvHeads;
+
+    @Option(names = "--vocab", paramLabel = "N", description = "Vocabulary size (at least " + ModelShape.MIN_VOCAB + ").")
+    Integer vocab;
+
+    @Option(names = "--context", paramLabel = "N", description = "Context length in the metadata (default for a custom shape: 2048).")
+    Integer context;
+
+    @Option(names = "--tied-embeddings", negatable = true,
+            description = "Reuse the token embedding as the output projection (no output.weight); default: the shape's, false for custom.")
+    Boolean tied;
+
+    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "f16",
+            description = "Weight type: f32, f16, q8_0, q4_0, or q4_k_m (Q4_K with some Q6_K, as llama-quantize Q4_K_M) (default: ${DEFAULT-VALUE}).")
+    String typeName;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "SEED", defaultValue = "42",
+            description = "Seed of the random weights; the same seed gives the same file (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "The GGUF file to write.")
+    Path output;
+
+    @Option(names = "--force", description = "Overwrite FILE if it exists.")
+    boolean force;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads generating weights (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--progress", negatable = true,
+            description = "Show a progress bar on standard error (default: when it is a terminal).")
+    Boolean progress;
+
+    @Override
+    public void run() {
+        PrintStream err = parent.streams().err();
+        SynthType type = SynthType.parse(typeName);
+        ModelShape shape = shape();
+        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (nThreads < 1) {
+            throw new ArgonException("threads (-t) must be at least 1, got " + nThreads);
+        }
+        if (Files.isDirectory(output)) {
+            throw new ArgonException(output + " is a directory; give the file to write with -o");
+        }
+        if (Files.exists(output) && !force) {
+            throw new ArgonException(output + " already exists; use --force to overwrite it");
+        }
+        ModelSynthesizer synth = new ModelSynthesizer(shape, type);
+        String note = synth.fallbackSummary();
+        if (note != null) {
+            err.println("argon: note: " + note);
+        }
+        long start = System.nanoTime();
+        ModelSynthesizer.Result r;
+        if (progress != null ? progress : isTerminal()) {
+            try (ProgressBar bar = progressBar(err)) {
+                r = synth.write(output, seed, nThreads, (written, total) -> {
+                    bar.maxHint(total);
+                    bar.stepTo(written);
+                });
+            }
+        } else {
+            r = synth.write(output, seed, nThreads, null);
+        }
+        err.printf(Locale.ROOT, "argon: wrote %s: %.1f MiB (%,d bytes), %,d parameters; %s, %s, seed %d, in %.1f s%n",
+                r.path(), r.fileBytes() / (double) (1 << 20), r.fileBytes(), r.parameterCount(), shape, type.cliName(), seed,
+                (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The named shape with any flags applied, or the custom shape the flags give. */
+    ModelShape shape() {
+        if (shapeName != null) {
+            ModelShape b = ModelShape.named(shapeName);
+            if (layers == null && dim == null && ff == null && heads == null && kvHeads == null && vocab == null
+                    && context == null && tied == null) {
+                return b;
+            }
+            return new ModelShape("custom", or(layers, b.nLayers()), or(dim, b.dim()), or(ff, b.ffDim()), or(heads, b.nHeads()),
+                    or(kvHeads, b.nKvHeads()), or(vocab, b.vocab()), or(context, b.contextLength()), b.ropeTheta(), b.rmsEps(),
+                    tied != null ? tied : b.tiedEmbeddings());
+        }
+        List<String> missing = new ArrayList<>();
+        if (layers == null) {
+            missing.add("--layers");
+        }
+        if (dim == null) {
+            missing.add("--dim");
+        }
+        if (ff == null) {
+            missing.add("--ff");
+        }
+        if (heads == null) {
+            missing.add("--heads");
+        }
+        if (vocab == null) {
+            missing.add("--vocab");
+        }
+        if (missing.size() == 5 && kvHeads == null) {
+            throw new ArgonException("no shape given: use --shape NAME (" + ModelShape.names()
+                    + ") or a custom shape with --layers, --dim, --ff, --heads, --kv-heads, --vocab");
+        }
+        if (!missing.isEmpty()) {
+            throw new ArgonException("custom shape: missing " + String.join(", ", missing)
+                    + " (or start from a named shape with --shape NAME: " + ModelShape.names() + ")");
+        }
+        return new ModelShape("custom", layers, dim, ff, heads, or(kvHeads, heads), vocab, or(context, 2048), 10000f, 1e-5f,
+                tied != null && tied);
+    }
+
+    private static int or(Integer v, int def) {
+        return v != null ? v : def;
+    }
+
+    private static boolean isTerminal() {
+        Console c = System.console();
+        return c != null && c.isTerminal();
+    }
+
+    private ProgressBar progressBar(PrintStream err) {
+        boolean terminal = isTerminal();
+        return new ProgressBarBuilder()
+                .setTaskName("synth " + output.getFileName())
+                .setInitialMax(1)
+                .setUnit("MiB", 1 << 20)
+                .showSpeed()
+                .setUpdateIntervalMillis(250)
+                .setStyle(terminal ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
+                .setConsumer(new ConsoleProgressBarConsumer(err, terminal ? terminalWidth() : 100))
+                .build();
+    }
+
+    /** The terminal's width from {@code COLUMNS} when exported, else 100 (no terminal library is asked). */
+    private static int terminalWidth() {
+        try {
+            String c = System.getenv("COLUMNS");
+            return c != null ? Math.max(40, Integer.parseInt(c.trim())) : 100;
+        } catch (NumberFormatException e) {
+            return 100;
+        }
+    }
+}
