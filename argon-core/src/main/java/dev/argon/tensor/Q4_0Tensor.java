@@ -116,9 +116,10 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         long bo = offset / QK * BYTES;
         int xi = xOffset;
         int xb = xOffset / QK;
-        byte[] xq = x.q;
+        float[] xq = x.qf;
         float[] xd = x.d;
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < n / QK; b++, bo += BYTES, xi += QK, xb++) {
             // Products of 4-bit and 8-bit integers summed over a block stay below 2^24, so float
             // arithmetic gives the exact integer sum.
@@ -127,15 +128,15 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
                 ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
                 ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
                 ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
-                ByteVector xl = ByteVector.fromArray(BS, xq, xi + u);
-                ByteVector xh = ByteVector.fromArray(BS, xq, xi + 16 + u);
                 for (int p = 0; p < PARTS; p++) {
-                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma((FloatVector) xl.convertShape(VectorOperators.B2F, F, p), s);
-                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma((FloatVector) xh.convertShape(VectorOperators.B2F, F, p), s);
+                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xi + u + p * L), s);
+                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xi + 16 + u + p * L), s);
                 }
             }
-            acc = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[xb]), acc);
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[xb]), t);
         }
-        return Simd.sum(acc);
+        return Simd.sum(acc0.add(acc1));
     }
 }

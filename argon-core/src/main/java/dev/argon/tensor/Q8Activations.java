@@ -13,6 +13,8 @@ public final class Q8Activations {
     /** Values per block. */
     public static final int BLOCK = 32;
     final byte[] q;
+    /** The same integers as {@link #q}, as floats: kernels load them without a conversion per row. */
+    final float[] qf;
     final float[] d;
     private int length;
 
@@ -20,6 +22,7 @@ public final class Q8Activations {
     public Q8Activations(int capacity) {
         int blocks = (capacity + BLOCK - 1) / BLOCK;
         this.q = new byte[blocks * BLOCK];
+        this.qf = new float[blocks * BLOCK];
         this.d = new float[blocks];
     }
 
@@ -45,7 +48,9 @@ public final class Q8Activations {
             float id = amax != 0f ? 127f / amax : 0f;
             d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
             for (int i = 0; i < BLOCK; i++) {
-                q[o + i] = (byte) Math.rint(x[o + i] * id);
+                float v = (float) Math.rint(x[o + i] * id);
+                q[o + i] = (byte) v;
+                qf[o + i] = v;
             }
         }
         length = n;

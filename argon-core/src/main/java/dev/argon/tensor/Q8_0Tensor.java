@@ -105,21 +105,23 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         long bo = offset / QK * BYTES;
         int xi = xOffset;
         int xb = xOffset / QK;
-        byte[] xq = x.q;
+        float[] xq = x.qf;
         float[] xd = x.d;
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < n / QK; b++, bo += BYTES, xi += QK, xb++) {
             // |q_w * q_x| <= 127 * 128 and 32 of them stay below 2^24: float sums are exact.
             FloatVector s = FloatVector.zero(F);
             for (int u = 0; u < QK; u += BU) {
                 ByteVector q = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
-                ByteVector xv = ByteVector.fromArray(BS, xq, xi + u);
                 for (int p = 0; p < PARTS; p++) {
-                    s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).fma((FloatVector) xv.convertShape(VectorOperators.B2F, F, p), s);
+                    s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xi + u + p * L), s);
                 }
             }
-            acc = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[xb]), acc);
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[xb]), t);
         }
-        return Simd.sum(acc);
+        return Simd.sum(acc0.add(acc1));
     }
 }

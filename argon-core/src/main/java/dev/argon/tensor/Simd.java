@@ -38,16 +38,12 @@ public final class Simd {
     /** Float vectors per unit (1 unless {@link #L} is 4). */
     static final int PARTS = BU / L;
 
-    /** Shuffles that fold the upper half of the lanes onto the lower: {@code FOLD[k]} moves lane {@code i + (L >> (k+1))} to {@code i}. */
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] FOLD = new VectorShuffle[Integer.numberOfTrailingZeros(Math.max(L, 1))];
-
-    static {
-        for (int k = 0; k < FOLD.length; k++) {
-            int shift = L >> (k + 1);
-            FOLD[k] = VectorShuffle.fromOp(F, i -> (i + shift) % L);
-        }
-    }
+    // Shuffles that fold lanes i + w onto lanes i (w = 8, 4, 2, 1). Each is its own static final
+    // field: the JIT only intrinsifies rearrange() when the shuffle is a compile-time constant.
+    private static final VectorShuffle<Float> FOLD_8 = fold(8);
+    private static final VectorShuffle<Float> FOLD_4 = fold(4);
+    private static final VectorShuffle<Float> FOLD_2 = fold(2);
+    private static final VectorShuffle<Float> FOLD_1 = fold(1);
 
     private Simd() {
     }
@@ -60,10 +56,21 @@ public final class Simd {
      */
     public static float sum(FloatVector v) {
         FloatVector s = v;
-        for (int k = 0; k < FOLD.length; k++) {
-            s = s.add(s.rearrange(FOLD[k]));
+        if (L >= 16) {
+            s = s.add(s.rearrange(FOLD_8));
         }
+        if (L >= 8) {
+            s = s.add(s.rearrange(FOLD_4));
+        }
+        if (L >= 4) {
+            s = s.add(s.rearrange(FOLD_2));
+        }
+        s = s.add(s.rearrange(FOLD_1));
         return s.lane(0);
+    }
+
+    private static VectorShuffle<Float> fold(int w) {
+        return VectorShuffle.fromOp(F, i -> (i + w) % L);
     }
 
     private static VectorSpecies<Float> chooseSpecies() {

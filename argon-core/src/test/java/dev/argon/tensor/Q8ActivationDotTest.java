@@ -1,0 +1,58 @@
+package dev.argon.tensor;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** The 8-bit activation kernels ({@link Tensor#dotQ8}) against their scalar reference, and the quantizer itself. */
+class Q8ActivationDotTest {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0"})
+    void vectorKernelMatchesScalarReference(GgmlType type) {
+        Random rnd = new Random(7);
+        int rows = 3;
+        int cols = 32 * 9;
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        Tensor t = Tensor.of(type, Quantizer.quantize(type, w), w.length);
+        assertThat(t.supportsQ8Activations()).isTrue();
+        float[] x = new float[2 * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian() * 3;
+        }
+        Q8Activations q = new Q8Activations(x.length);
+        q.quantize(x, x.length);
+        for (int r = 0; r < rows; r++) {
+            for (int xo : new int[]{0, cols}) {
+                for (int n : new int[]{32, 64, cols}) {
+                    float fast = t.dotQ8((long) r * cols, q, xo, n);
+                    float ref = t.dotQ8Reference((long) r * cols, q, xo, n);
+                    // integer block sums are exact in both; only the order of the scaled block sums differs
+                    assertThat(fast).as("%s row %d xo %d n %d", type, r, xo, n).isCloseTo(ref, within(1e-4f * Math.max(1f, Math.abs(ref))));
+                }
+            }
+        }
+    }
+
+    @Test
+    void quantizationFollowsQ8_0() {
+        float[] x = new float[32];
+        for (int i = 0; i < 32; i++) {
+            x[i] = (i - 16) * 0.25f;
+        }
+        Q8Activations q = new Q8Activations(32);
+        q.quantize(x, 32);
+        float d = Float.float16ToFloat(Float.floatToFloat16(4f / 127f)); // max |x| = 4
+        for (int i = 0; i < 32; i++) {
+            assertThat(q.get(i)).isCloseTo(d * (float) Math.rint(x[i] * 127f / 4f), within(1e-6f)); // ties to even, as ggml's AVX path
+            assertThat(Math.abs(q.get(i) - x[i])).isLessThanOrEqualTo(d / 2 + 1e-3f);
+        }
+    }
+}
