@@ -100,15 +100,26 @@ public final class Ops {
         }
     }
 
+    /** Batches of at least this many tokens use the tiled matrix-matrix kernel ({@link Gemm}). */
+    static final int GEMM_MIN_TOKENS = 4;
+
     /**
      * Matrix product for {@code n} activation rows: {@code out[t, r] = sum_c w[r, c] * x[t, c]},
-     * with {@code x [n, cols]} and {@code out [n, rows]} row-major. Weight rows are split across
-     * the pool's threads; each weight row is read from memory once and applied to all {@code n}
-     * activation rows while it is in cache. Uses the 8-bit activations {@code xq} (a quantized
-     * copy of {@code x}, or null) when the weight type computes on them.
+     * with {@code x [n, cols]} and {@code out [n, rows]} row-major, weight rows split across the
+     * pool's threads. Uses the 8-bit activations {@code xq} (a quantized copy of {@code x}, or
+     * null) when the weight type computes on them. Single tokens (decode) and small batches use the
+     * type's dot kernels, reading each weight once from memory; batches of {@value #GEMM_MIN_TOKENS}
+     * or more tokens use {@link Gemm}, which dequantizes each weight tile once for all tokens (the
+     * 8-bit activations then enter as their dequantized values, equal to ggml's integer block sums
+     * up to float rounding).
      */
     public static void matmul(Tensor w, float[] x, Q8Activations xq, float[] out, int n, int rows, int cols, ThreadPool pool) {
         boolean q8 = xq != null && w.supportsQ8Activations() && xq.length() == n * cols;
+        if (n >= GEMM_MIN_TOKENS) {
+            // Batched: dequantized weight tiles times the (8-bit rounded, when asked) activations.
+            Gemm.matmul(w, q8 ? xq.dequantized() : x, out, n, rows, cols, pool);
+            return;
+        }
         pool.parallelFor(rows, (start, end) -> {
             for (int r = start; r < end; r++) {
                 long wo = (long) r * cols;

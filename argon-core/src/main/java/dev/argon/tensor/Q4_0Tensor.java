@@ -43,6 +43,29 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int o = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
+            FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
+            for (int u = 0; u < 16; u += BU) {
+                ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + u + p * L);
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + 16 + u + p * L);
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize}. */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;
             float d = Le.f16(data, bo);

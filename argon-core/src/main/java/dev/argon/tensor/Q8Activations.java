@@ -16,6 +16,8 @@ public final class Q8Activations {
     /** The same integers as {@link #q}, as floats: kernels load them without a conversion per row. */
     final float[] qf;
     final float[] d;
+    /** The dequantized values {@code d * q}. */
+    private final float[] deq;
     private int length;
 
     /** @param capacity the longest vector to hold; a multiple of 32 */
@@ -24,6 +26,7 @@ public final class Q8Activations {
         this.q = new byte[blocks * BLOCK];
         this.qf = new float[blocks * BLOCK];
         this.d = new float[blocks];
+        this.deq = new float[blocks * BLOCK];
     }
 
     /** @return the number of values quantized by the last {@link #quantize} */
@@ -51,9 +54,15 @@ public final class Q8Activations {
                 float v = (float) Math.rint(x[o + i] * id);
                 q[o + i] = (byte) v;
                 qf[o + i] = v;
+                deq[o + i] = d[b] * v;
             }
         }
         length = n;
+    }
+
+    /** @return the dequantized values {@code d * q}, {@code [length()]} (a buffer owned by this object) */
+    public float[] dequantized() {
+        return deq;
     }
 
     /** @return the dequantized value {@code i} (for tests) */

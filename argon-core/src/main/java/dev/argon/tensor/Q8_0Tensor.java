@@ -40,6 +40,26 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int o = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
+            FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
+            for (int u = 0; u < QK; u += BU) {
+                ByteVector q = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
+                for (int p = 0; p < PARTS; p++) {
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + u + p * L);
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize}. */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;
             float d = Le.f16(data, bo);
