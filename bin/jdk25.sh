@@ -8,7 +8,7 @@ argon_java_version() {  # prints the feature version of the JDK at $1, or nothin
 argon_find_jdk() {
   local candidate v
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25* /usr/lib/jvm/*-25* /usr/lib/jvm/*25* \
-      /usr/lib/jvm/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* /Library/Java/JavaVirtualMachines/*/Contents/Home; do
+      /usr/lib/jvm/* /opt/java/* /opt/jdk* "${HOME:-/nonexistent}"/.sdkman/candidates/java/* /Library/Java/JavaVirtualMachines/*/Contents/Home; do
     [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
     v=$(argon_java_version "$candidate")
     if [ -n "$v" ] && [ "$v" -ge 25 ] 2>/dev/null; then

@@ -31,7 +31,7 @@ import java.util.Random;
  * table shows tokens/s as mean ± standard deviation. With {@code --vs-llama-cpp} llama.cpp runs
  * the same file with the same thread count, alternating with Argon run by run.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Measure prompt processing (pp) and generation (tg) speed, llama-bench style.")
 final class BenchCommand implements Runnable {
     @ParentCommand

@@ -26,7 +26,7 @@ import java.util.Locale;
  * {@code argon generate}: streams a continuation of the prompt to standard output. Diagnostics and
  * the speed report go to standard error, so the output can be piped.
  */
-@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "generate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Generate text from a prompt. Standard output carries only the generated text.")
 final class GenerateCommand implements Runnable {
     /** Default context size cap when the model's own context is larger (tokens). */
@@ -103,7 +103,7 @@ final class GenerateCommand implements Runnable {
         }
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
         GenerationRequest request = new GenerationRequest(text, nPredict, sampling, stop, true, parseSpecial);
-        request.validate();
+        SamplingFlags.validate(request);
         KvCache.Precision precision = switch (cacheType.toLowerCase(Locale.ROOT)) {
             case "f32" -> KvCache.Precision.F32;
             case "f16" -> KvCache.Precision.F16;
@@ -114,6 +114,11 @@ final class GenerateCommand implements Runnable {
         long loadStart = System.nanoTime();
         try (LanguageModel model = Models.load(path, new ModelOptions(nThreads, !f32Activations))) {
             int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
+            SamplingFlags.checkContextFits(model, ctx);
+            if (nThreads > Runtime.getRuntime().availableProcessors()) {
+                err.printf("argon: warning: %d threads on %d cores will be slower than %d%n", nThreads,
+                        Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().availableProcessors());
+            }
             Generator generator = new Generator(model, precision);
             int[] promptIds = generator.tokenizePrompt(request, ctx);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
@@ -123,15 +128,20 @@ final class GenerateCommand implements Runnable {
                 out.print(text);
                 out.flush();
             }
+            // A closed pipe (| head) or a full disk stops the generation instead of running on unseen.
             GenerationResult r = generator.generate(request, promptIds, ctx, piece -> {
                 out.print(piece);
                 out.flush();
-            }, () -> false);
+            }, out::checkError);
             out.println();
             out.flush();
-            err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",
+            err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%s%n",
                     r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
-                    r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT));
+                    r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
+                    temperature > 0 ? " | seed " + r.seed() : "");
+            if (out.checkError()) {
+                throw new ArgonException("cannot write the generated text to standard output (closed pipe or full disk)");
+            }
         }
     }
 
@@ -142,6 +152,10 @@ final class GenerateCommand implements Runnable {
         if (promptFile != null) {
             try {
                 return Files.readString(promptFile, StandardCharsets.UTF_8);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new ArgonException(promptFile + ": prompt file not found");
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new ArgonException(promptFile + ": prompt file is not valid UTF-8");
             } catch (IOException e) {
                 throw new ArgonException(promptFile + ": cannot read prompt file: " + e.getMessage(), e);
             }

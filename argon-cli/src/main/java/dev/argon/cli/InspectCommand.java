@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /** {@code argon inspect MODEL}: prints GGUF metadata and the tensor table. */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
+@Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Print a GGUF file's metadata and tensor table (name, type, shape, bytes).")
 final class InspectCommand implements Runnable {
     @ParentCommand

@@ -17,7 +17,7 @@ import java.io.PrintStream;
  * {@code argon tokenize}: text to token ids with the model's tokenizer. Works on vocabulary-only
  * GGUF files too (no weights are loaded).
  */
-@Command(name = "tokenize", mixinStandardHelpOptions = true,
+@Command(name = "tokenize", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Tokenize TEXT with the model's tokenizer; prints 'id -> piece' lines, or a JSON array with --ids.")
 final class TokenizeCommand implements Runnable {
     @ParentCommand

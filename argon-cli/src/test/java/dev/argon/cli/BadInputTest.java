@@ -94,10 +94,31 @@ class BadInputTest {
     @Test
     void badSamplingValues() {
         String m = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
-        assertCleanError(CliRun.of("generate", "-m", m, "--temp", "-1"), "temperature");
-        assertCleanError(CliRun.of("generate", "-m", m, "--top-p", "1.5"), "top");
+        assertCleanError(CliRun.of("generate", "-m", m, "--temp", "-1"), "--temp");
+        assertCleanError(CliRun.of("generate", "-m", m, "--top-p", "1.5"), "--top-p");
         assertCleanError(CliRun.of("generate", "-m", m, "-t", "0"), "threads");
         assertCleanError(CliRun.of("generate", "-m", m, "-n", "ten"), "ten");
+    }
+
+    @Test
+    void hugeContextIsRefusedBeforeAllocating() {
+        String m = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+        assertCleanError(CliRun.of("generate", "-m", m, "-p", "hi", "-c", "2147483647"), "-c");
+    }
+
+    @Test
+    void promptFileProblemsAreNamed() throws IOException {
+        String m = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+        assertCleanError(CliRun.of("generate", "-m", m, "-f", tmp.resolve("nope.txt").toString()), "nope.txt", "not found");
+        Path bad = Files.write(tmp.resolve("latin1.txt"), new byte[]{'a', ' ', (byte) 0xFF, ' ', 'b'});
+        assertCleanError(CliRun.of("generate", "-m", m, "-f", bad.toString()), "latin1.txt", "not valid UTF-8");
+    }
+
+    @Test
+    void samplingErrorsNameTheFlag() {
+        String m = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+        assertCleanError(CliRun.of("generate", "-m", m, "--min-p", "1.5"), "--min-p");
+        assertCleanError(CliRun.of("generate", "-m", m, "--repeat-last-n", "-2"), "--repeat-last-n");
     }
 
     @Test

@@ -44,6 +44,25 @@ class GenerateCommandTest {
     }
 
     @Test
+    void randomSeedIsReportedSoARunCanBeRepeated() {
+        String m = TestFiles.model(STORIES).toString();
+        CliRun a = CliRun.of("generate", "-m", m, "-p", "Tim wanted to", "-n", "24", "--temp", "1.0");
+        java.util.regex.Matcher seed = java.util.regex.Pattern.compile("seed (-?\\d+)").matcher(a.err());
+        assertThat(seed.find()).as(a.err()).isTrue();
+        CliRun b = CliRun.of("generate", "-m", m, "-p", "Tim wanted to", "-n", "24", "--temp", "1.0", "--seed", seed.group(1));
+        assertThat(b.out()).isEqualTo(a.out());
+    }
+
+    @Test
+    void everyCommandPrintsTheVersion() {
+        for (String cmd : new String[]{"generate", "inspect", "tokenize", "bench"}) {
+            CliRun r = CliRun.of(cmd, "--version");
+            assertThat(r.exitCode()).isZero();
+            assertThat(r.out()).as(cmd).startsWith("argon ");
+        }
+    }
+
+    @Test
     void contextLimitEndsGenerationWithAReason() {
         CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "Once upon a time",
                 "-n", "100", "--temp", "0", "-c", "16");

@@ -9,9 +9,10 @@ package dev.argon.generate;
  * @param finishReason why it ended
  * @param prefillSeconds wall time of the prompt forward pass
  * @param decodeSeconds wall time of generating the tokens after the first
+ * @param seed the sampler's seed (the one drawn when the request asked for a random seed)
  */
 public record GenerationResult(String text, int[] promptTokens, int[] generatedTokens, FinishReason finishReason,
-                               double prefillSeconds, double decodeSeconds) {
+                               double prefillSeconds, double decodeSeconds, long seed) {
 
     /** @return prompt processing speed in tokens per second (prompt tokens / prefill time) */
     public double prefillTokensPerSecond() {

@@ -68,7 +68,7 @@ public final class Generator {
         }
         if (prompt.length >= contextLength) {
             throw new ArgonException("the prompt is " + prompt.length + " tokens but the context holds " + contextLength
-                    + " (-c); use a larger context or a shorter prompt");
+                    + " (-c), which leaves no room to generate; the context must be larger than the prompt");
         }
         return prompt;
     }
@@ -153,6 +153,6 @@ public final class Generator {
         }
         long t2 = System.nanoTime();
         return new GenerationResult(text.toString(), prompt, Arrays.copyOf(generated, n), reason,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+                (t1 - t0) / 1e9, (t2 - t1) / 1e9, sampler.seed());
     }
 }

@@ -125,10 +125,11 @@ final class GgufReader {
                 if (shape[d] <= 0 || shape[d] > (1L << 40)) {
                     throw error(pos - 8, where + ": dimension " + d + " is " + shape[d] + ", expected 1.." + (1L << 40));
                 }
-                elements = Math.multiplyExact(elements, shape[d]);
-                if (elements > (1L << 46)) {
-                    throw error(pos - 8, where + ": " + elements + "+ elements is implausibly large");
+                if (elements > (1L << 46) / shape[d]) {
+                    throw error(pos - 8, where + ": more than 2^46 elements (shape so far " + elements + " x " + shape[d]
+                            + ") is implausibly large; the file is corrupt");
                 }
+                elements *= shape[d];
             }
             long typeAt = pos;
             long typeId = u32("type of " + where);
@@ -138,6 +139,10 @@ final class GgufReader {
             }
             long offsetAt = pos;
             long offset = u64("offset of " + where);
+            if (offset < 0 || offset > size) {
+                throw error(offsetAt, where + ": data offset " + Long.toUnsignedString(offset) + " lies beyond the end of the file ("
+                        + size + " bytes); the file is truncated or corrupt");
+            }
             if (offset % alignment != 0) {
                 throw error(offsetAt, where + ": data offset " + offset + " is not a multiple of the alignment " + alignment);
             }
@@ -153,7 +158,7 @@ final class GgufReader {
             for (int i = 0; i < nTensors; i++) {
                 GgufTensorInfo t = tensors.get(i);
                 long end = dataOffset + t.offset() + t.byteSize();
-                if (t.offset() > size || end > size) {
+                if (t.offset() > size - dataOffset || t.byteSize() > size - dataOffset - t.offset()) {
                     throw error(rawOffsets[i], "tensor '" + t.name() + "': data [" + (dataOffset + t.offset()) + ", " + end
                             + ") runs past the end of the file (" + size + " bytes); the file is truncated or corrupt");
                 }

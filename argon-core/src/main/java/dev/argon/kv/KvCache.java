@@ -1,5 +1,7 @@
 package dev.argon.kv;
 
+import dev.argon.ArgonException;
+
 /**
  * Key/value cache for causal self-attention, preallocated for the whole context: per layer, keys
  * and values as row-major {@code [capacity, kvDim]} float arrays, where {@code kvDim =
@@ -31,6 +33,10 @@ public final class KvCache {
      * @param precision precision of stored values
      */
     public KvCache(int nLayers, int capacity, int kvDim, Precision precision) {
+        if (capacity < 1 || (long) capacity * kvDim > Integer.MAX_VALUE - 16) {
+            throw new ArgonException("a KV cache of " + capacity + " tokens x " + kvDim + " floats per layer does not fit in one array"
+                    + " (at most " + (Integer.MAX_VALUE - 16) / kvDim + " tokens for this model); use a smaller context (-c)");
+        }
         this.capacity = capacity;
         this.kvDim = kvDim;
         this.precision = precision;
@@ -84,6 +90,11 @@ public final class KvCache {
     /** @return the precision of stored values */
     public Precision precision() {
         return precision;
+    }
+
+    /** @return bytes a cache of this size holds, computed without allocating it */
+    public static long bytesFor(int nLayers, long capacity, int kvDim) {
+        return 2L * nLayers * capacity * kvDim * Float.BYTES;
     }
 
     /** @return bytes held by the cache */

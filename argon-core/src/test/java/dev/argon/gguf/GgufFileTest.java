@@ -145,7 +145,7 @@ class GgufFileTest {
         }
         Path p = Files.write(tmp.resolve("half.gguf"), Arrays.copyOf(all, all.length / 2));
         assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
-                .hasMessageContaining("runs past the end of the file");
+                .hasMessageContaining("end of the file");
     }
 
     @Test
@@ -174,6 +174,40 @@ class GgufFileTest {
         Path bad2 = Files.write(tmp.resolve("strlen.gguf"), c);
         assertThatThrownBy(() -> GgufFile.open(bad2)).isInstanceOf(ArgonException.class)
                 .hasMessageContaining("string length").hasMessageContaining("offset 24");
+    }
+
+    /** Writes a one-tensor file, then overwrites the bytes of its first dimension or offset. */
+    private Path patchedTensorFile(String name, int field, long value) throws IOException {
+        Path p = tmp.resolve(name);
+        new GgufWriter().addTensor("t", GgmlType.F32, new long[]{4, 2}, MemorySegment.ofArray(new float[8])).write(p);
+        byte[] b = Files.readAllBytes(p);
+        // header 24 bytes, then name (8 + 1), n_dims (4), dims (2 x 8), type (4), offset (8)
+        int at = switch (field) {
+            case 0 -> 24 + 9 + 4;         // dimension 0
+            case 1 -> 24 + 9 + 4 + 8;     // dimension 1
+            default -> 24 + 9 + 4 + 16 + 4; // offset
+        };
+        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(at, value);
+        return Files.write(p, b);
+    }
+
+    @Test
+    void rejectsOverflowingShapesAndOffsetsOutsideTheFile() throws IOException {
+        Path dims = patchedTensorFile("dims.gguf", 0, 1L << 32);
+        Files.write(dims, patch(Files.readAllBytes(dims), 24 + 9 + 4 + 8, 1L << 32));
+        assertThatThrownBy(() -> GgufFile.open(dims)).isInstanceOf(ArgonException.class).hasMessageContaining("implausibly large");
+        for (long offset : new long[]{Long.MIN_VALUE, -32L, 1L << 40}) {
+            Path p = patchedTensorFile("off.gguf", 2, offset);
+            assertThatThrownBy(() -> GgufFile.open(p)).as("offset %s", Long.toUnsignedString(offset)).isInstanceOf(ArgonException.class)
+                    .hasMessageContaining("tensor 't'").hasMessageContaining("beyond the end of the file");
+        }
+        Path p = patchedTensorFile("end.gguf", 2, 32);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class).hasMessageContaining("runs past the end");
+    }
+
+    private static byte[] patch(byte[] b, int at, long value) {
+        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(at, value);
+        return b;
     }
 
     @Test
