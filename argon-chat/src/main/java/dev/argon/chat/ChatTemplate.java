@@ -1,0 +1,297 @@
+package dev.argon.chat;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.argon.ArgonException;
+import dev.argon.gguf.GgufFile;
+import dev.argon.tokenizer.Tokenizer;
+import jinjava.javax.el.CompositeELResolver;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's chat template: turns a conversation into the prompt text the model was trained on.
+ *
+ * <p>The template is the Hugging Face Jinja template stored in the GGUF key
+ * {@value #METADATA_KEY}, rendered as {@code transformers}' {@code apply_chat_template} does:
+ * Jinja2 with {@code trim_blocks} and {@code lstrip_blocks}, loop controls, the globals
+ * {@code messages}, {@code add_generation_prompt}, {@code bos_token}, {@code eos_token},
+ * {@code tools}, {@code raise_exception(msg)}, {@code strftime_now(fmt)}, and a {@code tojson}
+ * filter that is {@code json.dumps} keeping non-ASCII text ({@code ensure_ascii=False}, as
+ * Hugging Face's; pass {@code ensure_ascii=true} for {@code \}{@code uXXXX} escapes). The engine is
+ * Jinjava with Python's string methods, {@code namespace()}, loop filters,
+ * {@code loop.previtem}/{@code nextitem} and stepped slices added. A template that calls
+ * {@code raise_exception}, or uses a filter, test, tag or method that is not available, fails
+ * with an {@link ArgonException} naming the template line.
+ *
+ * <p><b>Fallback.</b> A GGUF without a template gets a simple one, chosen explicitly: ChatML
+ * ({@link #CHATML}) when the vocabulary has an {@code <|im_start|>} token, else Llama 2's
+ * {@code [INST]} format ({@link #LLAMA2}), which needs no special tokens besides BOS/EOS.
+ *
+ * <p>Instances are immutable and may be shared between threads.
+ */
+public final class ChatTemplate {
+    /** The GGUF metadata key of the template. */
+    public static final String METADATA_KEY = "tokenizer.chat_template";
+
+    /** The ChatML fallback: {@code <|im_start|>ROLE\nCONTENT<|im_end|>\n} per message. */
+    public static final String CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content']"
+            + " + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+    /**
+     * The Llama 2 fallback (Meta's Llama-2-chat template): {@code <s>[INST] <<SYS>>\nSYSTEM\n<</SYS>>\n\nUSER [/INST] ANSWER </s>}.
+     * User and assistant turns must alternate.
+     */
+    public static final String LLAMA2 = "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+            + "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}"
+            + "{% set system_message = false %}{% endif %}{% for message in loop_messages %}"
+            + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+            + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+            + "{% if loop.index0 == 0 and system_message != false %}"
+            + "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}"
+            + "{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}"
+            + "{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}"
+            + "{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
+
+    /** End-of-turn markers; those a template writes are also useful as stop strings. */
+    private static final List<String> END_MARKERS = List.of("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>",
+            "<|end_of_turn|>", "<|endoftext|>", "<|END_OF_TURN_TOKEN|>", "</s>");
+
+    private final String source;
+    private final TemplateSource.Result rewritten;
+    private final Map<String, String> specialTokens;
+    private final boolean fallback;
+
+    private ChatTemplate(String source, Map<String, String> specialTokens, boolean fallback) {
+        this.source = source;
+        this.specialTokens = Map.copyOf(specialTokens);
+        this.fallback = fallback;
+        this.rewritten = TemplateSource.rewrite(source);
+        Context global = Engine.JINJAVA.getGlobalContext();
+        for (TemplateSource.Reference r : rewritten.references()) {
+            boolean known = "filter".equals(r.kind()) ? global.getFilter(r.name()) != null : global.getExpTest(r.name()) != null;
+            if (!known) {
+                throw new ArgonException("chat template line " + r.line() + ": the " + r.kind() + " '" + r.name()
+                        + "' is not supported");
+            }
+        }
+    }
+
+    /**
+     * @param template a Hugging Face Jinja chat template
+     * @param bosToken the text of the BOS token ({@code bos_token}), or ""
+     * @param eosToken the text of the EOS token ({@code eos_token}), or ""
+     * @throws ArgonException if the template uses a filter or test that is not supported
+     */
+    public static ChatTemplate of(String template, String bosToken, String eosToken) {
+        return new ChatTemplate(template, Map.of("bos_token", bosToken, "eos_token", eosToken), false);
+    }
+
+    /**
+     * The template of a GGUF model: its {@value #METADATA_KEY}, else the fallback for its
+     * vocabulary (see {@link #fallback(Tokenizer)}). {@code bos_token}, {@code eos_token} and, when
+     * the file names them, {@code unk_token} and {@code pad_token} are the vocabulary's strings.
+     */
+    public static ChatTemplate fromGguf(GgufFile file, Tokenizer tokenizer) {
+        Map<String, String> tokens = new HashMap<>();
+        tokens.put("bos_token", text(tokenizer, tokenizer.bos()));
+        tokens.put("eos_token", text(tokenizer, tokenizer.eos()));
+        tokens.put("unk_token", text(tokenizer, id(file, "tokenizer.ggml.unknown_token_id")));
+        tokens.put("pad_token", text(tokenizer, id(file, "tokenizer.ggml.padding_token_id")));
+        tokens.values().removeIf(String::isEmpty);
+        tokens.putIfAbsent("bos_token", "");
+        tokens.putIfAbsent("eos_token", "");
+        String template = file.has(METADATA_KEY) ? file.getString(METADATA_KEY) : null;
+        if (template == null || template.isBlank()) {
+            return new ChatTemplate(hasToken(tokenizer, "<|im_start|>") ? CHATML : LLAMA2, tokens, true);
+        }
+        try {
+            return new ChatTemplate(template, tokens, false);
+        } catch (ArgonException e) {
+            throw new ArgonException(file.path() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** @return the fallback template for a vocabulary: {@link #CHATML} if it has {@code <|im_start|>}, else {@link #LLAMA2} */
+    public static ChatTemplate fallback(Tokenizer tokenizer) {
+        String bos = text(tokenizer, tokenizer.bos());
+        String eos = text(tokenizer, tokenizer.eos());
+        return new ChatTemplate(hasToken(tokenizer, "<|im_start|>") ? CHATML : LLAMA2,
+                Map.of("bos_token", bos, "eos_token", eos), true);
+    }
+
+    /** @return a token id from the metadata, or -1 when absent or out of range (such as 4294967295 for "none") */
+    private static int id(GgufFile file, String key) {
+        return file.metadata().get(key) instanceof Number n && n.longValue() >= 0 && n.longValue() < Integer.MAX_VALUE
+                ? n.intValue() : -1;
+    }
+
+    private static String text(Tokenizer t, int id) {
+        return id >= 0 && id < t.vocabSize() ? t.piece(id) : "";
+    }
+
+    private static boolean hasToken(Tokenizer t, String piece) {
+        for (int i = 0; i < t.vocabSize(); i++) {
+            if (piece.equals(t.piece(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Renders a plain conversation.
+     *
+     * @param addGenerationPrompt end with the header of an assistant turn, so the model answers next
+     * @throws ArgonException if the template raises an error or fails
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        List<Map<String, Object>> maps = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            maps.add(m.toMap());
+        }
+        return render(maps, null, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * Renders a conversation given as maps (with {@code tool_calls} and other fields where the
+     * template uses them). Maps keep their iteration order, which {@code tojson} writes.
+     *
+     * @param tools tool (function) descriptions for {@code tools}, or null
+     * @param extraVariables further template variables (for example {@code enable_thinking}); they
+     *     do not replace {@code messages}, {@code tools} or {@code add_generation_prompt}
+     * @throws ArgonException if the template raises an error or fails
+     */
+    public String render(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools,
+                         boolean addGenerationPrompt, Map<String, ?> extraVariables) {
+        Map<String, Object> context = new HashMap<>(specialTokens);
+        context.putAll(extraVariables);
+        context.put("messages", copy(messages));
+        context.put("add_generation_prompt", addGenerationPrompt);
+        if (tools != null) {
+            context.put("tools", copy(tools));
+        }
+        TemplateFunctions.clear();
+        RenderResult result;
+        try {
+            result = Engine.JINJAVA.renderForResult(rewritten.text(), context);
+        } finally {
+            TemplateFunctions.Raised raised = TemplateFunctions.takeRaised();
+            if (raised != null) {
+                throw new ArgonException("chat template line " + raised.line() + ": raise_exception: "
+                        + raised.message().replaceAll("\\s*\\R\\s*", " "));
+            }
+        }
+        for (TemplateError e : result.getErrors()) {
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new ArgonException("chat template line " + e.getLineno() + ": "
+                        + TemplateFunctions.describe(e).replaceAll("\\s*\\R\\s*", " "));
+            }
+        }
+        return result.getOutput();
+    }
+
+    /** Deep copy into mutable, ordered Java collections (Jinjava wraps them as Python-like values). */
+    private static Object copy(Object value) {
+        if (value instanceof Map<?, ?> m) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            m.forEach((k, v) -> c.put(String.valueOf(k), copy(v)));
+            return c;
+        }
+        if (value instanceof List<?> l) {
+            List<Object> c = new ArrayList<>();
+            l.forEach(v -> c.add(copy(v)));
+            return c;
+        }
+        return value;
+    }
+
+    /** @return the template text (the fallback's when {@link #isFallback()}) */
+    public String source() {
+        return source;
+    }
+
+    /** @return whether this is the fallback for a file without a template */
+    public boolean isFallback() {
+        return fallback;
+    }
+
+    /** @return the text of the BOS token given to the template ("" when none) */
+    public String bosToken() {
+        return specialTokens.getOrDefault("bos_token", "");
+    }
+
+    /** @return the text of the EOS token given to the template ("" when none) */
+    public String eosToken() {
+        return specialTokens.getOrDefault("eos_token", "");
+    }
+
+    /**
+     * @return texts that end an answer when the model writes them as text: the end-of-turn
+     *     markers the template uses (and {@code [INST]} for the Llama 2 format). Generation also
+     *     stops at end-of-generation tokens, which render as no text.
+     */
+    public List<String> stopStrings() {
+        List<String> stops = new ArrayList<>();
+        for (String m : END_MARKERS) {
+            if (source.contains(m) || (m.equals(eosToken()) && source.contains("eos_token"))) {
+                stops.add(m);
+            }
+        }
+        if (fallback && source.equals(LLAMA2)) {
+            stops.add("[INST]");
+        }
+        if (fallback && source.equals(CHATML)) {
+            stops.add("<|im_start|>");
+        }
+        return List.copyOf(stops);
+    }
+
+    /** The shared Jinjava engine, configured like Hugging Face's Jinja2 environment. */
+    private static final class Engine {
+        static final Jinjava JINJAVA = create();
+
+        private static Jinjava create() {
+            CompositeELResolver resolver = new CompositeELResolver();
+            resolver.add(new PyMethods());
+            resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
+            JinjavaConfig config = JinjavaConfig.newBuilder()
+                    // trim_blocks/lstrip_blocks are applied by TemplateSource (keeps line numbers right)
+                    .withTrimBlocks(false)
+                    .withLstripBlocks(false)
+                    .withElResolver(resolver)
+                    .withLegacyOverrides(LegacyOverrides.newBuilder()
+                            .withEvaluateMapKeys(true)
+                            .withIterateOverMapKeys(true)
+                            .withUsePyishObjectMapper(true)
+                            .withUseNaturalOperatorPrecedence(true)
+                            .withParseWhitespaceControlStrictly(true)
+                            .withAllowAdjacentTextNodes(true)
+                            .withUseTrimmingForNotesAndExpressions(true)
+                            // not KeepNullableLoopValues: its NullValue placeholder is truthy
+                            .build())
+                    .build();
+            Jinjava jinjava = new Jinjava(config);
+            Context global = jinjava.getGlobalContext();
+            TemplateFilters.all().forEach(global::registerFilter);
+            TemplateFilters.tests().forEach(global::registerExpTest);
+            global.registerTag(new PyForTag());
+            global.registerTag(new TemplateFunctions.GenerationTag());
+            global.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException",
+                    Object.class));
+            global.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow",
+                    String.class));
+            return jinjava;
+        }
+    }
+}

@@ -1,0 +1,258 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import dev.argon.chat.ChatMessage;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.FinishReason;
+import dev.argon.generate.GenerationRequest;
+import dev.argon.generate.GenerationResult;
+import dev.argon.generate.Generator;
+import dev.argon.gguf.GgufFile;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.ModelOptions;
+import dev.argon.model.Models;
+import dev.argon.sampling.SamplingParams;
+import dev.argon.tokenizer.Tokenizer;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.UserInterruptException;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * {@code argon chat}: a multi-turn conversation using the model's chat template (see
+ * {@link ChatTemplate}; files without one get the documented fallback). Each turn renders the
+ * whole conversation and generates until an end-of-generation token or a stop marker of the
+ * template. Interactive with line editing and history (JLine): Ctrl-C stops an answer, Ctrl-C or
+ * Ctrl-D at the prompt exits. With {@code -p} it answers one message on standard output and exits.
+ */
+@Command(name = "chat", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = {"Chat with a model using its chat template (or a fallback format when the file has none).",
+                "Interactive: Ctrl-C stops an answer, Ctrl-C or Ctrl-D at the prompt exits. With -p: print one answer and exit."})
+final class ChatCommand implements Runnable {
+    @ParentCommand
+    Main parent;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "System message that starts the conversation.")
+    String system;
+
+    @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT",
+            description = "One-shot: answer this message on standard output and exit (for scripts).")
+    String prompt;
+
+    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "1024",
+            description = "Most tokens per answer; -1 = until the end of the answer or a full context (default: ${DEFAULT-VALUE}).")
+    int nPredict;
+
+    @Option(names = "--temp", paramLabel = "T", defaultValue = "0.8", description = "Temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+    float temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "40", description = "Top-k sampling; 0 = off (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "Top-p (nucleus) sampling; 1 = off (default: ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05", description = "Min-p sampling; 0 = off (default: ${DEFAULT-VALUE}).")
+    float minP;
+
+    @Option(names = "--repeat-penalty", paramLabel = "R", defaultValue = "1.0", description = "Repetition penalty; 1 = off (default: ${DEFAULT-VALUE}).")
+    float repeatPenalty;
+
+    @Option(names = "--repeat-last-n", paramLabel = "N", defaultValue = "64", description = "Tokens looked back for the repetition penalty (default: ${DEFAULT-VALUE}).")
+    int repeatLastN;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "SEED", defaultValue = "-1", description = "Random seed; -1 = random (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
+            description = "Context size in tokens; 0 = the model's, capped at " + GenerateCommand.DEFAULT_MAX_CONTEXT + ".")
+    int contextSize;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache precision: f16 (llama.cpp's default) or f32 (exact) (default: ${DEFAULT-VALUE}).")
+    String cacheType;
+
+    @Option(names = "--f32-activations",
+            description = "Multiply Q4_0/Q8_0 weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
+    boolean f32Activations;
+
+    /** The terminal of the interactive mode; null = the system's (tests set their own). */
+    Terminal terminal;
+
+    @Override
+    public void run() {
+        PrintStream out = parent.streams().out();
+        PrintStream err = parent.streams().err();
+        if (contextSize < 0) {
+            throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
+        }
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
+        SamplingFlags.validate(new GenerationRequest("", nPredict, sampling, List.of(), true, true));
+        KvCache.Precision precision = switch (cacheType.toLowerCase(Locale.ROOT)) {
+            case "f32" -> KvCache.Precision.F32;
+            case "f16" -> KvCache.Precision.F16;
+            default -> throw new ArgonException("--cache-type is '" + cacheType + "'; expected f32 or f16");
+        };
+        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        Path path = modelOption.resolve();
+        long loadStart = System.nanoTime();
+        try (LanguageModel model = Models.load(path, new ModelOptions(nThreads, !f32Activations))) {
+            ChatTemplate template;
+            try (GgufFile file = GgufFile.open(path)) {
+                template = ChatTemplate.fromGguf(file, model.tokenizer());
+            }
+            int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), GenerateCommand.DEFAULT_MAX_CONTEXT);
+            SamplingFlags.checkContextFits(model, ctx);
+            Session session = new Session(new Generator(model, precision), model.tokenizer(), template, sampling, nPredict, ctx);
+            err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
+                    path.getFileName(), model.config().architecture(), model.parameterCount(),
+                    (System.nanoTime() - loadStart) / 1e9, ctx, nThreads, describe(template));
+            List<ChatMessage> conversation = new ArrayList<>();
+            if (system != null) {
+                conversation.add(ChatMessage.system(system));
+            }
+            if (prompt != null) {
+                conversation.add(ChatMessage.user(prompt));
+                // a closed pipe (| head) stops the answer instead of generating on unseen
+                GenerationResult r = session.answer(conversation, piece -> {
+                    out.print(piece);
+                    out.flush();
+                }, out::checkError);
+                out.println();
+                out.flush();
+                if (out.checkError()) {
+                    throw new ArgonException("cannot write the answer to standard output (closed pipe or full disk)");
+                }
+                err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",
+                        r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
+                        r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT));
+            } else {
+                // a template that rejects the conversation (a system message, say) fails now, not at every turn
+                List<ChatMessage> probe = new ArrayList<>(conversation);
+                probe.add(ChatMessage.user("hi"));
+                template.render(probe, true);
+                interactive(session, conversation);
+            }
+        }
+    }
+
+    private static String describe(ChatTemplate t) {
+        if (!t.isFallback()) {
+            return "chat template from the file";
+        }
+        return "no chat template in the file: using the " + (t.source().equals(ChatTemplate.CHATML) ? "ChatML" : "Llama 2 [INST]")
+                + " format";
+    }
+
+    private void interactive(Session session, List<ChatMessage> conversation) {
+        Terminal term = terminal;
+        try {
+            if (term == null) {
+                term = TerminalBuilder.builder().system(true).dumb(true).build();
+            }
+            try {
+                converse(term, session, conversation);
+            } finally {
+                if (terminal == null) {
+                    term.close();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void converse(Terminal term, Session session, List<ChatMessage> conversation) {
+        LineReader reader = LineReaderBuilder.builder().terminal(term).appName("argon").build();
+        PrintWriter w = term.writer();
+        w.println("argon chat: type a message and press Enter. Ctrl-C stops an answer; Ctrl-C or Ctrl-D here exits.");
+        w.flush();
+        while (true) {
+            String line;
+            try {
+                line = reader.readLine("> ");
+            } catch (UserInterruptException | EndOfFileException e) {
+                break;
+            }
+            if (line.isBlank()) {
+                continue;
+            }
+            conversation.add(ChatMessage.user(line));
+            AtomicBoolean cancelled = new AtomicBoolean();
+            Terminal.SignalHandler previous = term.handle(Terminal.Signal.INT, s -> cancelled.set(true));
+            GenerationResult r;
+            try {
+                r = session.answer(conversation, piece -> {
+                    w.print(piece);
+                    w.flush();
+                }, cancelled::get);
+            } catch (ArgonException e) {
+                conversation.removeLast(); // the turn did not happen; the conversation goes on without it
+                w.println("argon: error: " + e.getMessage());
+                w.flush();
+                continue;
+            } finally {
+                term.handle(Terminal.Signal.INT, previous);
+            }
+            w.println();
+            if (r.finishReason() == FinishReason.CANCELLED) {
+                w.println("[stopped]");
+            } else if (r.finishReason() == FinishReason.CONTEXT_FULL) {
+                w.println("[the context is full: start a new chat or use a larger -c]");
+            }
+            w.flush();
+            conversation.add(ChatMessage.assistant(r.text().strip()));
+        }
+    }
+
+    /** Renders the conversation and generates one answer. */
+    private record Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling,
+                           int maxTokens, int contextLength, boolean tokenizerAddsBos) {
+        Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling, int maxTokens,
+                int contextLength) {
+            this(generator, tokenizer, template, sampling, maxTokens, contextLength, addsBos(tokenizer));
+        }
+
+        private static boolean addsBos(Tokenizer t) {
+            int[] ids = t.encode("", true, false);
+            return t.bos() >= 0 && ids.length > 0 && ids[0] == t.bos();
+        }
+
+        GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
+            String text = template.render(conversation, true);
+            // Templates write bos_token themselves; the tokenizer adds BOS too, so drop the written one.
+            String bos = template.bosToken();
+            if (tokenizerAddsBos && !bos.isEmpty() && text.startsWith(bos)) {
+                text = text.substring(bos.length());
+            }
+            GenerationRequest req = new GenerationRequest(text, maxTokens, sampling, template.stopStrings(), true, true);
+            int[] ids = generator.tokenizePrompt(req, contextLength);
+            return generator.generate(req, ids, contextLength, onText, cancelled);
+        }
+    }
+}

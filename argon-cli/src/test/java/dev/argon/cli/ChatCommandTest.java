@@ -1,0 +1,120 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import dev.argon.gguf.GgufFile;
+import dev.argon.gguf.GgufTensorInfo;
+import dev.argon.gguf.GgufWriter;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.impl.DumbTerminal;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ChatCommandTest {
+    static final String STORIES = "tinyllamas/stories260K/stories260K.gguf";
+
+    static final String GEMMA = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+            + "{% endif %}{% for message in messages %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}"
+            + "{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim"
+            + " + '<end_of_turn>\\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}";
+
+    @Test
+    void oneShotWithoutATemplateUsesTheLlama2Fallback() {
+        CliRun r = CliRun.of("chat", "-m", TestFiles.model(STORIES).toString(), "-p", "hi", "-n", "8", "--temp", "0", "-t", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).isNotBlank().endsWith(System.lineSeparator());
+        assertThat(r.err()).contains("using the Llama 2 [INST] format").contains("generated 8 tokens").contains("finish: length");
+        // the prompt is the rendered conversation; its written <s> is dropped since the tokenizer adds BOS
+        CliRun g = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "[INST] hi [/INST]", "--parse-special",
+                "-n", "8", "--temp", "0", "-t", "2");
+        assertThat(r.out()).isEqualTo(g.out());
+    }
+
+    @Test
+    void templateFromTheFileIsUsedAndItsErrorsAreOneLine(@TempDir Path dir) throws IOException {
+        Path model = withTemplate(dir, GEMMA);
+        CliRun ok = CliRun.of("chat", "-m", model.toString(), "-p", "hi", "-n", "4", "--temp", "0");
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(ok.err()).contains("chat template from the file");
+        CliRun g = CliRun.of("generate", "-m", model.toString(), "-p", "<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n",
+                "--parse-special", "-n", "4", "--temp", "0");
+        assertThat(ok.out()).isEqualTo(g.out());
+
+        CliRun bad = CliRun.of("chat", "-m", model.toString(), "--system", "be brief", "-p", "hi", "-n", "4");
+        assertThat(bad.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(bad.out()).isEmpty();
+        assertThat(bad.err().lines().filter(l -> l.startsWith("argon: error:")).toList())
+                .containsExactly("argon: error: chat template line 1: raise_exception: System role not supported");
+        // interactive too: the conversation is checked before the first prompt
+        CliRun interactive = CliRun.of("chat", "-m", model.toString(), "--system", "be brief");
+        assertThat(interactive.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(interactive.err()).contains("argon: error: chat template line 1: raise_exception: System role not supported");
+    }
+
+    @Test
+    void interactiveConversationKeepsTheHistory() throws IOException {
+        ByteArrayOutputStream screen = new ByteArrayOutputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        byte[] typed = "hi\n\nhow are you\n".getBytes(StandardCharsets.UTF_8);
+        try (Terminal terminal = new DumbTerminal("test", Terminal.TYPE_DUMB, new ByteArrayInputStream(typed), screen,
+                StandardCharsets.UTF_8)) {
+            CommandLine cl = new CommandLine(new Main(Main.Streams.of(new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8))));
+            ((ChatCommand) cl.getSubcommands().get("chat").getCommandSpec().userObject()).terminal = terminal;
+            int code = cl.execute("chat", "-m", TestFiles.model(STORIES).toString(), "-n", "8", "--temp", "0", "-t", "2");
+            assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        }
+        String shown = screen.toString(StandardCharsets.UTF_8);
+        String first = CliRun.of("chat", "-m", TestFiles.model(STORIES).toString(), "-p", "hi", "-n", "8", "--temp", "0").out().strip();
+        // the dumb terminal does not echo what is typed: each answer follows its prompt
+        assertThat(shown).startsWith("argon chat: ").contains("> " + first + "\n");
+        assertThat(shown.split("> ", -1)).hasSize(5); // hi, the blank line, how are you, then end of input
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    @Test
+    void badFlagsAreOneLineErrors() {
+        String m = TestFiles.model(STORIES).toString();
+        for (String[] args : new String[][]{{"-c", "-1"}, {"--cache-type", "q9"}, {"-n", "-5"}, {"--temp", "-1"}}) {
+            String[] full = new String[args.length + 5];
+            full[0] = "chat";
+            full[1] = "-m";
+            full[2] = m;
+            full[3] = "-p";
+            full[4] = "hi";
+            System.arraycopy(args, 0, full, 5, args.length);
+            CliRun r = CliRun.of(full);
+            assertThat(r.exitCode()).as(String.join(" ", args)).isEqualTo(Main.USAGE_ERROR);
+            assertThat(r.err()).startsWith("argon: error: ");
+            assertThat(r.err().lines().count()).as(r.err()).isEqualTo(1);
+        }
+    }
+
+    /** A copy of stories260K with a chat template in its metadata. */
+    static Path withTemplate(Path dir, String template) {
+        Path target = dir.resolve("with-template.gguf");
+        try (GgufFile src = GgufFile.open(TestFiles.model(STORIES))) {
+            GgufWriter w = new GgufWriter();
+            for (Map.Entry<String, Object> e : src.metadata().entrySet()) {
+                w.put(e.getKey(), src.typeOf(e.getKey()), e.getValue());
+            }
+            w.putString("tokenizer.chat_template", template);
+            for (GgufTensorInfo t : src.tensors()) {
+                w.addTensor(t.name(), t.type(), t.shape(), src.tensorData(t));
+            }
+            w.write(target);
+        }
+        return target;
+    }
+}
