@@ -3,6 +3,8 @@ package dev.argon.cli;
 import dev.argon.ArgonException;
 import dev.argon.synth.ModelShape;
 import dev.argon.synth.ModelSynthesizer;
+import dev.argon.synth.SynthArch;
+import dev.argon.synth.SynthOptions;
 import dev.argon.synth.SynthType;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -21,17 +23,22 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code argon synth}: writes a {@code llama}-architecture GGUF model with random weights at a
- * named or custom shape ({@link ModelSynthesizer}), so that benchmarks and tests need no
- * downloads. Standard output stays empty; the progress bar and the summary go to standard error.
+ * {@code argon synth}: writes a GGUF model with random weights of one of the
+ * {@link SynthArch architectures} at a named or custom shape ({@link ModelSynthesizer}), so that
+ * benchmarks and tests need no downloads. Standard output stays empty; the progress bar and the
+ * summary go to standard error.
  */
-@Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a GGUF model (llama architecture) with random weights at a real model's shape, for benchmarks and tests.",
+@Command(name = "synth", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = {"Write a GGUF model with random weights at a real model's shape, for benchmarks and tests.",
                 "Named shapes: tiny, smollm2-135m, llama-3.2-1b; any of --layers ... --context changes one (the result is 'custom'),"
                         + " or, without --shape, they give a custom shape (--layers, --dim, --ff, --heads, --vocab required)."})
 final class SynthCommand implements Runnable {
     @ParentCommand
     Main parent;
+
+    @Option(names = "--arch", paramLabel = "ARCH", defaultValue = "llama",
+            description = "Architecture: llama, mistral (llama with a sliding window), qwen2, qwen3, phi3, gemma2, gemma3, gpt2 (default: ${DEFAULT-VALUE}).")
+    String archName;
 
     @Option(names = "--shape", paramLabel = "NAME", description = "Named shape: tiny, smollm2-135m, llama-3.2-1b.")
     String shapeName;
@@ -51,6 +58,9 @@ final class SynthCommand implements Runnable {
     @Option(names = "--kv-heads", paramLabel = "N", description = "Key/value heads (default: as --heads for a custom shape).")
     Integer kvHeads;
 
+    @Option(names = "--head-dim", paramLabel = "N", description = "Width of one attention head (default: --dim / --heads).")
+    Integer headDim;
+
     @Option(names = "--vocab", paramLabel = "N", description = "Vocabulary size (at least " + ModelShape.MIN_VOCAB + ").")
     Integer vocab;
 
@@ -60,6 +70,30 @@ final class SynthCommand implements Runnable {
     @Option(names = "--tied-embeddings", negatable = true,
             description = "Reuse the token embedding as the output projection (no output.weight); default: the shape's, false for custom.")
     Boolean tied;
+
+    @Option(names = "--sliding-window", paramLabel = "N",
+            description = "attention.sliding_window in the metadata; 0 for none (default: mistral 4096, gemma2 4096, gemma3 512, others none).")
+    Integer slidingWindow;
+
+    @Option(names = "--weight-std", paramLabel = "F", description = "Standard deviation of the weight matrices (default: 0.02).")
+    Float weightStd;
+
+    @Option(names = "--output-std", paramLabel = "F",
+            description = "Standard deviation of the output projection; larger values make a confident model (default: 0.02).")
+    Float outputStd;
+
+    @Option(names = "--norm-std", paramLabel = "F", description = "Spread of norm weights around 1 and of biases around 0 (default: 0).")
+    Float normStd;
+
+    @Option(names = "--rope-scaling", paramLabel = "TYPE", defaultValue = "none",
+            description = "rope.scaling.type: none, linear or yarn (default: ${DEFAULT-VALUE}).")
+    String ropeScaling;
+
+    @Option(names = "--rope-factor", paramLabel = "F", defaultValue = "1", description = "rope.scaling.factor (default: ${DEFAULT-VALUE}).")
+    float ropeFactor;
+
+    @Option(names = "--rope-freqs", description = "Write a rope_freqs.weight tensor of frequency factors (Llama 3.1 style; llama and mistral).")
+    boolean ropeFreqs;
 
     @Option(names = "--type", paramLabel = "TYPE", defaultValue = "f16",
             description = "Weight type: f32, f16, q8_0, q4_0, or q4_k_m (Q4_K with some Q6_K, as llama-quantize Q4_K_M) (default: ${DEFAULT-VALUE}).")
@@ -97,7 +131,7 @@ final class SynthCommand implements Runnable {
         if (Files.exists(output) && !force) {
             throw new ArgonException(output + " already exists; use --force to overwrite it");
         }
-        ModelSynthesizer synth = new ModelSynthesizer(shape, type);
+        ModelSynthesizer synth = new ModelSynthesizer(shape, type, options());
         String note = synth.fallbackSummary();
         if (note != null) {
             err.println("argon: note: " + note);
@@ -115,8 +149,23 @@ final class SynthCommand implements Runnable {
             r = synth.write(output, seed, nThreads, null);
         }
         err.printf(Locale.ROOT, "argon: wrote %s: %.1f MiB (%,d bytes), %,d parameters; %s, %s, seed %d, in %.1f s%n",
-                r.path(), r.fileBytes() / (double) (1 << 20), r.fileBytes(), r.parameterCount(), shape, type.cliName(), seed,
+                r.path(), r.fileBytes() / (double) (1 << 20), r.fileBytes(), r.parameterCount(),
+                synth.options().arch() == SynthArch.LLAMA ? shape : synth.options().arch().cliName() + " " + shape, type.cliName(), seed,
                 (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The architecture, spreads and RoPE settings the flags give. */
+    SynthOptions options() {
+        SynthOptions o = SynthOptions.of(SynthArch.parse(archName));
+        o = o.withStd(weightStd != null ? weightStd : o.weightStd(), outputStd != null ? outputStd : o.outputStd(),
+                normStd != null ? normStd : o.normStd());
+        if (slidingWindow != null) {
+            if (slidingWindow < 0) {
+                throw new ArgonException("--sliding-window is " + slidingWindow + "; expected 0 (none) or a positive number");
+            }
+            o = o.withSlidingWindow(slidingWindow);
+        }
+        return o.withRopeScaling(ropeScaling, ropeFactor).withRopeFreqs(ropeFreqs);
     }
 
     /** The named shape with any flags applied, or the custom shape the flags give. */
@@ -124,12 +173,12 @@ final class SynthCommand implements Runnable {
         if (shapeName != null) {
             ModelShape b = ModelShape.named(shapeName);
             if (layers == null && dim == null && ff == null && heads == null && kvHeads == null && vocab == null
-                    && context == null && tied == null) {
+                    && context == null && tied == null && headDim == null) {
                 return b;
             }
             return new ModelShape("custom", or(layers, b.nLayers()), or(dim, b.dim()), or(ff, b.ffDim()), or(heads, b.nHeads()),
                     or(kvHeads, b.nKvHeads()), or(vocab, b.vocab()), or(context, b.contextLength()), b.ropeTheta(), b.rmsEps(),
-                    tied != null ? tied : b.tiedEmbeddings());
+                    tied != null ? tied : b.tiedEmbeddings(), or(headDim, b.headSize()));
         }
         List<String> missing = new ArrayList<>();
         if (layers == null) {
@@ -156,7 +205,7 @@ final class SynthCommand implements Runnable {
                     + " (or start from a named shape with --shape NAME: " + ModelShape.names() + ")");
         }
         return new ModelShape("custom", layers, dim, ff, heads, or(kvHeads, heads), vocab, or(context, 2048), 10000f, 1e-5f,
-                tied != null && tied);
+                tied != null && tied, or(headDim, 0));
     }
 
     private static int or(Integer v, int def) {

@@ -83,4 +83,50 @@ class SynthCommandTest {
         assertCleanError(CliRun.of("synth", "--shape", "tiny"), "--output");
         assertThat(p).doesNotExist();
     }
+
+    @Test
+    void otherArchitecturesAndTheirFlags() {
+        Path p = tmp.resolve("qwen3.gguf");
+        CliRun r = CliRun.of("synth", "--arch", "qwen3", "--layers", "2", "--dim", "64", "--ff", "96", "--heads", "4", "--kv-heads", "2",
+                "--head-dim", "24", "--vocab", "300", "--type", "f32", "--weight-std", "0.05", "--output-std", "0.2", "--norm-std", "0.1",
+                "--rope-scaling", "linear", "--rope-factor", "4", "-o", p.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("qwen3 custom (2 layers, dim 64, ff 96, heads 4/2 of 24");
+        try (GgufFile f = GgufFile.open(p)) {
+            assertThat(f.getString("general.architecture")).isEqualTo("qwen3");
+            assertThat(f.getInt("qwen3.attention.key_length")).isEqualTo(24);
+            assertThat(f.getString("qwen3.rope.scaling.type")).isEqualTo("linear");
+            assertThat(f.tensor("blk.1.attn_q_norm.weight").shape()).containsExactly(24);
+        }
+        CliRun g = CliRun.of("generate", "-m", p.toString(), "-p", "hello", "-n", "3", "--temp", "0");
+        assertThat(g.exitCode()).as(g.err()).isZero();
+
+        Path m = tmp.resolve("mistral.gguf");
+        r = CliRun.of("synth", "--arch", "mistral", "--shape", "tiny", "--sliding-window", "16", "--type", "q8_0", "-o", m.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        try (GgufFile f = GgufFile.open(m)) {
+            assertThat(f.getString("general.architecture")).isEqualTo("llama");
+            assertThat(f.getInt("llama.attention.sliding_window")).isEqualTo(16);
+        }
+        Path gpt2 = tmp.resolve("gpt2.gguf");
+        r = CliRun.of("synth", "--arch", "gpt2", "--shape", "tiny", "--kv-heads", "4", "--tied-embeddings", "-o", gpt2.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        try (GgufFile f = GgufFile.open(gpt2)) {
+            assertThat(f.getString("tokenizer.ggml.model")).isEqualTo("gpt2");
+            assertThat(f.tensor("position_embd.weight")).isNotNull();
+        }
+    }
+
+    @Test
+    void badArchitectureFlags() {
+        Path p = tmp.resolve("m.gguf");
+        assertCleanError(CliRun.of("synth", "--arch", "mamba", "--shape", "tiny", "-o", p.toString()),
+                "unknown architecture 'mamba'", "llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3, gpt2");
+        assertCleanError(CliRun.of("synth", "--arch", "qwen2", "--shape", "tiny", "--rope-freqs", "-o", p.toString()), "rope_freqs");
+        assertCleanError(CliRun.of("synth", "--arch", "phi3", "--shape", "tiny", "--sliding-window", "8", "-o", p.toString()),
+                "--sliding-window applies to");
+        assertCleanError(CliRun.of("synth", "--shape", "tiny", "--sliding-window", "-2", "-o", p.toString()), "--sliding-window is -2");
+        assertCleanError(CliRun.of("synth", "--shape", "tiny", "--rope-scaling", "ntk", "-o", p.toString()), "--rope-scaling 'ntk'");
+        assertThat(p).doesNotExist();
+    }
 }

@@ -12,7 +12,8 @@ import java.util.TreeMap;
 
 /**
  * Loads a model from a GGUF file, choosing the implementation from
- * {@code general.architecture}. Adding an architecture means adding one entry to the registry.
+ * {@code general.architecture}. Each architecture is one small file declaring its blocks for
+ * {@link DecoderModel}; adding one means adding that file and one entry to the registry.
  */
 public final class Models {
     /** Creates a model from an open file, its config, tokenizer and thread pool. */
@@ -22,7 +23,13 @@ public final class Models {
     }
 
     private static final Map<String, Factory> ARCHITECTURES = new TreeMap<>(Map.of(
-            "llama", LlamaModel::new));
+            "llama", LlamaModel::load,
+            "qwen2", Qwen2Model::load,
+            "qwen3", Qwen3Model::load,
+            "phi3", Phi3Model::load,
+            "gemma2", Gemma2Model::load,
+            "gemma3", Gemma3Model::load,
+            "gpt2", Gpt2Model::load));
 
     private Models() {
     }

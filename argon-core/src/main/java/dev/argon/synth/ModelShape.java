@@ -7,24 +7,32 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The hyper-parameters of a {@code llama}-architecture model, enough to write a random-weight
- * GGUF file of that shape ({@link ModelSynthesizer}). The named shapes copy real models'
- * dimensions, so that benchmarks run at real sizes without downloading weights.
+ * The hyper-parameters of a decoder-only model, enough to write a random-weight GGUF file of
+ * that shape ({@link ModelSynthesizer}) in any {@link SynthArch}. The named shapes copy real
+ * models' dimensions, so that benchmarks run at real sizes without downloading weights.
  *
  * @param name a label (a {@link #named} name or {@code "custom"}), written as {@code general.name}
  * @param nLayers transformer blocks
  * @param dim embedding width
  * @param ffDim feed-forward hidden width
- * @param nHeads query heads ({@code dim / nHeads} is the head size)
+ * @param nHeads query heads
  * @param nKvHeads key/value heads (divides {@code nHeads})
  * @param vocab vocabulary size (at least {@link #MIN_VOCAB})
  * @param contextLength training context written to the metadata
  * @param ropeTheta RoPE frequency base
  * @param rmsEps RMSNorm epsilon
  * @param tiedEmbeddings whether the output projection reuses {@code token_embd.weight} (no {@code output.weight})
+ * @param headSize width of one attention head, or 0 for {@code dim / nHeads} (Qwen 3 and Gemma
+ *     set it independently; it is written as {@code <arch>.attention.key_length} when not 0)
  */
 public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHeads, int nKvHeads, int vocab,
-                         int contextLength, float ropeTheta, float rmsEps, boolean tiedEmbeddings) {
+                         int contextLength, float ropeTheta, float rmsEps, boolean tiedEmbeddings, int headSize) {
+
+    /** A shape whose head size is {@code dim / nHeads}. */
+    public ModelShape(String name, int nLayers, int dim, int ffDim, int nHeads, int nKvHeads, int vocab,
+                      int contextLength, float ropeTheta, float rmsEps, boolean tiedEmbeddings) {
+        this(name, nLayers, dim, ffDim, nHeads, nKvHeads, vocab, contextLength, ropeTheta, rmsEps, tiedEmbeddings, 0);
+    }
 
     /** Smallest vocabulary: {@code <unk>, <s>, </s>} and the 256 byte tokens. */
     public static final int MIN_VOCAB = 3 + 256;
@@ -75,9 +83,14 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
         return s;
     }
 
-    /** @return the width of one attention head */
+    /** @return the width of one attention head: {@link #headSize()}, or {@code dim / nHeads} when that is 0 */
     public int headDim() {
-        return dim / nHeads;
+        return headSize > 0 ? headSize : dim / nHeads;
+    }
+
+    /** @return the width of the query projection ({@code nHeads * headDim}) */
+    public int qDim() {
+        return nHeads * headDim();
     }
 
     /** @return the width of the key and value projections */
@@ -85,10 +98,10 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
         return nKvHeads * headDim();
     }
 
-    /** @return the number of weights of a model of this shape (all tensors, norms included) */
+    /** @return the number of weights of a {@code llama} model of this shape (all tensors, norms included) */
     public long parameterCount() {
         long perLayer = 2L * dim                      // attn_norm, ffn_norm
-                + 2L * dim * dim                      // attn_q, attn_output
+                + 2L * qDim() * dim                   // attn_q, attn_output
                 + 2L * kvDim() * dim                  // attn_k, attn_v
                 + 3L * dim * ffDim;                   // ffn_gate, ffn_up, ffn_down
         return (long) vocab * dim * (tiedEmbeddings ? 1 : 2) + dim + nLayers * perLayer;
@@ -111,11 +124,15 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
             throw new ArgonException("vocabulary size (--vocab) is " + vocab + "; at least " + MIN_VOCAB
                     + " are needed (<unk>, <s>, </s> and the 256 byte tokens)");
         }
-        if (dim % nHeads != 0) {
+        if (headSize < 0) {
+            throw new ArgonException("--head-dim is " + headSize + "; expected a positive number");
+        }
+        if (headSize == 0 && dim % nHeads != 0) {
             throw new ArgonException("--dim " + dim + " is not divisible by --heads " + nHeads);
         }
         if (headDim() % 2 != 0) {
-            throw new ArgonException("head size " + headDim() + " (--dim / --heads) must be even for RoPE");
+            throw new ArgonException("head size " + headDim() + (headSize > 0 ? " (--head-dim)" : " (--dim / --heads)")
+                    + " must be even for RoPE");
         }
         if (nHeads % nKvHeads != 0) {
             throw new ArgonException("--heads " + nHeads + " is not a multiple of --kv-heads " + nKvHeads);
@@ -134,7 +151,7 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%s (%d layers, dim %d, ff %d, heads %d/%d, vocab %d%s)", name, nLayers, dim,
-                ffDim, nHeads, nKvHeads, vocab, tiedEmbeddings ? ", tied embeddings" : "");
+        return String.format(Locale.ROOT, "%s (%d layers, dim %d, ff %d, heads %d/%d%s, vocab %d%s)", name, nLayers, dim,
+                ffDim, nHeads, nKvHeads, headSize > 0 ? " of " + headSize : "", vocab, tiedEmbeddings ? ", tied embeddings" : "");
     }
 }

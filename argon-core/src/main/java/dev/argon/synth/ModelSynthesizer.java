@@ -25,13 +25,14 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Writes a GGUF model of the {@code llama} architecture with random weights at a given
- * {@link ModelShape} and {@link SynthType}, plus a {@link SyntheticVocabulary}, so that both Argon
- * and llama.cpp load it. Weight values do not change inference speed, so such files stand in for
+ * Writes a GGUF model with random weights at a given {@link ModelShape}, {@link SynthType} and
+ * {@link SynthOptions} (architecture, spread of the weights), plus a {@link SyntheticVocabulary}
+ * (or a {@link SyntheticBpeVocabulary} for GPT-2), so that both Argon and llama.cpp load it. Weight values do not change inference speed, so such files stand in for
  * real models in benchmarks and tests.
  *
  * <p>Matrices are drawn from {@link RandomWeights} with standard deviation {@link #WEIGHT_STD}
- * (as a typical initialisation), norm weights are 1. The bytes depend only on the shape, type and
+ * (as a typical initialisation) unless the options say otherwise; norm weights are 1 and biases 0
+ * unless {@link SynthOptions#normStd()} spreads them. The bytes depend only on the shape, type and
  * seed, not on the thread count. Tensors are generated, quantized and written a chunk of rows at
  * a time by a pool of threads, so memory use is a few megabytes per thread whatever the model's
  * size.
@@ -51,9 +52,10 @@ public final class ModelSynthesizer {
      * @param shape dimensions in GGML order ({@code shape[0]} is the row length)
      * @param type the stored type
      * @param preferred the type the rule asked for before a row-length fallback (equals {@code type} if none)
-     * @param std standard deviation of the random values, or 0 for a vector of ones
+     * @param std standard deviation of the random values (0: all values are {@code mean})
+     * @param mean mean of the values (1 for norm weights, 0 otherwise)
      */
-    public record TensorSpec(String name, long[] shape, GgmlType type, GgmlType preferred, float std) {
+    public record TensorSpec(String name, long[] shape, GgmlType type, GgmlType preferred, float std, float mean) {
         /** @return the number of elements */
         public long elements() {
             long n = 1;
@@ -98,59 +100,63 @@ public final class ModelSynthesizer {
 
     private final ModelShape shape;
     private final SynthType type;
+    private final SynthOptions options;
     private final List<TensorSpec> tensors;
 
     /**
-     * Plans the tensors of a model.
+     * Plans the tensors of a {@code llama} model with the default spread of weights.
      *
      * @throws ArgonException if the shape is invalid or its rows do not fit the type's blocks
      */
     public ModelSynthesizer(ModelShape shape, SynthType type) {
+        this(shape, type, SynthOptions.defaults());
+    }
+
+    /**
+     * Plans the tensors of a model of the options' architecture.
+     *
+     * @throws ArgonException if the shape or options are invalid or the rows do not fit the type's blocks
+     */
+    public ModelSynthesizer(ModelShape shape, SynthType type, SynthOptions options) {
         this.shape = shape.validate();
         this.type = type;
+        this.options = options.validate();
+        if (options.arch() == SynthArch.GPT2 && shape.vocab() < SyntheticBpeVocabulary.MIN_SIZE) {
+            throw new ArgonException("vocabulary size (--vocab) is " + shape.vocab() + "; at least " + SyntheticBpeVocabulary.MIN_SIZE + " needed");
+        }
         if (type != SynthType.Q4_K_M && type.quantized()) {
             int bs = type.baseType().blockSize();
-            if (shape.dim() % bs != 0 || shape.ffDim() % bs != 0) {
-                throw new ArgonException("type " + type.cliName() + " needs --dim and --ff to be multiples of its block size "
-                        + bs + "; got dim " + shape.dim() + ", ff " + shape.ffDim());
+            if (shape.dim() % bs != 0 || shape.ffDim() % bs != 0 || shape.qDim() % bs != 0) {
+                throw new ArgonException("type " + type.cliName() + " needs --dim, --ff and the query width (heads x head size) to be"
+                        + " multiples of its block size " + bs + "; got dim " + shape.dim() + ", ff " + shape.ffDim()
+                        + ", query width " + shape.qDim());
             }
         }
         this.tensors = plan();
     }
 
+    /** @return whether the output projection is the token embedding */
+    private boolean tied() {
+        return shape.tiedEmbeddings() || options.arch().alwaysTied();
+    }
+
     private List<TensorSpec> plan() {
         List<TensorSpec> list = new ArrayList<>();
-        int d = shape.dim();
-        int n = shape.nLayers();
-        matrix(list, "token_embd.weight", Role.TOKEN_EMBD, 0, d, shape.vocab());
-        for (int l = 0; l < n; l++) {
-            String p = "blk." + l + ".";
-            vector(list, p + "attn_norm.weight", d);
-            matrix(list, p + "attn_q.weight", Role.ATTN_Q, l, d, d);
-            matrix(list, p + "attn_k.weight", Role.ATTN_K, l, d, shape.kvDim());
-            matrix(list, p + "attn_v.weight", Role.ATTN_V, l, d, shape.kvDim());
-            matrix(list, p + "attn_output.weight", Role.ATTN_OUTPUT, l, d, d);
-            vector(list, p + "ffn_norm.weight", d);
-            matrix(list, p + "ffn_gate.weight", Role.FFN_GATE, l, d, shape.ffDim());
-            matrix(list, p + "ffn_up.weight", Role.FFN_UP, l, d, shape.ffDim());
-            matrix(list, p + "ffn_down.weight", Role.FFN_DOWN, l, shape.ffDim(), d);
-        }
-        vector(list, "output_norm.weight", d);
-        if (!shape.tiedEmbeddings()) {
-            matrix(list, "output.weight", Role.OUTPUT, 0, d, shape.vocab());
-        }
+        boolean tied = tied();
+        options.arch().plan(shape, options, tied, new SynthArch.Planner() {
+            @Override
+            public void matrix(String name, Role role, int layer, int rowLength, int rows, float std) {
+                GgmlType t = type.matrixType(role, layer, shape.nLayers(), rowLength, tied);
+                GgmlType preferred = type.preferredType(role, layer, shape.nLayers(), tied);
+                list.add(new TensorSpec(name, new long[]{rowLength, rows}, t, preferred, std, 0f));
+            }
+
+            @Override
+            public void vector(String name, int n, float mean, float std) {
+                list.add(new TensorSpec(name, new long[]{n}, GgmlType.F32, GgmlType.F32, std, mean));
+            }
+        });
         return List.copyOf(list);
-    }
-
-    private void matrix(List<TensorSpec> list, String name, Role role, int layer, int rowLength, int rows) {
-        boolean tied = shape.tiedEmbeddings();
-        GgmlType t = type.matrixType(role, layer, shape.nLayers(), rowLength, tied);
-        GgmlType preferred = type.preferredType(role, layer, shape.nLayers(), tied);
-        list.add(new TensorSpec(name, new long[]{rowLength, rows}, t, preferred, WEIGHT_STD));
-    }
-
-    private static void vector(List<TensorSpec> list, String name, int n) {
-        list.add(new TensorSpec(name, new long[]{n}, GgmlType.F32, GgmlType.F32, 0f));
     }
 
     /** @return the shape */
@@ -161,6 +167,11 @@ public final class ModelSynthesizer {
     /** @return the weight type */
     public SynthType type() {
         return type;
+    }
+
+    /** @return the architecture and spreads */
+    public SynthOptions options() {
+        return options;
     }
 
     /** @return the tensors in file order */
@@ -208,27 +219,23 @@ public final class ModelSynthesizer {
         return sb.toString();
     }
 
-    /** Writes the {@code general.*} and {@code llama.*} metadata. */
+    /** Writes the {@code general.*}, {@code <arch>.*} and {@code tokenizer.ggml.*} metadata. */
     void putMetadata(GgufWriter w, long seed) {
-        String a = "llama.";
-        w.putString("general.architecture", "llama");
+        SynthArch arch = options.arch();
+        w.putString("general.architecture", arch.ggufName());
         w.putString("general.name", shape.name());
-        w.putString("general.description", "random weights from argon synth, seed " + seed + ", " + shape);
+        w.putString("general.description", "random weights from argon synth, seed " + seed + ", "
+                + (arch == SynthArch.LLAMA ? "" : arch.cliName() + " ") + shape);
         w.putUInt32("general.file_type", type.fileType());
         if (type.quantized()) {
             w.putUInt32("general.quantization_version", 2);
         }
-        w.putUInt32(a + "vocab_size", shape.vocab());
-        w.putUInt32(a + "context_length", shape.contextLength());
-        w.putUInt32(a + "embedding_length", shape.dim());
-        w.putUInt32(a + "block_count", shape.nLayers());
-        w.putUInt32(a + "feed_forward_length", shape.ffDim());
-        w.putUInt32(a + "rope.dimension_count", shape.headDim());
-        w.putUInt32(a + "attention.head_count", shape.nHeads());
-        w.putUInt32(a + "attention.head_count_kv", shape.nKvHeads());
-        w.putFloat32(a + "rope.freq_base", shape.ropeTheta());
-        w.putFloat32(a + "attention.layer_norm_rms_epsilon", shape.rmsEps());
-        SyntheticVocabulary.of(shape.vocab()).putMetadata(w);
+        arch.putHyperParameters(w, shape, options);
+        if (arch == SynthArch.GPT2) {
+            SyntheticBpeVocabulary.of(shape.vocab()).putMetadata(w);
+        } else {
+            SyntheticVocabulary.of(shape.vocab()).putMetadata(w);
+        }
     }
 
     /**
@@ -307,9 +314,14 @@ public final class ModelSynthesizer {
             BUFFER.set(v);
         }
         if (t.std() == 0f) {
-            java.util.Arrays.fill(v, 1f);
+            java.util.Arrays.fill(v, 0, n, t.mean());
         } else {
             RandomWeights.fill(key, first, v, n, t.std());
+            if (t.mean() != 0f) {
+                for (int i = 0; i < n; i++) {
+                    v[i] += t.mean();
+                }
+            }
         }
         return Quantizer.quantize(t.type(), v);
     }
