@@ -8,9 +8,7 @@ import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
 import dev.argon.gguf.GgufFile;
-import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
-import dev.argon.model.ModelOptions;
 import dev.argon.model.Models;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.Tokenizer;
@@ -54,6 +52,9 @@ final class ChatCommand implements Runnable {
     @Mixin
     ModelOption modelOption;
 
+    @Mixin
+    RunOptions run;
+
     @Option(names = "--system", paramLabel = "TEXT", description = "System message that starts the conversation.")
     String system;
 
@@ -65,42 +66,6 @@ final class ChatCommand implements Runnable {
             description = "Most tokens per answer; -1 = until the end of the answer or a full context (default: ${DEFAULT-VALUE}).")
     int nPredict;
 
-    @Option(names = "--temp", paramLabel = "T", defaultValue = "0.8", description = "Temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "40", description = "Top-k sampling; 0 = off (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "Top-p (nucleus) sampling; 1 = off (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05", description = "Min-p sampling; 0 = off (default: ${DEFAULT-VALUE}).")
-    float minP;
-
-    @Option(names = "--repeat-penalty", paramLabel = "R", defaultValue = "1.0", description = "Repetition penalty; 1 = off (default: ${DEFAULT-VALUE}).")
-    float repeatPenalty;
-
-    @Option(names = "--repeat-last-n", paramLabel = "N", defaultValue = "64", description = "Tokens looked back for the repetition penalty (default: ${DEFAULT-VALUE}).")
-    int repeatLastN;
-
-    @Option(names = {"-s", "--seed"}, paramLabel = "SEED", defaultValue = "-1", description = "Random seed; -1 = random (default: ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
-            description = "Context size in tokens; 0 = the model's, capped at " + GenerateCommand.DEFAULT_MAX_CONTEXT + ".")
-    int contextSize;
-
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
-    Integer threads;
-
-    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache precision: f16 (llama.cpp's default) or f32 (exact) (default: ${DEFAULT-VALUE}).")
-    String cacheType;
-
-    @Option(names = "--f32-activations",
-            description = "Multiply Q4_0/Q8_0 weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
-    boolean f32Activations;
-
     /** The terminal of the interactive mode; null = the system's (tests set their own). */
     Terminal terminal;
 
@@ -108,27 +73,18 @@ final class ChatCommand implements Runnable {
     public void run() {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
-        if (contextSize < 0) {
-            throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
-        }
-        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
-        SamplingFlags.validate(new GenerationRequest("", nPredict, sampling, List.of(), true, true));
-        KvCache.Precision precision = switch (cacheType.toLowerCase(Locale.ROOT)) {
-            case "f32" -> KvCache.Precision.F32;
-            case "f16" -> KvCache.Precision.F16;
-            default -> throw new ArgonException("--cache-type is '" + cacheType + "'; expected f32 or f16");
-        };
-        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        SamplingParams sampling = run.sampling();
+        run.validate(new GenerationRequest("", nPredict, sampling, List.of(), true, true));
+        int nThreads = run.threadCount();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
-        try (LanguageModel model = Models.load(path, new ModelOptions(nThreads, !f32Activations))) {
+        try (LanguageModel model = Models.load(path, run.modelOptions())) {
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
                 template = ChatTemplate.fromGguf(file, model.tokenizer());
             }
-            int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), GenerateCommand.DEFAULT_MAX_CONTEXT);
-            SamplingFlags.checkContextFits(model, ctx);
-            Session session = new Session(new Generator(model, precision), model.tokenizer(), template, sampling, nPredict, ctx);
+            int ctx = run.contextFor(model, err);
+            Session session = new Session(new Generator(model, run.cachePrecision()), model.tokenizer(), template, sampling, nPredict, ctx);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads, describe(template));

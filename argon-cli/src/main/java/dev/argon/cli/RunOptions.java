@@ -1,0 +1,130 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import dev.argon.generate.GenerationRequest;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.ModelOptions;
+import dev.argon.sampling.SamplingParams;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Options shared by the commands that generate ({@code generate}, {@code chat}): sampling, context,
+ * threads and arithmetic, with llama.cpp's flag names, plus the checks that turn their values into
+ * library settings with errors that name the flags.
+ */
+final class RunOptions {
+    /** Default context size cap when the model's own context is larger (tokens). */
+    static final int DEFAULT_MAX_CONTEXT = 4096;
+
+    /** Library parameter names and the flags that set them. */
+    private static final Map<String, String> FLAGS = Map.of(
+            "temperature", "--temp", "topK", "--top-k", "topP", "--top-p", "minP", "--min-p",
+            "repeatPenalty", "--repeat-penalty", "repeatLastN", "--repeat-last-n", "seed", "--seed");
+
+    @Option(names = "--temp", paramLabel = "T", defaultValue = "0.8", description = "Temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+    float temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "40", description = "Top-k sampling; 0 = off (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "Top-p (nucleus) sampling; 1 = off (default: ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05", description = "Min-p sampling; 0 = off (default: ${DEFAULT-VALUE}).")
+    float minP;
+
+    @Option(names = "--repeat-penalty", paramLabel = "R", defaultValue = "1.0", description = "Repetition penalty; 1 = off (default: ${DEFAULT-VALUE}).")
+    float repeatPenalty;
+
+    @Option(names = "--repeat-last-n", paramLabel = "N", defaultValue = "64", description = "Tokens looked back for the repetition penalty (default: ${DEFAULT-VALUE}).")
+    int repeatLastN;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "SEED", defaultValue = "-1", description = "Random seed; -1 = random (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
+            description = "Context size in tokens; 0 = the model's, capped at " + DEFAULT_MAX_CONTEXT + ".")
+    int contextSize;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache precision: f16 (llama.cpp's default) or f32 (exact) (default: ${DEFAULT-VALUE}).")
+    String cacheType;
+
+    @Option(names = "--f32-activations",
+            description = "Multiply Q4_0/Q8_0 weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
+    boolean f32Activations;
+
+    /** @return the sampler settings */
+    SamplingParams sampling() {
+        return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
+    }
+
+    /**
+     * Validates a request built from these options and the context flag, naming flags rather than
+     * library fields in the error.
+     */
+    void validate(GenerationRequest request) {
+        if (contextSize < 0) {
+            throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
+        }
+        try {
+            request.validate();
+        } catch (ArgonException e) {
+            String message = e.getMessage();
+            for (Map.Entry<String, String> f : FLAGS.entrySet()) {
+                message = message.replaceAll("\\b" + f.getKey() + "\\b", f.getValue());
+            }
+            throw new ArgonException(message);
+        }
+        cachePrecision();
+    }
+
+    /** @return the KV cache precision of {@code --cache-type} */
+    KvCache.Precision cachePrecision() {
+        return switch (cacheType.toLowerCase(Locale.ROOT)) {
+            case "f32" -> KvCache.Precision.F32;
+            case "f16" -> KvCache.Precision.F16;
+            default -> throw new ArgonException("--cache-type is '" + cacheType + "'; expected f32 or f16");
+        };
+    }
+
+    /** @return the thread count ({@code -t}, default all cores) */
+    int threadCount() {
+        return threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** @return how to load the model */
+    ModelOptions modelOptions() {
+        return new ModelOptions(threadCount(), !f32Activations);
+    }
+
+    /**
+     * The context size for a loaded model: {@code -c}, or the model's capped at
+     * {@value #DEFAULT_MAX_CONTEXT}. Warns about more threads than cores.
+     *
+     * @throws ArgonException if its KV cache cannot fit in the heap (checked before allocating)
+     */
+    int contextFor(LanguageModel model, PrintStream err) {
+        int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
+        long need = KvCache.bytesFor(model.config().nLayers(), ctx, model.config().kvDim());
+        long max = Runtime.getRuntime().maxMemory();
+        if (need > max * 3 / 4) {
+            throw new ArgonException(String.format(Locale.ROOT,
+                    "a context of %d tokens needs %.1f GiB of KV cache but the Java heap allows %.1f GiB; use a smaller -c or a larger heap (ARGON_JAVA_OPTS=-Xmx...)",
+                    ctx, need / 1073741824.0, max / 1073741824.0));
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (threadCount() > cores) {
+            err.printf("argon: warning: %d threads on %d cores will be slower than %d%n", threadCount(), cores, cores);
+        }
+        return ctx;
+    }
+}
