@@ -27,17 +27,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Decoding maps token characters back through the inverse byte mapping; user-defined tokens
  * render as their text, control tokens as nothing (llama.cpp {@code token_to_piece}).
  */
-public final class BpeTokenizer implements Tokenizer {
+public final class BpeTokenizer extends VocabularyTokenizer {
     private static final byte[] EMPTY = new byte[0];
     private static final int CACHE_MAX_ENTRIES = 1 << 15;
     private static final int CACHE_MAX_PIECE = 64;
 
-    private final Vocabulary vocab;
     private final BpePreTokenizer pre;
     private final SpecialTokenSplitter splitter;
     private final MergeTable merges;
     private final int[] byteToken = new int[256];
-    private final byte[][] tokenBytes;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     /**
@@ -46,7 +44,7 @@ public final class BpeTokenizer implements Tokenizer {
      * @param pre the pre-tokenizer rule set
      */
     public BpeTokenizer(Vocabulary vocab, String[] merges, BpePreTokenizer pre) {
-        this.vocab = vocab;
+        super(vocab);
         this.pre = pre;
         this.splitter = new SpecialTokenSplitter(vocab);
         this.merges = new MergeTable(merges, vocab);
@@ -95,11 +93,6 @@ public final class BpeTokenizer implements Tokenizer {
                     + ")");
         }
         return pre;
-    }
-
-    /** @return the vocabulary */
-    public Vocabulary vocabulary() {
-        return vocab;
     }
 
     /** @return the pre-tokenizer rule set */
@@ -215,65 +208,6 @@ public final class BpeTokenizer implements Tokenizer {
         if (m >= 0) {
             heap.push((m >>> 32) << 32 | pos); // lowest rank first, then leftmost
         }
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        return shared(id).clone();
-    }
-
-    private byte[] shared(int id) {
-        if (id < 0 || id >= tokenBytes.length) {
-            throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + tokenBytes.length);
-        }
-        return tokenBytes[id];
-    }
-
-    @Override
-    public String piece(int id) {
-        shared(id);
-        return vocab.token(id);
-    }
-
-    @Override
-    public String decode(int[] ids) {
-        int total = 0;
-        for (int id : ids) {
-            total += shared(id).length;
-        }
-        byte[] buf = new byte[total];
-        int pos = 0;
-        for (int id : ids) {
-            byte[] b = tokenBytes[id];
-            System.arraycopy(b, 0, buf, pos, b.length);
-            pos += b.length;
-        }
-        return new String(buf, StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos();
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos();
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return id >= 0 && id < vocab.size() && vocab.isEndOfGeneration(id);
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        return id >= 0 && id < vocab.size() && vocab.tokenType(id) == Vocabulary.CONTROL;
     }
 
     /** A binary min-heap of longs. */

@@ -19,19 +19,17 @@ import java.util.Locale;
  * the highest-scoring vocabulary token is merged repeatedly (ties: leftmost). Characters that
  * end up outside the vocabulary are emitted as byte tokens {@code <0xAB>} of their UTF-8 bytes.
  */
-public final class SentencePieceTokenizer implements Tokenizer {
+public final class SentencePieceTokenizer extends VocabularyTokenizer {
     /** SentencePiece's whitespace marker '▁' (U+2581). */
     public static final char SPACE_MARK = '\u2581';
     private static final byte[] EMPTY = new byte[0];
 
-    private final Vocabulary vocab;
     private final SpecialTokenSplitter splitter;
-    private final byte[][] tokenBytes;
     private final int[] byteToken;
 
     /** @param vocab a SentencePiece vocabulary */
     public SentencePieceTokenizer(Vocabulary vocab) {
-        this.vocab = vocab;
+        super(vocab);
         this.splitter = new SpecialTokenSplitter(vocab);
         int n = vocab.size();
         this.tokenBytes = new byte[n][];
@@ -47,11 +45,6 @@ public final class SentencePieceTokenizer implements Tokenizer {
             }
             byteToken[b] = id;
         }
-    }
-
-    /** @return the vocabulary */
-    public Vocabulary vocabulary() {
-        return vocab;
     }
 
     @Override
@@ -79,68 +72,6 @@ public final class SentencePieceTokenizer implements Tokenizer {
         }
         return out.toArray();
     }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        return tokenBytesShared(id).clone();
-    }
-
-    private byte[] tokenBytesShared(int id) {
-        if (id < 0 || id >= tokenBytes.length) {
-            throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + tokenBytes.length);
-        }
-        return tokenBytes[id];
-    }
-
-    @Override
-    public String piece(int id) {
-        if (id < 0 || id >= vocab.size()) {
-            throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + vocab.size());
-        }
-        return vocab.token(id);
-    }
-
-    @Override
-    public String decode(int[] ids) {
-        int total = 0;
-        for (int id : ids) {
-            total += tokenBytesShared(id).length;
-        }
-        byte[] buf = new byte[total];
-        int pos = 0;
-        for (int id : ids) {
-            byte[] b = tokenBytes[id];
-            System.arraycopy(b, 0, buf, pos, b.length);
-            pos += b.length;
-        }
-        return new String(buf, StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos();
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos();
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return id >= 0 && id < vocab.size() && vocab.isEndOfGeneration(id);
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        return id >= 0 && id < vocab.size() && vocab.tokenType(id) == Vocabulary.CONTROL;
-    }
-
     // llama.cpp token_to_piece (SPM) except that the unknown token renders as its text
     private static byte[] renderToken(Vocabulary v, int id) {
         String text = v.token(id);

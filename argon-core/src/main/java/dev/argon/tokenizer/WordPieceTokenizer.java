@@ -24,21 +24,19 @@ import java.util.Locale;
  * (word-initial pieces with a {@code '▁'} prefix, continuations plain). With special tokens, the
  * output is {@code [CLS] ... [SEP]} (the vocabulary's BOS and EOS).
  */
-public final class WordPieceTokenizer implements Tokenizer {
+public final class WordPieceTokenizer extends VocabularyTokenizer {
     /** Longest word (in characters) that is split at all (HF {@code max_input_chars_per_word}). */
     public static final int MAX_WORD_CHARS = 100;
     private static final byte[] EMPTY = new byte[0];
 
-    private final Vocabulary vocab;
     private final SpecialTokenSplitter splitter;
     private final String wordPrefix;
     private final String continuationPrefix;
     private final int maxPieceChars;
-    private final byte[][] tokenBytes;
 
     /** @param vocab a WordPiece vocabulary in either spelling (see class doc) */
     public WordPieceTokenizer(Vocabulary vocab) {
-        this.vocab = vocab;
+        super(vocab);
         this.splitter = new SpecialTokenSplitter(vocab);
         int hashes = 0;
         int max = 1;
@@ -55,11 +53,6 @@ public final class WordPieceTokenizer implements Tokenizer {
         for (int i = 0; i < vocab.size(); i++) {
             tokenBytes[i] = render(i, hf);
         }
-    }
-
-    /** @return the vocabulary */
-    public Vocabulary vocabulary() {
-        return vocab;
     }
 
     // word-initial pieces render with a leading space, continuations without (llama.cpp: '▁' -> ' ')
@@ -207,58 +200,6 @@ public final class WordPieceTokenizer implements Tokenizer {
         return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF)
                 || (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF)
                 || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        return shared(id).clone();
-    }
-
-    private byte[] shared(int id) {
-        if (id < 0 || id >= tokenBytes.length) {
-            throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + tokenBytes.length);
-        }
-        return tokenBytes[id];
-    }
-
-    @Override
-    public String piece(int id) {
-        shared(id);
-        return vocab.token(id);
-    }
-
-    @Override
-    public String decode(int[] ids) {
-        var b = new java.io.ByteArrayOutputStream();
-        for (int id : ids) {
-            b.writeBytes(shared(id));
-        }
-        return b.toString(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos();
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos();
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return id >= 0 && id < vocab.size() && vocab.isEndOfGeneration(id);
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        return id >= 0 && id < vocab.size() && vocab.tokenType(id) == Vocabulary.CONTROL;
     }
 
     /** Word-initial pieces decode with a leading space, so decoded text starts with one. */
