@@ -1,0 +1,146 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.gguf.GgufFile;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.Models;
+import dev.argon.server.OpenAiServer;
+import dev.argon.server.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code argon serve}: an OpenAI-compatible HTTP server for one model (see {@link OpenAiServer}).
+ * Binds to loopback by default and prints its URL on standard error. {@code --parallel} slots
+ * generate at the same time, each with its own KV cache (not continuous batching yet); further
+ * requests wait in a bounded queue. SIGTERM/Ctrl-C stops it gracefully.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = {"Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models,",
+                "/tokenize, /detokenize, /health). Runs until SIGTERM or Ctrl-C."})
+final class ServeCommand implements Runnable {
+    @ParentCommand
+    Main parent;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Option(names = "--host", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0 = every interface).")
+    String host;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port; 0 = any free port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = {"--parallel", "-np"}, paramLabel = "N", defaultValue = "1",
+            description = "Requests generating at the same time, each with its own KV cache (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--queue", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_QUEUE_CAPACITY,
+            description = "Requests that may wait for a free slot; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every route but /health.")
+    String apiKey;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
+            description = "Context size of each slot in tokens; 0 = the model's, capped at " + RunOptions.DEFAULT_MAX_CONTEXT + ".")
+    int contextSize;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache precision: f16 or f32 (default: ${DEFAULT-VALUE}).")
+    String cacheType;
+
+    /** Set by tests: called with the started server instead of waiting for a signal. */
+    java.util.function.Consumer<OpenAiServer> onStarted;
+
+    @Override
+    public void run() {
+        PrintStream err = parent.streams().err();
+        if (parallel < 1) {
+            throw new ArgonException("--parallel is " + parallel + "; expected at least 1");
+        }
+        if (queue < 0) {
+            throw new ArgonException("--queue is " + queue + "; expected 0 or more");
+        }
+        if (port < 0 || port > 65535) {
+            throw new ArgonException("--port is " + port + "; expected 0..65535");
+        }
+        if (contextSize < 0) {
+            throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
+        }
+        if (apiKey != null && apiKey.isBlank()) {
+            throw new ArgonException("--api-key is empty");
+        }
+        RunOptions opts = new RunOptions();
+        opts.cacheType = cacheType;
+        opts.threads = threads;
+        opts.contextSize = contextSize;
+        var precision = opts.cachePrecision();
+        Path path = modelOption.resolve();
+        long loadStart = System.nanoTime();
+        LanguageModel model = Models.load(path, opts.modelOptions());
+        try {
+            ChatTemplate template;
+            try (GgufFile file = GgufFile.open(path)) {
+                template = ChatTemplate.fromGguf(file, model.tokenizer());
+            }
+            int ctx = opts.contextFor(model, err);
+            if (ctx < 2) {
+                throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
+            }
+            String id = path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+            ServerConfig config = new ServerConfig(host, port, parallel, queue, ctx, precision, apiKey, id);
+            OpenAiServer server = new OpenAiServer(model, template, config);
+            try {
+                server.start();
+            } catch (RuntimeException e) {
+                throw new ArgonException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
+            }
+            err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d per slot, %d slot%s, %d threads%n",
+                    path.getFileName(), model.config().architecture(), model.parameterCount(),
+                    (System.nanoTime() - loadStart) / 1e9, ctx, parallel, parallel == 1 ? "" : "s", opts.threadCount());
+            err.println("argon: serving " + id + " at " + server.url() + "/v1 (OpenAI-compatible; Ctrl-C to stop)");
+            if (onStarted != null) {
+                onStarted.accept(server);
+                server.stop(Duration.ofSeconds(5));
+                return;
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                err.println("argon: stopping: finishing running requests (up to 30 s)");
+                server.stop(Duration.ofSeconds(30));
+                stopped.countDown();
+            }, "argon-serve-shutdown"));
+            try {
+                stopped.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } finally {
+            if (onStarted != null) {
+                model.close();
+            }
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ServeCommandTest {
+    private static final String MODEL = "tinyllamas/stories260K/stories260K.gguf";
+
+    @Test
+    void servesOnLoopbackAndPrintsTheUrl() {
+        String model = TestFiles.model(MODEL).toString();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        CommandLine cl = new CommandLine(new Main(Main.Streams.of(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8))));
+        cl.setErr(new PrintWriter(err, true));
+        List<String> bodies = new ArrayList<>();
+        ServeCommand serve = (ServeCommand) cl.getSubcommands().get("serve").getCommand();
+        serve.onStarted = server -> {
+            try (HttpClient http = HttpClient.newHttpClient()) {
+                bodies.add(http.send(HttpRequest.newBuilder(URI.create(server.url() + "/health")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body());
+                bodies.add(http.send(HttpRequest.newBuilder(URI.create(server.url() + "/v1/models")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        int code = cl.execute("serve", "-m", model, "--port", "0", "-c", "128", "-t", "1", "--parallel", "2");
+        assertThat(code).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(err.toString(StandardCharsets.UTF_8)).containsPattern("serving stories260K at http://127\\.0\\.0\\.1:\\d+/v1");
+        assertThat(bodies.get(0)).contains("\"status\":\"ok\"");
+        assertThat(bodies.get(1)).contains("\"id\":\"stories260K\"");
+    }
+
+    @Test
+    void badFlagsAreUsageErrors() {
+        String model = TestFiles.model(MODEL).toString();
+        CliRun r = CliRun.of("serve", "-m", model, "--parallel", "0");
+        assertThat(r.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(r.err()).contains("--parallel");
+        CliRun p = CliRun.of("serve", "-m", model, "--port", "70000");
+        assertThat(p.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(p.err()).contains("--port");
+    }
+}

@@ -1,0 +1,287 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.argon.TestFiles;
+import dev.argon.chat.ChatMessage;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.GenerationRequest;
+import dev.argon.generate.Generator;
+import dev.argon.gguf.GgufFile;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.Models;
+import dev.argon.sampling.SamplingParams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** End-to-end tests of the OpenAI-compatible routes over HTTP with the stories260K model. */
+class OpenAiServerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PROMPT = "Once upon a time";
+    private static final int CTX = 256;
+
+    private static LanguageModel model;
+    private static ChatTemplate template;
+    private static OpenAiServer server;
+    private static HttpClient http;
+
+    @BeforeAll
+    static void start() {
+        Path path = TestFiles.model("tinyllamas/stories260K/stories260K.gguf");
+        model = Models.load(path, 2);
+        try (GgufFile f = GgufFile.open(path)) {
+            template = ChatTemplate.fromGguf(f, model.tokenizer());
+        }
+        server = new OpenAiServer(model, template, config(null)).start();
+        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    private static ServerConfig config(String apiKey) {
+        return new ServerConfig("127.0.0.1", 0, 2, ServerConfig.DEFAULT_QUEUE_CAPACITY, CTX, KvCache.Precision.F32, apiKey, "stories260K");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.stop(Duration.ofSeconds(5));
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    private static HttpResponse<String> post(OpenAiServer s, String path, String body, String key) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(s.url() + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> post(String path, String body) throws Exception {
+        return post(server, path, body, null);
+    }
+
+    private static HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String greedy(String prompt, int n, List<String> stop) {
+        GenerationRequest req = new GenerationRequest(prompt, n, SamplingParams.greedy(), stop, true, true);
+        return new Generator(model, KvCache.Precision.F32).generate(req, CTX, s -> { }).text();
+    }
+
+    /** The JSON objects of an SSE body, checking that it ends with [DONE]. */
+    private static List<JsonNode> events(String body) throws Exception {
+        List<String> data = new ArrayList<>();
+        for (String block : body.split("\n\n")) {
+            if (!block.isBlank()) {
+                assertThat(block).startsWith("data: ");
+                data.add(block.substring(6));
+            }
+        }
+        assertThat(data).isNotEmpty();
+        assertThat(data.getLast()).isEqualTo("[DONE]");
+        List<JsonNode> out = new ArrayList<>();
+        for (String d : data.subList(0, data.size() - 1)) {
+            out.add(JSON.readTree(d));
+        }
+        return out;
+    }
+
+    private static void assertError(HttpResponse<String> r, int status) throws Exception {
+        assertThat(r.statusCode()).isEqualTo(status);
+        JsonNode e = JSON.readTree(r.body()).get("error");
+        assertThat(e).isNotNull();
+        assertThat(e.get("message").asText()).isNotBlank();
+        assertThat(e.has("type")).isTrue();
+        assertThat(e.has("param")).isTrue();
+        assertThat(e.has("code")).isTrue();
+        assertThat(r.body()).doesNotContain("\tat ");
+    }
+
+    @Test
+    void completionMatchesGreedyGenerator() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"model\":\"x\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":24,\"temperature\":0}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode j = JSON.readTree(r.body());
+        assertThat(j.get("object").asText()).isEqualTo("text_completion");
+        JsonNode c = j.get("choices").get(0);
+        assertThat(c.get("text").asText()).isEqualTo(greedy(PROMPT, 24, List.of())).isNotEmpty();
+        assertThat(c.get("finish_reason").asText()).isEqualTo("length");
+        JsonNode u = j.get("usage");
+        assertThat(u.get("completion_tokens").asInt()).isEqualTo(24);
+        assertThat(u.get("total_tokens").asInt()).isEqualTo(u.get("prompt_tokens").asInt() + 24);
+        assertThat(u.get("prompt_tokens").asInt()).isEqualTo(model.tokenizer().encode(PROMPT, true, true).length);
+    }
+
+    @Test
+    void streamingCompletionConcatenatesToTheSameText() throws Exception {
+        HttpResponse<String> r = post("/v1/completions",
+                "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":24,\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        List<JsonNode> ev = events(r.body());
+        StringBuilder text = new StringBuilder();
+        String finish = null;
+        for (JsonNode e : ev) {
+            for (JsonNode c : e.get("choices")) {
+                text.append(c.get("text").asText());
+                if (!c.get("finish_reason").isNull()) {
+                    finish = c.get("finish_reason").asText();
+                }
+            }
+        }
+        assertThat(text.toString()).isEqualTo(greedy(PROMPT, 24, List.of()));
+        assertThat(finish).isEqualTo("length");
+        assertThat(ev.getLast().get("usage").get("completion_tokens").asInt()).isEqualTo(24);
+    }
+
+    @Test
+    void stopStringIsNotEmitted() throws Exception {
+        String full = greedy(PROMPT, 40, List.of());
+        String words = full.strip();
+        String stop = words.substring(words.indexOf(' ') + 1).split(" ")[0]; // the second word of the answer
+        assertThat(stop).isNotBlank();
+        String expected = full.substring(0, full.indexOf(stop));
+        HttpResponse<String> r = post("/v1/completions",
+                "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":40,\"temperature\":0,\"stop\":[\"" + stop + "\"]}");
+        JsonNode c = JSON.readTree(r.body()).get("choices").get(0);
+        assertThat(c.get("text").asText()).isEqualTo(expected).doesNotContain(stop);
+        assertThat(c.get("finish_reason").asText()).isEqualTo("stop");
+        HttpResponse<String> s = post("/v1/completions",
+                "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":40,\"temperature\":0,\"stop\":\"" + stop + "\",\"stream\":true}");
+        StringBuilder text = new StringBuilder();
+        for (JsonNode e : events(s.body())) {
+            text.append(e.get("choices").get(0).get("text").asText());
+        }
+        assertThat(text.toString()).isEqualTo(expected);
+    }
+
+    @Test
+    void chatCompletion() throws Exception {
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story\"}],\"max_tokens\":16,\"temperature\":0}";
+        HttpResponse<String> r = post("/v1/chat/completions", body);
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode j = JSON.readTree(r.body());
+        assertThat(j.get("object").asText()).isEqualTo("chat.completion");
+        JsonNode c = j.get("choices").get(0);
+        assertThat(c.get("message").get("role").asText()).isEqualTo("assistant");
+        String prompt = template.render(List.of(ChatMessage.user("Tell me a story")), true);
+        String bos = template.bosToken();
+        if (!bos.isEmpty() && prompt.startsWith(bos)) {
+            prompt = prompt.substring(bos.length());
+        }
+        String expected = greedy(prompt, 16, template.stopStrings());
+        assertThat(c.get("message").get("content").asText()).isEqualTo(expected);
+        assertThat(c.get("finish_reason").asText()).isIn("stop", "length");
+
+        HttpResponse<String> s = post("/v1/chat/completions", body.replace("}]", "}],\"stream\":true"));
+        assertThat(s.statusCode()).isEqualTo(200);
+        List<JsonNode> ev = events(s.body());
+        assertThat(ev.getFirst().get("object").asText()).isEqualTo("chat.completion.chunk");
+        assertThat(ev.getFirst().get("choices").get(0).get("delta").get("role").asText()).isEqualTo("assistant");
+        StringBuilder text = new StringBuilder();
+        for (JsonNode e : ev) {
+            JsonNode delta = e.get("choices").get(0).get("delta");
+            if (delta.has("content")) {
+                text.append(delta.get("content").asText());
+            }
+            if (e != ev.getLast()) {
+                assertThat(e.get("choices").get(0).get("finish_reason").isNull()).isTrue();
+            }
+        }
+        assertThat(text.toString()).isEqualTo(expected);
+        assertThat(ev.getLast().get("choices").get(0).get("finish_reason").asText()).isEqualTo(c.get("finish_reason").asText());
+    }
+
+    @Test
+    void modelsAndHealth() throws Exception {
+        JsonNode m = JSON.readTree(get("/v1/models").body());
+        assertThat(m.get("object").asText()).isEqualTo("list");
+        assertThat(m.get("data").get(0).get("id").asText()).isEqualTo("stories260K");
+        HttpResponse<String> h = get("/health");
+        assertThat(h.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(h.body()).get("status").asText()).isEqualTo("ok");
+    }
+
+    @Test
+    void tokenizeRoundTrip() throws Exception {
+        HttpResponse<String> t = post("/tokenize", "{\"content\":\"Once upon a time there was\"}");
+        assertThat(t.statusCode()).isEqualTo(200);
+        JsonNode tokens = JSON.readTree(t.body()).get("tokens");
+        int[] expected = model.tokenizer().encode("Once upon a time there was", false, true);
+        assertThat(tokens.size()).isEqualTo(expected.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(tokens.get(i).asInt()).isEqualTo(expected[i]);
+        }
+        HttpResponse<String> d = post("/detokenize", "{\"tokens\":" + tokens + "}");
+        assertThat(d.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(d.body()).get("content").asText().strip()).isEqualTo("Once upon a time there was");
+        assertError(post("/detokenize", "{\"tokens\":[-1]}"), 400);
+    }
+
+    @Test
+    void badRequests() throws Exception {
+        assertError(post("/v1/completions", "{\"prompt\": \"x\", "), 400);
+        assertError(post("/v1/chat/completions", "not json"), 400);
+        assertError(post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":-1}"), 400);
+        assertError(post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":-1}"), 400);
+        assertError(post("/v1/chat/completions", "{\"messages\":[]}"), 400);
+        assertError(post("/v1/completions", "{\"prompt\":\"x\",\"temperature\":-1}"), 400);
+        assertError(post("/v1/completions", "{\"prompt\":\"x\",\"top_p\":\"high\"}"), 400);
+        assertError(post("/v1/completions", "{}"), 400);
+        assertError(get("/v1/nothing"), 404);
+        assertError(post("/v2/completions", "{}"), 404);
+    }
+
+    @Test
+    void clientDisconnectStopsItsGeneration() throws Exception {
+        ServerConfig one = new ServerConfig("127.0.0.1", 0, 1, 4, 8192, KvCache.Precision.F32, null, "stories260K");
+        try (OpenAiServer s = new OpenAiServer(model, template, one).start()) {
+            HttpRequest req = HttpRequest.newBuilder(URI.create(s.url() + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"Once\",\"max_tokens\":8000,\"stream\":true,\"temperature\":1.5,\"top_k\":0,\"min_p\":0}"))
+                    .build();
+            HttpResponse<java.io.InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            try (java.io.InputStream in = r.body()) {
+                assertThat(in.read(new byte[64])).isPositive(); // generation has started
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (s.cancelledGenerations() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(s.cancelledGenerations()).isEqualTo(1);
+            // the only slot is free again
+            assertThat(post(s, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":1}", null).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void apiKey() throws Exception {
+        try (OpenAiServer s = new OpenAiServer(model, template, config("secret")).start()) {
+            String body = "{\"prompt\":\"x\",\"max_tokens\":1}";
+            assertError(post(s, "/v1/completions", body, "wrong"), 401);
+            assertError(post(s, "/v1/completions", body, null), 401);
+            assertThat(post(s, "/v1/completions", body, "secret").statusCode()).isEqualTo(200);
+            HttpResponse<String> h = http.send(HttpRequest.newBuilder(URI.create(s.url() + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(h.statusCode()).isEqualTo(200);
+        }
+    }
+}
