@@ -15,8 +15,10 @@ import java.util.concurrent.locks.LockSupport;
  * microseconds of an executor's queue and futures), then park until new work arrives, so an idle
  * pool uses no CPU. Nothing is allocated per call.
  *
- * <p>Threads are created once, as daemons; close the pool to stop them. Not reentrant: a body
- * must not call {@link #parallelFor} on the same pool, and only one thread may call it at a time.
+ * <p>Threads are created once, as daemons; close the pool to stop them. Several threads may call
+ * {@link #parallelFor} (a server's slots share one model): they take turns, one loop at a time,
+ * each loop using all threads. Not reentrant: a body must not call {@link #parallelFor} on the
+ * same pool.
  */
 public final class ThreadPool implements AutoCloseable {
     /** Body of a parallel loop over {@code [start, end)}. */
@@ -37,6 +39,8 @@ public final class ThreadPool implements AutoCloseable {
     private int n;
     private int chunks;
     private final AtomicInteger pending = new AtomicInteger();
+    /** Serializes callers: the fields above describe one loop at a time. */
+    private final java.util.concurrent.locks.ReentrantLock callers = new java.util.concurrent.locks.ReentrantLock();
     private volatile Throwable failure;
 
     /** @param nThreads number of threads including the caller's; at least 1 */
@@ -76,6 +80,15 @@ public final class ThreadPool implements AutoCloseable {
             body.run(0, n);
             return;
         }
+        callers.lock();
+        try {
+            runLoop(n, c, body);
+        } finally {
+            callers.unlock();
+        }
+    }
+
+    private void runLoop(int n, int c, RangeBody body) {
         this.body = body;
         this.n = n;
         this.chunks = c;

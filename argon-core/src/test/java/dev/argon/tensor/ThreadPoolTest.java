@@ -40,6 +40,39 @@ class ThreadPoolTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void concurrentCallersTakeTurnsAndEachGetsItsOwnResult() throws Exception {
+        try (ThreadPool pool = new ThreadPool(2)) {
+            Thread[] callers = new Thread[3];
+            boolean[] ok = new boolean[callers.length];
+            for (int c = 0; c < callers.length; c++) {
+                int id = c;
+                callers[c] = new Thread(() -> {
+                    boolean good = true;
+                    for (int rep = 0; rep < 3000; rep++) {
+                        int n = 17 + id;
+                        int[] hits = new int[n];
+                        pool.parallelFor(n, (s, e) -> {
+                            for (int i = s; i < e; i++) {
+                                hits[i]++;
+                            }
+                        });
+                        for (int h : hits) {
+                            good &= h == 1;
+                        }
+                    }
+                    ok[id] = good;
+                });
+                callers[c].start();
+            }
+            for (Thread t : callers) {
+                t.join();
+            }
+            assertThat(ok).containsOnly(true);
+        }
+    }
+
+    @Test
     void workerExceptionIsRethrownAndPoolStaysUsable() {
         try (ThreadPool pool = new ThreadPool(2)) {
             assertThatThrownBy(() -> pool.parallelFor(10, (s, e) -> {

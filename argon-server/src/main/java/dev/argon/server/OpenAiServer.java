@@ -253,6 +253,12 @@ public final class OpenAiServer implements AutoCloseable {
         if (bool(body, "echo", false)) {
             throw ApiException.badRequest("echo", "'echo' is not supported");
         }
+        for (String unsupported : List.of("tools", "tool_choice", "functions", "function_call")) {
+            JsonNode v = body.get(unsupported);
+            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().equals("none"))) {
+                throw ApiException.badRequest(unsupported, "'" + unsupported + "' (tool calling) is not supported yet");
+            }
+        }
         boolean stream = bool(body, "stream", false);
         JsonNode streamOptions = body.get("stream_options");
         boolean includeUsage = stream && streamOptions != null && streamOptions.isObject() && bool(streamOptions, "include_usage", false);

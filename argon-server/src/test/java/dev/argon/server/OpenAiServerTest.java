@@ -284,4 +284,35 @@ class OpenAiServerTest {
             assertThat(h.statusCode()).isEqualTo(200);
         }
     }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void concurrentRequestsOnTwoSlotsAllCompleteWithTheirOwnText() throws Exception {
+        // Both slots share the model's thread pool; each answer must equal its sequential greedy text.
+        String[] prompts = {"Once upon a time", "Lily and Tom", "Tim wanted to", "One day"};
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(prompts.length);
+        try {
+            List<java.util.concurrent.Future<HttpResponse<String>>> answers = new java.util.ArrayList<>();
+            for (String p : prompts) {
+                answers.add(clients.submit(() -> post("/v1/completions",
+                        "{\"prompt\":\"" + p + "\",\"max_tokens\":40,\"temperature\":0}")));
+            }
+            for (int i = 0; i < prompts.length; i++) {
+                HttpResponse<String> r = answers.get(i).get();
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                String text = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body()).get("choices").get(0).get("text").asText();
+                assertThat(text).as(prompts[i]).isEqualTo(greedy(prompts[i], 40, List.of()));
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+
+    @Test
+    void toolCallingIsRefusedForNow() throws Exception {
+        HttpResponse<String> r = post("/v1/chat/completions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"function\"}],\"max_tokens\":2}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("\"param\":\"tools\"");
+    }
 }
