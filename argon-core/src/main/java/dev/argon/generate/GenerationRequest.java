@@ -1,6 +1,7 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.sampling.Logprobs;
 import dev.argon.sampling.SamplingParams;
 
 import java.util.List;
@@ -14,9 +15,22 @@ import java.util.List;
  * @param stop stop strings (not included in the output)
  * @param addSpecial add BOS/EOS as the model's metadata says
  * @param parseSpecial parse control tokens written in the prompt (like {@code <s>})
+ * @param logprobs -1 for no log-probabilities; {@code 0..20}: report each generated token's
+ *     log-probability and that many most likely alternatives (OpenAI's {@code top_logprobs})
  */
 public record GenerationRequest(String prompt, int maxTokens, SamplingParams sampling, List<String> stop,
-                                boolean addSpecial, boolean parseSpecial) {
+                                boolean addSpecial, boolean parseSpecial, int logprobs) {
+
+    /** A request without log-probabilities. */
+    public GenerationRequest(String prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, boolean parseSpecial) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, parseSpecial, -1);
+    }
+
+    /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
+    public GenerationRequest withLogprobs(int top) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, parseSpecial, top);
+    }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */
     public static GenerationRequest of(String prompt, int maxTokens, SamplingParams sampling) {
@@ -27,6 +41,9 @@ public record GenerationRequest(String prompt, int maxTokens, SamplingParams sam
     public void validate() {
         if (maxTokens < -1) {
             throw new ArgonException("number of tokens to generate (-n) is " + maxTokens + "; expected -1 (until the context is full) or a number >= 0");
+        }
+        if (logprobs < -1 || logprobs > Logprobs.MAX_TOP) {
+            throw new ArgonException("top log-probabilities is " + logprobs + "; expected 0.." + Logprobs.MAX_TOP + " (or -1 for none)");
         }
         sampling.validate();
     }

@@ -4,11 +4,7 @@ import dev.argon.ArgonException;
 import dev.argon.kv.KvCache;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
-import dev.argon.sampling.SamplerChain;
-import dev.argon.tokenizer.StreamingDecoder;
-import dev.argon.tokenizer.Tokenizer;
 
-import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -80,79 +76,34 @@ public final class Generator {
      */
     public GenerationResult generate(GenerationRequest req, int[] prompt, int contextLength, Consumer<String> onText,
                                      BooleanSupplier cancelled) {
-        if (prompt.length == 0 || prompt.length >= contextLength) {
-            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens for a context of " + contextLength);
-        }
-        Tokenizer tok = model.tokenizer();
-        SamplerChain sampler = SamplerChain.create(req.sampling(), model.config().vocabSize());
-        for (int t : prompt) {
-            sampler.accept(t);
-        }
-        InferenceState state = model.newState(contextLength, cachePrecision);
-        StreamingDecoder decoder = new StreamingDecoder(tok);
-        StopStringMatcher stops = new StopStringMatcher(req.stop());
-        StringBuilder text = new StringBuilder();
-        // With an empty prompt the output starts the text, so the SentencePiece space prefix of
-        // its first word is dropped (as SentencePiece decoders do).
-        boolean[] stripSpace = {req.prompt().isEmpty() && tok.addsSpacePrefix()};
-        Consumer<String> emit = piece -> {
-            String s = piece;
-            if (stripSpace[0] && !s.isEmpty()) {
-                stripSpace[0] = false;
-                s = s.startsWith(" ") ? s.substring(1) : s;
-            }
-            if (!s.isEmpty()) {
-                text.append(s);
-                onText.accept(s);
-            }
-        };
+        return run(req, prompt, contextLength, onText::accept, cancelled);
+    }
 
+    /**
+     * Generates text from an already tokenized prompt, reporting every token (and its
+     * log-probabilities when the request asks for them) to {@code listener}.
+     *
+     * @param prompt prompt token ids, fewer than {@code contextLength}
+     */
+    public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                     BooleanSupplier cancelled) {
+        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
+        InferenceState state = model.newState(contextLength, cachePrecision);
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();
-
-        int limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
-        int[] generated = new int[Math.min(limit, contextLength - prompt.length + 1)];
-        int n = 0;
-        int pos = prompt.length;
-        FinishReason reason;
         while (true) {
-            if (n >= limit) {
-                reason = FinishReason.LENGTH;
-                break;
-            }
             if (cancelled.getAsBoolean()) {
-                reason = FinishReason.CANCELLED;
+                seq.cancel();
                 break;
             }
-            int token = sampler.sample(logits);
-            sampler.accept(token);
-            generated[n++] = token;
-            if (tok.isEndOfGeneration(token)) {
-                reason = FinishReason.END_OF_SEQUENCE;
+            int token = seq.next(logits);
+            if (token < 0) {
                 break;
             }
-            emit.accept(stops.append(decoder.append(token)));
-            if (stops.stopped()) {
-                reason = FinishReason.STOP_STRING;
-                break;
-            }
-            if (n >= limit) {
-                reason = FinishReason.LENGTH;
-                break;
-            }
-            if (pos >= contextLength) {
-                reason = FinishReason.CONTEXT_FULL;
-                break;
-            }
-            logits = model.forward(state, token, pos++, true);
-        }
-        if (!stops.stopped()) {
-            emit.accept(stops.append(decoder.flush()));
-            emit.accept(stops.flush());
+            logits = model.forward(state, token, seq.position(), true);
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(text.toString(), prompt, Arrays.copyOf(generated, n), reason,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9, sampler.seed());
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 }

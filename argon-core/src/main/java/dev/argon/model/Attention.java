@@ -35,57 +35,55 @@ public final class Attention {
         }
     }
 
-    /** Plain causal attention scaled by {@code 1/sqrt(headDim)}; see {@link #attend(float[], float[], float[], KvCache, int, int, int, int, int, int, Options, ThreadPool)}. */
-    public static void attend(float[] q, float[] out, float[] scores, KvCache cache, int layer, int pos0, int n,
-                              int nHeads, int nKvHeads, int headDim, ThreadPool pool) {
-        attend(q, out, scores, cache, layer, pos0, n, nHeads, nKvHeads, headDim, Options.standard(headDim), pool);
-    }
-
     /**
-     * Attends the queries of {@code n} consecutive tokens at positions {@code pos0 .. pos0+n-1}
-     * (their keys and values already cached), each over cached positions up to its own (causal),
-     * within the window if any. With an F16 cache the queries and the attention weights are
-     * rounded to F16 before they meet the cached keys and values, as F16 dot products (and
-     * llama.cpp) do.
+     * Attends the queries of {@code n} token rows, each over its own sequence's cached keys and
+     * values at positions up to its own (causal), within the window if any. Row {@code t} belongs
+     * to the sequence whose cache is {@code caches[t]} and sits at {@code positions[t]}; its key
+     * and value are already stored there. Rows of different sequences can share one call
+     * (continuous batching). With an F16 cache the queries and the attention weights are rounded
+     * to F16 before they meet the cached keys and values, as F16 dot products (and llama.cpp) do.
+     * Heads are split across the pool's threads.
      *
      * @param q queries {@code [n, nHeads * headDim]}
      * @param out output {@code [n, nHeads * headDim]}
-     * @param scores scratch {@code [nHeads, capacity]}
+     * @param scores scratch {@code [nHeads, scoreStride]}, {@code scoreStride} at least the
+     *     largest position + 1
      */
-    public static void attend(float[] q, float[] out, float[] scores, KvCache cache, int layer, int pos0, int n,
-                              int nHeads, int nKvHeads, int headDim, Options options, ThreadPool pool) {
-        float[] keys = cache.keys(layer);
-        float[] values = cache.values(layer);
-        int kvDim = cache.kvDim();
-        int capacity = cache.capacity();
+    public static void attend(float[] q, float[] out, float[] scores, int scoreStride, KvCache[] caches, int[] positions,
+                              int n, int layer, int nHeads, int nKvHeads, int headDim, Options options, ThreadPool pool) {
         int group = nHeads / nKvHeads;
         int qDim = nHeads * headDim;
         float scale = options.scale();
         float cap = options.softCap();
         int window = options.window();
-        boolean f16 = cache.precision() == KvCache.Precision.F16;
-        if (f16) {
-            roundToF16(q, 0, n * qDim);
+        for (int t = 0; t < n; t++) {
+            if (caches[t].precision() == KvCache.Precision.F16) {
+                roundToF16(q, t * qDim, qDim);
+            }
         }
         pool.parallelFor(nHeads, (h0, h1) -> {
             for (int h = h0; h < h1; h++) {
-                int kvo = (h / group) * headDim;
-                int so = h * capacity;
+                int kvh = (h / group) * headDim;
+                int so = h * scoreStride;
                 for (int t = 0; t < n; t++) {
-                    int pos = pos0 + t;
+                    KvCache cache = caches[t];
+                    float[] keys = cache.keys(layer);
+                    float[] values = cache.values(layer);
+                    int kvDim = cache.kvDim();
+                    int pos = positions[t];
                     int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
                     int qo = t * qDim + h * headDim;
                     for (int p = first; p <= pos; p++) {
-                        float s = Ops.dot(q, qo, keys, p * kvDim + kvo, headDim) * scale;
+                        float s = Ops.dot(q, qo, keys, p * kvDim + kvh, headDim) * scale;
                         scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
                     }
                     Ops.softmax(scores, so + first, pos + 1 - first);
-                    if (f16) {
+                    if (cache.precision() == KvCache.Precision.F16) {
                         roundToF16(scores, so + first, pos + 1 - first);
                     }
                     java.util.Arrays.fill(out, qo, qo + headDim, 0f);
                     for (int p = first; p <= pos; p++) {
-                        Ops.axpy(out, qo, scores[so + p], values, p * kvDim + kvo, headDim);
+                        Ops.axpy(out, qo, scores[so + p], values, p * kvDim + kvh, headDim);
                     }
                 }
             }

@@ -35,9 +35,10 @@ public record DecoderLayer(Norm attnNorm, Qkv qkv, Norm qNorm, Norm kNorm, Linea
 
         /**
          * Projects {@code n} rows {@code x [n, dim]} into {@code q [n, qDim]}, {@code k} and
-         * {@code v [n, kvDim]}; {@code scratch} holds the fused output.
+         * {@code v [n, kvDim]}; {@code scratch} holds the fused output; rows {@code [0, gemmRows)}
+         * use the batched prompt arithmetic ({@link dev.argon.tensor.Ops#matmul}).
          */
-        void apply(float[] x, Q8Activations xq, float[] q, float[] k, float[] v, float[] scratch, int n, ThreadPool pool);
+        void apply(float[] x, Q8Activations xq, float[] q, float[] k, float[] v, float[] scratch, int n, int gemmRows, ThreadPool pool);
     }
 
     /** {@code attn_q}, {@code attn_k}, {@code attn_v} (each with an optional bias, as Qwen 2). */
@@ -48,10 +49,10 @@ public record DecoderLayer(Norm attnNorm, Qkv qkv, Norm qNorm, Norm kNorm, Linea
         }
 
         @Override
-        public void apply(float[] x, Q8Activations xq, float[] qo, float[] ko, float[] vo, float[] scratch, int n, ThreadPool pool) {
-            q.apply(x, xq, qo, n, pool);
-            k.apply(x, xq, ko, n, pool);
-            v.apply(x, xq, vo, n, pool);
+        public void apply(float[] x, Q8Activations xq, float[] qo, float[] ko, float[] vo, float[] scratch, int n, int gemmRows, ThreadPool pool) {
+            q.apply(x, xq, qo, n, gemmRows, pool);
+            k.apply(x, xq, ko, n, gemmRows, pool);
+            v.apply(x, xq, vo, n, gemmRows, pool);
         }
     }
 
@@ -63,9 +64,9 @@ public record DecoderLayer(Norm attnNorm, Qkv qkv, Norm qNorm, Norm kNorm, Linea
         }
 
         @Override
-        public void apply(float[] x, Q8Activations xq, float[] qo, float[] ko, float[] vo, float[] scratch, int n, ThreadPool pool) {
+        public void apply(float[] x, Q8Activations xq, float[] qo, float[] ko, float[] vo, float[] scratch, int n, int gemmRows, ThreadPool pool) {
             int w = qkv.rows();
-            qkv.apply(x, xq, scratch, n, pool);
+            qkv.apply(x, xq, scratch, n, gemmRows, pool);
             for (int t = 0; t < n; t++) {
                 System.arraycopy(scratch, t * w, qo, t * qDim, qDim);
                 System.arraycopy(scratch, t * w + qDim, ko, t * kvDim, kvDim);

@@ -15,10 +15,11 @@ import java.util.List;
  * {@link Blueprint}: the forward pass shared by every architecture, which differ only in the
  * blocks their file declares ({@link LlamaModel}, {@link Qwen2Model}, {@link Gemma2Model}, ...).
  *
- * <p>{@code n} tokens go through the network at once (prefill in chunks of {@link #PREFILL_CHUNK};
- * decode is the case {@code n = 1}): every weight matrix is applied to all {@code n} activation
- * rows together, keys and values of all tokens are cached, and each token attends causally to
- * positions up to its own.
+ * <p>A {@link Batch} of token rows goes through the network at once: the prompt chunks
+ * ({@link #PREFILL_CHUNK} tokens at a time for a single sequence) and decode tokens of one or
+ * several sequences. Every weight matrix is applied to all rows together, keys and values of all
+ * tokens are cached in their own sequence's cache, and each token attends causally to positions
+ * up to its own in its own sequence.
  */
 public final class DecoderModel implements LanguageModel {
     /**
@@ -68,10 +69,38 @@ public final class DecoderModel implements LanguageModel {
     }
 
     /**
-     * Scratch buffers and KV cache of one sequence. Activation buffers hold up to
-     * {@link #PREFILL_CHUNK} tokens, row-major {@code [tokens, width]}.
+     * The state of one sequence: its KV cache and RoPE tables, plus a private {@link Batch} for
+     * single-sequence calls ({@link #forward(InferenceState, int, int, boolean)}, {@link #prefill}).
      */
-    final class State extends InferenceState implements FeedForward.Scratch {
+    final class State extends InferenceState {
+        final Rope[] ropes;
+        private Batch own;
+
+        State(int ctx, KvCache.Precision precision) {
+            super(new KvCache(config.nLayers(), ctx, config.kvDim(), precision));
+            ropes = b.ropes().stream().map(r -> new Rope(r, ctx)).toArray(Rope[]::new);
+        }
+
+        Batch ownBatch() {
+            if (own == null) {
+                own = new Batch(PREFILL_CHUNK);
+            }
+            own.clear();
+            return own;
+        }
+    }
+
+    /**
+     * Activation buffers of one batch, row-major {@code [rows, width]} for up to
+     * {@link Batch#capacity()} rows, and the 8-bit activation buffer.
+     */
+    final class Scratch implements FeedForward.Scratch {
+        final int rows;
+
+        DecoderModel owner() {
+            return DecoderModel.this;
+        }
+
         final float[] x;
         final float[] xb;
         final float[] q;
@@ -82,13 +111,12 @@ public final class DecoderModel implements LanguageModel {
         final float[] proj;
         final float[] hb;
         final float[] hb2;
-        final float[] scores;
-        final float[] logits;
-        final Rope[] ropes;
+        private float[] logits = new float[0];
+        final KvCache[] caches;
+        float[] scores = new float[0];
         final Q8Activations xq;
 
-        State(int ctx, KvCache.Precision precision, boolean quantizedActivations) {
-            super(new KvCache(config.nLayers(), ctx, config.kvDim(), precision));
+        Scratch(int n) {
             ModelConfig c = config;
             int qDim = c.nHeads() * c.headDim();
             int ff = 0;
@@ -97,7 +125,7 @@ public final class DecoderModel implements LanguageModel {
                 ff = Math.max(ff, l.ffn().scratchWidth());
                 fused = Math.max(fused, l.qkv().fusedWidth());
             }
-            int n = PREFILL_CHUNK;
+            rows = n;
             x = new float[n * c.dim()];
             xb = new float[n * c.dim()];
             q = new float[n * qDim];
@@ -108,10 +136,26 @@ public final class DecoderModel implements LanguageModel {
             proj = new float[n * c.dim()];
             hb = new float[n * ff];
             hb2 = new float[n * ff];
-            scores = new float[c.nHeads() * ctx];
-            logits = new float[c.vocabSize()];
-            ropes = b.ropes().stream().map(r -> new Rope(r, ctx)).toArray(Rope[]::new);
-            xq = quantizedActivations ? new Q8Activations(n * Math.max(Math.max(c.dim(), qDim), ff)) : null;
+            caches = new KvCache[n];
+            xq = llamaCppArithmetic ? new Q8Activations(n * Math.max(Math.max(c.dim(), qDim), ff)) : null;
+        }
+
+        /** @return the logits buffer {@code [m, vocab]} */
+        float[] logits(int m) {
+            int need = m * config.vocabSize();
+            if (logits.length < need) {
+                logits = new float[need];
+            }
+            return logits;
+        }
+
+        /** @return the attention score buffer {@code [nHeads, stride]} */
+        float[] scores(int stride) {
+            int need = config.nHeads() * stride;
+            if (scores.length < need) {
+                scores = new float[need];
+            }
+            return scores;
         }
 
         @Override
@@ -156,59 +200,91 @@ public final class DecoderModel implements LanguageModel {
 
     @Override
     public InferenceState newState(int contextLength, KvCache.Precision precision) {
-        return new State(contextLength, precision, llamaCppArithmetic);
+        return new State(contextLength, precision);
     }
 
     @Override
     public float[] forward(InferenceState state, int token, int pos, boolean wantLogits) {
-        return forwardBatch((State) state, new int[]{token}, 0, 1, pos, wantLogits);
+        Batch batch = ((State) state).ownBatch();
+        batch.add(state, token, pos, false, wantLogits);
+        forward(batch);
+        return wantLogits ? batch.logits(0) : null;
     }
 
     @Override
     public float[] prefill(InferenceState state, int[] tokens, int startPos) {
+        State s = (State) state;
         float[] logits = null;
         for (int from = 0; from < tokens.length; from += PREFILL_CHUNK) {
             int n = Math.min(PREFILL_CHUNK, tokens.length - from);
-            logits = forwardBatch((State) state, tokens, from, n, startPos + from, from + n == tokens.length);
+            Batch batch = s.ownBatch();
+            for (int t = 0; t < n; t++) {
+                batch.add(s, tokens[from + t], startPos + from + t, true, from + t == tokens.length - 1);
+            }
+            forward(batch);
+            logits = from + n == tokens.length ? batch.logits(n - 1) : null;
         }
         return logits;
     }
 
     /**
-     * Runs {@code n} tokens ({@code tokens[from .. from+n)}) at positions {@code pos0 ..} through
-     * the network in one pass and returns the logits of the last one when asked.
+     * Runs every row of the batch through the network in one pass: each weight matrix is applied
+     * to all rows together, each row's key and value go into its own sequence's KV cache, and each
+     * row attends over its own sequence. Logits are computed for the rows that asked for them.
+     *
+     * @throws IllegalArgumentException if a row's position lies outside its context, or a token id
+     *     outside the vocabulary
      */
-    private float[] forwardBatch(State s, int[] tokens, int from, int n, int pos0, boolean wantLogits) {
+    @Override
+    public void forward(Batch batch) {
+        int n = batch.size();
+        if (n == 0) {
+            return;
+        }
+        if (!(batch.scratch instanceof DecoderModel.Scratch sc && sc.owner() == this && sc.rows >= batch.capacity())) {
+            batch.scratch = new Scratch(batch.capacity());
+        }
+        Scratch s = (Scratch) batch.scratch;
         ModelConfig c = config;
-        if (pos0 < 0 || pos0 + n > s.contextLength() || pos0 + n > positions) {
-            throw new IllegalArgumentException("positions [" + pos0 + ", " + (pos0 + n) + ") outside context [0, "
-                    + Math.min(s.contextLength(), positions) + ")");
+        int stride = 0;
+        for (int t = 0; t < n; t++) {
+            State st = (State) batch.states[t];
+            int pos = batch.positions[t];
+            if (pos < 0 || pos >= st.contextLength() || pos >= positions) {
+                throw new IllegalArgumentException("position " + pos + " outside context [0, "
+                        + Math.min(st.contextLength(), positions) + ")");
+            }
+            s.caches[t] = st.kvCache();
+            stride = Math.max(stride, pos + 1);
         }
         int dim = c.dim();
         int qDim = c.nHeads() * c.headDim();
         int kvDim = c.kvDim();
-        embed(s, tokens, from, n, pos0);
-        KvCache cache = s.kvCache();
+        int gemm = batch.promptRows;
+        float[] scores = s.scores(stride);
+        embed(s, batch);
         for (int l = 0; l < layers.length; l++) {
             DecoderLayer L = layers[l];
             // attention block
             L.attnNorm().rows(s.xb, s.x, n);
-            L.qkv().apply(s.xb, s.quantized(s.xb, n, dim), s.q, s.k, s.v, s.qkv, n, pool);
+            L.qkv().apply(s.xb, s.quantized(s.xb, n, dim), s.q, s.k, s.v, s.qkv, n, gemm, pool);
             if (L.qNorm() != null) {
                 L.qNorm().rows(s.q, s.q, n * c.nHeads());
                 L.kNorm().rows(s.k, s.k, n * c.nKvHeads());
             }
-            Rope rope = L.rope() < 0 ? null : s.ropes[L.rope()];
+            int ri = L.rope();
             for (int t = 0; t < n; t++) {
-                if (rope != null) {
-                    rope.apply(s.q, t * qDim, c.nHeads(), c.headDim(), pos0 + t);
-                    rope.apply(s.k, t * kvDim, c.nKvHeads(), c.headDim(), pos0 + t);
+                int pos = batch.positions[t];
+                if (ri >= 0) {
+                    Rope rope = ((State) batch.states[t]).ropes[ri];
+                    rope.apply(s.q, t * qDim, c.nHeads(), c.headDim(), pos);
+                    rope.apply(s.k, t * kvDim, c.nKvHeads(), c.headDim(), pos);
                 }
-                cache.store(l, pos0 + t, s.k, t * kvDim, s.v, t * kvDim);
+                s.caches[t].store(l, pos, s.k, t * kvDim, s.v, t * kvDim);
             }
-            Attention.attend(s.q, s.attnOut, s.scores, cache, l, pos0, n, c.nHeads(), c.nKvHeads(), c.headDim(),
-                    L.attention(), pool);
-            L.output().apply(s.attnOut, s.quantized(s.attnOut, n, qDim), s.proj, n, pool);
+            Attention.attend(s.q, s.attnOut, scores, stride, s.caches, batch.positions, n, l, c.nHeads(), c.nKvHeads(),
+                    c.headDim(), L.attention(), pool);
+            L.output().apply(s.attnOut, s.quantized(s.attnOut, n, qDim), s.proj, n, gemm, pool);
             if (L.postAttnNorm() != null) {
                 L.postAttnNorm().rows(s.proj, s.proj, n);
             }
@@ -216,32 +292,47 @@ public final class DecoderModel implements LanguageModel {
 
             // feed-forward block
             L.ffnNorm().rows(s.xb, s.x, n);
-            L.ffn().apply(s.xb, s.quantized(s.xb, n, dim), s.proj, n, s, pool);
+            L.ffn().apply(s.xb, s.quantized(s.xb, n, dim), s.proj, n, gemm, s, pool);
             if (L.postFfnNorm() != null) {
                 L.postFfnNorm().rows(s.proj, s.proj, n);
             }
             Ops.add(s.x, s.proj, n * dim);
         }
-        if (!wantLogits) {
-            return null;
+        java.util.Arrays.fill(s.caches, 0, n, null);
+        int m = batch.logitRows;
+        if (m == 0) {
+            return;
         }
-        b.outputNorm().apply(s.xb, 0, s.x, (n - 1) * dim);
-        b.output().apply(s.xb, s.quantized(s.xb, 1, dim), s.logits, 1, pool);
-        float cap = b.logitSoftCap();
-        if (cap > 0) {
-            for (int i = 0; i < s.logits.length; i++) {
-                s.logits[i] = cap * (float) Math.tanh(s.logits[i] * (1f / cap));
+        // Rows that want logits, normalised into xb in row order. The output projection uses the
+        // decode arithmetic for every one of them (few rows per pass), so a sequence's logits do
+        // not depend on whether its last token was a prompt or a generated one in a batch.
+        for (int t = 0; t < n; t++) {
+            int j = batch.logitIndex[t];
+            if (j >= 0) {
+                b.outputNorm().apply(s.xb, j * dim, s.x, t * dim);
             }
         }
-        return s.logits;
+        int vocab = c.vocabSize();
+        float[] all = s.logits(m);
+        b.output().apply(s.xb, s.quantized(s.xb, m, dim), all, m, 0, pool);
+        float cap = b.logitSoftCap();
+        for (int j = 0; j < m; j++) {
+            float[] out = batch.logitBuffer(j, vocab);
+            System.arraycopy(all, j * vocab, out, 0, vocab);
+            if (cap > 0) {
+                for (int i = 0; i < vocab; i++) {
+                    out[i] = cap * (float) Math.tanh(out[i] * (1f / cap));
+                }
+            }
+        }
     }
 
     /** {@code x[t] = tokenEmbedding[token] * embeddingScale (+ positionEmbedding[pos])}. */
-    private void embed(State s, int[] tokens, int from, int n, int pos0) {
+    private void embed(Scratch s, Batch batch) {
         int dim = config.dim();
         float scale = b.embeddingScale();
-        for (int t = 0; t < n; t++) {
-            int token = tokens[from + t];
+        for (int t = 0; t < batch.size(); t++) {
+            int token = batch.tokens[t];
             if (token < 0 || token >= config.vocabSize()) {
                 throw new IllegalArgumentException("token id " + token + " outside vocabulary [0, " + config.vocabSize() + ")");
             }
@@ -252,7 +343,7 @@ public final class DecoderModel implements LanguageModel {
                 }
             }
             if (b.positionEmbedding() != null) {
-                b.positionEmbedding().dequantize((long) (pos0 + t) * dim, s.xb, 0, dim);
+                b.positionEmbedding().dequantize((long) batch.positions[t] * dim, s.xb, 0, dim);
                 for (int i = 0; i < dim; i++) {
                     s.x[t * dim + i] += s.xb[i];
                 }

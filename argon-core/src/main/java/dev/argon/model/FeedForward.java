@@ -34,8 +34,9 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
     /** @return the hidden width the scratch buffers need per row */
     int scratchWidth();
 
-    /** {@code out[t] = ffn(x[t])} for {@code n} rows; {@code xq} is the 8-bit copy of {@code x} or null. */
-    void apply(float[] x, Q8Activations xq, float[] out, int n, Scratch s, ThreadPool pool);
+    /** {@code out[t] = ffn(x[t])} for {@code n} rows; {@code xq} is the 8-bit copy of {@code x} or null; rows
+     * {@code [0, gemmRows)} use the batched prompt arithmetic. */
+    void apply(float[] x, Q8Activations xq, float[] out, int n, int gemmRows, Scratch s, ThreadPool pool);
 
     /** Gated: {@code down(act(gate x) * up x)}. */
     record Gated(Linear gate, Linear up, Linear down, Activation act) implements FeedForward {
@@ -45,12 +46,12 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
         }
 
         @Override
-        public void apply(float[] x, Q8Activations xq, float[] out, int n, Scratch s, ThreadPool pool) {
+        public void apply(float[] x, Q8Activations xq, float[] out, int n, int gemmRows, Scratch s, ThreadPool pool) {
             int ff = gate.rows();
             float[] g = s.hidden();
             float[] u = s.hidden2();
-            gate.apply(x, xq, g, n, pool);
-            up.apply(x, xq, u, n, pool);
+            gate.apply(x, xq, g, n, gemmRows, pool);
+            up.apply(x, xq, u, n, gemmRows, pool);
             if (act == Activation.SILU) {
                 Ops.swiglu(g, u, n * ff);
             } else {
@@ -59,7 +60,7 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
                     g[i] = act.apply(g[i], llamaCpp) * u[i];
                 }
             }
-            down.apply(g, s.quantized(g, n, ff), out, n, pool);
+            down.apply(g, s.quantized(g, n, ff), out, n, gemmRows, pool);
         }
     }
 
@@ -71,11 +72,11 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
         }
 
         @Override
-        public void apply(float[] x, Q8Activations xq, float[] out, int n, Scratch s, ThreadPool pool) {
+        public void apply(float[] x, Q8Activations xq, float[] out, int n, int gemmRows, Scratch s, ThreadPool pool) {
             int ff = gateUp.rows() / 2;
             float[] both = s.hidden2();
             float[] h = s.hidden();
-            gateUp.apply(x, xq, both, n, pool);
+            gateUp.apply(x, xq, both, n, gemmRows, pool);
             boolean llamaCpp = s.llamaCppArithmetic();
             for (int t = 0; t < n; t++) {
                 int o = t * 2 * ff;
@@ -83,7 +84,7 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
                     h[t * ff + i] = act.apply(both[o + i], llamaCpp) * both[o + ff + i];
                 }
             }
-            down.apply(h, s.quantized(h, n, ff), out, n, pool);
+            down.apply(h, s.quantized(h, n, ff), out, n, gemmRows, pool);
         }
     }
 
@@ -95,15 +96,15 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
         }
 
         @Override
-        public void apply(float[] x, Q8Activations xq, float[] out, int n, Scratch s, ThreadPool pool) {
+        public void apply(float[] x, Q8Activations xq, float[] out, int n, int gemmRows, Scratch s, ThreadPool pool) {
             int ff = up.rows();
             float[] h = s.hidden();
-            up.apply(x, xq, h, n, pool);
+            up.apply(x, xq, h, n, gemmRows, pool);
             boolean llamaCpp = s.llamaCppArithmetic();
             for (int i = 0; i < n * ff; i++) {
                 h[i] = act.apply(h[i], llamaCpp);
             }
-            down.apply(h, s.quantized(h, n, ff), out, n, pool);
+            down.apply(h, s.quantized(h, n, ff), out, n, gemmRows, pool);
         }
     }
 }

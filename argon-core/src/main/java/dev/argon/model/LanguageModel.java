@@ -52,6 +52,17 @@ public interface LanguageModel extends AutoCloseable {
         return logits;
     }
 
+    /**
+     * Runs every row of {@code batch} (tokens of one or several sequences, see {@link Batch}) in
+     * one pass, writing their keys and values into their sequences' KV caches; afterwards
+     * {@link Batch#logits(int)} holds the next-token logits of the rows that asked for them. A
+     * row's results do not depend on the other rows of the batch.
+     *
+     * @throws IllegalArgumentException if a position lies outside its sequence's context or a
+     *     token id outside the vocabulary
+     */
+    void forward(Batch batch);
+
     /** @return the number of weights (parameters) */
     long parameterCount();
 

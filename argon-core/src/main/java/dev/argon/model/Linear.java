@@ -17,10 +17,11 @@ import dev.argon.tensor.ThreadPool;
 public record Linear(Tensor weight, float[] bias, int rows, int cols) {
     /**
      * {@code out[t, :] = W x[t, :] + b} for {@code n} rows {@code x [n, cols]}; {@code xq} is an
-     * 8-bit copy of {@code x} or null (see {@link Ops#matmul}).
+     * 8-bit copy of {@code x} or null; rows {@code [0, gemmRows)} use the batched
+     * prompt arithmetic (see {@link Ops#matmul}).
      */
-    public void apply(float[] x, Q8Activations xq, float[] out, int n, ThreadPool pool) {
-        Ops.matmul(weight, x, xq, out, n, rows, cols, pool);
+    public void apply(float[] x, Q8Activations xq, float[] out, int n, int gemmRows, ThreadPool pool) {
+        Ops.matmul(weight, x, xq, out, n, gemmRows, rows, cols, pool);
         if (bias != null) {
             for (int t = 0; t < n; t++) {
                 int o = t * rows;

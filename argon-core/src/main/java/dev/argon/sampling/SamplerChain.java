@@ -6,27 +6,29 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Picks the next token from a logits vector by running a chain of steps, in the order of
- * llama.cpp's default sampler chain: repetition penalty, top-k, top-p, min-p, temperature, then a
- * seeded random draw. With temperature 0 the chain is repetition penalty then argmax.
+ * llama.cpp's default sampler chain: logit bias, penalties (repetition, then OpenAI frequency and
+ * presence, over one shared look-back window), top-k, top-p, min-p, temperature, then a seeded
+ * random draw. With temperature 0 the chain is logit bias, penalties, then argmax.
  *
- * <p>Steps that would not change anything (top-k 0, top-p 1, min-p 0, temperature 1, penalty 1
- * or look-back 0) are left out. All vocabulary-sized buffers are allocated once, here; no step
- * sorts the whole vocabulary. Not thread-safe: one chain per generation.
+ * <p>Steps that would not change anything (no logit bias, top-k 0, top-p 1, min-p 0, temperature
+ * 1, repetition penalty 1 with presence and frequency penalties 0, or look-back 0) are left out.
+ * All vocabulary-sized buffers are allocated once, here; no step sorts the whole vocabulary. Not
+ * thread-safe: one chain per generation.
  */
 public final class SamplerChain {
     private final int vocabSize;
     private final long seed;
     private final Candidates candidates;
-    private final RepetitionPenalty penalty; // null when off
+    private final Penalties penalties; // null when off
     private final SamplerStep[] filters;
     private final SamplerStep selector;
 
-    private SamplerChain(int vocabSize, long seed, RepetitionPenalty penalty, List<SamplerStep> filters,
+    private SamplerChain(int vocabSize, long seed, Penalties penalties, List<SamplerStep> filters,
             SamplerStep selector) {
         this.vocabSize = vocabSize;
         this.seed = seed;
         this.candidates = new Candidates(vocabSize);
-        this.penalty = penalty;
+        this.penalties = penalties;
         this.filters = filters.toArray(SamplerStep[]::new);
         this.selector = selector;
     }
@@ -35,25 +37,32 @@ public final class SamplerChain {
      * Builds the chain for {@code p} (validated first) and a vocabulary of {@code vocabSize}
      * tokens. A seed of {@link SamplingParams#RANDOM_SEED} is replaced by a random one.
      *
-     * @throws dev.argon.ArgonException if a parameter is out of range
+     * @throws dev.argon.ArgonException if a parameter is out of range, or a logit-bias token id
+     *     lies outside {@code [0, vocabSize)} (the message names the id and the vocabulary size)
+     * @throws IllegalArgumentException if {@code vocabSize <= 0}
      */
     public static SamplerChain create(SamplingParams p, int vocabSize) {
         p.validate();
         if (vocabSize <= 0) {
             throw new IllegalArgumentException("vocabSize " + vocabSize);
         }
+        p.validateVocabulary(vocabSize);
         long seed = p.seed();
         while (seed == SamplingParams.RANDOM_SEED) {
             seed = ThreadLocalRandom.current().nextLong();
         }
         List<SamplerStep> steps = new ArrayList<>();
-        RepetitionPenalty penalty = null;
-        if (p.repeatPenalty() != 1f && p.repeatLastN() != 0) {
-            penalty = new RepetitionPenalty(p.repeatPenalty(), p.repeatLastN(), vocabSize);
-            steps.add(penalty);
+        if (!p.logitBias().isEmpty()) {
+            steps.add(new LogitBias(p.logitBias()));
+        }
+        Penalties penalties = null;
+        if (Penalties.active(p.repeatPenalty(), p.frequencyPenalty(), p.presencePenalty(), p.repeatLastN())) {
+            penalties = new Penalties(
+                    p.repeatPenalty(), p.frequencyPenalty(), p.presencePenalty(), p.repeatLastN(), vocabSize);
+            steps.add(penalties);
         }
         if (p.temperature() <= 0f) {
-            return new SamplerChain(vocabSize, seed, penalty, steps, new Greedy());
+            return new SamplerChain(vocabSize, seed, penalties, steps, new Greedy());
         }
         if (p.topK() > 0) {
             steps.add(new TopK(p.topK()));
@@ -67,7 +76,7 @@ public final class SamplerChain {
         if (p.temperature() != 1f) {
             steps.add(new Temperature(p.temperature()));
         }
-        return new SamplerChain(vocabSize, seed, penalty, steps, new Distribution(seed, vocabSize));
+        return new SamplerChain(vocabSize, seed, penalties, steps, new Distribution(seed, vocabSize));
     }
 
     /**
@@ -93,15 +102,17 @@ public final class SamplerChain {
     }
 
     /**
-     * Records a token for the repetition penalty's look-back window (llama.cpp
+     * Records a token for the penalties' look-back window (llama.cpp
      * {@code llama_sampler_accept}): pass the prompt tokens and then every generated token.
+     *
+     * @throws IllegalArgumentException if {@code token} lies outside the vocabulary
      */
     public void accept(int token) {
         if (token < 0 || token >= vocabSize) {
             throw new IllegalArgumentException("token " + token + " outside vocabulary of " + vocabSize);
         }
-        if (penalty != null) {
-            penalty.accept(token);
+        if (penalties != null) {
+            penalties.accept(token);
         }
     }
 

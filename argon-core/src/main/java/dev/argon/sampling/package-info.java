@@ -1,9 +1,11 @@
 /**
  * Token sampling as a chain of small steps, after llama.cpp's sampler chain
- * ({@code llama_sampler_chain}): repetition penalty, top-k, top-p, min-p, temperature, then a
- * random draw ({@code dist}) or argmax ({@code greedy}).
+ * ({@code llama_sampler_chain}): logit bias, penalties (repetition, frequency, presence), top-k,
+ * top-p, min-p, temperature, then a random draw ({@code dist}) or argmax ({@code greedy}); and
+ * the log-probabilities reported by the OpenAI API ({@code logprobs}, {@code top_logprobs}).
  *
- * <p>The public entry points are {@link dev.argon.sampling.SamplingParams} and
- * {@link dev.argon.sampling.SamplerChain}; the steps themselves are package-private.
+ * <p>The public entry points are {@link dev.argon.sampling.SamplingParams},
+ * {@link dev.argon.sampling.SamplerChain} and {@link dev.argon.sampling.Logprobs}; the steps
+ * themselves are package-private.
  */
 package dev.argon.sampling;

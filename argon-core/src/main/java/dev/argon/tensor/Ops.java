@@ -100,31 +100,44 @@ public final class Ops {
         }
     }
 
-    /** Batches of at least this many tokens use the tiled matrix-matrix kernel ({@link Gemm}). */
-    static final int GEMM_MIN_TOKENS = 4;
-
     /**
      * Matrix product for {@code n} activation rows: {@code out[t, r] = sum_c w[r, c] * x[t, c]},
      * with {@code x [n, cols]} and {@code out [n, rows]} row-major, weight rows split across the
      * pool's threads. Uses the 8-bit activations {@code xq} (a quantized copy of {@code x}, or
-     * null) when the weight type computes on them. Single tokens (decode) and small batches use the
-     * type's dot kernels, reading each weight once from memory; batches of {@value #GEMM_MIN_TOKENS}
-     * or more tokens use {@link Gemm}, which dequantizes each weight tile once for all tokens (the
-     * 8-bit activations then enter as their dequantized values, equal to ggml's integer block sums
-     * up to float rounding).
+     * null) when the weight type computes on them.
+     *
+     * <p>Two arithmetics, chosen per activation row so that a row's result never depends on which
+     * rows share the call (batch invariance: a sequence's output is the same alone or batched):
+     * <ul>
+     *   <li>rows {@code [0, gemmRows)} (prompt tokens) go through {@link Gemm}, which dequantizes
+     *       each weight tile once for all of them (the 8-bit activations then enter as their
+     *       dequantized values, equal to ggml's integer block sums up to float rounding);</li>
+     *   <li>rows {@code [gemmRows, n)} (generated tokens) use the type's dot kernels
+     *       ({@link Tensor#dotQ8Tokens}, several tokens per pass over a weight row, results
+     *       identical to one dot product per token).</li>
+     * </ul>
      */
-    public static void matmul(Tensor w, float[] x, Q8Activations xq, float[] out, int n, int rows, int cols, ThreadPool pool) {
+    public static void matmul(Tensor w, float[] x, Q8Activations xq, float[] out, int n, int gemmRows, int rows, int cols,
+                              ThreadPool pool) {
         boolean q8 = xq != null && w.supportsQ8Activations() && xq.length() == n * cols;
-        if (n >= GEMM_MIN_TOKENS) {
-            // Batched: dequantized weight tiles times the (8-bit rounded, when asked) activations.
-            Gemm.matmul(w, q8 ? xq.dequantized() : x, out, n, rows, cols, pool);
+        if (gemmRows > 0) {
+            Gemm.matmul(w, q8 ? xq.dequantized() : x, out, gemmRows, rows, cols, pool);
+        }
+        int tokens = n - gemmRows;
+        if (tokens <= 0) {
             return;
         }
+        int xo = gemmRows * cols;
+        int oo = gemmRows * rows;
         pool.parallelFor(rows, (start, end) -> {
             for (int r = start; r < end; r++) {
                 long wo = (long) r * cols;
-                for (int t = 0; t < n; t++) {
-                    out[t * rows + r] = q8 ? w.dotQ8(wo, xq, t * cols, cols) : w.dot(wo, x, t * cols, cols);
+                if (q8) {
+                    w.dotQ8Tokens(wo, xq, xo, cols, tokens, cols, out, oo + r, rows);
+                } else {
+                    for (int t = 0; t < tokens; t++) {
+                        out[oo + t * rows + r] = w.dot(wo, x, xo + t * cols, cols);
+                    }
                 }
             }
         });

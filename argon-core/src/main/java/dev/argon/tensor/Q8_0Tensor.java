@@ -144,4 +144,61 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         }
         return Simd.sum(acc0.add(acc1));
     }
+    @Override
+    public void dotQ8Tokens(long offset, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                            float[] out, int outOffset, int outStride) {
+        if (!Simd.ENABLED) {
+            super.dotQ8Tokens(offset, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
+            return;
+        }
+        checkBlockAligned(offset, n);
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            dotQ8x4(offset, x, xOffset + t * xStride, xStride, n, out, outOffset + t * outStride, outStride);
+        }
+        for (; t < tokens; t++) {
+            out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n);
+        }
+    }
+
+    /**
+     * {@link #dotQ8} for four activation rows at once, each weight block converted once; per token
+     * the same operations as {@link #dotQ8}, so the results are bit-identical.
+     */
+    private void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os) {
+        long bo = offset / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        int x3 = x2 + xs;
+        FloatVector a0 = FloatVector.zero(F), b0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), b2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        for (int off = 0; off < n; off += QK, bo += BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            for (int u = 0; u < QK; u += BU) {
+                ByteVector q = ByteVector.fromMemorySegment(BS, data, bo + 2 + u, ByteOrder.LITTLE_ENDIAN);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
+                    int i = off + u + p * L;
+                    s0 = w.fma(FloatVector.fromArray(F, xq, x0 + i), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, xq, x1 + i), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, xq, x2 + i), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, xq, x3 + i), s3);
+                }
+            }
+            float dw = Le.f16(data, bo);
+            FloatVector t;
+            t = a0; a0 = b0; b0 = s0.fma(FloatVector.broadcast(F, dw * xd[(x0 + off) / QK]), t);
+            t = a1; a1 = b1; b1 = s1.fma(FloatVector.broadcast(F, dw * xd[(x1 + off) / QK]), t);
+            t = a2; a2 = b2; b2 = s2.fma(FloatVector.broadcast(F, dw * xd[(x2 + off) / QK]), t);
+            t = a3; a3 = b3; b3 = s3.fma(FloatVector.broadcast(F, dw * xd[(x3 + off) / QK]), t);
+        }
+        out[oo] = Simd.sum(a0.add(b0));
+        out[oo + os] = Simd.sum(a1.add(b1));
+        out[oo + 2 * os] = Simd.sum(a2.add(b2));
+        out[oo + 3 * os] = Simd.sum(a3.add(b3));
+    }
 }

@@ -75,6 +75,22 @@ public abstract class Tensor {
     }
 
     /**
+     * {@link #dotQ8} of one weight range with {@code tokens} activation rows:
+     * {@code out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n)} for
+     * {@code t < tokens}. Results are bit-identical to calling {@link #dotQ8} once per token (so a
+     * token's result never depends on which other tokens share the call); types override it to
+     * unpack each weight block once for several tokens.
+     *
+     * @throws UnsupportedOperationException unless {@link #supportsQ8Activations()}
+     */
+    public void dotQ8Tokens(long offset, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                            float[] out, int outOffset, int outStride) {
+        for (int t = 0; t < tokens; t++) {
+            out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n);
+        }
+    }
+
+    /**
      * Scalar reference of {@link #dotQ8}: dequantized weights times the 8-bit activation values,
      * scaled per block ({@code sum_b d_x * sum_i w_i * q_x,i}, equal to ggml's
      * {@code d_w * d_x * sum q_w * q_x} up to float rounding).

@@ -4,30 +4,34 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
  * Compares the chain's filtered candidate set with a literal transcription of llama.cpp's default
- * chain (penalties, top-k, top-p, min-p) that fully sorts the vocabulary, on random logits large
+ * chain (logit bias, penalties, top-k, top-p, min-p) that fully sorts the vocabulary, on random logits large
  * enough to exercise the partial-selection paths.
  */
 class ReferenceChainTest {
     private static final int VOCAB = 32_000;
+    private static final Map<Integer, Float> BIAS = Map.of(0, 2.5f, 7, -100f, 100, -0.75f, 31_999, 1.25f, 14, 6f);
 
     /** The token ids the reference keeps, sorted by id. */
     private static int[] reference(float[] raw, SamplingParams p, int[] history) {
         float[] l = raw.clone();
-        if (p.repeatPenalty() != 1f && p.repeatLastN() != 0) {
+        p.logitBias().forEach((t, b) -> l[t] += b);
+        if (p.repeatLastN() != 0) {
             int from = p.repeatLastN() < 0 ? 0 : Math.max(0, history.length - p.repeatLastN());
-            boolean[] seen = new boolean[l.length];
+            int[] count = new int[l.length];
             for (int i = from; i < history.length; i++) {
-                seen[history[i]] = true;
+                count[history[i]]++;
             }
             for (int t = 0; t < l.length; t++) {
-                if (seen[t]) {
+                if (count[t] > 0) {
                     l[t] = l[t] > 0 ? l[t] / p.repeatPenalty() : l[t] * p.repeatPenalty();
+                    l[t] -= count[t] * p.frequencyPenalty() + p.presencePenalty();
                 }
             }
         }
@@ -89,11 +93,15 @@ class ReferenceChainTest {
             new SamplingParams(0.8f, 0, 1f, 0.1f, 1f, 64, 1), // min-p alone, unsorted
             new SamplingParams(0.8f, 200, 0.99f, 0.01f, 1.1f, -1, 1),
             new SamplingParams(0.8f, 0, 0.999f, 0f, 1f, 64, 1), // nucleus of most of the vocabulary
+            SamplingParams.defaults().withPenalties(0.7f, 0.4f).withLogitBias(BIAS),
+            new SamplingParams(0.8f, 0, 0.9f, 0.01f, 1.2f, 40, 1).withPenalties(-0.5f, 1.5f).withLogitBias(BIAS),
+            new SamplingParams(0.8f, 0, 0.95f, 0f, 1f, -1, 1).withPenalties(2f, 2f),
         };
         Random r = new Random(2024);
         for (int shape = 0; shape < 6; shape++) {
             float[] logits = logits(shape, r);
-            int[] history = r.ints(100, 0, VOCAB).toArray();
+            // Random tokens, then a burst from a small range so that many tokens repeat.
+            int[] history = IntStream.concat(r.ints(100, 0, VOCAB), r.ints(60, 0, 30)).toArray();
             for (SamplingParams p : cases) {
                 SamplerChain chain = SamplerChain.create(p, VOCAB);
                 for (int t : history) {

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 class RepetitionPenaltyTest {
     private static final float[] LOGITS = {4f, -2f, 3f, -1f, 0f, 6f};
 
-    private static float[] apply(RepetitionPenalty penalty) {
+    private static float[] apply(Penalties penalty) {
         Candidates c = Candidates.of(LOGITS);
         penalty.apply(c);
         return java.util.Arrays.copyOf(c.logits, c.size);
@@ -15,7 +15,7 @@ class RepetitionPenaltyTest {
 
     @Test
     void dividesPositiveAndMultipliesNegativeLogits() {
-        var penalty = new RepetitionPenalty(2f, 64, LOGITS.length);
+        var penalty = Penalties.repetition(2f, 64, LOGITS.length);
         penalty.accept(0);
         penalty.accept(1);
         penalty.accept(4);
@@ -24,7 +24,7 @@ class RepetitionPenaltyTest {
 
     @Test
     void aRepeatedTokenIsPenalisedOnce() {
-        var penalty = new RepetitionPenalty(2f, 64, LOGITS.length);
+        var penalty = Penalties.repetition(2f, 64, LOGITS.length);
         for (int i = 0; i < 5; i++) {
             penalty.accept(2);
         }
@@ -33,7 +33,7 @@ class RepetitionPenaltyTest {
 
     @Test
     void onlyTheLastNTokensCount() {
-        var penalty = new RepetitionPenalty(2f, 3, LOGITS.length);
+        var penalty = Penalties.repetition(2f, 3, LOGITS.length);
         penalty.accept(0); // falls out of the window below
         penalty.accept(5);
         penalty.accept(1);
@@ -51,7 +51,7 @@ class RepetitionPenaltyTest {
 
     @Test
     void lastNMinusOneRemembersEverything() {
-        var penalty = new RepetitionPenalty(2f, -1, LOGITS.length);
+        var penalty = Penalties.repetition(2f, -1, LOGITS.length);
         for (int i = 0; i < 1000; i++) {
             penalty.accept(i == 0 ? 0 : 4);
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -75,5 +76,31 @@ class SamplerChainTest {
         assertThatThrownBy(() -> chain.sample(new float[5])).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> chain.accept(4)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> chain.accept(-1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void seedsStayReproducibleWithBiasAndPenalties() {
+        var params = new SamplingParams(1.2f, 0, 1f, 0f, 1.1f, 16, 77)
+                .withPenalties(0.4f, 0.3f)
+                .withLogitBias(Map.of(3, 1.5f, 8, -100f));
+        float[] logits = new float[50];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (i % 7) * 0.3f;
+        }
+        int[] a = run(params, logits);
+        assertThat(run(params, logits)).containsExactly(a);
+        assertThat(run(params.withPenalties(0f, 0f), logits)).isNotEqualTo(a);
+        assertThat(a).doesNotContain(8);
+    }
+
+    /** 300 draws, each accepted into the penalty window. */
+    private static int[] run(SamplingParams params, float[] logits) {
+        SamplerChain chain = SamplerChain.create(params, logits.length);
+        int[] out = new int[300];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = chain.sample(logits);
+            chain.accept(out[i]);
+        }
+        return out;
     }
 }

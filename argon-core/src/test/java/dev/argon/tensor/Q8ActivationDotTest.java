@@ -41,6 +41,39 @@ class Q8ActivationDotTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0", "Q4_K", "Q6_K"})
+    void multiTokenKernelIsBitIdenticalToOneDotPerToken(GgmlType type) {
+        Random rnd = new Random(11);
+        int rows = 5;
+        int cols = 256 * 2;
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        Tensor t = Tensor.of(type, Quantizer.quantize(type, w), w.length);
+        if (!t.supportsQ8Activations()) {
+            return; // only types with an 8-bit activation kernel have the multi-token form
+        }
+        for (int tokens : new int[]{1, 3, 4, 7, 9}) {
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian() * 2;
+            }
+            Q8Activations q = new Q8Activations(x.length);
+            q.quantize(x, x.length);
+            float[] out = new float[tokens * rows];
+            for (int r = 0; r < rows; r++) {
+                t.dotQ8Tokens((long) r * cols, q, 0, cols, tokens, cols, out, r, rows);
+                for (int k = 0; k < tokens; k++) {
+                    // exactly equal, bit for bit: a token's result must not depend on its batch
+                    assertThat(out[k * rows + r]).as("%s row %d token %d of %d", type, r, k, tokens)
+                            .isEqualTo(t.dotQ8((long) r * cols, q, k * cols, cols));
+                }
+            }
+        }
+    }
+
     @Test
     void quantizationFollowsQ8_0() {
         float[] x = new float[32];

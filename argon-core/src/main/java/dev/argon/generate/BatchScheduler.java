@@ -1,0 +1,472 @@
+package dev.argon.generate;
+
+import dev.argon.ArgonException;
+import dev.argon.kv.KvCache;
+import dev.argon.model.Batch;
+import dev.argon.model.InferenceState;
+import dev.argon.model.LanguageModel;
+import dev.argon.sampling.TokenLogprobs;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Continuous batching (Yu et al., "Orca", OSDI 2022): up to {@link Options#parallel()} sequences
+ * run together, one {@link Batch} per step. Each step carries one decode token of every running
+ * sequence plus prompt chunks of newly admitted ones (at most {@link Options#stepTokens()} prompt
+ * tokens per step, so a long prompt does not stall the others); new requests join between steps
+ * and finished or cancelled ones leave between steps, freeing their slot at once.
+ *
+ * <p>Each slot owns a KV cache of {@link Options#contextLength()} tokens. With
+ * {@link Options#prefixReuse()}, a slot remembers the prompt tokens its cache holds, and a new
+ * request goes to the free slot whose cached prompt shares the longest prefix with its own; those
+ * positions are not computed again (multi-turn chat re-sends the whole conversation). Only prompt
+ * tokens are reused, never generated ones: prompt and generated tokens use different arithmetic
+ * (see {@link dev.argon.tensor.Ops#matmul}), and reusing only prompt positions keeps every output
+ * bit-identical to a run without reuse. Outputs are also independent of which other sequences
+ * share a step.
+ *
+ * <p>Requests wait in a FIFO queue of {@link Options#queueCapacity()}; beyond it
+ * {@link #submit} throws {@link OverloadedException}. One loop thread runs the model; callers
+ * receive their events on their own thread through {@link Handle#await}.
+ */
+public final class BatchScheduler implements AutoCloseable {
+    /**
+     * @param parallel sequences run together (slots, each with its own KV cache), >= 1
+     * @param contextLength KV cache size of each slot in tokens
+     * @param precision KV cache precision
+     * @param queueCapacity requests that may wait for a slot, >= 0
+     * @param stepTokens prompt tokens processed per step across all sequences, >= 1
+     * @param prefixReuse whether a new request may reuse a slot's cached prompt prefix
+     */
+    public record Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
+                          boolean prefixReuse) {
+        /** @throws IllegalArgumentException if a value is out of range */
+        public Options {
+            if (parallel < 1 || contextLength < 2 || queueCapacity < 0 || stepTokens < 1) {
+                throw new IllegalArgumentException("parallel " + parallel + ", context " + contextLength + ", queue "
+                        + queueCapacity + ", step tokens " + stepTokens);
+            }
+        }
+    }
+
+    /**
+     * A snapshot of the scheduler.
+     *
+     * @param slots sequences that can run together
+     * @param active sequences running now
+     * @param queued requests waiting for a slot
+     * @param kvTokensUsed KV cache positions held by running sequences
+     * @param kvTokensCapacity KV cache positions of all slots
+     * @param requests requests finished since start
+     * @param promptTokens prompt tokens of admitted requests
+     * @param reusedPromptTokens prompt tokens served from a cached prefix instead of computed
+     * @param generatedTokens tokens generated
+     * @param steps forward passes run
+     * @param rows token rows run in those passes (rows / steps = mean batch size)
+     */
+    public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long requests,
+                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows) {
+    }
+
+    /** The wait queue is full (HTTP 503). */
+    public static final class OverloadedException extends ArgonException {
+        OverloadedException(String message) {
+            super(message);
+        }
+    }
+
+    private record TokenEvent(int token, TokenLogprobs logprobs) {
+    }
+
+    private record Failed(RuntimeException error) {
+    }
+
+    /** A submitted request: its events arrive through {@link #await}. */
+    public static final class Handle {
+        private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        private volatile boolean cancelRequested;
+
+        private Handle() {
+        }
+
+        /**
+         * Delivers this request's events to {@code listener} on the calling thread until the
+         * generation ends.
+         *
+         * @return the outcome (finish reason {@link FinishReason#CANCELLED} if cancelled)
+         * @throws ArgonException if the scheduler shut down or the forward pass failed
+         * @throws InterruptedException if the calling thread is interrupted (the request is then cancelled)
+         */
+        public GenerationResult await(GenerationListener listener) throws InterruptedException {
+            try {
+                while (true) {
+                    Object e = events.take();
+                    if (e instanceof String text) {
+                        listener.onText(text);
+                    } else if (e instanceof TokenEvent t) {
+                        listener.onToken(t.token(), t.logprobs());
+                    } else if (e instanceof GenerationResult r) {
+                        return r;
+                    } else if (e instanceof Failed f) {
+                        throw f.error();
+                    }
+                }
+            } catch (InterruptedException e) {
+                cancel();
+                throw e;
+            }
+        }
+
+        /** Asks the scheduler to stop this request at its next step. */
+        public void cancel() {
+            cancelRequested = true;
+        }
+    }
+
+    private static final class Slot {
+        final InferenceState state;
+        int[] cached = new int[0];
+        int cachedLength;
+        long lastUsed;
+
+        Slot(InferenceState state) {
+            this.state = state;
+        }
+    }
+
+    private final class Request implements GenerationListener {
+        final GenerationRequest req;
+        final int[] prompt;
+        final BooleanSupplier cancelled;
+        final Handle handle = new Handle();
+        Sequence seq;
+        Slot slot;
+        int fed;
+        int next;
+        long started;
+        long firstLogits;
+
+        Request(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
+            this.req = req;
+            this.prompt = prompt;
+            this.cancelled = cancelled;
+        }
+
+        @Override
+        public void onText(String text) {
+            handle.events.add(text);
+        }
+
+        @Override
+        public void onToken(int token, TokenLogprobs logprobs) {
+            generatedTokens.incrementAndGet();
+            handle.events.add(new TokenEvent(token, logprobs));
+        }
+
+        boolean prefilling() {
+            return fed < prompt.length;
+        }
+    }
+
+    private final LanguageModel model;
+    private final Options options;
+    private final Slot[] slots;
+    private final Batch batch;
+    private final ArrayDeque<Request> queue = new ArrayDeque<>();
+    private final List<Request> active = new ArrayList<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final Thread loop;
+    private volatile boolean closing;
+    private long clock;
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong promptTokens = new AtomicLong();
+    private final AtomicLong reusedTokens = new AtomicLong();
+    private final AtomicLong generatedTokens = new AtomicLong();
+    private final AtomicLong steps = new AtomicLong();
+    private final AtomicLong rows = new AtomicLong();
+    private volatile int activeCount;
+    private volatile long kvUsed;
+
+    /**
+     * Allocates the slots' KV caches and starts the loop thread.
+     *
+     * @throws ArgonException if the KV caches do not fit
+     */
+    public BatchScheduler(LanguageModel model, Options options) {
+        this.model = model;
+        this.options = options;
+        this.slots = new Slot[options.parallel()];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = new Slot(model.newState(options.contextLength(), options.precision()));
+        }
+        this.batch = new Batch(options.stepTokens() + options.parallel());
+        this.loop = Thread.ofPlatform().name("argon-scheduler").daemon().start(this::run);
+    }
+
+    /**
+     * Queues a generation.
+     *
+     * @param prompt prompt token ids, {@code 0 < length < contextLength}
+     * @param cancelled polled before each step; true stops the generation (e.g. the client left)
+     * @throws OverloadedException if the wait queue is full
+     * @throws ArgonException if the scheduler is closing or a parameter is invalid
+     */
+    public Handle submit(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
+        if (prompt.length == 0 || prompt.length >= options.contextLength()) {
+            throw new ArgonException("the prompt is " + prompt.length + " tokens but the context holds "
+                    + options.contextLength() + "; the context must be larger than the prompt");
+        }
+        Request r = new Request(req, prompt, cancelled);
+        r.seq = new Sequence(model, req, prompt, options.contextLength(), r); // validates the sampling parameters
+        lock.lock();
+        try {
+            if (closing) {
+                throw new ArgonException("the scheduler is shutting down");
+            }
+            int free = slots.length - active.size();
+            if (queue.size() >= options.queueCapacity() + Math.max(0, free)) {
+                throw new OverloadedException("all " + slots.length + " slots are busy and " + queue.size()
+                        + " requests are waiting (queue limit " + options.queueCapacity() + ")");
+            }
+            queue.add(r);
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        return r.handle;
+    }
+
+    /** @return a snapshot of the counters */
+    public Stats stats() {
+        int queued;
+        lock.lock();
+        try {
+            queued = queue.size();
+        } finally {
+            lock.unlock();
+        }
+        return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(),
+                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get());
+    }
+
+    /** @return the options this scheduler runs with */
+    public Options options() {
+        return options;
+    }
+
+    /** Stops the loop: waiting and running requests end (running ones as cancelled). */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closing = true;
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            loop.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        while (true) {
+            lock.lock();
+            try {
+                while (!closing && active.isEmpty() && queue.isEmpty()) {
+                    work.awaitUninterruptibly();
+                }
+                if (closing) {
+                    for (Request r : queue) {
+                        r.handle.events.add(new Failed(new ArgonException("the server is shutting down")));
+                    }
+                    queue.clear();
+                    for (Request r : active) {
+                        r.seq.cancel();
+                        finish(r);
+                    }
+                    active.clear();
+                    activeCount = 0;
+                    return;
+                }
+                while (active.size() < slots.length && !queue.isEmpty()) {
+                    admit(queue.poll());
+                }
+            } finally {
+                lock.unlock();
+            }
+            step();
+        }
+    }
+
+    /** Gives the request the free slot that shares the longest cached prompt prefix with it. */
+    private void admit(Request r) {
+        Slot best = null;
+        int bestShared = -1;
+        for (Slot s : slots) {
+            if (isBusy(s)) {
+                continue;
+            }
+            int shared = options.prefixReuse() ? commonPrefix(s, r.prompt) : 0;
+            if (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed)) {
+                best = s;
+                bestShared = shared;
+            }
+        }
+        // keep at least the last prompt token to compute: its logits start the generation
+        int reuse = Math.min(bestShared, r.prompt.length - 1);
+        r.slot = best;
+        r.fed = reuse;
+        best.cachedLength = reuse;
+        best.lastUsed = ++clock;
+        r.started = System.nanoTime();
+        promptTokens.addAndGet(r.prompt.length);
+        reusedTokens.addAndGet(reuse);
+        active.add(r);
+        activeCount = active.size();
+    }
+
+    private boolean isBusy(Slot s) {
+        for (Request r : active) {
+            if (r.slot == s) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int commonPrefix(Slot s, int[] prompt) {
+        int n = Math.min(s.cachedLength, prompt.length);
+        int i = 0;
+        while (i < n && s.cached[i] == prompt[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    /** One forward pass over every running sequence. */
+    private void step() {
+        // cancellations first: they free their slots before any work is spent on them
+        for (int i = active.size() - 1; i >= 0; i--) {
+            Request r = active.get(i);
+            if (r.handle.cancelRequested || pollCancelled(r)) {
+                r.seq.cancel();
+                retire(i);
+            }
+        }
+        if (active.isEmpty()) {
+            return;
+        }
+        batch.clear();
+        int budget = options.stepTokens();
+        int[] promptRows = new int[active.size()];
+        for (int i = 0; i < active.size() && budget > 0; i++) {
+            Request r = active.get(i);
+            if (!r.prefilling()) {
+                continue;
+            }
+            int k = Math.min(r.prompt.length - r.fed, budget);
+            for (int j = 0; j < k; j++) {
+                int pos = r.fed + j;
+                batch.add(r.slot.state, r.prompt[pos], pos, true, pos == r.prompt.length - 1);
+            }
+            promptRows[i] = k;
+            budget -= k;
+        }
+        int[] decodeRow = new int[active.size()];
+        for (int i = 0; i < active.size(); i++) {
+            Request r = active.get(i);
+            decodeRow[i] = -1;
+            if (!r.prefilling()) {
+                decodeRow[i] = batch.add(r.slot.state, r.next, r.seq.position(), false, true);
+            }
+        }
+        try {
+            model.forward(batch);
+        } catch (RuntimeException e) {
+            for (int i = active.size() - 1; i >= 0; i--) {
+                Request r = active.get(i);
+                if (promptRows[i] > 0 || decodeRow[i] >= 0) {
+                    r.handle.events.add(new Failed(e));
+                    r.slot.cachedLength = 0;
+                    lock.lock();
+                    try {
+                        active.remove(i);
+                        activeCount = active.size();
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            }
+            return;
+        }
+        steps.incrementAndGet();
+        rows.addAndGet(batch.size());
+        int row = 0;
+        long used = 0;
+        for (int i = 0; i < active.size(); i++) {
+            Request r = active.get(i);
+            if (promptRows[i] > 0) {
+                row += promptRows[i];
+                r.fed += promptRows[i];
+                r.slot.cachedLength = 0; // the cache changes; its prompt is recorded when the request ends
+                if (!r.prefilling()) {
+                    r.firstLogits = System.nanoTime();
+                    r.next = r.seq.next(batch.logits(row - 1));
+                }
+            } else if (decodeRow[i] >= 0) {
+                r.next = r.seq.next(batch.logits(decodeRow[i]));
+            }
+            used += r.prefilling() ? r.fed : r.seq.position() + 1;
+        }
+        kvUsed = used;
+        for (int i = active.size() - 1; i >= 0; i--) {
+            if (active.get(i).seq.finished()) {
+                retire(i);
+            }
+        }
+    }
+
+    private static boolean pollCancelled(Request r) {
+        try {
+            return r.cancelled.getAsBoolean();
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
+    /** Ends active request {@code i}: records its slot's cached prompt and delivers the result. */
+    private void retire(int i) {
+        Request r = active.get(i);
+        lock.lock();
+        try {
+            active.remove(i);
+            activeCount = active.size();
+        } finally {
+            lock.unlock();
+        }
+        finish(r);
+    }
+
+    private void finish(Request r) {
+        Slot s = r.slot;
+        int valid = Math.min(r.fed, r.prompt.length);
+        s.cached = r.prompt;
+        s.cachedLength = valid;
+        long end = System.nanoTime();
+        long first = r.firstLogits == 0 ? end : r.firstLogits;
+        requests.incrementAndGet();
+        r.handle.events.add(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9));
+    }
+}

@@ -1,0 +1,24 @@
+package dev.argon.generate;
+
+import dev.argon.sampling.TokenLogprobs;
+
+/**
+ * Receives what a generation produces, as it is produced. Called on the thread that runs the
+ * generation (the caller's for {@link Generator}, the scheduler's loop for
+ * {@link BatchScheduler}, which hands events to the submitting thread itself); implementations
+ * should return quickly.
+ */
+public interface GenerationListener {
+    /** A piece of generated text, complete UTF-8 characters, never part of a stop string. */
+    void onText(String text);
+
+    /**
+     * A token was sampled (called before its text, if any, reaches {@link #onText}).
+     *
+     * @param token the token id
+     * @param logprobs its log-probability and the most likely alternatives, or null when the
+     *     request asked for none
+     */
+    default void onToken(int token, TokenLogprobs logprobs) {
+    }
+}

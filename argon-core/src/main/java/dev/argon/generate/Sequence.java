@@ -1,0 +1,165 @@
+package dev.argon.generate;
+
+import dev.argon.model.LanguageModel;
+import dev.argon.sampling.Logprobs;
+import dev.argon.sampling.SamplerChain;
+import dev.argon.sampling.TokenLogprobs;
+import dev.argon.tokenizer.StreamingDecoder;
+import dev.argon.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+
+/**
+ * The per-token decisions of generating one sequence, independent of how its forward passes are
+ * scheduled (alone in {@link Generator}, batched with others in {@link BatchScheduler}): sample
+ * the next token from the logits, stream its text (complete UTF-8 characters, stop strings held
+ * back and never emitted), and decide when to finish (end-of-generation token, stop string, token
+ * limit, full context, cancellation).
+ *
+ * <p>Protocol: after the prompt's logits are known, call {@link #next(float[])}; while it returns
+ * a token id, feed that token at {@link #position()} and call {@link #next} with the new logits.
+ * Not thread-safe.
+ */
+public final class Sequence {
+    private final GenerationRequest req;
+    private final int[] prompt;
+    private final int contextLength;
+    private final Tokenizer tok;
+    private final SamplerChain sampler;
+    private final StreamingDecoder decoder;
+    private final StopStringMatcher stops;
+    private final GenerationListener listener;
+    private final StringBuilder text = new StringBuilder();
+    private final int limit;
+    private final int[] generated;
+    private int n;
+    private boolean stripSpace;
+    private FinishReason reason;
+
+    /**
+     * @param prompt prompt token ids, {@code 0 < length < contextLength}
+     * @param contextLength KV cache size in tokens
+     * @throws dev.argon.ArgonException if a sampling parameter is invalid
+     */
+    public Sequence(LanguageModel model, GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener) {
+        if (prompt.length == 0 || prompt.length >= contextLength) {
+            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens for a context of " + contextLength);
+        }
+        this.req = req;
+        this.prompt = prompt;
+        this.contextLength = contextLength;
+        this.tok = model.tokenizer();
+        this.listener = listener;
+        this.sampler = SamplerChain.create(req.sampling(), model.config().vocabSize());
+        for (int t : prompt) {
+            sampler.accept(t);
+        }
+        this.decoder = new StreamingDecoder(tok);
+        this.stops = new StopStringMatcher(req.stop());
+        this.limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
+        this.generated = new int[Math.min(limit, contextLength - prompt.length + 1)];
+        // With an empty prompt the output starts the text, so the SentencePiece space prefix of
+        // its first word is dropped (as SentencePiece decoders do).
+        this.stripSpace = req.prompt().isEmpty() && tok.addsSpacePrefix();
+    }
+
+    /**
+     * Consumes the logits after the last fed token (the prompt's last, then each generated one).
+     *
+     * @param logits next-token logits {@code [vocabSize]} (not modified)
+     * @return the sampled token to feed next at {@link #position()}, or -1 when the sequence has
+     *     finished (the finishing token, if any, is already recorded and its text emitted)
+     */
+    public int next(float[] logits) {
+        if (reason != null) {
+            throw new IllegalStateException("sequence already finished: " + reason);
+        }
+        if (n >= limit) {
+            return finish(FinishReason.LENGTH);
+        }
+        int token = sampler.sample(logits);
+        sampler.accept(token);
+        generated[n++] = token;
+        listener.onToken(token, req.logprobs() >= 0 ? Logprobs.of(logits, token, req.logprobs()) : null);
+        if (tok.isEndOfGeneration(token)) {
+            return finish(FinishReason.END_OF_SEQUENCE);
+        }
+        emit(stops.append(decoder.append(token)));
+        if (stops.stopped()) {
+            return finish(FinishReason.STOP_STRING);
+        }
+        if (n >= limit) {
+            return finish(FinishReason.LENGTH);
+        }
+        if (position() >= contextLength) {
+            return finish(FinishReason.CONTEXT_FULL);
+        }
+        return token;
+    }
+
+    /** Ends the sequence as {@link FinishReason#CANCELLED} (text held back so far is emitted). */
+    public void cancel() {
+        if (reason == null) {
+            finish(FinishReason.CANCELLED);
+        }
+    }
+
+    private int finish(FinishReason r) {
+        reason = r;
+        if (!stops.stopped()) {
+            emit(stops.append(decoder.flush()));
+            emit(stops.flush());
+        }
+        return -1;
+    }
+
+    private void emit(String piece) {
+        String s = piece;
+        if (stripSpace && !s.isEmpty()) {
+            stripSpace = false;
+            s = s.startsWith(" ") ? s.substring(1) : s;
+        }
+        if (!s.isEmpty()) {
+            text.append(s);
+            listener.onText(s);
+        }
+    }
+
+    /** @return the position of the last sampled token, where it is fed next */
+    public int position() {
+        return prompt.length + n - 1;
+    }
+
+    /** @return the prompt token ids */
+    public int[] prompt() {
+        return prompt;
+    }
+
+    /** @return tokens generated so far */
+    public int generatedCount() {
+        return n;
+    }
+
+    /** @return whether the sequence has finished */
+    public boolean finished() {
+        return reason != null;
+    }
+
+    /** @return why it finished, or null while running */
+    public FinishReason finishReason() {
+        return reason;
+    }
+
+    /**
+     * @param prefillSeconds wall time of the prompt's forward passes
+     * @param decodeSeconds wall time from the prompt's logits to the end
+     * @return the outcome of a finished sequence
+     */
+    public GenerationResult result(double prefillSeconds, double decodeSeconds) {
+        if (reason == null) {
+            throw new IllegalStateException("sequence still running");
+        }
+        return new GenerationResult(text.toString(), prompt, Arrays.copyOf(generated, n), reason,
+                prefillSeconds, decodeSeconds, sampler.seed());
+    }
+}

@@ -1,0 +1,191 @@
+package dev.argon.generate;
+
+import dev.argon.TestFiles;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.ModelOptions;
+import dev.argon.model.Models;
+import dev.argon.sampling.SamplingParams;
+import dev.argon.sampling.TokenLogprobs;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Continuous batching on the real TinyLLama-v0 model: outputs equal the one-sequence loop's, bit for bit. */
+class BatchSchedulerTest {
+    static LanguageModel model;
+    static final int CTX = 160;
+
+    @BeforeAll
+    static void load() {
+        model = Models.load(TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf"), new ModelOptions(2, true));
+    }
+
+    @AfterAll
+    static void close() {
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    private static BatchScheduler scheduler(int parallel, int queue, boolean reuse) {
+        return new BatchScheduler(model, new BatchScheduler.Options(parallel, CTX, KvCache.Precision.F16, queue, 16, reuse));
+    }
+
+    private static GenerationResult solo(GenerationRequest req) {
+        Generator g = new Generator(model, KvCache.Precision.F16);
+        return g.generate(req, g.tokenizePrompt(req, CTX), CTX, s -> { }, () -> false);
+    }
+
+    private static GenerationResult run(BatchScheduler s, GenerationRequest req) throws InterruptedException {
+        int[] ids = new Generator(model).tokenizePrompt(req, CTX);
+        StringBuilder text = new StringBuilder();
+        GenerationResult r = s.submit(req, ids, () -> false).await(text::append);
+        assertThat(text.toString()).isEqualTo(r.text());
+        return r;
+    }
+
+    @Test
+    void concurrentRequestsGiveTheirSoloOutputs() throws Exception {
+        List<GenerationRequest> reqs = List.of(
+                GenerationRequest.of("Once upon a time", 40, SamplingParams.greedy()),
+                GenerationRequest.of("Lily and Tom went to the park", 33, SamplingParams.greedy()),
+                GenerationRequest.of("The cat sat on the mat. It was", 25, SamplingParams.defaults().withPenalties(0.5f, 0.2f)),
+                GenerationRequest.of("One day, a big red ball", 37, new SamplingParams(0.9f, 40, 0.9f, 0.05f, 1.1f, 64, 1234)),
+                GenerationRequest.of("Tim wanted to", 20, SamplingParams.greedy()),
+                new GenerationRequest("Once upon a time there was a dog", 64, SamplingParams.greedy(), List.of("."), true, false));
+        // a fixed seed for the one request that asked for a random one
+        List<GenerationRequest> fixed = new ArrayList<>();
+        for (GenerationRequest r : reqs) {
+            SamplingParams p = r.sampling();
+            fixed.add(p.seed() == SamplingParams.RANDOM_SEED ? new GenerationRequest(r.prompt(), r.maxTokens(),
+                    new SamplingParams(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(), 99,
+                            p.presencePenalty(), p.frequencyPenalty(), p.logitBias()), r.stop(), true, false) : r);
+        }
+        GenerationResult[] together = new GenerationResult[fixed.size()];
+        try (BatchScheduler s = scheduler(4, 8, true)) {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < fixed.size(); i++) {
+                int k = i;
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        start.await();
+                        together[k] = run(s, fixed.get(k));
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                }));
+            }
+            start.countDown();
+            for (Thread t : threads) {
+                t.join();
+            }
+            BatchScheduler.Stats st = s.stats();
+            assertThat(st.requests()).isEqualTo(fixed.size());
+            assertThat(st.rows()).as("several sequences shared passes").isGreaterThan(st.steps());
+            assertThat(st.active()).isZero();
+        }
+        for (int i = 0; i < fixed.size(); i++) {
+            GenerationResult alone = solo(fixed.get(i));
+            assertThat(together[i].generatedTokens()).as("request %d", i).containsExactly(alone.generatedTokens());
+            assertThat(together[i].text()).isEqualTo(alone.text());
+            assertThat(together[i].finishReason()).isEqualTo(alone.finishReason());
+        }
+        assertThat(together[5].finishReason()).isEqualTo(FinishReason.STOP_STRING);
+        assertThat(together[5].text()).doesNotContain(".");
+    }
+
+    @Test
+    void reusedPromptPrefixGivesIdenticalOutput() throws Exception {
+        String turn1 = "Lily and Tom went to the park. They saw a big dog.";
+        GenerationRequest first = GenerationRequest.of(turn1, 10, SamplingParams.greedy());
+        GenerationRequest second = GenerationRequest.of(turn1 + " The dog was happy and", 30, SamplingParams.greedy());
+        GenerationResult withReuse;
+        GenerationResult without;
+        try (BatchScheduler s = scheduler(1, 4, true)) {
+            run(s, first);
+            withReuse = run(s, second);
+            assertThat(s.stats().reusedPromptTokens()).isEqualTo(first.prompt().isEmpty() ? 0 : run0(first).length);
+        }
+        try (BatchScheduler s = scheduler(1, 4, false)) {
+            run(s, first);
+            without = run(s, second);
+            assertThat(s.stats().reusedPromptTokens()).isZero();
+        }
+        assertThat(withReuse.generatedTokens()).containsExactly(without.generatedTokens());
+        assertThat(withReuse.text()).isEqualTo(without.text()).isEqualTo(solo(second).text());
+    }
+
+    private static int[] run0(GenerationRequest r) {
+        return model.tokenizer().encode(r.prompt(), true, false);
+    }
+
+    @Test
+    void cancelFreesTheSlotAndOverloadIsRefused() throws Exception {
+        try (BatchScheduler s = scheduler(1, 0, true)) {
+            GenerationRequest endless = GenerationRequest.of("Once upon a time", -1, SamplingParams.greedy());
+            int[] ids = run0(endless);
+            BatchScheduler.Handle h = s.submit(endless, ids, () -> false);
+            assertThatThrownBy(() -> s.submit(endless, ids, () -> false))
+                    .isInstanceOf(BatchScheduler.OverloadedException.class).hasMessageContaining("busy");
+            CountDownLatch some = new CountDownLatch(5);
+            Thread.ofVirtual().start(() -> {
+                try {
+                    some.await();
+                } catch (InterruptedException ignored) {
+                    // test ends anyway
+                }
+                h.cancel();
+            });
+            GenerationResult r = h.await(new GenerationListener() {
+                @Override
+                public void onText(String text) {
+                }
+
+                @Override
+                public void onToken(int token, TokenLogprobs lp) {
+                    some.countDown();
+                }
+            });
+            assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(r.generatedTokens().length).isGreaterThanOrEqualTo(5).isLessThan(CTX);
+            // the slot is free again
+            assertThat(run(s, GenerationRequest.of("Tim wanted to", 5, SamplingParams.greedy())).generatedTokens()).hasSize(5);
+        }
+    }
+
+    @Test
+    void logprobsOfGreedyTokensAreTheTopAlternatives() throws Exception {
+        List<TokenLogprobs> seen = new ArrayList<>();
+        GenerationRequest req = GenerationRequest.of("Once upon a time", 8, SamplingParams.greedy()).withLogprobs(3);
+        try (BatchScheduler s = scheduler(2, 2, true)) {
+            GenerationResult r = s.submit(req, run0(req), () -> false).await(new GenerationListener() {
+                @Override
+                public void onText(String text) {
+                }
+
+                @Override
+                public void onToken(int token, TokenLogprobs lp) {
+                    seen.add(lp);
+                }
+            });
+            assertThat(seen).hasSize(8);
+            for (int i = 0; i < 8; i++) {
+                TokenLogprobs lp = seen.get(i);
+                assertThat(lp.token()).isEqualTo(r.generatedTokens()[i]);
+                assertThat(lp.top()).hasSize(3);
+                assertThat(lp.top().get(0).token()).isEqualTo(lp.token());
+                assertThat(lp.top().get(0).logprob()).isEqualTo(lp.logprob());
+                assertThat(lp.logprob()).isLessThanOrEqualTo(0.0);
+            }
+        }
+    }
+}
