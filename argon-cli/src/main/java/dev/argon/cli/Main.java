@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
  */
 @Command(name = "argon", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pure-Java inference engine for GGUF language models.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, BenchCommand.class, InspectCommand.class, TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, BenchCommand.class, InspectCommand.class, TokenizeCommand.class, SynthCommand.class, LoadTestCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for user errors (bad arguments, bad input files). */
     public static final int USAGE_ERROR = 2;
@@ -26,7 +26,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of generate, chat, serve, bench, synth, inspect, tokenize");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of generate, chat, serve, bench, synth, inspect, tokenize, loadtest");
     }
 
     public static void main(String[] args) {

@@ -7,6 +7,7 @@ import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
 import dev.argon.server.OpenAiServer;
 import dev.argon.server.ServerConfig;
+import dev.argon.server.BatchingEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,13 +21,14 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code argon serve}: an OpenAI-compatible HTTP server for one model (see {@link OpenAiServer}).
- * Binds to loopback by default and prints its URL on standard error. {@code --parallel} slots
+ * Binds to loopback by default and prints its URL on standard error; the port is bound before
+ * the model loads ({@code /health} answers 503 "loading" meanwhile). {@code --parallel} slots
  * generate at the same time, each with its own KV cache (not continuous batching yet); further
  * requests wait in a bounded queue. SIGTERM/Ctrl-C stops it gracefully.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models,",
-                "/tokenize, /detokenize, /health). Runs until SIGTERM or Ctrl-C."})
+                "/tokenize, /detokenize, /health, /metrics). Runs until SIGTERM or Ctrl-C."})
 final class ServeCommand implements Runnable {
     @ParentCommand
     Main parent;
@@ -41,9 +43,15 @@ final class ServeCommand implements Runnable {
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port; 0 = any free port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = {"--parallel", "-np"}, paramLabel = "N", defaultValue = "1",
-            description = "Requests generating at the same time, each with its own KV cache (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--parallel", "-np"}, paramLabel = "N", defaultValue = "4",
+            description = "Sequences generating at the same time, batched into one forward pass per step (continuous batching),"
+                    + " each with its own KV cache of -c tokens (default: ${DEFAULT-VALUE}).")
     int parallel;
+
+    @Option(names = "--no-prefix-cache",
+            description = "Do not reuse a slot's cached prompt prefix for a new request (multi-turn chat re-sends the conversation;"
+                    + " reuse skips recomputing it and never changes the output).")
+    boolean noPrefixCache;
 
     @Option(names = "--queue", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_QUEUE_CAPACITY,
             description = "Requests that may wait for a free slot; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
@@ -65,6 +73,9 @@ final class ServeCommand implements Runnable {
 
     /** Set by tests: called with the started server instead of waiting for a signal. */
     java.util.function.Consumer<OpenAiServer> onStarted;
+
+    /** Set by tests: called once the port is bound, before the model loads. */
+    java.util.function.Consumer<OpenAiServer> onListening;
 
     @Override
     public void run() {
@@ -90,25 +101,56 @@ final class ServeCommand implements Runnable {
         opts.contextSize = contextSize;
         var precision = opts.cachePrecision();
         Path path = modelOption.resolve();
-        long loadStart = System.nanoTime();
-        LanguageModel model = Models.load(path, opts.modelOptions());
+        String id = path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        // Bind first, load after: /health says "loading" (503) meanwhile, as llama.cpp's server does.
+        OpenAiServer server = new OpenAiServer(new ServerConfig(host, port, parallel, queue, 0, precision, apiKey, id));
         try {
+            server.start();
+        } catch (RuntimeException e) {
+            throw new ArgonException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
+        }
+        err.println("argon: listening at " + server.url() + "; loading " + path.getFileName());
+        if (onListening != null) {
+            onListening.accept(server);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            err.println("argon: stopping: finishing running requests (up to 30 s)");
+            server.stop(Duration.ofSeconds(30));
+            stopped.countDown();
+        }, "argon-serve-shutdown");
+        if (onStarted == null) {
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+        long loadStart = System.nanoTime();
+        LanguageModel model = null;
+        int ctx;
+        try {
+            model = Models.load(path, opts.modelOptions());
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
                 template = ChatTemplate.fromGguf(file, model.tokenizer());
             }
-            int ctx = opts.contextFor(model, err);
+            ctx = opts.contextFor(model, err);
             if (ctx < 2) {
                 throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
             }
-            String id = path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
-            ServerConfig config = new ServerConfig(host, port, parallel, queue, ctx, precision, apiKey, id);
-            OpenAiServer server = new OpenAiServer(model, template, config);
-            try {
-                server.start();
-            } catch (RuntimeException e) {
-                throw new ArgonException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
+            server.ready(model, template, new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache));
+        } catch (RuntimeException | Error e) {
+            if (onStarted == null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    return; // SIGTERM while loading: the hook stops the server
+                }
             }
+            server.stop(Duration.ZERO);
+            if (model != null) {
+                model.close();
+            }
+            throw e;
+        }
+        try {
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d per slot, %d slot%s, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, parallel, parallel == 1 ? "" : "s", opts.threadCount());
@@ -118,12 +160,6 @@ final class ServeCommand implements Runnable {
                 server.stop(Duration.ofSeconds(5));
                 return;
             }
-            CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                err.println("argon: stopping: finishing running requests (up to 30 s)");
-                server.stop(Duration.ofSeconds(30));
-                stopped.countDown();
-            }, "argon-serve-shutdown"));
             try {
                 stopped.await();
             } catch (InterruptedException e) {

@@ -30,6 +30,18 @@ class ServeCommandTest {
         cl.setErr(new PrintWriter(err, true));
         List<String> bodies = new ArrayList<>();
         ServeCommand serve = (ServeCommand) cl.getSubcommands().get("serve").getCommand();
+        List<Integer> whileLoading = new ArrayList<>();
+        serve.onListening = server -> {
+            // the port is bound before the model loads: /health says "loading" with 503
+            try (HttpClient http = HttpClient.newHttpClient()) {
+                HttpResponse<String> h = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/health")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                whileLoading.add(h.statusCode());
+                bodies.add(h.body());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
         serve.onStarted = server -> {
             try (HttpClient http = HttpClient.newHttpClient()) {
                 bodies.add(http.send(HttpRequest.newBuilder(URI.create(server.url() + "/health")).build(),
@@ -44,8 +56,11 @@ class ServeCommandTest {
         assertThat(code).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
         assertThat(err.toString(StandardCharsets.UTF_8)).containsPattern("serving stories260K at http://127\\.0\\.0\\.1:\\d+/v1");
-        assertThat(bodies.get(0)).contains("\"status\":\"ok\"");
-        assertThat(bodies.get(1)).contains("\"id\":\"stories260K\"");
+        assertThat(err.toString(StandardCharsets.UTF_8)).containsPattern("listening at http://127\\.0\\.0\\.1:\\d+; loading stories260K\\.gguf");
+        assertThat(whileLoading).containsExactly(503);
+        assertThat(bodies.get(0)).contains("\"status\":\"loading\"");
+        assertThat(bodies.get(1)).contains("\"status\":\"ok\"");
+        assertThat(bodies.get(2)).contains("\"id\":\"stories260K\"");
     }
 
     @Test

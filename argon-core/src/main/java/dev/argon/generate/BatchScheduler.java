@@ -414,7 +414,6 @@ public final class BatchScheduler implements AutoCloseable {
         steps.incrementAndGet();
         rows.addAndGet(batch.size());
         int row = 0;
-        long used = 0;
         for (int i = 0; i < active.size(); i++) {
             Request r = active.get(i);
             if (promptRows[i] > 0) {
@@ -428,14 +427,17 @@ public final class BatchScheduler implements AutoCloseable {
             } else if (decodeRow[i] >= 0) {
                 r.next = r.seq.next(batch.logits(decodeRow[i]));
             }
-            used += r.prefilling() ? r.fed : r.seq.position() + 1;
         }
-        kvUsed = used;
         for (int i = active.size() - 1; i >= 0; i--) {
             if (active.get(i).seq.finished()) {
                 retire(i);
             }
         }
+        long used = 0;
+        for (Request r : active) {
+            used += r.prefilling() ? r.fed : r.seq.position() + 1;
+        }
+        kvUsed = used;
     }
 
     private static boolean pollCancelled(Request r) {
@@ -453,6 +455,9 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             active.remove(i);
             activeCount = active.size();
+            if (active.isEmpty()) {
+                kvUsed = 0;
+            }
         } finally {
             lock.unlock();
         }

@@ -29,6 +29,16 @@ public final class ApiException extends RuntimeException {
         return new ApiException(400, "invalid_request_error", param, null, message);
     }
 
+    /** @return a 503 {@code server_busy}: over capacity (the wait queue is full); retry later */
+    public static ApiException overloaded(String message) {
+        return new ApiException(503, "server_error", null, "server_busy", message);
+    }
+
+    /** @return a 503 {@code unavailable}: the engine cannot take the request now (closed, stopping, interrupted) */
+    public static ApiException unavailable(String message) {
+        return new ApiException(503, "server_error", null, "unavailable", message);
+    }
+
     /** @return the HTTP status */
     public int status() {
         return status;

@@ -9,7 +9,8 @@ import dev.argon.kv.KvCache;
  * @param port TCP port; 0 picks a free one ({@link OpenAiServer#port()} tells which)
  * @param parallel generation slots: requests generating at the same time (at least 1)
  * @param queueCapacity requests that may wait for a slot; one more gets HTTP 503
- * @param contextLength KV cache size of each generation in tokens
+ * @param contextLength KV cache size of each generation in tokens; 0 when not known yet (the
+ *     engine given to {@link OpenAiServer#ready} decides)
  * @param cachePrecision KV cache precision of each generation
  * @param apiKey the bearer token clients must send, or null for none
  * @param modelId the model name reported by {@code /v1/models} and in responses
@@ -19,6 +20,9 @@ public record ServerConfig(String host, int port, int parallel, int queueCapacit
     /** Default bound of the wait queue. */
     public static final int DEFAULT_QUEUE_CAPACITY = 64;
 
+    /** Largest request body in bytes; a larger one gets HTTP 413. */
+    public static final int MAX_REQUEST_BYTES = 4 << 20;
+
     /** @throws IllegalArgumentException if a value is out of range */
     public ServerConfig {
         if (parallel < 1) {
@@ -27,8 +31,8 @@ public record ServerConfig(String host, int port, int parallel, int queueCapacit
         if (queueCapacity < 0) {
             throw new IllegalArgumentException("queueCapacity must be >= 0, got " + queueCapacity);
         }
-        if (contextLength < 2) {
-            throw new IllegalArgumentException("contextLength must be at least 2, got " + contextLength);
+        if (contextLength != 0 && contextLength < 2) {
+            throw new IllegalArgumentException("contextLength must be 0 (not known yet) or at least 2, got " + contextLength);
         }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0..65535, got " + port);

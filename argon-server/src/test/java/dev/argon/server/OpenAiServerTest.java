@@ -118,7 +118,7 @@ class OpenAiServerTest {
 
     @Test
     void completionMatchesGreedyGenerator() throws Exception {
-        HttpResponse<String> r = post("/v1/completions", "{\"model\":\"x\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":24,\"temperature\":0}");
+        HttpResponse<String> r = post("/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":24,\"temperature\":0}");
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode j = JSON.readTree(r.body());
         assertThat(j.get("object").asText()).isEqualTo("text_completion");
@@ -314,5 +314,101 @@ class OpenAiServerTest {
                 "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"function\"}],\"max_tokens\":2}");
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("\"param\":\"tools\"");
+    }
+    private static String sampled(String prompt, int n, long seed) {
+        GenerationRequest req = new GenerationRequest(prompt, n, new SamplingParams(0.8f, 40, 0.95f, 0.05f, 1f, 64, seed),
+                List.of(), true, true);
+        return new Generator(model, KvCache.Precision.F32).generate(req, CTX, s -> { }).text();
+    }
+
+    @Test
+    void nChoicesAreIndependentGenerationsWithSeedPlusIndex() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":12,\"n\":3,\"seed\":42}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(r.body());
+        JsonNode choices = body.get("choices");
+        assertThat(choices).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(choices.get(i).get("index").asInt()).isEqualTo(i);
+            assertThat(choices.get(i).get("text").asText()).isEqualTo(sampled(PROMPT, 12, 42 + i));
+        }
+        assertThat(body.at("/usage/completion_tokens").asInt()).isEqualTo(36);
+        assertThat(body.at("/usage/prompt_tokens").asInt()).isEqualTo(model.tokenizer().encode(PROMPT, true, true).length);
+    }
+
+    @Test
+    void streamedChoicesCarryTheirIndexAndEachFinishes() throws Exception {
+        HttpResponse<String> r = post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                + "\"max_tokens\":10,\"n\":2,\"temperature\":0,\"stream\":true}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        StringBuilder[] text = {new StringBuilder(), new StringBuilder()};
+        int[] finishes = new int[2];
+        int[] roles = new int[2];
+        for (JsonNode e : events(r.body())) {
+            JsonNode c = e.get("choices").get(0);
+            int i = c.get("index").asInt();
+            if (c.at("/delta/role").isTextual()) {
+                roles[i]++;
+            }
+            text[i].append(c.at("/delta/content").asText(""));
+            if (!c.get("finish_reason").isNull()) {
+                finishes[i]++;
+            }
+        }
+        assertThat(roles).containsExactly(1, 1);
+        assertThat(finishes).containsExactly(1, 1);
+        assertThat(text[0].toString()).isNotEmpty().isEqualTo(text[1].toString()); // greedy: both choices agree
+    }
+
+    @Test
+    void chatLogprobsListEveryTokenWithItsTopAlternatives() throws Exception {
+        HttpResponse<String> r = post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                + "\"max_tokens\":8,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":3}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(r.body());
+        JsonNode content = body.at("/choices/0/logprobs/content");
+        assertThat(content).hasSize(body.at("/usage/completion_tokens").asInt());
+        StringBuilder joined = new StringBuilder();
+        for (JsonNode t : content) {
+            JsonNode top = t.get("top_logprobs");
+            assertThat(top).hasSize(3);
+            // greedy: the chosen token is the most likely one
+            assertThat(top.get(0).get("token").asText()).isEqualTo(t.get("token").asText());
+            assertThat(top.get(0).get("logprob").asDouble()).isEqualTo(t.get("logprob").asDouble());
+            assertThat(t.get("logprob").asDouble()).isNegative().isGreaterThanOrEqualTo(top.get(2).get("logprob").asDouble());
+            assertThat(top.get(1).get("logprob").asDouble()).isLessThanOrEqualTo(top.get(0).get("logprob").asDouble());
+            byte[] bytes = new byte[t.get("bytes").size()];
+            for (int k = 0; k < bytes.length; k++) {
+                bytes[k] = (byte) t.get("bytes").get(k).asInt();
+            }
+            assertThat(new String(bytes, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(t.get("token").asText());
+            joined.append(t.get("token").asText());
+        }
+        assertThat(joined.toString()).contains(body.at("/choices/0/message/content").asText().strip());
+    }
+
+    @Test
+    void completionLogprobsUseTheLegacyArrays() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":6,\"temperature\":0,\"logprobs\":2}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode lp = JSON.readTree(r.body()).at("/choices/0/logprobs");
+        assertThat(lp.get("tokens")).hasSize(6);
+        assertThat(lp.get("token_logprobs")).hasSize(6);
+        assertThat(lp.get("top_logprobs")).hasSize(6);
+        assertThat(lp.get("text_offset").get(0).asInt()).isZero();
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 6; i++) {
+            assertThat(lp.get("top_logprobs").get(i).size()).isBetween(1, 2);
+            assertThat(lp.get("token_logprobs").get(i).asDouble()).isLessThanOrEqualTo(0.0);
+            assertThat(lp.get("text_offset").get(i).asInt()).isEqualTo(text.length());
+            text.append(lp.get("tokens").get(i).asText());
+        }
+        assertThat(text.toString()).isEqualTo(greedyRaw(PROMPT, 6));
+    }
+
+    /** The generated text without SentencePiece's first-space rule (log-probability tokens keep their spaces). */
+    private static String greedyRaw(String prompt, int n) {
+        GenerationRequest req = new GenerationRequest(prompt, n, SamplingParams.greedy(), List.of(), true, true);
+        return model.tokenizer().decode(new Generator(model, KvCache.Precision.F32).generate(req, CTX, s -> { }).generatedTokens());
     }
 }

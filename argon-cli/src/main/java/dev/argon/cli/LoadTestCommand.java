@@ -1,0 +1,102 @@
+package dev.argon.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.argon.ArgonException;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.PrintStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** {@code argon loadtest}: concurrent streaming clients against a running OpenAI-compatible server. */
+@Command(name = "loadtest", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = {"Load-test a running OpenAI-compatible server (argon serve, llama.cpp's server, vLLM):",
+                "CLIENTS concurrent clients each stream REQUESTS completions one after another; every stream must",
+                "end with data: [DONE]. Prints aggregate tokens/s and latencies; exits 1 if any request failed."})
+final class LoadTestCommand implements Callable<Integer> {
+    @ParentCommand
+    Main parent;
+
+    @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8080",
+            description = "Server address (default: ${DEFAULT-VALUE}).")
+    String url;
+
+    @Option(names = "--clients", paramLabel = "N", defaultValue = "32", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(names = "--requests", paramLabel = "N", defaultValue = "20", description = "Requests per client (default: ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "32",
+            description = "max_tokens of each request (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temp", paramLabel = "F", defaultValue = "0.8",
+            description = "Temperature; each request has its own fixed seed (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Bearer token, if the server wants one.")
+    String apiKey;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120", description = "Per-request limit (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--json", description = "Print the result as one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (clients < 1 || requests < 1 || maxTokens < 1 || timeoutSeconds < 1) {
+            throw new ArgonException("--clients, --requests, --max-tokens and --timeout must be at least 1");
+        }
+        URI uri;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new ArgonException("--url " + url + " is not a valid URL: " + e.getMessage());
+        }
+        if (uri.getScheme() == null || !uri.getScheme().startsWith("http") || uri.getHost() == null) {
+            throw new ArgonException("--url " + url + " must look like http://HOST:PORT");
+        }
+        String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        PrintStream out = parent.streams().out();
+        PrintStream err = parent.streams().err();
+        LoadTest.Config config = new LoadTest.Config(base, clients, requests, maxTokens, temperature, apiKey,
+                Duration.ofSeconds(timeoutSeconds));
+        LoadTest.Result r;
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loadtest").setInitialMax((long) clients * requests)
+                .setUnit(" req", 1).setUpdateIntervalMillis(250)
+                .setStyle(System.console() != null ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
+                .setConsumer(new ConsoleProgressBarConsumer(err)).build()) {
+            r = LoadTest.run(config, bar::step);
+        }
+        if (json) {
+            ObjectMapper m = new ObjectMapper();
+            ObjectNode o = m.createObjectNode();
+            o.put("clients", clients).put("requests_per_client", requests).put("max_tokens", maxTokens)
+                    .put("ok", r.ok()).put("errors", r.errors()).put("completion_tokens", r.completionTokens())
+                    .put("seconds", r.seconds()).put("tokens_per_second", r.tokensPerSecond())
+                    .put("ttft_median_ms", r.ttftMedianMs()).put("ttft_p95_ms", r.ttftP95Ms())
+                    .put("latency_median_ms", r.latencyMedianMs());
+            o.putPOJO("first_errors", r.firstErrors());
+            out.println(m.writeValueAsString(o));
+        } else {
+            out.printf("requests: %d ok, %d failed (%d clients x %d)%n", r.ok(), r.errors(), clients, requests);
+            out.printf("generated: %d tokens in %.2f s = %.1f tokens/s aggregate%n", r.completionTokens(), r.seconds(), r.tokensPerSecond());
+            out.printf("time to first token: median %.0f ms, p95 %.0f ms; request: median %.0f ms%n",
+                    r.ttftMedianMs(), r.ttftP95Ms(), r.latencyMedianMs());
+            for (String e : r.firstErrors()) {
+                out.println("error: " + e);
+            }
+        }
+        return r.errors() == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.gguf.GgufFile;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.Models;
+import dev.argon.server.OpenAiServer;
+import dev.argon.server.ServerConfig;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LoadTestCommandTest {
+    private static OpenAiServer serve(LanguageModel model, int parallel, int queue) {
+        Path path = TestFiles.model("tinyllamas/stories260K/stories260K.gguf");
+        ChatTemplate template;
+        try (GgufFile f = GgufFile.open(path)) {
+            template = ChatTemplate.fromGguf(f, model.tokenizer());
+        }
+        return new OpenAiServer(model, template, new ServerConfig("127.0.0.1", 0, parallel, queue, 128,
+                KvCache.Precision.F32, null, "stories260K")).start();
+    }
+
+    @Test
+    void everyStreamEndsWithDoneAndTokensAreCounted() {
+        try (LanguageModel model = Models.load(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"), 2)) {
+            OpenAiServer server = serve(model, 4, 64);
+            try {
+                CliRun r = CliRun.of("loadtest", "--url", server.url(), "--clients", "8", "--requests", "3", "-n", "8", "--json");
+                assertThat(r.exitCode()).as(r.err()).isZero();
+                assertThat(r.out()).contains("\"ok\":24", "\"errors\":0");
+                // stories260K rarely ends a story within 8 tokens; every request asked for 8
+                assertThat(r.out()).containsPattern("\"completion_tokens\":(1[6-9][0-9]|2[0-9]{2})\\b");
+            } finally {
+                server.stop(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    @Test
+    void refusedRequestsFailTheRun() {
+        try (LanguageModel model = Models.load(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"), 2)) {
+            OpenAiServer server = serve(model, 1, 0);
+            try {
+                CliRun r = CliRun.of("loadtest", "--url", server.url(), "--clients", "6", "--requests", "2", "-n", "64");
+                assertThat(r.exitCode()).isEqualTo(1);
+                assertThat(r.out()).contains("failed").contains("HTTP 503");
+            } finally {
+                server.stop(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    @Test
+    void badUrlIsAUsageError() {
+        CliRun r = CliRun.of("loadtest", "--url", "localhost:8080");
+        assertThat(r.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(r.err()).contains("--url localhost:8080 must look like http://HOST:PORT");
+    }
+}

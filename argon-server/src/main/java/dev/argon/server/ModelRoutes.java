@@ -1,0 +1,243 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.GenerationListener;
+import dev.argon.generate.GenerationResult;
+import dev.argon.sampling.TokenLogprobs;
+import dev.argon.tokenizer.Tokenizer;
+import io.javalin.http.Context;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
+
+/**
+ * The routes that need the loaded model: {@code /v1/completions}, {@code /v1/chat/completions}
+ * (plain JSON or Server-Sent Events), {@code /tokenize} and {@code /detokenize}. Generations run
+ * on the {@link Engine}; these routes parse, call it and write the answer.
+ */
+final class ModelRoutes {
+    private final Tokenizer tokenizer;
+    private final Engine engine;
+    private final String modelId;
+    private final RequestParser parser;
+    private final ServerMetrics metrics;
+    private final BooleanSupplier aborting;
+    private final AtomicInteger cancelled;
+
+    /**
+     * @param aborting true once running generations must stop (the server's grace period is over)
+     * @param cancelled counts streams whose client went away
+     */
+    ModelRoutes(Tokenizer tokenizer, ChatTemplate template, Engine engine, String modelId, ServerMetrics metrics,
+                BooleanSupplier aborting, AtomicInteger cancelled) {
+        this.tokenizer = tokenizer;
+        this.engine = engine;
+        this.modelId = modelId;
+        this.parser = new RequestParser(tokenizer, template, modelId, engine.contextLength());
+        this.metrics = metrics;
+        this.aborting = aborting;
+        this.cancelled = cancelled;
+    }
+
+    /** @return the engine the generations run on */
+    Engine engine() {
+        return engine;
+    }
+
+    /**
+     * One completion (plain or chat), streamed or not, with {@code n} choices: each choice is its
+     * own generation (they run side by side, so the engine batches them) and streamed chunks
+     * carry their choice's index.
+     */
+    void completion(Context ctx, boolean chat) {
+        long start = System.nanoTime();
+        CompletionRequest req = parser.parse(Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES), chat);
+        Responses responses = new Responses(chat, req.stream(), modelId, tokenizer);
+        boolean wantLogprobs = req.generation().logprobs() >= 0;
+        int n = req.n();
+        if (!req.stream()) {
+            List<List<TokenLogprobs>> logprobs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                logprobs.add(Collections.synchronizedList(new ArrayList<>()));
+            }
+            List<GenerationResult> results = runChoices(req, i -> new GenerationListener() {
+                @Override
+                public void onText(String text) {
+                }
+
+                @Override
+                public void onToken(int token, TokenLogprobs lp) {
+                    if (lp != null) {
+                        logprobs.get(i).add(lp);
+                    }
+                }
+            }, aborting);
+            for (GenerationResult r : results) {
+                metrics.generation(r, System.nanoTime() - start);
+            }
+            Json.send(ctx, 200, responses.completion(results, wantLogprobs ? logprobs : null));
+            return;
+        }
+        SseStream sse = new SseStream(ctx);
+        ChoiceStream[] choices = new ChoiceStream[n];
+        for (int i = 0; i < n; i++) {
+            choices[i] = new ChoiceStream(i, sse, responses, chat, wantLogprobs);
+        }
+        List<GenerationResult> results;
+        try {
+            results = runChoices(req, i -> choices[i], () -> sse.gone() || aborting.getAsBoolean());
+        } catch (RuntimeException e) {
+            if (!sse.started()) {
+                throw e; // nothing sent yet: an ordinary JSON error
+            }
+            sse.send(Responses.error(e instanceof ApiException a ? a
+                    : new ApiException(500, "server_error", null, null, "internal error: " + e.getClass().getSimpleName())));
+            return;
+        }
+        for (GenerationResult r : results) {
+            metrics.generation(r, System.nanoTime() - start);
+        }
+        if (sse.gone()) {
+            cancelled.incrementAndGet();
+            return; // the client went away: nothing more to say
+        }
+        for (int i = 0; i < n; i++) {
+            choices[i].finish(results.get(i).finishReason().openAiName());
+        }
+        if (req.includeUsage()) {
+            sse.send(responses.usageChunk(results));
+        }
+        sse.done();
+    }
+
+    /** Runs the request's choices, each on its own (virtual) thread when there are several. */
+    private List<GenerationResult> runChoices(CompletionRequest req, IntFunction<GenerationListener> listeners,
+                                              BooleanSupplier cancelled) {
+        if (req.n() == 1) {
+            return List.of(engine.run(req.choice(0), req.promptIds(), listeners.apply(0), cancelled));
+        }
+        List<Future<GenerationResult>> futures = new ArrayList<>();
+        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < req.n(); i++) {
+                int k = i;
+                futures.add(exec.submit(() -> engine.run(req.choice(k), req.promptIds(), listeners.apply(k), cancelled)));
+            }
+        }
+        List<GenerationResult> results = new ArrayList<>();
+        for (Future<GenerationResult> f : futures) {
+            try {
+                results.add(f.get());
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("the request was interrupted");
+            }
+        }
+        return results;
+    }
+
+    /**
+     * The streamed chunks of one choice: the role chunk first (chat), then a chunk per piece of
+     * text carrying the log-probabilities of the tokens behind it, and a last chunk with the
+     * finish reason (and the log-probabilities of tokens that produced no text).
+     */
+    private static final class ChoiceStream implements GenerationListener {
+        private final int index;
+        private final SseStream sse;
+        private final Responses responses;
+        private final boolean chat;
+        private final List<TokenLogprobs> pending;
+        private boolean roleSent;
+        private int offset;
+
+        ChoiceStream(int index, SseStream sse, Responses responses, boolean chat, boolean logprobs) {
+            this.index = index;
+            this.sse = sse;
+            this.responses = responses;
+            this.chat = chat;
+            this.pending = logprobs ? new ArrayList<>() : null;
+        }
+
+        @Override
+        public void onToken(int token, TokenLogprobs lp) {
+            if (pending != null && lp != null) {
+                pending.add(lp);
+            }
+        }
+
+        @Override
+        public void onText(String text) {
+            role();
+            sse.send(responses.chunk(index, text, false, null, drain(), offset));
+            offset += text.length();
+        }
+
+        void finish(String reason) {
+            role();
+            sse.send(responses.chunk(index, chat ? null : "", false, reason, drain(), offset));
+        }
+
+        private void role() {
+            if (chat && !roleSent) {
+                roleSent = true;
+                sse.send(responses.chunk(index, "", true, null, null, 0));
+            }
+        }
+
+        private List<TokenLogprobs> drain() {
+            if (pending == null) {
+                return null;
+            }
+            List<TokenLogprobs> out = List.copyOf(pending);
+            pending.clear();
+            return out;
+        }
+    }
+
+    /** {@code {"content", "add_special", "parse_special"}} → {@code {"tokens"}}. */
+    void tokenize(Context ctx) {
+        JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
+        String content = Json.string(body, "content", null);
+        if (content == null) {
+            throw ApiException.badRequest("content", "'content' (the text to tokenize) is required");
+        }
+        int[] ids = tokenizer.encode(content, Json.bool(body, "add_special", false), Json.bool(body, "parse_special", true));
+        ObjectNode out = Json.object();
+        ArrayNode arr = out.putArray("tokens");
+        for (int id : ids) {
+            arr.add(id);
+        }
+        Json.send(ctx, 200, out);
+    }
+
+    /** {@code {"tokens"}} → {@code {"content"}}. */
+    void detokenize(Context ctx) {
+        JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
+        JsonNode tokens = body.get("tokens");
+        if (tokens == null || !tokens.isArray()) {
+            throw ApiException.badRequest("tokens", "'tokens' must be an array of token ids");
+        }
+        int vocab = tokenizer.vocabSize();
+        int[] ids = new int[tokens.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = tokens.get(i);
+            if (!t.isIntegralNumber() || !t.canConvertToInt() || t.intValue() < 0 || t.intValue() >= vocab) {
+                throw ApiException.badRequest("tokens", "tokens[" + i + "] = " + t + " is not a token id (0.." + (vocab - 1) + ")");
+            }
+            ids[i] = t.intValue();
+        }
+        Json.send(ctx, 200, Json.object().put("content", tokenizer.decode(ids)));
+    }
+}

@@ -1,0 +1,391 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.argon.ArgonException;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.GenerationRequest;
+import dev.argon.sampling.Logprobs;
+import dev.argon.sampling.SamplingParams;
+import dev.argon.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns OpenAI request bodies into {@link CompletionRequest}s: checks every field it reads,
+ * refuses what Argon does not support, renders chat messages with the model's template and
+ * tokenizes the prompt. Every problem is an {@link ApiException} naming the request field.
+ */
+final class RequestParser {
+    /** Library parameter names (in {@link SamplingParams} messages) → the API's names. */
+    private static final Map<String, String> PARAM_NAMES = Map.of(
+            "temperature", "temperature", "topK", "top_k", "topP", "top_p", "minP", "min_p",
+            "repeatPenalty", "repeat_penalty", "repeatLastN", "repeat_last_n", "seed", "seed",
+            "presencePenalty", "presence_penalty", "frequencyPenalty", "frequency_penalty", "logitBias", "logit_bias");
+    private static final Pattern SAMPLING_ERROR = Pattern.compile("sampling parameter (\\w+)");
+
+    private final Tokenizer tokenizer;
+    private final ChatTemplate template;
+    private final String modelId;
+    private final int contextLength;
+    private final boolean tokenizerAddsBos;
+
+    /**
+     * @param modelId the served model's id, as {@code /v1/models} lists it
+     * @param contextLength tokens one request may hold; prompts must be shorter
+     */
+    RequestParser(Tokenizer tokenizer, ChatTemplate template, String modelId, int contextLength) {
+        this.tokenizer = tokenizer;
+        this.template = template;
+        this.modelId = modelId;
+        this.contextLength = contextLength;
+        int[] ids = tokenizer.encode("", true, false);
+        this.tokenizerAddsBos = tokenizer.bos() >= 0 && ids.length > 0 && ids[0] == tokenizer.bos();
+    }
+
+    /**
+     * Checks the {@code model} field: absent, null, the served id or its file name (with
+     * {@code .gguf}) are fine.
+     *
+     * @throws ApiException 404 {@code model_not_found} for any other id, 400 for a non-string
+     */
+    static void checkModel(JsonNode body, String modelId) {
+        String m = Json.string(body, "model", null);
+        if (m != null && !m.equals(modelId) && !m.equalsIgnoreCase(modelId + ".gguf")) {
+            throw new ApiException(404, "invalid_request_error", "model", "model_not_found",
+                    "The model '" + m + "' does not exist; this server serves '" + modelId + "' (see GET /v1/models)");
+        }
+    }
+
+    /** Parses a completion ({@code chat} false) or chat completion request. */
+    CompletionRequest parse(JsonNode body, boolean chat) {
+        checkModel(body, modelId);
+        refuseUnsupported(body, chat);
+        boolean stream = Json.bool(body, "stream", false);
+        JsonNode streamOptions = body.get("stream_options");
+        if (streamOptions != null && !streamOptions.isNull() && !streamOptions.isObject()) {
+            throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
+        }
+        boolean includeUsage = stream && streamOptions != null && streamOptions.isObject()
+                && Json.bool(streamOptions, "include_usage", false);
+        int maxTokens = maxTokens(body, chat);
+        SamplingParams sampling = sampling(body);
+        List<String> stops = new ArrayList<>(stopStrings(body));
+        String prompt;
+        if (chat) {
+            prompt = renderChat(body);
+            stops.addAll(template.stopStrings());
+        } else {
+            prompt = promptText(body);
+        }
+        GenerationRequest req = new GenerationRequest(prompt, maxTokens, sampling, List.copyOf(stops), true, true);
+        try {
+            req.validate();
+        } catch (ArgonException e) {
+            throw coreError(e);
+        }
+        int logprobs = logprobs(body, chat);
+        if (logprobs >= 0) {
+            req = req.withLogprobs(logprobs);
+        }
+        return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
+                choices(body));
+    }
+
+    /** Most choices ({@code n}) one request may ask for. */
+    static final int MAX_CHOICES = 16;
+
+    private static int choices(JsonNode body) {
+        Long n = Json.integer(body, "n");
+        if (n == null) {
+            return 1;
+        }
+        if (n < 1 || n > MAX_CHOICES) {
+            throw ApiException.badRequest("n", "'n' is " + n + "; it must be between 1 and " + MAX_CHOICES);
+        }
+        return n.intValue();
+    }
+
+    /**
+     * Log-probabilities asked for: -1 for none, else the number of alternatives per token. Chat:
+     * {@code logprobs: true} and {@code top_logprobs} 0..20; completions: {@code logprobs} 0..5
+     * (OpenAI API reference).
+     */
+    private static int logprobs(JsonNode body, boolean chat) {
+        if (chat) {
+            boolean on = Json.bool(body, "logprobs", false);
+            Long top = Json.integer(body, "top_logprobs");
+            if (top == null) {
+                return on ? 0 : -1;
+            }
+            if (top < 0 || top > Logprobs.MAX_TOP) {
+                throw ApiException.badRequest("top_logprobs", "'top_logprobs' is " + top + "; it must be between 0 and " + Logprobs.MAX_TOP);
+            }
+            if (!on) {
+                throw ApiException.badRequest("logprobs", "'top_logprobs' needs 'logprobs': true");
+            }
+            return top.intValue();
+        }
+        JsonNode v = body.get("logprobs");
+        if (v != null && v.isBoolean()) {
+            throw ApiException.badRequest("logprobs", "for /v1/completions 'logprobs' is the number of alternatives (0..5), not a boolean");
+        }
+        Long k = Json.integer(body, "logprobs");
+        if (k == null) {
+            return -1;
+        }
+        if (k < 0 || k > 5) {
+            throw ApiException.badRequest("logprobs", "'logprobs' is " + k + "; it must be between 0 and 5");
+        }
+        return k.intValue();
+    }
+
+    /** Maps a core validation error to a 400 naming the API's parameter. */
+    static ApiException coreError(ArgonException e) {
+        String message = e.getMessage();
+        String param = null;
+        Matcher m = SAMPLING_ERROR.matcher(message);
+        if (m.find()) {
+            param = PARAM_NAMES.get(m.group(1));
+        } else if (message.contains("(-n)")) {
+            param = "max_tokens";
+        }
+        for (Map.Entry<String, String> e2 : PARAM_NAMES.entrySet()) {
+            message = message.replaceAll("\\b" + e2.getKey() + "\\b", e2.getValue());
+        }
+        message = message.replace("number of tokens to generate (-n)", "max_tokens");
+        return ApiException.badRequest(param, message);
+    }
+
+    private int[] tokenize(String prompt, String param) {
+        int[] ids = tokenizer.encode(prompt, true, true);
+        if (ids.length == 0) {
+            throw ApiException.badRequest(param, "the prompt is empty and the model adds no BOS token: nothing to start generating from");
+        }
+        if (ids.length >= contextLength) {
+            throw new ApiException(400, "invalid_request_error", param, "context_length_exceeded",
+                    "the prompt is " + ids.length + " tokens but this server's context holds " + contextLength
+                            + " tokens per request (prompt and answer); shorten the prompt or start the server with a larger -c");
+        }
+        return ids;
+    }
+
+    private static void refuseUnsupported(JsonNode body, boolean chat) {
+        JsonNode bestOf = body.get("best_of");
+        if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.intValue() == 1)) {
+            throw ApiException.badRequest("best_of", "'best_of' other than 1 is not supported");
+        }
+        if (Json.bool(body, "echo", false)) {
+            throw ApiException.badRequest("echo", "'echo' is not supported");
+        }
+        JsonNode suffix = body.get("suffix");
+        if (!chat && suffix != null && !suffix.isNull() && !(suffix.isTextual() && suffix.textValue().isEmpty())) {
+            throw ApiException.badRequest("suffix", "'suffix' (insertion) is not supported");
+        }
+        for (String name : List.of("tools", "tool_choice", "functions", "function_call")) {
+            JsonNode v = body.get(name);
+            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().equals("none"))) {
+                throw ApiException.badRequest(name, "'" + name + "' (tool calling) is not supported yet");
+            }
+        }
+        JsonNode format = body.get("response_format");
+        if (format != null && !format.isNull() && !(format.isObject() && "text".equals(format.path("type").asText()))) {
+            throw ApiException.badRequest("response_format", "only {\"type\": \"text\"} is supported as 'response_format'");
+        }
+    }
+
+    private static int maxTokens(JsonNode body, boolean chat) {
+        int maxTokens = chat ? -1 : 16;
+        for (String name : List.of("max_tokens", "max_completion_tokens")) {
+            Long v = Json.integer(body, name);
+            if (v != null) {
+                if (v < 0 || v > Integer.MAX_VALUE) {
+                    throw ApiException.badRequest(name, "'" + name + "' is " + v + "; expected a number >= 0");
+                }
+                maxTokens = v.intValue();
+            }
+        }
+        return maxTokens;
+    }
+
+    /** Sampling settings; unset ones take llama.cpp's defaults ({@link SamplingParams#defaults()}). */
+    private SamplingParams sampling(JsonNode body) {
+        SamplingParams d = SamplingParams.defaults();
+        Long topK = Json.integer(body, "top_k");
+        Long lastN = Json.integer(body, "repeat_last_n");
+        Long seed = Json.integer(body, "seed");
+        return new SamplingParams(
+                Json.number(body, "temperature", d.temperature()),
+                topK == null ? d.topK() : clampToInt(topK),
+                Json.number(body, "top_p", d.topP()),
+                Json.number(body, "min_p", d.minP()),
+                Json.number(body, "repeat_penalty", d.repeatPenalty()),
+                lastN == null ? d.repeatLastN() : clampToInt(lastN),
+                seed == null ? d.seed() : seed,
+                Json.number(body, "presence_penalty", d.presencePenalty()),
+                Json.number(body, "frequency_penalty", d.frequencyPenalty()),
+                logitBias(body));
+    }
+
+    /** {@code logit_bias}: an object from token ids (as strings, OpenAI's form) to biases. */
+    private Map<Integer, Float> logitBias(JsonNode body) {
+        JsonNode lb = body.get("logit_bias");
+        if (lb == null || lb.isNull()) {
+            return Map.of();
+        }
+        if (!lb.isObject()) {
+            throw ApiException.badRequest("logit_bias", "'logit_bias' must be an object from token ids to numbers, such as {\"50256\": -100}");
+        }
+        Map<Integer, Float> out = new LinkedHashMap<>();
+        int vocab = tokenizer.vocabSize();
+        for (Map.Entry<String, JsonNode> e : lb.properties()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().strip());
+            } catch (NumberFormatException x) {
+                id = -1;
+            }
+            if (id < 0 || id >= vocab) {
+                throw ApiException.badRequest("logit_bias", "logit_bias key '" + e.getKey() + "' is not a token id (0.." + (vocab - 1) + ")");
+            }
+            if (!e.getValue().isNumber()) {
+                throw ApiException.badRequest("logit_bias", "logit_bias['" + e.getKey() + "'] must be a number from -100 to 100");
+            }
+            out.put(id, e.getValue().floatValue());
+        }
+        return out;
+    }
+
+    private static int clampToInt(long v) {
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
+    }
+
+    private String renderChat(JsonNode body) {
+        JsonNode messages = body.get("messages");
+        if (messages == null || messages.isNull()) {
+            throw ApiException.badRequest("messages", "'messages' is required");
+        }
+        if (!messages.isArray()) {
+            throw ApiException.badRequest("messages", "'messages' must be an array of messages");
+        }
+        if (messages.isEmpty()) {
+            throw ApiException.badRequest("messages", "'messages' is empty; at least one message is required");
+        }
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            list.add(message(messages.get(i), "messages[" + i + "]"));
+        }
+        String text;
+        try {
+            text = template.render(list, null, true, Map.of());
+        } catch (ArgonException e) {
+            throw ApiException.badRequest("messages", e.getMessage());
+        }
+        // templates write bos_token themselves; the tokenizer adds BOS too, so drop the written one
+        String bos = template.bosToken();
+        if (tokenizerAddsBos && !bos.isEmpty() && text.startsWith(bos)) {
+            text = text.substring(bos.length());
+        }
+        return text;
+    }
+
+    private static Map<String, Object> message(JsonNode m, String param) {
+        if (!m.isObject()) {
+            throw ApiException.badRequest(param, param + " must be an object with 'role' and 'content'");
+        }
+        JsonNode role = m.get("role");
+        if (role == null || !role.isTextual() || role.textValue().isBlank()) {
+            throw ApiException.badRequest(param + ".role", param + ".role must be a string such as \"user\"");
+        }
+        Map<String, Object> map = new LinkedHashMap<>();
+        // OpenAI's newer name for system instructions; chat templates know "system"
+        map.put("role", role.textValue().equals("developer") ? "system" : role.textValue());
+        JsonNode toolCalls = m.get("tool_calls");
+        boolean hasToolCalls = toolCalls != null && !toolCalls.isNull();
+        if (hasToolCalls && !toolCalls.isArray()) {
+            throw ApiException.badRequest(param + ".tool_calls", param + ".tool_calls must be an array");
+        }
+        JsonNode c = m.get("content");
+        if ((c == null || c.isNull()) && !hasToolCalls) {
+            throw ApiException.badRequest(param + ".content", param + " has no 'content' (and no 'tool_calls')");
+        }
+        map.put("content", content(c, param + ".content"));
+        if (hasToolCalls) {
+            map.put("tool_calls", Json.MAPPER.convertValue(toolCalls, List.class));
+        }
+        for (String name : List.of("name", "tool_call_id")) {
+            JsonNode v = m.get(name);
+            if (v != null && !v.isNull()) {
+                if (!v.isTextual()) {
+                    throw ApiException.badRequest(param + "." + name, param + "." + name + " must be a string");
+                }
+                map.put(name, v.textValue());
+            }
+        }
+        return map;
+    }
+
+    private static String content(JsonNode c, String param) {
+        if (c == null || c.isNull()) {
+            return "";
+        }
+        if (c.isTextual()) {
+            return c.textValue();
+        }
+        if (c.isArray()) {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode part : c) {
+                if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                    throw ApiException.badRequest(param, param + ": only text parts ({\"type\": \"text\", \"text\": ...}) are supported");
+                }
+                sb.append(part.get("text").textValue());
+            }
+            return sb.toString();
+        }
+        throw ApiException.badRequest(param, param + " must be a string or an array of text parts");
+    }
+
+    private static String promptText(JsonNode body) {
+        JsonNode p = body.get("prompt");
+        if (p == null || p.isNull()) {
+            throw ApiException.badRequest("prompt", "'prompt' is required");
+        }
+        if (p.isTextual()) {
+            return p.textValue();
+        }
+        if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
+            return p.get(0).textValue();
+        }
+        throw ApiException.badRequest("prompt", "'prompt' must be a string (or an array of one string); batches and token arrays are not supported");
+    }
+
+    private static List<String> stopStrings(JsonNode body) {
+        JsonNode s = body.get("stop");
+        List<String> out = new ArrayList<>();
+        if (s == null || s.isNull()) {
+            return out;
+        }
+        if (s.isTextual()) {
+            if (!s.textValue().isEmpty()) {
+                out.add(s.textValue());
+            }
+            return out;
+        }
+        if (s.isArray()) {
+            for (JsonNode e : s) {
+                if (!e.isTextual()) {
+                    throw ApiException.badRequest("stop", "'stop' must be a string or an array of strings");
+                }
+                if (!e.textValue().isEmpty()) {
+                    out.add(e.textValue());
+                }
+            }
+            return out;
+        }
+        throw ApiException.badRequest("stop", "'stop' must be a string or an array of strings");
+    }
+}

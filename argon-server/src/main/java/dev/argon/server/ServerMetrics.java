@@ -1,0 +1,103 @@
+package dev.argon.server;
+
+import dev.argon.generate.GenerationResult;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The server's metrics (Micrometer, exposed by {@code GET /metrics} in Prometheus text format):
+ *
+ * <ul>
+ *   <li>{@code argon_requests_total{route,status}}, {@code argon_request_duration_seconds{route}}
+ *       — every HTTP request (unknown routes count as {@code route="other"});</li>
+ *   <li>{@code argon_prompt_tokens_total}, {@code argon_completion_tokens_total},
+ *       {@code argon_generations_total{finish_reason}} — finished generations;</li>
+ *   <li>{@code argon_time_to_first_token_seconds} — from the request's arrival to its first
+ *       generated token (queue wait plus prompt prefill);</li>
+ *   <li>{@code argon_decode_tokens_per_second} — a summary of each generation's decode speed;</li>
+ *   <li>gauges {@code argon_queue_depth}, {@code argon_active_sequences}, {@code argon_slots},
+ *       {@code argon_kv_cache_tokens_used}, {@code argon_kv_cache_tokens_capacity} — read from
+ *       the {@link Engine}'s stats at scrape time (0 while the model loads).</li>
+ * </ul>
+ */
+final class ServerMetrics {
+    /** Content type of {@link #scrape()}: Prometheus text exposition format 0.0.4. */
+    static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+    private static final Duration[] LATENCY_BUCKETS = {
+            Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+            Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60),
+            Duration.ofSeconds(120)};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Counter promptTokens;
+    private final Counter completionTokens;
+    private final Timer timeToFirstToken;
+    private final DistributionSummary decodeSpeed;
+
+    /** @param stats the engine's current stats, or null while there is no engine */
+    ServerMetrics(Supplier<Engine.Stats> stats) {
+        promptTokens = Counter.builder("argon.prompt.tokens").description("Prompt tokens of finished generations").register(registry);
+        completionTokens = Counter.builder("argon.completion.tokens").description("Generated tokens of finished generations").register(registry);
+        timeToFirstToken = Timer.builder("argon.time.to.first.token")
+                .description("From a generation request's arrival to its first generated token (queue wait + prefill)")
+                .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+        decodeSpeed = DistributionSummary.builder("argon.decode.tokens.per.second")
+                .description("Decode speed of each generation (tokens after the first / decode time)").register(registry);
+        gauge("argon.queue.depth", "Requests waiting for the engine", stats, Engine.Stats::queuedRequests);
+        gauge("argon.active.sequences", "Generations running now", stats, Engine.Stats::activeSequences);
+        gauge("argon.slots", "Generations that may run at the same time", stats, Engine.Stats::slots);
+        gauge("argon.kv.cache.tokens.used", "KV cache positions filled by running generations", stats, Engine.Stats::kvCacheTokensUsed);
+        gauge("argon.kv.cache.tokens.capacity", "KV cache positions of the engine in all", stats, Engine.Stats::kvCacheCapacityTokens);
+    }
+
+    private void gauge(String name, String description, Supplier<Engine.Stats> stats, ToDoubleFunction<Engine.Stats> f) {
+        Gauge.builder(name, () -> {
+            Engine.Stats s = stats.get();
+            return s == null ? 0 : f.applyAsDouble(s);
+        }).description(description).register(registry);
+    }
+
+    /** Counts one HTTP request. */
+    void request(String route, int status, double millis) {
+        Counter.builder("argon.requests").description("HTTP requests by route and status")
+                .tag("route", route).tag("status", Integer.toString(status)).register(registry).increment();
+        Timer.builder("argon.request.duration").description("HTTP request duration by route (streams: until the last event)")
+                .tag("route", route).serviceLevelObjectives(LATENCY_BUCKETS).register(registry)
+                .record((long) (millis * 1e6), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Records a finished generation.
+     *
+     * @param elapsedNanos from the request's arrival to the generation's end
+     */
+    void generation(GenerationResult r, long elapsedNanos) {
+        promptTokens.increment(r.promptTokens().length);
+        completionTokens.increment(r.generatedTokens().length);
+        Counter.builder("argon.generations").description("Finished generations by finish reason")
+                .tag("finish_reason", r.finishReason().name().toLowerCase(java.util.Locale.ROOT)).register(registry).increment();
+        if (r.generatedTokens().length > 0) {
+            long ttft = Math.max(0, elapsedNanos - (long) (r.decodeSeconds() * 1e9));
+            timeToFirstToken.record(ttft, TimeUnit.NANOSECONDS);
+        }
+        if (r.generatedTokens().length > 1) {
+            decodeSpeed.record(r.decodeTokensPerSecond());
+        }
+    }
+
+    /** @return every metric in Prometheus text format ({@link #CONTENT_TYPE}) */
+    String scrape() {
+        return registry.scrape();
+    }
+}

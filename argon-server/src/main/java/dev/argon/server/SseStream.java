@@ -1,0 +1,63 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.http.Context;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A Server-Sent Events response ({@code data: JSON} events, {@code data: [DONE]} at the end).
+ * The status line and headers go out with the first event, so a request refused before any
+ * output still gets an ordinary JSON error. A failed write marks the client as gone; later
+ * events are dropped. Thread-safe.
+ */
+final class SseStream {
+    private final Context ctx;
+    private OutputStream out;
+    private volatile boolean gone;
+
+    SseStream(Context ctx) {
+        this.ctx = ctx;
+    }
+
+    /** @return whether the status and headers have been sent */
+    synchronized boolean started() {
+        return out != null;
+    }
+
+    /** @return whether the client went away (a write failed) */
+    boolean gone() {
+        return gone;
+    }
+
+    /** Sends one event with {@code node} as its data. */
+    void send(JsonNode node) {
+        sendData(Json.write(node));
+    }
+
+    /** Sends {@code data: [DONE]}. */
+    void done() {
+        sendData("[DONE]");
+    }
+
+    private synchronized void sendData(String data) {
+        if (gone) {
+            return;
+        }
+        try {
+            if (out == null) {
+                ctx.status(200);
+                ctx.res().setContentType("text/event-stream; charset=utf-8");
+                ctx.res().setHeader("Cache-Control", "no-cache");
+                ctx.res().setHeader("X-Accel-Buffering", "no");
+                out = ctx.res().getOutputStream();
+            }
+            out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            gone = true;
+        }
+    }
+}
