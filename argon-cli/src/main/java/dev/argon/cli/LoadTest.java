@@ -98,7 +98,7 @@ final class LoadTest {
                         } catch (Exception e) {
                             errors.incrementAndGet();
                             if (errorList.size() < 5) {
-                                errorList.add("client " + client + " request " + i + ": " + e.getMessage());
+                                errorList.add("client " + client + " request " + i + ": " + describe(e));
                             }
                         }
                         onRequestDone.run();
@@ -174,6 +174,22 @@ final class LoadTest {
             }
             return new long[]{usage, first < 0 ? System.nanoTime() - start : first};
         }
+    }
+
+    /**
+     * A one-line cause. Problems found in a response are plain {@link IOException}s with their own
+     * message; others (connection refused, unknown host, timeout) get their type named, and often
+     * carry no message of their own, so the first cause with one is used.
+     */
+    private static String describe(Throwable e) {
+        if (e.getClass() == IOException.class && e.getMessage() != null) {
+            return e.getMessage();
+        }
+        Throwable t = e;
+        while (t.getMessage() == null && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
     }
 
     private static double percentile(List<Double> values, double p) {

@@ -66,17 +66,22 @@ final class LoadTestCommand implements Callable<Integer> {
         if (uri.getScheme() == null || !uri.getScheme().startsWith("http") || uri.getHost() == null) {
             throw new ArgonException("--url " + url + " must look like http://HOST:PORT");
         }
-        String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        // accept the server root or an OpenAI base URL (http://HOST:PORT/v1)
+        String base = url.replaceAll("/+$", "");
+        base = base.endsWith("/v1") ? base.substring(0, base.length() - 3) : base;
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         LoadTest.Config config = new LoadTest.Config(base, clients, requests, maxTokens, temperature, apiKey,
                 Duration.ofSeconds(timeoutSeconds));
         LoadTest.Result r;
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loadtest").setInitialMax((long) clients * requests)
-                .setUnit(" req", 1).setUpdateIntervalMillis(250)
-                .setStyle(System.console() != null ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
-                .setConsumer(new ConsoleProgressBarConsumer(err)).build()) {
-            r = LoadTest.run(config, bar::step);
+        if (System.console() == null) {
+            r = LoadTest.run(config, () -> { }); // no progress bar when the output is not a terminal
+        } else {
+            try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loadtest").setInitialMax((long) clients * requests)
+                    .setUnit(" req", 1).setUpdateIntervalMillis(250).setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+                    .setConsumer(new ConsoleProgressBarConsumer(err)).build()) {
+                r = LoadTest.run(config, bar::step);
+            }
         }
         if (json) {
             ObjectMapper m = new ObjectMapper();
@@ -91,8 +96,10 @@ final class LoadTestCommand implements Callable<Integer> {
         } else {
             out.printf("requests: %d ok, %d failed (%d clients x %d)%n", r.ok(), r.errors(), clients, requests);
             out.printf("generated: %d tokens in %.2f s = %.1f tokens/s aggregate%n", r.completionTokens(), r.seconds(), r.tokensPerSecond());
-            out.printf("time to first token: median %.0f ms, p95 %.0f ms; request: median %.0f ms%n",
-                    r.ttftMedianMs(), r.ttftP95Ms(), r.latencyMedianMs());
+            if (r.ok() > 0) {
+                out.printf("time to first token: median %.0f ms, p95 %.0f ms; request: median %.0f ms%n",
+                        r.ttftMedianMs(), r.ttftP95Ms(), r.latencyMedianMs());
+            }
             for (String e : r.firstErrors()) {
                 out.println("error: " + e);
             }

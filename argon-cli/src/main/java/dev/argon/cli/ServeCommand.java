@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code argon serve}: an OpenAI-compatible HTTP server for one model (see {@link OpenAiServer}).
@@ -114,13 +115,27 @@ final class ServeCommand implements Runnable {
             onListening.accept(server);
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            err.println("argon: stopping: finishing running requests (up to 30 s)");
-            server.stop(Duration.ofSeconds(30));
-            stopped.countDown();
-        }, "argon-serve-shutdown");
+        AtomicBoolean signalled = new AtomicBoolean();
         if (onStarted == null) {
-            Runtime.getRuntime().addShutdownHook(hook);
+            // SIGTERM / SIGINT: a graceful stop, after which the command returns and the process
+            // exits 0 (a JVM shutdown hook would exit 143). A second signal exits at once.
+            Runnable graceful = () -> {
+                if (!signalled.compareAndSet(false, true)) {
+                    Runtime.getRuntime().halt(130);
+                }
+                Thread.ofPlatform().name("argon-serve-shutdown").start(() -> {
+                    err.println("argon: stopping: finishing running requests (up to 30 s)");
+                    server.stop(Duration.ofSeconds(30));
+                    stopped.countDown();
+                });
+            };
+            for (String name : new String[]{"TERM", "INT"}) {
+                try {
+                    sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> graceful.run());
+                } catch (IllegalArgumentException unsupported) {
+                    // this platform does not deliver that signal to Java; the JVM default applies
+                }
+            }
         }
         long loadStart = System.nanoTime();
         LanguageModel model = null;
@@ -137,12 +152,8 @@ final class ServeCommand implements Runnable {
             }
             server.ready(model, template, new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache));
         } catch (RuntimeException | Error e) {
-            if (onStarted == null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    return; // SIGTERM while loading: the hook stops the server
-                }
+            if (signalled.get()) {
+                return; // stopped by a signal while loading
             }
             server.stop(Duration.ZERO);
             if (model != null) {

@@ -186,6 +186,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final Condition work = lock.newCondition();
     private final Thread loop;
     private volatile boolean closing;
+    private volatile boolean stopLoop;
     private long clock;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
@@ -263,12 +264,33 @@ public final class BatchScheduler implements AutoCloseable {
         return options;
     }
 
+    /**
+     * Stops admitting: every request still waiting for a slot fails at once with an
+     * {@link ArgonException} (so its caller can answer 503), and later {@link #submit} calls are
+     * refused. Running requests continue.
+     *
+     * @param reason the message the waiting requests fail with
+     */
+    public void refuseWaiting(String reason) {
+        lock.lock();
+        try {
+            closing = true;
+            for (Request r : queue) {
+                r.handle.events.add(new Failed(new ArgonException(reason)));
+            }
+            queue.clear();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Stops the loop: waiting and running requests end (running ones as cancelled). */
     @Override
     public void close() {
         lock.lock();
         try {
             closing = true;
+            stopLoop = true;
             work.signal();
         } finally {
             lock.unlock();
@@ -284,10 +306,10 @@ public final class BatchScheduler implements AutoCloseable {
         while (true) {
             lock.lock();
             try {
-                while (!closing && active.isEmpty() && queue.isEmpty()) {
+                while (!stopLoop && active.isEmpty() && queue.isEmpty()) {
                     work.awaitUninterruptibly();
                 }
-                if (closing) {
+                if (stopLoop) {
                     for (Request r : queue) {
                         r.handle.events.add(new Failed(new ArgonException("the server is shutting down")));
                     }

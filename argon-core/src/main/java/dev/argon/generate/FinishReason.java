@@ -10,8 +10,11 @@ public enum FinishReason {
     LENGTH("length"),
     /** The KV cache is full: no position is left for another token. */
     CONTEXT_FULL("length"),
-    /** The caller cancelled the generation. */
-    CANCELLED("cancelled");
+    /**
+     * The caller cancelled the generation (or a server's shutdown grace period ran out). The
+     * OpenAI API has no such value; the answer was cut short, so it reports {@code length}.
+     */
+    CANCELLED("length");
 
     private final String openAiName;
 
@@ -19,7 +22,7 @@ public enum FinishReason {
         this.openAiName = openAiName;
     }
 
-    /** @return {@code stop} or {@code length}, as the OpenAI API names it */
+    /** @return {@code stop} or {@code length}, as the OpenAI API names it (a cancelled generation is {@code length}) */
     public String openAiName() {
         return openAiName;
     }

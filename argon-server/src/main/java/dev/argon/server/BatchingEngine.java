@@ -23,6 +23,7 @@ public final class BatchingEngine implements Engine {
 
     private final BatchScheduler scheduler;
     private final int contextLength;
+    private final int capacity;
 
     /**
      * @param parallel sequences per forward pass (slots)
@@ -36,6 +37,7 @@ public final class BatchingEngine implements Engine {
         this.scheduler = new BatchScheduler(model, new BatchScheduler.Options(parallel, contextLength, precision,
                 queueCapacity, STEP_TOKENS, prefixReuse));
         this.contextLength = contextLength;
+        this.capacity = parallel + queueCapacity;
     }
 
     /** @return an engine with the slots, queue, context and precision of {@code config}, prefix reuse on */
@@ -66,10 +68,22 @@ public final class BatchingEngine implements Engine {
         }
         try {
             return handle.await(listener);
+        } catch (ArgonException e) {
+            throw ApiException.unavailable(e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("the request was interrupted");
         }
+    }
+
+    @Override
+    public int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public void refuseWaiting() {
+        scheduler.refuseWaiting("the server is shutting down; retry on another server or later");
     }
 
     @Override

@@ -42,6 +42,15 @@ public interface Engine extends AutoCloseable {
         return run(req, promptIds, onText, cancelled);
     }
 
+    /** @return the most generations that can be running or waiting at once (larger {@code n} can never be served) */
+    default int capacity() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** Shutdown began: requests still waiting for capacity fail now with a 503 instead of waiting for the drain. */
+    default void refuseWaiting() {
+    }
+
     /** @return tokens one sequence may hold (prompt plus generated); prompts must be shorter */
     int contextLength();
 

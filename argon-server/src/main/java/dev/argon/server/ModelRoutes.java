@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.FinishReason;
 import dev.argon.generate.GenerationListener;
 import dev.argon.generate.GenerationResult;
 import dev.argon.sampling.TokenLogprobs;
@@ -66,6 +67,10 @@ final class ModelRoutes {
         Responses responses = new Responses(chat, req.stream(), modelId, tokenizer);
         boolean wantLogprobs = req.generation().logprobs() >= 0;
         int n = req.n();
+        if (n > engine.capacity()) {
+            throw ApiException.badRequest("n", "'n' is " + n + " but this server runs or queues at most " + engine.capacity()
+                    + " generations at once (--parallel + --queue)");
+        }
         if (!req.stream()) {
             List<List<TokenLogprobs>> logprobs = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -113,7 +118,7 @@ final class ModelRoutes {
             return; // the client went away: nothing more to say
         }
         for (int i = 0; i < n; i++) {
-            choices[i].finish(results.get(i).finishReason().openAiName());
+            choices[i].finish(results.get(i).finishReason());
         }
         if (req.includeUsage()) {
             sse.send(responses.usageChunk(results));
@@ -184,9 +189,13 @@ final class ModelRoutes {
             offset += text.length();
         }
 
-        void finish(String reason) {
+        /** The last chunk; after a stop string the held-back tokens' log-probabilities are dropped (their text was cut). */
+        void finish(FinishReason reason) {
             role();
-            sse.send(responses.chunk(index, chat ? null : "", false, reason, drain(), offset));
+            if (reason == FinishReason.STOP_STRING && pending != null) {
+                pending.clear();
+            }
+            sse.send(responses.chunk(index, chat ? null : "", false, reason.openAiName(), drain(), offset));
         }
 
         private void role() {

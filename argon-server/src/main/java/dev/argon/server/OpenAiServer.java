@@ -158,6 +158,10 @@ public final class OpenAiServer implements AutoCloseable {
             state = State.STOPPING;
             a = app;
         }
+        ModelRoutes waiting = routes;
+        if (waiting != null) {
+            waiting.engine().refuseWaiting();
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             while (inFlight.get() > 0 && System.nanoTime() < deadline) {

@@ -33,6 +33,8 @@ final class RequestParser {
     private final String modelId;
     private final int contextLength;
     private final boolean tokenizerAddsBos;
+    /** The most bytes of prompt text one token can stand for (its bytes, or its written form for special tokens). */
+    private final int maxTokenBytes;
 
     /**
      * @param modelId the served model's id, as {@code /v1/models} lists it
@@ -43,6 +45,12 @@ final class RequestParser {
         this.template = template;
         this.modelId = modelId;
         this.contextLength = contextLength;
+        int longest = 1;
+        for (int i = 0; i < tokenizer.vocabSize(); i++) {
+            longest = Math.max(longest, Math.max(tokenizer.tokenBytes(i).length,
+                    tokenizer.piece(i).getBytes(java.nio.charset.StandardCharsets.UTF_8).length));
+        }
+        this.maxTokenBytes = longest;
         int[] ids = tokenizer.encode("", true, false);
         this.tokenizerAddsBos = tokenizer.bos() >= 0 && ids.length > 0 && ids[0] == tokenizer.bos();
     }
@@ -162,6 +170,15 @@ final class RequestParser {
     }
 
     private int[] tokenize(String prompt, String param) {
+        // A token covers at most maxTokenBytes bytes of text, so a longer text cannot fit: refuse it
+        // before spending time and memory on tokenizing megabytes.
+        long bytes = (long) prompt.length() * 3 >= (long) contextLength * maxTokenBytes
+                ? prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8).length : 0;
+        if (bytes > (long) contextLength * maxTokenBytes) {
+            throw new ApiException(400, "invalid_request_error", param, "context_length_exceeded",
+                    "the prompt is " + bytes + " bytes, more than this server's context of " + contextLength
+                            + " tokens can hold; shorten the prompt or start the server with a larger -c");
+        }
         int[] ids = tokenizer.encode(prompt, true, true);
         if (ids.length == 0) {
             throw ApiException.badRequest(param, "the prompt is empty and the model adds no BOS token: nothing to start generating from");

@@ -3,6 +3,7 @@ package dev.argon.server;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.argon.generate.FinishReason;
 import dev.argon.generate.GenerationResult;
 import dev.argon.sampling.TokenLogprobs;
 import dev.argon.sampling.TopLogprob;
@@ -61,7 +62,8 @@ final class Responses {
             } else {
                 choice.put("text", r.text());
             }
-            choice.set("logprobs", logprobs == null ? NullNode.getInstance() : logprobs(logprobs.get(i), 0));
+            choice.set("logprobs", logprobs == null ? NullNode.getInstance()
+                    : logprobs(r.finishReason() == FinishReason.STOP_STRING ? within(logprobs.get(i), r.text()) : logprobs.get(i), 0));
             choice.put("finish_reason", r.finishReason().openAiName());
         }
         out.set("usage", usage(results));
@@ -99,6 +101,20 @@ final class Responses {
             choice.put("finish_reason", finish);
         }
         return out;
+    }
+
+    /**
+     * The tokens that start inside {@code text}: after a stop string the text ends before the
+     * last tokens, whose log-probabilities would describe text the answer does not contain.
+     */
+    List<TokenLogprobs> within(List<TokenLogprobs> tokens, String text) {
+        int offset = 0;
+        int keep = 0;
+        while (keep < tokens.size() && offset < text.length()) {
+            offset += tokenText(tokens.get(keep).token()).length();
+            keep++;
+        }
+        return tokens.subList(0, keep);
     }
 
     /** The log-probability object of a choice or chunk, in the route's format. */

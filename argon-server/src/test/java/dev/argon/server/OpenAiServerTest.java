@@ -406,6 +406,33 @@ class OpenAiServerTest {
         assertThat(text.toString()).isEqualTo(greedyRaw(PROMPT, 6));
     }
 
+    @Test
+    void logprobsEndWithTheTextWhenAStopStringCutsIt() throws Exception {
+        String full = greedyRaw(PROMPT, 12);
+        String stop = full.substring(6, 9); // inside the answer, across whatever tokens hold it
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":12,\"temperature\":0,"
+                + "\"logprobs\":0,\"stop\":" + JSON.writeValueAsString(stop) + "}");
+        JsonNode choice = JSON.readTree(r.body()).at("/choices/0");
+        String text = choice.get("text").asText();
+        assertThat(choice.get("finish_reason").asText()).isEqualTo("stop");
+        JsonNode offsets = choice.at("/logprobs/text_offset");
+        assertThat(offsets.size()).isPositive();
+        for (JsonNode o : offsets) {
+            assertThat(o.asInt()).isLessThan(Math.max(1, text.length()));
+        }
+    }
+
+    @Test
+    void aPromptTooLongInBytesIsRefusedBeforeTokenizing() throws Exception {
+        String huge = "Once upon a time. ".repeat(100_000); // 1.8 MB, under the body limit
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"" + huge + "\",\"max_tokens\":1}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        JsonNode e = JSON.readTree(r.body()).get("error");
+        assertThat(e.get("code").asText()).isEqualTo("context_length_exceeded");
+        assertThat(e.get("message").asText()).contains("1800000 bytes");
+        assertThat(e.get("param").asText()).isEqualTo("prompt");
+    }
+
     /** The generated text without SentencePiece's first-space rule (log-probability tokens keep their spaces). */
     private static String greedyRaw(String prompt, int n) {
         GenerationRequest req = new GenerationRequest(prompt, n, SamplingParams.greedy(), List.of(), true, true);
