@@ -165,6 +165,9 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         }
         return Simd.sum(acc0.add(acc1));
     }
+    /** Per-thread buffer for the four accumulators of {@link #dotQ8x4}. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[64]);
+
     /** 16-lane floats (512-bit vectors): one nibble half of a block is exactly one vector. */
     private static final boolean WIDE = Simd.ENABLED && L == 16 && BU == 16;
 
@@ -210,7 +213,11 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             even = blockSum(low(bo), high(bo), xq, xOffset + off)
                     .fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[(xOffset + off) / QK]), even);
         }
-        return Simd.sum(even.add(odd));
+        // scalar fold of the stored lanes: same bits as Simd.sum, and no boxing when the JIT
+        // runs out of inlining budget in a large caller
+        float[] lanes = LANES.get();
+        even.add(odd).intoArray(lanes, 0);
+        return Simd.sumLanes16(lanes, 0);
     }
 
     @Override
@@ -273,6 +280,21 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             t = a1; a1 = b1; b1 = s1.fma(FloatVector.broadcast(F, dw * xd[(x1 + off) / QK]), t);
             t = a2; a2 = b2; b2 = s2.fma(FloatVector.broadcast(F, dw * xd[(x2 + off) / QK]), t);
             t = a3; a3 = b3; b3 = s3.fma(FloatVector.broadcast(F, dw * xd[(x3 + off) / QK]), t);
+        }
+        if (WIDE) {
+            // Store and fold in scalar code (Simd.sumLanes16: the same additions as Simd.sum):
+            // this method is too large for the JIT to also inline four vector folds, and a fold
+            // that is not inlined boxes its vector argument on every call.
+            float[] lanes = LANES.get();
+            a0.add(b0).intoArray(lanes, 0);
+            a1.add(b1).intoArray(lanes, 16);
+            a2.add(b2).intoArray(lanes, 32);
+            a3.add(b3).intoArray(lanes, 48);
+            out[oo] = Simd.sumLanes16(lanes, 0);
+            out[oo + os] = Simd.sumLanes16(lanes, 16);
+            out[oo + 2 * os] = Simd.sumLanes16(lanes, 32);
+            out[oo + 3 * os] = Simd.sumLanes16(lanes, 48);
+            return;
         }
         out[oo] = Simd.sum(a0.add(b0));
         out[oo + os] = Simd.sum(a1.add(b1));

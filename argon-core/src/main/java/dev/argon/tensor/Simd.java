@@ -69,6 +69,19 @@ public final class Simd {
         return s.lane(0);
     }
 
+    /**
+     * {@link #sum} of 16 lanes stored at {@code a[o..o+16)}, in scalar code with exactly the same
+     * additions in the same order (lane i + lane i+8, then +4, +2, +1), so the result is
+     * bit-identical to {@code sum} of the 16-lane vector.
+     */
+    public static float sumLanes16(float[] a, int o) {
+        float b0 = a[o] + a[o + 8], b1 = a[o + 1] + a[o + 9], b2 = a[o + 2] + a[o + 10], b3 = a[o + 3] + a[o + 11];
+        float b4 = a[o + 4] + a[o + 12], b5 = a[o + 5] + a[o + 13], b6 = a[o + 6] + a[o + 14], b7 = a[o + 7] + a[o + 15];
+        float c0 = b0 + b4, c1 = b1 + b5, c2 = b2 + b6, c3 = b3 + b7;
+        float d0 = c0 + c2, d1 = c1 + c3;
+        return d0 + d1;
+    }
+
     private static VectorShuffle<Float> fold(int w) {
         return VectorShuffle.fromOp(F, i -> (i + w) % L);
     }
