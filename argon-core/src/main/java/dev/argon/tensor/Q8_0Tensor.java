@@ -192,27 +192,16 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
     }
 
     @Override
-    public void dotQ8Tokens(long offset, Q8Activations x, int xOffset, int xStride, int tokens, int n,
-                            float[] out, int outOffset, int outStride) {
-        if (!Simd.ENABLED) {
-            super.dotQ8Tokens(offset, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
-            return;
-        }
-        checkBlockAligned(offset, n);
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            dotQ8x4(offset, x, xOffset + t * xStride, xStride, n, out, outOffset + t * outStride, outStride);
-        }
-        for (; t < tokens; t++) {
-            out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n);
-        }
+    protected boolean hasDotQ8x4() {
+        return Simd.ENABLED;
     }
 
     /**
      * {@link #dotQ8} for four activation rows at once, each weight block converted once; per token
      * the same operations as {@link #dotQ8}, so the results are bit-identical.
      */
-    private void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os) {
+    @Override
+    protected void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os) {
         long bo = offset / QK * BYTES;
         float[] xq = x.qf;
         float[] xd = x.d;

@@ -78,16 +78,37 @@ public abstract class Tensor {
      * {@link #dotQ8} of one weight range with {@code tokens} activation rows:
      * {@code out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n)} for
      * {@code t < tokens}. Results are bit-identical to calling {@link #dotQ8} once per token (so a
-     * token's result never depends on which other tokens share the call); types override it to
-     * unpack each weight block once for several tokens.
+     * token's result never depends on which other tokens share the call); types with a
+     * {@link #dotQ8x4} kernel unpack each weight block once for four tokens.
      *
      * @throws UnsupportedOperationException unless {@link #supportsQ8Activations()}
      */
-    public void dotQ8Tokens(long offset, Q8Activations x, int xOffset, int xStride, int tokens, int n,
-                            float[] out, int outOffset, int outStride) {
-        for (int t = 0; t < tokens; t++) {
+    public final void dotQ8Tokens(long offset, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                  float[] out, int outOffset, int outStride) {
+        int t = 0;
+        if (hasDotQ8x4()) {
+            checkBlockAligned(offset, n);
+            for (; t + 4 <= tokens; t += 4) {
+                dotQ8x4(offset, x, xOffset + t * xStride, xStride, n, out, outOffset + t * outStride, outStride);
+            }
+        }
+        for (; t < tokens; t++) {
             out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n);
         }
+    }
+
+    /** @return whether this type implements {@link #dotQ8x4} (a kernel for four tokens at once) */
+    protected boolean hasDotQ8x4() {
+        return false;
+    }
+
+    /**
+     * {@link #dotQ8} of one weight range with four activation rows ({@code x0}, {@code x0 + xs},
+     * ...), results to {@code out[oo]}, {@code out[oo + os]}, ...; must be bit-identical to four
+     * {@link #dotQ8} calls. Only called when {@link #hasDotQ8x4()}.
+     */
+    protected void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os) {
+        throw new UnsupportedOperationException(type() + " has no four-token kernel");
     }
 
     /**
