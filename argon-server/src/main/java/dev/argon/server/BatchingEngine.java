@@ -94,12 +94,7 @@ public final class BatchingEngine implements Engine {
     @Override
     public Stats stats() {
         BatchScheduler.Stats s = scheduler.stats();
-        return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity());
-    }
-
-    /** @return the scheduler's counters (prefix reuse, steps, rows) */
-    BatchScheduler.Stats schedulerStats() {
-        return scheduler.stats();
+        return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.reusedPromptTokens());
     }
 
     @Override

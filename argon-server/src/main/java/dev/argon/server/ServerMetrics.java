@@ -3,6 +3,7 @@ package dev.argon.server;
 import dev.argon.generate.GenerationResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -26,7 +27,9 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code argon_decode_tokens_per_second} — a summary of each generation's decode speed;</li>
  *   <li>gauges {@code argon_queue_depth}, {@code argon_active_sequences}, {@code argon_slots},
  *       {@code argon_kv_cache_tokens_used}, {@code argon_kv_cache_tokens_capacity} — read from
- *       the {@link Engine}'s stats at scrape time (0 while the model loads).</li>
+ *       the {@link Engine}'s stats at scrape time (0 while the model loads);</li>
+ *   <li>{@code argon_prompt_tokens_cached_total} — prompt tokens served from a slot's cached
+ *       prefix (multi-turn chat) instead of computed.</li>
  * </ul>
  */
 final class ServerMetrics {
@@ -59,6 +62,8 @@ final class ServerMetrics {
         gauge("argon.slots", "Generations that may run at the same time", stats, Engine.Stats::slots);
         gauge("argon.kv.cache.tokens.used", "KV cache positions filled by running generations", stats, Engine.Stats::kvCacheTokensUsed);
         gauge("argon.kv.cache.tokens.capacity", "KV cache positions of the engine in all", stats, Engine.Stats::kvCacheCapacityTokens);
+        FunctionCounter.builder("argon.prompt.tokens.cached", stats, s -> s.get() == null ? 0 : s.get().cachedPromptTokens())
+                .description("Prompt tokens served from a slot's cached prefix instead of computed").register(registry);
     }
 
     private void gauge(String name, String description, Supplier<Engine.Stats> stats, ToDoubleFunction<Engine.Stats> f) {

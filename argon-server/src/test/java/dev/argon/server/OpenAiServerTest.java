@@ -433,6 +433,26 @@ class OpenAiServerTest {
         assertThat(e.get("param").asText()).isEqualTo("prompt");
     }
 
+    @Test
+    void aRepeatedPromptPrefixIsServedFromTheCacheAndCounted() throws Exception {
+        String first = "Lily and Tom went to the park. They saw a big dog.";
+        assertThat(post("/v1/completions", "{\"prompt\":\"" + first + "\",\"max_tokens\":2,\"temperature\":0}").statusCode()).isEqualTo(200);
+        double before = cachedTokens();
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"" + first + " The dog\",\"max_tokens\":8,\"temperature\":0}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        // the whole first prompt is reused (its tokens are a prefix of the second's)
+        int firstTokens = model.tokenizer().encode(first, true, true).length;
+        assertThat(cachedTokens() - before).isEqualTo(firstTokens);
+        assertThat(JSON.readTree(r.body()).at("/choices/0/text").asText()).isEqualTo(greedy(first + " The dog", 8, List.of()));
+    }
+
+    private static double cachedTokens() throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^argon_prompt_tokens_cached_total (\\S+)$")
+                .matcher(get("/metrics").body());
+        assertThat(m.find()).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
     /** The generated text without SentencePiece's first-space rule (log-probability tokens keep their spaces). */
     private static String greedyRaw(String prompt, int n) {
         GenerationRequest req = new GenerationRequest(prompt, n, SamplingParams.greedy(), List.of(), true, true);

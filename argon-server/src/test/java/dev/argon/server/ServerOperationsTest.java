@@ -148,7 +148,7 @@ class ServerOperationsTest {
 
         @Override
         public Stats stats() {
-            return new Stats(Math.min(slots, waiting.get()), Math.max(0, waiting.get() - slots), slots, 0, (long) slots * CTX);
+            return new Stats(Math.min(slots, waiting.get()), Math.max(0, waiting.get() - slots), slots, 0, (long) slots * CTX, 0);
         }
 
         @Override
