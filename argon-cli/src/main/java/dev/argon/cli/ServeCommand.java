@@ -23,9 +23,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * {@code argon serve}: an OpenAI-compatible HTTP server for one model (see {@link OpenAiServer}).
  * Binds to loopback by default and prints its URL on standard error; the port is bound before
- * the model loads ({@code /health} answers 503 "loading" meanwhile). {@code --parallel} slots
- * generate at the same time, each with its own KV cache (not continuous batching yet); further
- * requests wait in a bounded queue. SIGTERM/Ctrl-C stops it gracefully.
+ * the model loads ({@code /health} answers 503 "loading" meanwhile). Up to {@code --parallel}
+ * sequences run in one batched forward pass per step (continuous batching, {@link BatchingEngine}),
+ * each with its own KV cache; further requests wait in a bounded queue. SIGTERM/Ctrl-C stops it
+ * gracefully and exits 0.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models,",
