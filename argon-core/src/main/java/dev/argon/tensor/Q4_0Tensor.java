@@ -165,9 +165,6 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         }
         return Simd.sum(acc0.add(acc1));
     }
-    /** Per-thread buffer for the four accumulators of {@link #dotQ8x4}. */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[64]);
-
     /** 16-lane floats (512-bit vectors): one nibble half of a block is exactly one vector. */
     private static final boolean WIDE = Simd.ENABLED && L == 16 && BU == 16;
 
@@ -215,7 +212,7 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         }
         // scalar fold of the stored lanes: same bits as Simd.sum, and no boxing when the JIT
         // runs out of inlining budget in a large caller
-        float[] lanes = LANES.get();
+        float[] lanes = Simd.lanes();
         even.add(odd).intoArray(lanes, 0);
         return Simd.sumLanes16(lanes, 0);
     }
@@ -274,15 +271,12 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             // Store and fold in scalar code (Simd.sumLanes16: the same additions as Simd.sum):
             // this method is too large for the JIT to also inline four vector folds, and a fold
             // that is not inlined boxes its vector argument on every call.
-            float[] lanes = LANES.get();
+            float[] lanes = Simd.lanes();
             a0.add(b0).intoArray(lanes, 0);
             a1.add(b1).intoArray(lanes, 16);
             a2.add(b2).intoArray(lanes, 32);
             a3.add(b3).intoArray(lanes, 48);
-            out[oo] = Simd.sumLanes16(lanes, 0);
-            out[oo + os] = Simd.sumLanes16(lanes, 16);
-            out[oo + 2 * os] = Simd.sumLanes16(lanes, 32);
-            out[oo + 3 * os] = Simd.sumLanes16(lanes, 48);
+            Simd.sumLanes16x4(lanes, out, oo, os);
             return;
         }
         out[oo] = Simd.sum(a0.add(b0));

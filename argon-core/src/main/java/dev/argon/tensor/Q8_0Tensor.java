@@ -147,9 +147,6 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         }
         return Simd.sum(acc0.add(acc1));
     }
-    /** Per-thread buffer for folding accumulators in scalar code (see {@link Simd#sumLanes16}). */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[64]);
-
     /** 16-lane floats (512-bit vectors): half a block is exactly one vector. */
     private static final boolean WIDE = Simd.ENABLED && L == 16 && BU == 16;
 
@@ -186,7 +183,7 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
             even = blockSum(bo, xq, xOffset + off)
                     .fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[(xOffset + off) / QK]), even);
         }
-        float[] lanes = LANES.get();
+        float[] lanes = Simd.lanes();
         even.add(odd).intoArray(lanes, 0);
         return Simd.sumLanes16(lanes, 0);
     }
@@ -235,15 +232,12 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         if (WIDE) {
             // scalar fold with Simd.sum's exact additions: a vector fold here is not inlined by
             // the JIT (the method is too large) and would box its argument on every call
-            float[] lanes = LANES.get();
+            float[] lanes = Simd.lanes();
             a0.add(b0).intoArray(lanes, 0);
             a1.add(b1).intoArray(lanes, 16);
             a2.add(b2).intoArray(lanes, 32);
             a3.add(b3).intoArray(lanes, 48);
-            out[oo] = Simd.sumLanes16(lanes, 0);
-            out[oo + os] = Simd.sumLanes16(lanes, 16);
-            out[oo + 2 * os] = Simd.sumLanes16(lanes, 32);
-            out[oo + 3 * os] = Simd.sumLanes16(lanes, 48);
+            Simd.sumLanes16x4(lanes, out, oo, os);
             return;
         }
         out[oo] = Simd.sum(a0.add(b0));

@@ -82,6 +82,30 @@ public final class Simd {
         return d0 + d1;
     }
 
+    /** Per-thread buffer of 64 floats where kernels store up to four 16-lane accumulators for {@link #sumLanes16}. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[64]);
+
+    /**
+     * @return this thread's 64-float buffer for accumulators folded in scalar code. Large kernels
+     *     use it instead of {@link #sum}: a vector fold the JIT does not inline (it stops inlining
+     *     in big Vector API methods) boxes its argument on every call.
+     */
+    static float[] lanes() {
+        return LANES.get();
+    }
+
+    /**
+     * Folds the four 16-lane accumulators stored at {@code lanes[0..64)} (see {@link #lanes()})
+     * into {@code out[oo]}, {@code out[oo + os]}, {@code out[oo + 2 os]}, {@code out[oo + 3 os]},
+     * each bit-identical to {@link #sum} of that vector.
+     */
+    static void sumLanes16x4(float[] lanes, float[] out, int oo, int os) {
+        out[oo] = sumLanes16(lanes, 0);
+        out[oo + os] = sumLanes16(lanes, 16);
+        out[oo + 2 * os] = sumLanes16(lanes, 32);
+        out[oo + 3 * os] = sumLanes16(lanes, 48);
+    }
+
     private static VectorShuffle<Float> fold(int w) {
         return VectorShuffle.fromOp(F, i -> (i + w) % L);
     }
