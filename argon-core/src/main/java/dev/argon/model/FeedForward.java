@@ -53,7 +53,7 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
             gate.apply(x, xq, g, n, gemmRows, pool);
             up.apply(x, xq, u, n, gemmRows, pool);
             if (act == Activation.SILU) {
-                Ops.swiglu(g, u, n * ff);
+                Ops.swiglu(g, u, n * ff, pool);
             } else {
                 boolean llamaCpp = s.llamaCppArithmetic();
                 for (int i = 0; i < n * ff; i++) {

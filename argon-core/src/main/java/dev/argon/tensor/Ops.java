@@ -39,6 +39,15 @@ public final class Ops {
 
     /** @return the dot product of {@code a[ao..ao+n)} and {@code b[bo..bo+n)} */
     public static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        if (n < S.length()) {
+            // short rows (attention heads of small models): no vector to fold; the same bits as
+            // the loop below, whose vector part would contribute an exact 0
+            float sum = 0f;
+            for (int i = 0; i < n; i++) {
+                sum += a[ao + i] * b[bo + i];
+            }
+            return sum;
+        }
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
@@ -94,7 +103,23 @@ public final class Ops {
 
     /** SwiGLU gate (Shazeer, 2020): {@code gate[i] = silu(gate[i]) * up[i]}, silu(x) = x / (1 + e^-x). */
     public static void swiglu(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
+        swiglu(gate, up, 0, n);
+    }
+
+    /**
+     * {@link #swiglu(float[], float[], int)} split across the pool's threads when {@code n} is
+     * large enough to pay for it (batched decode: {@code n = tokens * ff}); the same results.
+     */
+    public static void swiglu(float[] gate, float[] up, int n, ThreadPool pool) {
+        if (n < 1024 || pool.threads() == 1) {
+            swiglu(gate, up, 0, n);
+            return;
+        }
+        pool.parallelFor(n, (start, end) -> swiglu(gate, up, start, end));
+    }
+
+    private static void swiglu(float[] gate, float[] up, int start, int end) {
+        for (int i = start; i < end; i++) {
             float g = gate[i];
             gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }
@@ -130,14 +155,14 @@ public final class Ops {
         int xo = gemmRows * cols;
         int oo = gemmRows * rows;
         pool.parallelFor(rows, (start, end) -> {
+            if (q8) {
+                w.dotQ8Rows((long) start * cols, end - start, xq, xo, cols, tokens, cols, out, oo + start, rows);
+                return;
+            }
             for (int r = start; r < end; r++) {
                 long wo = (long) r * cols;
-                if (q8) {
-                    w.dotQ8Tokens(wo, xq, xo, cols, tokens, cols, out, oo + r, rows);
-                } else {
-                    for (int t = 0; t < tokens; t++) {
-                        out[oo + t * rows + r] = w.dot(wo, x, xo + t * cols, cols);
-                    }
+                for (int t = 0; t < tokens; t++) {
+                    out[oo + t * rows + r] = w.dot(wo, x, xo + t * cols, cols);
                 }
             }
         });

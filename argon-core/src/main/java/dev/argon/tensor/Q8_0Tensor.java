@@ -198,7 +198,8 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
      * the same operations as {@link #dotQ8}, so the results are bit-identical.
      */
     @Override
-    protected void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os) {
+    protected void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os,
+                           MemorySegment lanes) {
         long bo = offset / QK * BYTES;
         float[] xq = x.qf;
         float[] xd = x.d;
@@ -230,19 +231,78 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
             t = a3; a3 = b3; b3 = s3.fma(FloatVector.broadcast(F, dw * xd[(x3 + off) / QK]), t);
         }
         if (WIDE) {
-            // scalar fold with Simd.sum's exact additions: a vector fold here is not inlined by
-            // the JIT (the method is too large) and would box its argument on every call
-            float[] lanes = Simd.lanes();
-            a0.add(b0).intoArray(lanes, 0);
-            a1.add(b1).intoArray(lanes, 16);
-            a2.add(b2).intoArray(lanes, 32);
-            a3.add(b3).intoArray(lanes, 48);
-            Simd.sumLanes16x4(lanes, out, oo, os);
+            // Store and fold with a transposed vector fold (Simd.sumLanes16x4: the same additions
+            // as Simd.sum): this method is too large for the JIT to also inline four vector folds,
+            // and a fold that is not inlined boxes its vector argument on every call.
+            ByteOrder no = ByteOrder.nativeOrder();
+            a0.add(b0).intoMemorySegment(lanes, 0, no);
+            a1.add(b1).intoMemorySegment(lanes, 64, no);
+            a2.add(b2).intoMemorySegment(lanes, 128, no);
+            a3.add(b3).intoMemorySegment(lanes, 192, no);
+            Simd.sumLanes16x4(lanes, 0, out, oo, os);
             return;
         }
         out[oo] = Simd.sum(a0.add(b0));
         out[oo + os] = Simd.sum(a1.add(b1));
         out[oo + 2 * os] = Simd.sum(a2.add(b2));
         out[oo + 3 * os] = Simd.sum(a3.add(b3));
+    }
+
+    @Override
+    protected boolean hasDotQ8x4x2() {
+        return WIDE;
+    }
+
+    /**
+     * {@link #dotQ8x4} for two weight rows at once (16-lane vectors only): each token's
+     * activations are loaded once for both rows and the eight sums share one transposed fold.
+     * Per row and token the operations are those of {@link #dotQ8}: identical bits.
+     */
+    @Override
+    protected void dotQ8x4x2(long offset0, long offset1, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os,
+                             MemorySegment lanes) {
+        long bo = offset0 / QK * BYTES;
+        long bp = offset1 / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        FloatVector a0 = FloatVector.zero(F), b0 = FloatVector.zero(F), c0 = FloatVector.zero(F), e0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F), b1 = FloatVector.zero(F), c1 = FloatVector.zero(F), e1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), b2 = FloatVector.zero(F), c2 = FloatVector.zero(F), e2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), b3 = FloatVector.zero(F), c3 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        int bs = xs / QK;
+        for (int off = 0; off < n; off += QK, bo += BYTES, bp += BYTES) {
+            // row 0 accumulates into a (older) / b (newer), row 1 into c / e, swapped every block
+            FloatVector l0 = half(bo, 0), h0 = half(bo, 1), l1 = half(bp, 0), h1 = half(bp, 1);
+            float d0 = Le.f16(data, bo), d1 = Le.f16(data, bp);
+            int xb = (x0 + off) / QK;
+            FloatVector t;
+            FloatVector xl = FloatVector.fromArray(F, xq, x0 + off), xh = FloatVector.fromArray(F, xq, x0 + off + 16);
+            t = a0; a0 = b0; b0 = h0.fma(xh, l0.mul(xl)).fma(FloatVector.broadcast(F, d0 * xd[xb]), t);
+            t = c0; c0 = e0; e0 = h1.fma(xh, l1.mul(xl)).fma(FloatVector.broadcast(F, d1 * xd[xb]), t);
+            xl = FloatVector.fromArray(F, xq, x0 + xs + off);
+            xh = FloatVector.fromArray(F, xq, x0 + xs + off + 16);
+            t = a1; a1 = b1; b1 = h0.fma(xh, l0.mul(xl)).fma(FloatVector.broadcast(F, d0 * xd[xb + bs]), t);
+            t = c1; c1 = e1; e1 = h1.fma(xh, l1.mul(xl)).fma(FloatVector.broadcast(F, d1 * xd[xb + bs]), t);
+            xl = FloatVector.fromArray(F, xq, x0 + 2 * xs + off);
+            xh = FloatVector.fromArray(F, xq, x0 + 2 * xs + off + 16);
+            t = a2; a2 = b2; b2 = h0.fma(xh, l0.mul(xl)).fma(FloatVector.broadcast(F, d0 * xd[xb + 2 * bs]), t);
+            t = c2; c2 = e2; e2 = h1.fma(xh, l1.mul(xl)).fma(FloatVector.broadcast(F, d1 * xd[xb + 2 * bs]), t);
+            xl = FloatVector.fromArray(F, xq, x0 + 3 * xs + off);
+            xh = FloatVector.fromArray(F, xq, x0 + 3 * xs + off + 16);
+            t = a3; a3 = b3; b3 = h0.fma(xh, l0.mul(xl)).fma(FloatVector.broadcast(F, d0 * xd[xb + 3 * bs]), t);
+            t = c3; c3 = e3; e3 = h1.fma(xh, l1.mul(xl)).fma(FloatVector.broadcast(F, d1 * xd[xb + 3 * bs]), t);
+        }
+        // stored, then folded four at a time (see dotQ8x4 for why not in registers)
+        ByteOrder no = ByteOrder.nativeOrder();
+        a0.add(b0).intoMemorySegment(lanes, 0, no);
+        a1.add(b1).intoMemorySegment(lanes, 64, no);
+        a2.add(b2).intoMemorySegment(lanes, 128, no);
+        a3.add(b3).intoMemorySegment(lanes, 192, no);
+        c0.add(e0).intoMemorySegment(lanes, 256, no);
+        c1.add(e1).intoMemorySegment(lanes, 320, no);
+        c2.add(e2).intoMemorySegment(lanes, 384, no);
+        c3.add(e3).intoMemorySegment(lanes, 448, no);
+        Simd.sumLanes16x4(lanes, 0, out, oo, os);
+        Simd.sumLanes16x4(lanes, 256, out, oo + 1, os);
     }
 }

@@ -2,9 +2,15 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Vector API set-up shared by the fast {@code dot} kernels.
@@ -44,6 +50,11 @@ public final class Simd {
     private static final VectorShuffle<Float> FOLD_4 = fold(4);
     private static final VectorShuffle<Float> FOLD_2 = fold(2);
     private static final VectorShuffle<Float> FOLD_1 = fold(1);
+    private static final VectorShuffle<Float> FOLD_12 = fold(12);
+    /** Lanes 8..15 (for 16-lane vectors). */
+    private static final VectorMask<Float> HIGH_8 = VectorMask.fromLong(F, 0xFF00L);
+    /** Lanes 4..7 and 12..15 (for 16-lane vectors). */
+    private static final VectorMask<Float> ODD_4 = VectorMask.fromLong(F, 0xF0F0L);
 
     private Simd() {
     }
@@ -82,7 +93,7 @@ public final class Simd {
         return d0 + d1;
     }
 
-    /** Per-thread buffer of 64 floats where kernels store up to four 16-lane accumulators for {@link #sumLanes16}. */
+    /** Per-thread buffer of 64 floats where kernels store 16-lane accumulators for {@link #sumLanes16}. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[64]);
 
     /**
@@ -94,16 +105,47 @@ public final class Simd {
         return LANES.get();
     }
 
+    private static final ThreadLocal<MemorySegment> LANE_SEGMENT =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8 * 16 * Float.BYTES, 64));
+
     /**
-     * Folds the four 16-lane accumulators stored at {@code lanes[0..64)} (see {@link #lanes()})
-     * into {@code out[oo]}, {@code out[oo + os]}, {@code out[oo + 2 os]}, {@code out[oo + 3 os]},
-     * each bit-identical to {@link #sum} of that vector.
+     * @return this thread's buffer for eight 16-lane float accumulators (512 bytes), 64-byte
+     *     aligned. Multi-token kernels store their accumulators here and fold them with
+     *     {@link #sumLanes16x4(MemorySegment, long, float[], int, int)}: aligned, a stored vector is
+     *     forwarded straight to the load that reads it back (a heap array may straddle cache lines,
+     *     and then it is not). Fetch it once per loop, not per call: a thread-local lookup costs.
      */
-    static void sumLanes16x4(float[] lanes, float[] out, int oo, int os) {
-        out[oo] = sumLanes16(lanes, 0);
-        out[oo + os] = sumLanes16(lanes, 16);
-        out[oo + 2 * os] = sumLanes16(lanes, 32);
-        out[oo + 3 * os] = sumLanes16(lanes, 48);
+    static MemorySegment laneSegment() {
+        return LANE_SEGMENT.get();
+    }
+
+    /**
+     * Folds the four 16-lane accumulators stored at byte {@code at} of {@code lanes} (see
+     * {@link #laneSegment()}) into {@code out[oo]}, {@code out[oo + os]}, {@code out[oo + 2 os]},
+     * {@code out[oo + 3 os]}, each bit-identical to {@link #sum} of that vector; overwrites the
+     * first of them. 16-lane vectors only.
+     */
+    static void sumLanes16x4(MemorySegment lanes, long at, float[] out, int oo, int os) {
+        // A transposed fold: the four sums share each vector addition. Level by level it makes
+        // exactly the additions of sum(): lane i + lane i+8, then +4, +2, +1 (float addition is
+        // commutative, so operand order does not matter).
+        ByteOrder no = ByteOrder.nativeOrder();
+        FloatVector a0 = FloatVector.fromMemorySegment(F, lanes, at, no);
+        FloatVector a1 = FloatVector.fromMemorySegment(F, lanes, at + 64, no);
+        FloatVector a2 = FloatVector.fromMemorySegment(F, lanes, at + 128, no);
+        FloatVector a3 = FloatVector.fromMemorySegment(F, lanes, at + 192, no);
+        // [b0 | b1] and [b2 | b3]: the eight half-sums a[i] + a[i+8] of two vectors side by side
+        FloatVector x = a0.blend(a1.rearrange(FOLD_8), HIGH_8).add(a0.rearrange(FOLD_8).blend(a1, HIGH_8));
+        FloatVector y = a2.blend(a3.rearrange(FOLD_8), HIGH_8).add(a2.rearrange(FOLD_8).blend(a3, HIGH_8));
+        // [c0 | c2 | c1 | c3]: b[i] + b[i+4], four lanes each
+        FloatVector c = x.blend(y.rearrange(FOLD_12), ODD_4).add(x.rearrange(FOLD_4).blend(y, ODD_4));
+        // lane 4k: (c[0] + c[2]) + (c[1] + c[3])
+        FloatVector d = c.add(c.rearrange(FOLD_2));
+        d.add(d.rearrange(FOLD_1)).intoMemorySegment(lanes, at, no);
+        out[oo] = lanes.get(ValueLayout.JAVA_FLOAT, at);
+        out[oo + os] = lanes.get(ValueLayout.JAVA_FLOAT, at + 32);
+        out[oo + 2 * os] = lanes.get(ValueLayout.JAVA_FLOAT, at + 16);
+        out[oo + 3 * os] = lanes.get(ValueLayout.JAVA_FLOAT, at + 48);
     }
 
     private static VectorShuffle<Float> fold(int w) {

@@ -86,15 +86,73 @@ public abstract class Tensor {
     public final void dotQ8Tokens(long offset, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                   float[] out, int outOffset, int outStride) {
         int t = 0;
-        if (hasDotQ8x4()) {
+        if (tokens >= 4 && hasDotQ8x4()) {
             checkBlockAligned(offset, n);
+            MemorySegment lanes = Simd.laneSegment();
             for (; t + 4 <= tokens; t += 4) {
-                dotQ8x4(offset, x, xOffset + t * xStride, xStride, n, out, outOffset + t * outStride, outStride);
+                dotQ8x4(offset, x, xOffset + t * xStride, xStride, n, out, outOffset + t * outStride, outStride, lanes);
             }
         }
         for (; t < tokens; t++) {
             out[outOffset + t * outStride] = dotQ8(offset, x, xOffset + t * xStride, n);
         }
+    }
+
+    /**
+     * {@link #dotQ8Tokens} for {@code nRows} consecutive weight rows of {@code n} elements starting
+     * at {@code offset}: {@code out[outOffset + r + t * outStride] = dotQ8(offset + r * n, x,
+     * xOffset + t * xStride, n)} for {@code r < nRows}, {@code t < tokens}. Bit-identical to one
+     * {@link #dotQ8} per row and token; types with a {@link #dotQ8x4x2} kernel handle two rows and
+     * four tokens per pass.
+     *
+     * @throws UnsupportedOperationException unless {@link #supportsQ8Activations()}
+     */
+    public final void dotQ8Rows(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                float[] out, int outOffset, int outStride) {
+        int r = 0;
+        if (tokens >= 4 && hasDotQ8x4x2()) {
+            checkBlockAligned(offset, n);
+            MemorySegment lanes = Simd.laneSegment();
+            for (; r + 2 <= nRows; r += 2) {
+                long o0 = offset + (long) r * n;
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4) {
+                    dotQ8x4x2(o0, o0 + n, x, xOffset + t * xStride, xStride, n, out, outOffset + r + t * outStride, outStride, lanes);
+                }
+                for (; t < tokens; t++) {
+                    out[outOffset + r + t * outStride] = dotQ8(o0, x, xOffset + t * xStride, n);
+                    out[outOffset + r + 1 + t * outStride] = dotQ8(o0 + n, x, xOffset + t * xStride, n);
+                }
+            }
+        }
+        if (tokens >= 4) {
+            for (; r < nRows; r++) {
+                dotQ8Tokens(offset + (long) r * n, x, xOffset, xStride, tokens, n, out, outOffset + r, outStride);
+            }
+            return;
+        }
+        for (; r < nRows; r++) {
+            long o = offset + (long) r * n;
+            for (int t = 0; t < tokens; t++) {
+                out[outOffset + r + t * outStride] = dotQ8(o, x, xOffset + t * xStride, n);
+            }
+        }
+    }
+
+    /** @return whether this type implements {@link #dotQ8x4x2} (two weight rows by four tokens) */
+    protected boolean hasDotQ8x4x2() {
+        return false;
+    }
+
+    /**
+     * {@link #dotQ8x4} for two weight rows at {@code offset0} and {@code offset1}: row 0's results
+     * go to {@code out[oo + t * os]}, row 1's to {@code out[oo + 1 + t * os]}; must be bit-identical
+     * to {@link #dotQ8} per row and token. {@code lanes} is this thread's fold buffer
+     * ({@code Simd.laneSegment()}). Only called when {@link #hasDotQ8x4x2()}.
+     */
+    protected void dotQ8x4x2(long offset0, long offset1, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os,
+                             MemorySegment lanes) {
+        throw new UnsupportedOperationException(type() + " has no two-row kernel");
     }
 
     /** @return whether this type implements {@link #dotQ8x4} (a kernel for four tokens at once) */
@@ -105,9 +163,11 @@ public abstract class Tensor {
     /**
      * {@link #dotQ8} of one weight range with four activation rows ({@code x0}, {@code x0 + xs},
      * ...), results to {@code out[oo]}, {@code out[oo + os]}, ...; must be bit-identical to four
-     * {@link #dotQ8} calls. Only called when {@link #hasDotQ8x4()}.
+     * {@link #dotQ8} calls. {@code lanes} is this thread's fold buffer ({@code Simd.laneSegment()}).
+     * Only called when {@link #hasDotQ8x4()}.
      */
-    protected void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os) {
+    protected void dotQ8x4(long offset, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os,
+                           MemorySegment lanes) {
         throw new UnsupportedOperationException(type() + " has no four-token kernel");
     }
 
