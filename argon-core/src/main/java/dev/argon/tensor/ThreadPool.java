@@ -2,18 +2,23 @@ package dev.argon.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed set of worker threads for data-parallel kernels, built for the many short parallel
  * loops of a decode step (hundreds per token, each a few microseconds to milliseconds).
  *
- * <p>{@link #parallelFor} splits an index range into one contiguous chunk per thread (the
- * caller's thread takes the first), so neighbouring outputs written by different threads are far
- * apart and do not share cache lines. Work is handed over through a volatile generation counter:
- * idle workers spin briefly on it (a hand-over costs about a microsecond instead of the tens of
- * microseconds of an executor's queue and futures), then park until new work arrives, so an idle
- * pool uses no CPU. Nothing is allocated per call.
+ * <p>{@link #parallelFor} splits an index range into a few contiguous chunks per thread, and the
+ * caller and the workers claim chunks until none is left (a compare-and-set on one counter that
+ * also carries the loop's generation, so a worker that wakes late can never claim a chunk of a
+ * newer loop). Claiming instead of a fixed chunk per thread matters on a busy machine: when a
+ * worker is descheduled (a server's HTTP threads or a client share the cores), the caller does
+ * its chunks instead of spinning until the worker runs again. Chunks are contiguous, so outputs
+ * written by different threads share at most the cache line at a chunk boundary. Idle workers
+ * spin briefly on the counter (a hand-over costs about a microsecond), then park, so an idle pool
+ * uses no CPU. Nothing is allocated per call. Which thread runs a chunk never changes a result:
+ * bodies compute each index on its own.
  *
  * <p>Threads are created once, as daemons; close the pool to stop them. Several threads may call
  * {@link #parallelFor} (a server's slots share one model): they take turns, one loop at a time,
@@ -33,12 +38,15 @@ public final class ThreadPool implements AutoCloseable {
     private final int nThreads;
     private final Thread[] workers;
     private final AtomicIntegerArray sleeping;
-    private volatile long generation;
+    /** Chunks per thread: enough for a caller to absorb a late worker's share; system property {@code argon.pool.chunks}. */
+    private static final int CHUNKS_PER_THREAD = Integer.getInteger("argon.pool.chunks", 4);
+    /** The current loop's generation (high 32 bits) and its next unclaimed chunk (low 32 bits). */
+    private final AtomicLong state = new AtomicLong();
     private volatile boolean shutdown;
     private RangeBody body;
     private int n;
     private int chunks;
-    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicInteger done = new AtomicInteger();
     /** Serializes callers: the fields above describe one loop at a time. */
     private final java.util.concurrent.locks.ReentrantLock callers = new java.util.concurrent.locks.ReentrantLock();
     private volatile Throwable failure;
@@ -52,8 +60,8 @@ public final class ThreadPool implements AutoCloseable {
         this.workers = new Thread[nThreads - 1];
         this.sleeping = new AtomicIntegerArray(Math.max(1, nThreads - 1));
         for (int i = 0; i < workers.length; i++) {
-            int chunk = i + 1;
-            Thread t = new Thread(() -> workLoop(chunk), "argon-worker-" + chunk);
+            int index = i;
+            Thread t = new Thread(() -> workLoop(index), "argon-worker-" + (i + 1));
             t.setDaemon(true);
             workers[i] = t;
             t.start();
@@ -75,7 +83,7 @@ public final class ThreadPool implements AutoCloseable {
      * and waits for all of them. An exception thrown by a chunk is rethrown here.
      */
     public void parallelFor(int n, RangeBody body) {
-        int c = Math.min(nThreads, n);
+        int c = nThreads == 1 ? 1 : Math.min(nThreads * CHUNKS_PER_THREAD, n);
         if (c <= 1) {
             body.run(0, n);
             return;
@@ -93,19 +101,20 @@ public final class ThreadPool implements AutoCloseable {
         this.n = n;
         this.chunks = c;
         this.failure = null;
-        pending.set(c - 1);
-        generation++; // volatile write: publishes body, n and chunks to the workers
-        for (int i = 0; i < c - 1; i++) {
+        done.set(0);
+        long g = ((state.get() >>> 32) + 1) & 0xFFFF_FFFFL; // wraps after 2^32 loops; only inequality matters
+        state.set(g << 32); // volatile write: publishes body, n and chunks to the workers
+        for (int i = 0; i < workers.length; i++) {
             if (sleeping.get(i) != 0) {
                 LockSupport.unpark(workers[i]);
             }
         }
         try {
-            body.run(0, (int) ((long) n / c));
+            runChunks(g);
         } finally {
-            // Spin while the workers finish; yield now and then so that a worker descheduled on a
-            // busy machine gets the core back instead of watching us spin.
-            for (int spins = 0; pending.get() != 0; spins++) {
+            // Wait for the chunks workers have claimed and not finished; yield now and then so that
+            // a worker descheduled on a busy machine gets the core back instead of watching us spin.
+            for (int spins = 0; done.get() != c; spins++) {
                 if ((spins & 1023) == 1023) {
                     Thread.yield();
                 } else {
@@ -126,31 +135,50 @@ public final class ThreadPool implements AutoCloseable {
         }
     }
 
-    private void workLoop(int chunk) {
-        long seen = 0;
+    /**
+     * Claims and runs chunks of loop {@code g} until none is left. The fields are read after
+     * {@code g} was seen in {@link #state}, so they are loop {@code g}'s: a newer loop can only
+     * start once every chunk of this one is claimed, and then no claim below succeeds.
+     */
+    private void runChunks(long g) {
+        RangeBody b = body;
+        int total = n;
+        int c = chunks;
         while (true) {
-            long g = awaitWork(chunk - 1, seen);
-            if (shutdown) {
+            long s = state.get();
+            int k = (int) s;
+            if ((s >>> 32) != g || k >= c) {
                 return;
             }
-            seen = g;
-            int c = chunks;
-            if (chunk < c) {
-                int total = n;
-                try {
-                    body.run((int) ((long) total * chunk / c), (int) ((long) total * (chunk + 1) / c));
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    pending.decrementAndGet();
-                }
+            if (!state.compareAndSet(s, s + 1)) {
+                continue;
+            }
+            try {
+                b.run((int) ((long) total * k / c), (int) ((long) total * (k + 1) / c));
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                done.incrementAndGet();
             }
         }
     }
 
+    private void workLoop(int index) {
+        long seen = 0;
+        while (true) {
+            long g = awaitWork(index, seen);
+            if (shutdown) {
+                return;
+            }
+            seen = g;
+            runChunks(g);
+        }
+    }
+
+    /** @return the generation of a loop newer than {@code seen} (or any, once shut down) */
     private long awaitWork(int index, long seen) {
         for (int i = 0; i < SPINS; i++) {
-            long g = generation;
+            long g = state.get() >>> 32;
             if (g != seen || shutdown) {
                 return g;
             }
@@ -163,7 +191,7 @@ public final class ThreadPool implements AutoCloseable {
         sleeping.set(index, 1); // visible before the generation is re-checked below
         try {
             while (true) {
-                long g = generation;
+                long g = state.get() >>> 32;
                 if (g != seen || shutdown) {
                     return g;
                 }

@@ -85,4 +85,34 @@ class ThreadPoolTest {
             assertThat(count[0]).isEqualTo(1);
         }
     }
+
+    @Test
+    void aCallerAloneFinishesTheLoopWhenTheWorkersAreBusy() throws Exception {
+        // A slow worker (descheduled on a busy machine) holds up only the chunk it has claimed:
+        // the caller runs all the others instead of waiting for it.
+        try (ThreadPool pool = new ThreadPool(2)) {
+            java.util.concurrent.atomic.AtomicInteger callerChunks = new java.util.concurrent.atomic.AtomicInteger();
+            Thread caller = Thread.currentThread();
+            int[] hits = new int[64];
+            pool.parallelFor(64, (s, e) -> {
+                if (Thread.currentThread() != caller) {
+                    try {
+                        Thread.sleep(200); // a descheduled worker
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                } else {
+                    callerChunks.incrementAndGet();
+                }
+                for (int i = s; i < e; i++) {
+                    hits[i]++;
+                }
+            });
+            for (int h : hits) {
+                assertThat(h).isEqualTo(1);
+            }
+            // 2 threads x 4 chunks: the worker sleeps in at most one, the caller takes the rest
+            assertThat(callerChunks.get()).isGreaterThanOrEqualTo(7);
+        }
+    }
 }
