@@ -3,6 +3,9 @@ package dev.argon.tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
 /**
  * Matrix-matrix product for batches of tokens (prefill): {@code out[t, r] = sum_c w[r, c] * x[t, c]}
  * with {@code w [rows, cols]} in any tensor type, {@code x [n, cols]} and {@code out [n, rows]}
@@ -35,6 +38,7 @@ final class Gemm {
                 holder[0] = new float[ROWS * cols];
             }
             float[] wbuf = holder[0];
+            MemorySegment lanes = vectorCols && L == 16 ? Simd.laneSegment() : null;
             for (int tile = start; tile < end; tile++) {
                 int r0 = tile * ROWS;
                 int nr = Math.min(ROWS, rows - r0);
@@ -42,7 +46,7 @@ final class Gemm {
                 int t0 = 0;
                 if (nr == ROWS && vectorCols) {
                     for (; t0 + TOKENS <= n; t0 += TOKENS) {
-                        block4x4(wbuf, x, out, r0, t0, rows, cols);
+                        block4x4(wbuf, x, out, r0, t0, rows, cols, lanes);
                     }
                 }
                 for (int t = t0; t < n; t++) {
@@ -54,7 +58,7 @@ final class Gemm {
         });
     }
 
-    private static void block4x4(float[] w, float[] x, float[] out, int r0, int t0, int rows, int cols) {
+    private static void block4x4(float[] w, float[] x, float[] out, int r0, int t0, int rows, int cols, MemorySegment lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
@@ -90,24 +94,51 @@ final class Gemm {
             a33 = w3.fma(v, a33);
         }
         int o0 = t0 * rows + r0;
-        int o1 = o0 + rows;
-        int o2 = o1 + rows;
-        int o3 = o2 + rows;
-        out[o0] = Simd.sum(a00);
-        out[o0 + 1] = Simd.sum(a10);
-        out[o0 + 2] = Simd.sum(a20);
-        out[o0 + 3] = Simd.sum(a30);
-        out[o1] = Simd.sum(a01);
-        out[o1 + 1] = Simd.sum(a11);
-        out[o1 + 2] = Simd.sum(a21);
-        out[o1 + 3] = Simd.sum(a31);
-        out[o2] = Simd.sum(a02);
-        out[o2 + 1] = Simd.sum(a12);
-        out[o2 + 2] = Simd.sum(a22);
-        out[o2 + 3] = Simd.sum(a32);
-        out[o3] = Simd.sum(a03);
-        out[o3 + 1] = Simd.sum(a13);
-        out[o3 + 2] = Simd.sum(a23);
-        out[o3 + 3] = Simd.sum(a33);
+        if (L != 16) {
+            int o1 = o0 + rows;
+            int o2 = o1 + rows;
+            int o3 = o2 + rows;
+            out[o0] = Simd.sum(a00);
+            out[o0 + 1] = Simd.sum(a10);
+            out[o0 + 2] = Simd.sum(a20);
+            out[o0 + 3] = Simd.sum(a30);
+            out[o1] = Simd.sum(a01);
+            out[o1 + 1] = Simd.sum(a11);
+            out[o1 + 2] = Simd.sum(a21);
+            out[o1 + 3] = Simd.sum(a31);
+            out[o2] = Simd.sum(a02);
+            out[o2 + 1] = Simd.sum(a12);
+            out[o2 + 2] = Simd.sum(a22);
+            out[o2 + 3] = Simd.sum(a32);
+            out[o3] = Simd.sum(a03);
+            out[o3 + 1] = Simd.sum(a13);
+            out[o3 + 2] = Simd.sum(a23);
+            out[o3 + 3] = Simd.sum(a33);
+            return;
+        }
+        // Folded four at a time by Simd.sumLanes16x4 (the same additions as Simd.sum, with shared
+        // shuffles) through the thread's aligned lane buffer: sixteen Simd.sum calls in a method
+        // this large are not all inlined, and each one that is not boxes its vector.
+        ByteOrder no = ByteOrder.nativeOrder();
+        a00.intoMemorySegment(lanes, 0, no);
+        a10.intoMemorySegment(lanes, 64, no);
+        a20.intoMemorySegment(lanes, 128, no);
+        a30.intoMemorySegment(lanes, 192, no);
+        a01.intoMemorySegment(lanes, 256, no);
+        a11.intoMemorySegment(lanes, 320, no);
+        a21.intoMemorySegment(lanes, 384, no);
+        a31.intoMemorySegment(lanes, 448, no);
+        Simd.sumLanes16x4(lanes, 0, out, o0, 1);
+        Simd.sumLanes16x4(lanes, 256, out, o0 + rows, 1);
+        a02.intoMemorySegment(lanes, 0, no);
+        a12.intoMemorySegment(lanes, 64, no);
+        a22.intoMemorySegment(lanes, 128, no);
+        a32.intoMemorySegment(lanes, 192, no);
+        a03.intoMemorySegment(lanes, 256, no);
+        a13.intoMemorySegment(lanes, 320, no);
+        a23.intoMemorySegment(lanes, 384, no);
+        a33.intoMemorySegment(lanes, 448, no);
+        Simd.sumLanes16x4(lanes, 0, out, o0 + 2 * rows, 1);
+        Simd.sumLanes16x4(lanes, 256, out, o0 + 3 * rows, 1);
     }
 }
