@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.argon.ArgonException;
 import dev.argon.gguf.GgufTensorInfo;
 import dev.argon.kv.KvCache;
+import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.ModelOptions;
@@ -29,7 +30,10 @@ import java.util.Random;
  * an N-token prompt (BOS, then random tokens) into an empty KV cache; {@code tgN} times N decode
  * steps of random tokens after BOS. Each test warms up (at least 3 runs and 2 s, for the JIT), then runs {@code -r} times; the
  * table shows tokens/s as mean ± standard deviation. With {@code --vs-llama-cpp} llama.cpp runs
- * the same file with the same thread count, alternating with Argon run by run.
+ * the same file with the same thread count, alternating with Argon run by run. With
+ * {@code --parallel P} the tg tests also run P sequences decoding together, one batched forward
+ * pass per step (what {@code argon serve --parallel P} does), and report their aggregate tokens/s
+ * as {@code tgN np=P} (llama.cpp's {@code llama-batched-bench} measures the same).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Measure prompt processing (pp) and generation (tg) speed, llama-bench style.")
@@ -60,6 +64,11 @@ final class BenchCommand implements Runnable {
     @Option(names = "--vs-llama-cpp", description = "Also run llama.cpp (node-llama-cpp, see tools/llama-cpp) on the same file, alternating, and print the ratio.")
     boolean vsLlamaCpp;
 
+    @Option(names = {"-np", "--parallel"}, split = ",", paramLabel = "P", defaultValue = "1",
+            description = "Sequences decoding together for the tg tests, comma-separated; each P > 1 adds a row 'tgN np=P' "
+                    + "with the aggregate tokens/s of P sequences in one batched forward pass per step (default: ${DEFAULT-VALUE}).")
+    List<Integer> parallel;
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0 weights.")
     boolean f32Activations;
 
@@ -79,6 +88,11 @@ final class BenchCommand implements Runnable {
         for (int v : concat(prompts, gens)) {
             if (v < 0) {
                 throw new ArgonException("test lengths (-p, -n) must be >= 0, got " + v);
+            }
+        }
+        for (int v : parallel) {
+            if (v < 1 || v > 256) {
+                throw new ArgonException("parallel sequences (-np) must be between 1 and 256, got " + v);
             }
         }
         List<Integer> threadCounts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
@@ -103,8 +117,12 @@ final class BenchCommand implements Runnable {
                     }
                 }
                 for (int g : gens) {
-                    if (g > 0) {
-                        rows.add(measure(model, llama, name, type, t, "tg", g, err));
+                    if (g <= 0) {
+                        continue;
+                    }
+                    for (int np : parallel) {
+                        rows.add(np == 1 ? measure(model, llama, name, type, t, "tg", g, err)
+                                : measureParallel(model, name, type, t, g, np, err));
                     }
                 }
             }
@@ -136,6 +154,48 @@ final class BenchCommand implements Runnable {
         }
         return new Row(name, modelBytes(model), model.parameterCount(), type, threads, test + n, mean(argon), sd(argon),
                 cpp == null ? null : mean(cpp), cpp == null ? null : sd(cpp));
+    }
+
+    /** {@code tgN np=P}: P sequences, each decoding N tokens, one batched forward pass per step. */
+    private Row measureParallel(LanguageModel model, String name, String type, int threads, int n, int np, PrintStream err) {
+        err.printf(Locale.ROOT, "argon: tg%d with %d sequences, %d threads ...%n", n, np, threads);
+        InferenceState[] states = new InferenceState[np];
+        for (int i = 0; i < np; i++) {
+            states[i] = model.newState(n + 2, KvCache.Precision.F16);
+        }
+        Batch batch = new Batch(np);
+        Random random = new Random(42);
+        int vocab = model.config().vocabSize();
+        int bos = Math.max(0, model.tokenizer().bos());
+        double[] argon = new double[repetitions];
+        long warmStart = System.nanoTime();
+        for (int w = 0; w < 3 || System.nanoTime() - warmStart < 2_000_000_000L; w++) {
+            runParallelOnce(model, states, batch, n, random, vocab, bos);
+        }
+        for (int r = 0; r < repetitions; r++) {
+            argon[r] = (double) n * np / runParallelOnce(model, states, batch, n, random, vocab, bos);
+        }
+        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, "tg" + n + " np=" + np, mean(argon), sd(argon),
+                null, null);
+    }
+
+    /** @return seconds for {@code n} batched decode steps of all sequences (after BOS) */
+    private static double runParallelOnce(LanguageModel model, InferenceState[] states, Batch batch, int n, Random random, int vocab,
+                                          int bos) {
+        batch.clear();
+        for (InferenceState s : states) {
+            batch.add(s, bos, 0, true, true);
+        }
+        model.forward(batch);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            batch.clear();
+            for (InferenceState s : states) {
+                batch.add(s, random.nextInt(vocab), i + 1, false, true);
+            }
+            model.forward(batch);
+        }
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** @return seconds for one run */

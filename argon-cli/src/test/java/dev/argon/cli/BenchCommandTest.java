@@ -30,9 +30,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void parallelSequencesAddOneBatchedDecodeRowEach() throws Exception {
+        CliRun r = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "0", "-n", "4", "-np", "1,3", "-r", "1",
+                "-t", "1", "-o", "json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode rows = new ObjectMapper().readTree(r.out());
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(0).get("test").asText()).isEqualTo("tg4");
+        assertThat(rows.get(1).get("test").asText()).isEqualTo("tg4 np=3");
+        assertThat(rows.get(1).get("tps_mean").asDouble()).isPositive();
+    }
+
+    @Test
     void badArgumentsAreOneLineErrors() {
         String m = TestFiles.model(STORIES).toString();
-        for (String[] args : new String[][]{{"-r", "0"}, {"-o", "xml"}, {"-p", "-1"}, {"-t", "0"}}) {
+        for (String[] args : new String[][]{{"-r", "0"}, {"-o", "xml"}, {"-p", "-1"}, {"-t", "0"}, {"-np", "0"}}) {
             String[] all = new String[]{"bench", "-m", m, args[0], args[1]};
             CliRun r = CliRun.of(all);
             assertThat(r.exitCode()).as(String.join(" ", args)).isEqualTo(2);
