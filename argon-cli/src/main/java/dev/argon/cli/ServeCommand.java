@@ -17,6 +17,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -26,12 +27,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the model loads ({@code /health} answers 503 "loading" meanwhile). Up to {@code --parallel}
  * sequences run in one batched forward pass per step (continuous batching, {@link BatchingEngine}),
  * each with its own KV cache; further requests wait in a bounded queue. SIGTERM/Ctrl-C stops it
- * gracefully and exits 0.
+ * gracefully and exits 0. When the port is taken or the host cannot be bound it prints one line
+ * saying so and exits 1.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models,",
                 "/tokenize, /detokenize, /health, /metrics). Runs until SIGTERM or Ctrl-C."})
-final class ServeCommand implements Runnable {
+final class ServeCommand implements Callable<Integer> {
     @ParentCommand
     Main parent;
 
@@ -79,8 +81,13 @@ final class ServeCommand implements Runnable {
     /** Set by tests: called once the port is bound, before the model loads. */
     java.util.function.Consumer<OpenAiServer> onListening;
 
+    /**
+     * Serves until stopped.
+     *
+     * @return the exit code: 0 after a graceful stop, 1 when the host and port cannot be bound
+     */
     @Override
-    public void run() {
+    public Integer call() {
         PrintStream err = parent.streams().err();
         if (parallel < 1) {
             throw new ArgonException("--parallel is " + parallel + "; expected at least 1");
@@ -108,6 +115,9 @@ final class ServeCommand implements Runnable {
         OpenAiServer server = new OpenAiServer(new ServerConfig(host, port, parallel, queue, 0, precision, apiKey, id));
         try {
             server.start();
+        } catch (OpenAiServer.ListenException e) {
+            err.println("argon: error: " + e.getMessage());
+            return 1;
         } catch (RuntimeException e) {
             throw new ArgonException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
         }
@@ -154,7 +164,7 @@ final class ServeCommand implements Runnable {
             server.ready(model, template, new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache));
         } catch (RuntimeException | Error e) {
             if (signalled.get()) {
-                return; // stopped by a signal while loading
+                return 0; // stopped by a signal while loading
             }
             server.stop(Duration.ZERO);
             if (model != null) {
@@ -170,13 +180,14 @@ final class ServeCommand implements Runnable {
             if (onStarted != null) {
                 onStarted.accept(server);
                 server.stop(Duration.ofSeconds(5));
-                return;
+                return 0;
             }
             try {
                 stopped.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            return 0;
         } finally {
             if (onStarted != null) {
                 model.close();

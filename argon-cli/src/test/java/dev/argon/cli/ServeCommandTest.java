@@ -7,6 +7,8 @@ import picocli.CommandLine;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -61,6 +63,45 @@ class ServeCommandTest {
         assertThat(bodies.get(0)).contains("\"status\":\"loading\"");
         assertThat(bodies.get(1)).contains("\"status\":\"ok\"");
         assertThat(bodies.get(2)).contains("\"id\":\"stories260K\"");
+    }
+
+    /** Runs the CLI capturing System.err too (where Javalin/Jetty would log). */
+    private static CliRun withSystemErr(StringBuilder systemErr, String... args) {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            return CliRun.of(args);
+        } finally {
+            System.setErr(saved);
+            systemErr.append(captured.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aTakenPortIsOneClearLineAndExitCode1() throws Exception {
+        String model = TestFiles.model(MODEL).toString();
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("127.0.0.1", 0));
+            int port = taken.getLocalPort();
+            StringBuilder logged = new StringBuilder();
+            CliRun r = withSystemErr(logged, "serve", "-m", model, "--port", Integer.toString(port), "-t", "1");
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.err().lines().toList()).containsExactly("argon: error: port " + port + " on 127.0.0.1 is already in use");
+            assertThat(r.out()).isEmpty();
+            assertThat(logged.toString()).doesNotContain("ERROR").doesNotContain("Javalin").doesNotContain("Exception");
+        }
+    }
+
+    @Test
+    void anUnresolvableHostIsOneClearLine() {
+        String model = TestFiles.model(MODEL).toString();
+        StringBuilder logged = new StringBuilder();
+        CliRun r = withSystemErr(logged, "serve", "-m", model, "--host", "999.1.1.1", "--port", "0", "-t", "1");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err().lines().toList()).hasSize(1);
+        assertThat(r.err()).startsWith("argon: error: ").contains("'999.1.1.1'").doesNotContain("Exception");
+        assertThat(logged.toString()).doesNotContain("ERROR").doesNotContain("Exception");
     }
 
     @Test

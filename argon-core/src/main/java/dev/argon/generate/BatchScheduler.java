@@ -101,7 +101,8 @@ public final class BatchScheduler implements AutoCloseable {
          * Delivers this request's events to {@code listener} on the calling thread until the
          * generation ends.
          *
-         * @return the outcome (finish reason {@link FinishReason#CANCELLED} if cancelled)
+         * @return the outcome (finish reason {@link FinishReason#CANCELLED} if cancelled); its
+         *     {@link GenerationResult#cachedPromptTokens()} counts the prompt tokens reused from the slot's cache
          * @throws ArgonException if the scheduler shut down or the forward pass failed
          * @throws InterruptedException if the calling thread is interrupted (the request is then cancelled)
          */
@@ -150,6 +151,7 @@ public final class BatchScheduler implements AutoCloseable {
         Sequence seq;
         Slot slot;
         int fed;
+        int reused;
         int next;
         long started;
         long firstLogits;
@@ -350,6 +352,7 @@ public final class BatchScheduler implements AutoCloseable {
         int reuse = Math.min(bestShared, r.prompt.length - 1);
         r.slot = best;
         r.fed = reuse;
+        r.reused = reuse;
         best.cachedLength = reuse;
         best.lastUsed = ++clock;
         r.started = System.nanoTime();
@@ -494,6 +497,6 @@ public final class BatchScheduler implements AutoCloseable {
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;
         requests.incrementAndGet();
-        r.handle.events.add(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9));
+        r.handle.events.add(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9).withCachedPromptTokens(r.reused));
     }
 }

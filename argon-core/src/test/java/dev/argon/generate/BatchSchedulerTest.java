@@ -111,14 +111,17 @@ class BatchSchedulerTest {
         GenerationResult withReuse;
         GenerationResult without;
         try (BatchScheduler s = scheduler(1, 4, true)) {
-            run(s, first);
+            assertThat(run(s, first).cachedPromptTokens()).isZero();
             withReuse = run(s, second);
             assertThat(s.stats().reusedPromptTokens()).isEqualTo(first.prompt().isEmpty() ? 0 : run0(first).length);
+            // the result tells its own request how many prompt tokens came from the slot's cache
+            assertThat(withReuse.cachedPromptTokens()).isEqualTo(run0(first).length);
         }
         try (BatchScheduler s = scheduler(1, 4, false)) {
             run(s, first);
             without = run(s, second);
             assertThat(s.stats().reusedPromptTokens()).isZero();
+            assertThat(without.cachedPromptTokens()).isZero();
         }
         assertThat(withReuse.generatedTokens()).containsExactly(without.generatedTokens());
         assertThat(withReuse.text()).isEqualTo(without.text()).isEqualTo(solo(second).text());

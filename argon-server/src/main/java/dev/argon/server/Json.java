@@ -127,17 +127,59 @@ final class Json {
 
     /** @return the integer field (a whole number such as {@code 16} or {@code 16.0}), or null when absent or null */
     static Long integer(JsonNode body, String name) {
+        return integer(body, name, Long.MIN_VALUE, Long.MAX_VALUE);
+    }
+
+    /**
+     * @return the integer field (a whole number such as {@code 16} or {@code 16.0}) within
+     *     {@code [min, max]}, or null when absent or null
+     * @throws ApiException 400 naming the field and the valid range when it is out of range (also
+     *     when it overflows a 64-bit integer), or naming the field when it is not a whole number
+     */
+    static Long integer(JsonNode body, String name, long min, long max) {
         JsonNode v = body.get(name);
         if (v == null || v.isNull()) {
             return null;
         }
-        if (v.isIntegralNumber() && v.canConvertToLong()) {
-            return v.longValue();
+        java.math.BigInteger value = null;
+        if (v.isIntegralNumber()) {
+            value = v.bigIntegerValue();
+        } else if (v.isNumber() && Double.isFinite(v.doubleValue()) && v.doubleValue() == Math.rint(v.doubleValue())) {
+            value = new java.math.BigDecimal(v.doubleValue()).toBigInteger();
         }
-        if (v.isNumber() && v.doubleValue() == Math.rint(v.doubleValue()) && Math.abs(v.doubleValue()) < 9e15) {
-            return (long) v.doubleValue();
+        if (value == null) {
+            boolean anyLong = min == Long.MIN_VALUE && max == Long.MAX_VALUE;
+            throw ApiException.badRequest(name, "'" + name + "' must be an integer" + (anyLong ? "" : " between " + min + " and " + max));
         }
-        throw ApiException.badRequest(name, "'" + name + "' must be an integer");
+        if (value.compareTo(java.math.BigInteger.valueOf(min)) < 0 || value.compareTo(java.math.BigInteger.valueOf(max)) > 0) {
+            throw ApiException.badRequest(name, "'" + name + "' is " + value + "; it must be an integer between " + min + " and " + max);
+        }
+        return value.longValue();
+    }
+
+    /**
+     * @return the number field within {@code [min, max]}, or {@code dflt} when absent or null
+     * @throws ApiException 400 naming the field and the valid range
+     */
+    static float number(JsonNode body, String name, float dflt, double min, double max) {
+        JsonNode v = body.get(name);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isNumber()) {
+            throw ApiException.badRequest(name, "'" + name + "' must be a number between " + plain(min) + " and " + plain(max));
+        }
+        double d = v.doubleValue();
+        if (!(d >= min && d <= max)) {
+            throw ApiException.badRequest(name, "'" + name + "' is " + v.asText() + "; it must be a number between "
+                    + plain(min) + " and " + plain(max));
+        }
+        return (float) d;
+    }
+
+    /** {@code 2.0} as {@code 2}, {@code 0.5} as {@code 0.5}. */
+    private static String plain(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
     }
 
     /** @return {@code node} as compact JSON text */

@@ -7,7 +7,14 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 
+import java.io.IOException;
+import java.net.BindException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -28,8 +35,30 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@linkplain #OpenAiServer(LanguageModel, ChatTemplate, ServerConfig) three-argument
  * constructor} is ready at once. {@link #stop} drains: new generations get 503, running ones get
  * a grace period, then the HTTP server stops.
+ *
+ * <p>HTTP: requests are handled on virtual threads, so clients that send half a request and stall
+ * (slowloris) hold no platform thread and cannot starve the others; a connection idle for
+ * {@link #IDLE_TIMEOUT} is closed. A wrong method on a known route is 405 with an {@code Allow}
+ * header; a 503 that is worth retrying soon (over capacity, model loading) carries
+ * {@code Retry-After}.
  */
 public final class OpenAiServer implements AutoCloseable {
+    /** A connection with no traffic for this long is closed (Jetty's idle timeout; it also bounds a stalled request upload). */
+    public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(15);
+
+    /** Seconds a client should wait before retrying a 503 for load or loading ({@code Retry-After}). */
+    static final int RETRY_AFTER_SECONDS = 1;
+
+    /**
+     * The server could not listen on its host and port (the port is taken, the host is not an
+     * address of this machine or cannot be resolved, ...); the message says which, in one line.
+     */
+    public static final class ListenException extends RuntimeException {
+        ListenException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
             "/v1/models/{model}", "/tokenize", "/detokenize", "/health", "/metrics");
 
@@ -84,6 +113,7 @@ public final class OpenAiServer implements AutoCloseable {
      * Binds the port and starts serving.
      *
      * @return this server
+     * @throws ListenException if the host and port cannot be bound (nothing is logged; the message says why)
      */
     public synchronized OpenAiServer start() {
         if (app != null) {
@@ -92,8 +122,11 @@ public final class OpenAiServer implements AutoCloseable {
         Javalin a = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.startupWatcherEnabled = false;
+            cfg.useVirtualThreads = true;
             cfg.http.disableCompression();
+            cfg.http.prefer405over404 = true;
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+            cfg.jetty.addConnector(this::connector);
             cfg.requestLogger.http((ctx, ms) -> metrics.request(routeLabel(ctx), ctx.statusCode(), ms));
         });
         a.before(this::authorize);
@@ -106,9 +139,17 @@ public final class OpenAiServer implements AutoCloseable {
         a.post("/tokenize", ctx -> loaded().tokenize(ctx));
         a.post("/detokenize", ctx -> loaded().detokenize(ctx));
         a.exception(ApiException.class, (e, ctx) -> error(ctx, e));
-        a.exception(HttpResponseException.class, (e, ctx) -> error(ctx, new ApiException(e.getStatus(),
-                e.getStatus() < 500 ? "invalid_request_error" : "server_error", null, null,
-                e.getStatus() == 404 ? unknownRoute(ctx) : e.getMessage())));
+        a.exception(HttpResponseException.class, (e, ctx) -> {
+            String message = e.getMessage();
+            if (e.getStatus() == 404) {
+                message = unknownRoute(ctx);
+            } else if (e.getStatus() == 405) {
+                String allow = e.getDetails().getOrDefault("availableMethods", "");
+                ctx.header("Allow", allow);
+                message = "method " + ctx.method() + " is not allowed on " + ctx.path() + "; use " + allow.replace(", ", " or ");
+            }
+            error(ctx, new ApiException(e.getStatus(), e.getStatus() < 500 ? "invalid_request_error" : "server_error", null, null, message));
+        });
         a.exception(Exception.class, (e, ctx) -> error(ctx, new ApiException(500, "server_error", null, null,
                 "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()))));
         a.error(404, ctx -> {
@@ -117,9 +158,52 @@ public final class OpenAiServer implements AutoCloseable {
                 error(ctx, new ApiException(404, "invalid_request_error", null, null, unknownRoute(ctx)));
             }
         });
-        a.start(config.host(), config.port());
+        a.start(); // on the connector made by connector(), already bound
         app = a;
         return this;
+    }
+
+    /**
+     * The HTTP connector on the configured host and port, bound here, before Javalin starts Jetty,
+     * so that a taken port or a bad host is one {@link ListenException} instead of a logged
+     * start-up failure.
+     */
+    private ServerConnector connector(Server server, HttpConfiguration http) {
+        ServerConnector c = new ServerConnector(server, new HttpConnectionFactory(http));
+        c.setHost(config.host());
+        c.setPort(config.port());
+        c.setIdleTimeout(IDLE_TIMEOUT.toMillis());
+        try {
+            c.open();
+        } catch (IOException | RuntimeException e) {
+            throw listenError(e);
+        }
+        return c;
+    }
+
+    private ListenException listenError(Exception e) {
+        String host = config.host();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+                return new ListenException("cannot listen on host '" + host + "': it is not an IP address or a known host name", e);
+            }
+            if (t instanceof BindException b) {
+                String why = b.getMessage() == null ? "" : b.getMessage();
+                if (why.contains("in use")) {
+                    return new ListenException("port " + config.port() + " on " + host + " is already in use", e);
+                }
+                if (why.contains("assign requested address")) {
+                    return new ListenException("cannot listen on host '" + host + "': it is not an address of this machine", e);
+                }
+                return new ListenException("cannot listen on " + host + ":" + config.port() + ": " + why, e);
+            }
+        }
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return new ListenException("cannot listen on " + host + ":" + config.port() + ": "
+                + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage()), e);
     }
 
     /** @return the bound port */
@@ -285,6 +369,9 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static void error(Context ctx, ApiException e) {
+        if (e.status() == 503 && ("server_busy".equals(e.code()) || "model_loading".equals(e.code()))) {
+            ctx.header("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+        }
         Json.send(ctx, e.status(), Responses.error(e));
     }
 }

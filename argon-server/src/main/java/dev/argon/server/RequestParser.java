@@ -28,6 +28,14 @@ final class RequestParser {
             "presencePenalty", "presence_penalty", "frequencyPenalty", "frequency_penalty", "logitBias", "logit_bias");
     private static final Pattern SAMPLING_ERROR = Pattern.compile("sampling parameter (\\w+)");
 
+    /** OpenAI's ranges: {@code temperature} 0..2, penalties -2..2, {@code logit_bias} values -100..100, at most 4 stop sequences. */
+    static final double MAX_TEMPERATURE = 2;
+    static final double MAX_PENALTY = 2;
+    static final double MAX_LOGIT_BIAS = 100;
+    static final int MAX_STOP_SEQUENCES = 4;
+    /** The message roles a request may use ({@code developer} is sent to the template as {@code system}). */
+    static final List<String> ROLES = List.of("system", "user", "assistant", "tool", "developer");
+
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final String modelId;
@@ -78,6 +86,9 @@ final class RequestParser {
         if (streamOptions != null && !streamOptions.isNull() && !streamOptions.isObject()) {
             throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
         }
+        if (streamOptions != null && !streamOptions.isNull() && !stream) {
+            throw ApiException.badRequest("stream_options", "'stream_options' is only allowed when 'stream' is true");
+        }
         boolean includeUsage = stream && streamOptions != null && streamOptions.isObject()
                 && Json.bool(streamOptions, "include_usage", false);
         int maxTokens = maxTokens(body, chat);
@@ -108,14 +119,8 @@ final class RequestParser {
     static final int MAX_CHOICES = 16;
 
     private static int choices(JsonNode body) {
-        Long n = Json.integer(body, "n");
-        if (n == null) {
-            return 1;
-        }
-        if (n < 1 || n > MAX_CHOICES) {
-            throw ApiException.badRequest("n", "'n' is " + n + "; it must be between 1 and " + MAX_CHOICES);
-        }
-        return n.intValue();
+        Long n = Json.integer(body, "n", 1, MAX_CHOICES);
+        return n == null ? 1 : n.intValue();
     }
 
     /**
@@ -126,12 +131,9 @@ final class RequestParser {
     private static int logprobs(JsonNode body, boolean chat) {
         if (chat) {
             boolean on = Json.bool(body, "logprobs", false);
-            Long top = Json.integer(body, "top_logprobs");
+            Long top = Json.integer(body, "top_logprobs", 0, Logprobs.MAX_TOP);
             if (top == null) {
                 return on ? 0 : -1;
-            }
-            if (top < 0 || top > Logprobs.MAX_TOP) {
-                throw ApiException.badRequest("top_logprobs", "'top_logprobs' is " + top + "; it must be between 0 and " + Logprobs.MAX_TOP);
             }
             if (!on) {
                 throw ApiException.badRequest("logprobs", "'top_logprobs' needs 'logprobs': true");
@@ -142,14 +144,8 @@ final class RequestParser {
         if (v != null && v.isBoolean()) {
             throw ApiException.badRequest("logprobs", "for /v1/completions 'logprobs' is the number of alternatives (0..5), not a boolean");
         }
-        Long k = Json.integer(body, "logprobs");
-        if (k == null) {
-            return -1;
-        }
-        if (k < 0 || k > 5) {
-            throw ApiException.badRequest("logprobs", "'logprobs' is " + k + "; it must be between 0 and 5");
-        }
-        return k.intValue();
+        Long k = Json.integer(body, "logprobs", 0, 5);
+        return k == null ? -1 : k.intValue();
     }
 
     /** Maps a core validation error to a 400 naming the API's parameter. */
@@ -218,33 +214,36 @@ final class RequestParser {
     private static int maxTokens(JsonNode body, boolean chat) {
         int maxTokens = chat ? -1 : 16;
         for (String name : List.of("max_tokens", "max_completion_tokens")) {
-            Long v = Json.integer(body, name);
+            Long v = Json.integer(body, name, 0, Integer.MAX_VALUE);
             if (v != null) {
-                if (v < 0 || v > Integer.MAX_VALUE) {
-                    throw ApiException.badRequest(name, "'" + name + "' is " + v + "; expected a number >= 0");
-                }
                 maxTokens = v.intValue();
             }
         }
         return maxTokens;
     }
 
-    /** Sampling settings; unset ones take llama.cpp's defaults ({@link SamplingParams#defaults()}). */
+    /**
+     * Sampling settings; unset ones take llama.cpp's defaults ({@link SamplingParams#defaults()}).
+     * The OpenAI parameters are held to OpenAI's ranges ({@code temperature} 0..2, {@code top_p}
+     * 0..1, penalties -2..2, {@code logit_bias} values -100..100); the llama.cpp extensions
+     * ({@code top_k}, {@code min_p}, {@code repeat_penalty}, {@code repeat_last_n}) to what the
+     * sampler accepts.
+     */
     private SamplingParams sampling(JsonNode body) {
         SamplingParams d = SamplingParams.defaults();
-        Long topK = Json.integer(body, "top_k");
-        Long lastN = Json.integer(body, "repeat_last_n");
+        Long topK = Json.integer(body, "top_k", 0, Integer.MAX_VALUE);
+        Long lastN = Json.integer(body, "repeat_last_n", -1, Integer.MAX_VALUE);
         Long seed = Json.integer(body, "seed");
         return new SamplingParams(
-                Json.number(body, "temperature", d.temperature()),
-                topK == null ? d.topK() : clampToInt(topK),
-                Json.number(body, "top_p", d.topP()),
+                Json.number(body, "temperature", d.temperature(), 0, MAX_TEMPERATURE),
+                topK == null ? d.topK() : topK.intValue(),
+                Json.number(body, "top_p", d.topP(), 0, 1),
                 Json.number(body, "min_p", d.minP()),
                 Json.number(body, "repeat_penalty", d.repeatPenalty()),
-                lastN == null ? d.repeatLastN() : clampToInt(lastN),
+                lastN == null ? d.repeatLastN() : lastN.intValue(),
                 seed == null ? d.seed() : seed,
-                Json.number(body, "presence_penalty", d.presencePenalty()),
-                Json.number(body, "frequency_penalty", d.frequencyPenalty()),
+                Json.number(body, "presence_penalty", d.presencePenalty(), -MAX_PENALTY, MAX_PENALTY),
+                Json.number(body, "frequency_penalty", d.frequencyPenalty(), -MAX_PENALTY, MAX_PENALTY),
                 logitBias(body));
     }
 
@@ -269,16 +268,14 @@ final class RequestParser {
             if (id < 0 || id >= vocab) {
                 throw ApiException.badRequest("logit_bias", "logit_bias key '" + e.getKey() + "' is not a token id (0.." + (vocab - 1) + ")");
             }
-            if (!e.getValue().isNumber()) {
-                throw ApiException.badRequest("logit_bias", "logit_bias['" + e.getKey() + "'] must be a number from -100 to 100");
+            JsonNode bias = e.getValue();
+            if (!bias.isNumber() || !(Math.abs(bias.doubleValue()) <= MAX_LOGIT_BIAS)) {
+                throw ApiException.badRequest("logit_bias", "logit_bias['" + e.getKey() + "'] is " + bias
+                        + "; it must be a number between -100 and 100");
             }
             out.put(id, e.getValue().floatValue());
         }
         return out;
-    }
-
-    private static int clampToInt(long v) {
-        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
     }
 
     private String renderChat(JsonNode body) {
@@ -316,7 +313,11 @@ final class RequestParser {
         }
         JsonNode role = m.get("role");
         if (role == null || !role.isTextual() || role.textValue().isBlank()) {
-            throw ApiException.badRequest(param + ".role", param + ".role must be a string such as \"user\"");
+            throw ApiException.badRequest(param + ".role", param + ".role must be a string: one of " + String.join(", ", ROLES));
+        }
+        if (!ROLES.contains(role.textValue())) {
+            throw ApiException.badRequest(param + ".role", param + ".role is '" + role.textValue() + "'; it must be one of "
+                    + String.join(", ", ROLES));
         }
         Map<String, Object> map = new LinkedHashMap<>();
         // OpenAI's newer name for system instructions; chat templates know "system"
@@ -393,6 +394,10 @@ final class RequestParser {
             return out;
         }
         if (s.isArray()) {
+            if (s.size() > MAX_STOP_SEQUENCES) {
+                throw ApiException.badRequest("stop", "'stop' has " + s.size() + " sequences; at most " + MAX_STOP_SEQUENCES
+                        + " are allowed");
+            }
             for (JsonNode e : s) {
                 if (!e.isTextual()) {
                     throw ApiException.badRequest("stop", "'stop' must be a string or an array of strings");

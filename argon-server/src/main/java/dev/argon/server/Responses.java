@@ -186,14 +186,21 @@ final class Responses {
         return out;
     }
 
-    /** Usage of all choices: the prompt counted once, the generated tokens of every choice. */
+    /**
+     * Usage of all choices: the prompt counted once, the generated tokens of every choice, and in
+     * {@code prompt_tokens_details.cached_tokens} (OpenAI's field) the prompt tokens the first
+     * choice reused from a slot's KV cache instead of computing them.
+     */
     private static ObjectNode usage(List<GenerationResult> results) {
-        int p = results.getFirst().promptTokens().length;
+        GenerationResult first = results.getFirst();
+        int p = first.promptTokens().length;
         int c = 0;
         for (GenerationResult r : results) {
             c += r.generatedTokens().length;
         }
-        return Json.object().put("prompt_tokens", p).put("completion_tokens", c).put("total_tokens", p + c);
+        ObjectNode usage = Json.object().put("prompt_tokens", p).put("completion_tokens", c).put("total_tokens", p + c);
+        usage.putObject("prompt_tokens_details").put("cached_tokens", first.cachedPromptTokens());
+        return usage;
     }
 
     /** @return OpenAI's error object {@code {"error": {"message", "type", "param", "code"}}} */

@@ -321,8 +321,10 @@ class ServerOperationsTest {
             // a prompt longer than the context
             assertThat(assertError(post(s, cmpl, "{\"prompt\":\"" + "Once upon a time ".repeat(100) + "\"}"), 400, "prompt")
                     .get("code").asText()).isEqualTo("context_length_exceeded");
-            // wrong methods and routes
-            assertError(get(s, cmpl), 404, null);
+            // wrong methods (405, as OpenAI) and unknown routes (404)
+            HttpResponse<String> wrongMethod = get(s, cmpl);
+            assertError(wrongMethod, 405, null);
+            assertThat(wrongMethod.headers().firstValue("Allow")).hasValue("POST");
             assertError(post(s, "/v1/embeddings", "{}"), 404, null);
         }
     }
