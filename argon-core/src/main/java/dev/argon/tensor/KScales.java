@@ -63,4 +63,35 @@ final class KScales {
             out[at + j + 8] = (byte) ((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
         }
     }
+
+    /**
+     * The min term of one K-quant super-block against 8-bit activations:
+     * {@code sum_j m_j * dx_j * sum(qx in block j)} over its eight 32-element sub-blocks, where
+     * block {@code xb + j} of {@code x} lines up with sub-block {@code j} and {@code mins} holds
+     * {@code m_j} in byte {@code j} (see {@link #mins}). Multiply by {@code dmin} and subtract.
+     */
+    static float minDot(long mins, Q8Activations x, int xb) {
+        float[] xd = x.d;
+        float[] xs = x.sum;
+        float s = 0f;
+        for (int j = 0; j < 8; j++) {
+            s += at(mins, j) * (xd[xb + j] * xs[xb + j]);
+        }
+        return s;
+    }
+
+    /**
+     * {@link Simd#sum} of the {@code n} (a power of two) lanes stored at {@code a[o..o+n)}, in
+     * scalar code with the same additions in the same order (lane i + lane i+n/2, then +n/4, ...),
+     * so the result is bit-identical; overwrites {@code a[o..o+n/2)}. For kernels that must not
+     * pass a vector to a call the JIT may not inline.
+     */
+    static float sumLanes(float[] a, int o, int n) {
+        for (int w = n / 2; w >= 1; w /= 2) {
+            for (int i = o; i < o + w; i++) {
+                a[i] += a[i + w];
+            }
+        }
+        return a[o];
+    }
 }

@@ -2,6 +2,8 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -154,6 +156,213 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
                 }
                 sum += d * KScales.scale(slo, shi, 2 * c) * q1 - dmin * KScales.min(slo, shi, 2 * c) * s1
                         + d * KScales.scale(slo, shi, 2 * c + 1) * q2 - dmin * KScales.min(slo, shi, 2 * c + 1) * s2;
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public boolean supportsQ8Activations() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>With ggml's {@code vec_dot_q5_K} semantics on 32-element activation blocks: sub-block
+     * {@code j} (32 weights {@code q} in 0..31, 6-bit scale {@code sc} and min {@code m}) meets
+     * exactly one activation block {@code b} and contributes
+     * {@code dx_b * (d*sc * sum q_i*qx_i - dmin*m * sum qx_i)}, as for {@link Q4_KTensor#dotQ8}.
+     * Offsets and {@code n} are multiples of 256, {@code xOffset} of 32.
+     */
+    @Override
+    public float dotQ8(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            return dotQ8Scalar(offset, x, xOffset, n);
+        }
+        if (WIDE) {
+            return dotQ8Wide(offset, x, xOffset, n);
+        }
+        long bo = offset / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        int xb = xOffset / Q8Activations.BLOCK;
+        // Lane sums of q*qx (5-bit weights 0..31, activations -127..127) over one sub-block: at
+        // most 32 * 31 * 127 = 125984 < 2^24 in magnitude, so the float sums are the exact integers.
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        float mins = 0f;
+        for (int off = 0; off < n; off += QK, bo += BYTES, xb += 8) {
+            float d = Le.f16(data, bo);
+            long packedLo = data.get(Le.LONG, bo + 4);
+            int packedHi = data.get(Le.INT, bo + 12);
+            long scales = KScales.scales(packedLo, packedHi);
+            int xi = xOffset + off;
+            for (int c = 0; c < 4; c++) {
+                byte bitLo = (byte) (1 << (2 * c));
+                byte bitHi = (byte) (2 << (2 * c));
+                FloatVector sl = FloatVector.zero(F);
+                FloatVector sh = FloatVector.zero(F);
+                for (int u = 0; u < 32; u += BU) {
+                    ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 48 + 32 * c + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector qh = ByteVector.fromMemorySegment(BS, data, bo + 16 + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lo = qs.and((byte) 0x0F).add((byte) 16, qh.and(bitLo).compare(VectorOperators.NE, 0));
+                    ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .add((byte) 16, qh.and(bitHi).compare(VectorOperators.NE, 0));
+                    int xa = xi + 64 * c + u;
+                    for (int p = 0; p < PARTS; p++) {
+                        sl = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xa + p * L), sl);
+                        sh = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xa + 32 + p * L), sh);
+                    }
+                }
+                even = sl.fma(FloatVector.broadcast(F, d * KScales.at(scales, 2 * c) * xd[xb + 2 * c]), even);
+                odd = sh.fma(FloatVector.broadcast(F, d * KScales.at(scales, 2 * c + 1) * xd[xb + 2 * c + 1]), odd);
+            }
+            mins += Le.f16(data, bo + 2) * KScales.minDot(KScales.mins(packedLo, packedHi), x, xb);
+        }
+        FloatVector acc = even.add(odd);
+        // scalar fold with Simd.sum's additions: Simd.sum is not always inlined into this
+        // method, and a vector passed to a call that is not inlined is allocated on the heap
+        float[] lanes = Simd.lanes();
+        acc.intoArray(lanes, 0);
+        return KScales.sumLanes(lanes, 0, L) - mins;
+    }
+
+    /** Whether {@link #dotQ8Wide} is used: 16 or 8 float lanes (512- or 256-bit vectors). */
+    private static final boolean WIDE = Simd.ENABLED && (L == 16 || L == 8);
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Int lanes of the float vector's size: 16 quant bytes widen to {@link #P} int vectors. */
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final int P = 16 / L;
+
+    /**
+     * {@link #dotQ8} for 512- and 256-bit vectors, structured as {@code Q4_KTensor.dotQ8Wide}:
+     * per super-block the factors {@code d * sc_j * dx_j} come from one 8-lane product, stored and
+     * broadcast from memory; quant bytes are widened to 32-bit lanes (nibble by mask or shift,
+     * fifth bit from {@code qh} shifted to bit 4), then converted to float; chunks go in pairs
+     * (see there).
+     */
+    private float dotQ8Wide(long offset, Q8Activations x, int xOffset, int n) {
+        MemorySegment seg = data;
+        long bo = offset / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        float[] xs = x.sum;
+        float[] lanes = Simd.lanes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        FloatVector mins = FloatVector.zero(F8);
+        int xb = xOffset / Q8Activations.BLOCK;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
+            long packedLo = seg.get(Le.LONG, bo + 4);
+            int packedHi = seg.get(Le.INT, bo + 12);
+            FloatVector dx = FloatVector.fromArray(F8, xd, xb);
+            FloatVector sc = (FloatVector) LongVector.broadcast(L2, KScales.scales(packedLo, packedHi)).reinterpretAsBytes()
+                    .convertShape(VectorOperators.B2F, F8, 0);
+            FloatVector m = (FloatVector) LongVector.broadcast(L2, KScales.mins(packedLo, packedHi)).reinterpretAsBytes()
+                    .convertShape(VectorOperators.B2F, F8, 0);
+            sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
+            mins = m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)), mins);
+            // qh[l], l = 0..15 and 16..31: bit 2c of qh[l] is the fifth bit of low-nibble element
+            // l of chunk c, bit 2c + 1 that of its high-nibble element.
+            ByteVector qh0 = ByteVector.fromMemorySegment(B16, seg, bo + 16, ByteOrder.LITTLE_ENDIAN);
+            ByteVector qh1 = ByteVector.fromMemorySegment(B16, seg, bo + 32, ByteOrder.LITTLE_ENDIAN);
+            // Chunk c, bytes qs[32c + 16t ..+16) (t = 0, 1): low nibbles are elements 64c + 16t + l
+            // of sub-block 2c, high nibbles elements 64c + 32 + 16t + l of sub-block 2c + 1. Per
+            // sub-block a lane sums 32 / L <= 4 products q*qx with 0 <= q <= 31, |qx| <= 127:
+            // at most 4 * 31 * 127 < 2^24, so the float sums are the exact integers.
+            ByteVector b0;
+            ByteVector b1;
+            FloatVector sl;
+            FloatVector sh;
+            // Chunks cc and cc + 1: after qh >>> 2cc their fifth bits are bit 0 (low nibbles of
+            // chunk cc), 1 (its high nibbles), 2 and 3 (chunk cc + 1), each shifted to bit 4.
+            for (int cc = 0; cc < 4; cc += 2) {
+                b0 = ByteVector.fromMemorySegment(B16, seg, bo + 48 + 32 * cc, ByteOrder.LITTLE_ENDIAN);
+                b1 = ByteVector.fromMemorySegment(B16, seg, bo + 64 + 32 * cc, ByteOrder.LITTLE_ENDIAN);
+                sl = FloatVector.zero(F);
+                sh = FloatVector.zero(F);
+                for (int p = 0; p < P; p++) {
+                    IntVector v0 = b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    IntVector v1 = b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    IntVector h0 = qh0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * cc);
+                    IntVector h1 = qh1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * cc);
+                    int xa = xi + 64 * cc + p * L;
+                    sl = ((FloatVector) v0.and(0x0F).or(h0.lanewise(VectorOperators.LSHL, 4).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa), sl);
+                    sl = ((FloatVector) v1.and(0x0F).or(h1.lanewise(VectorOperators.LSHL, 4).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa + 16), sl);
+                    sh = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHL, 3).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa + 32), sh);
+                    sh = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHL, 3).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa + 48), sh);
+                }
+                even = sl.fma(FloatVector.broadcast(F, lanes[2 * cc]), even);
+                odd = sh.fma(FloatVector.broadcast(F, lanes[2 * cc + 1]), odd);
+                b0 = ByteVector.fromMemorySegment(B16, seg, bo + 80 + 32 * cc, ByteOrder.LITTLE_ENDIAN);
+                b1 = ByteVector.fromMemorySegment(B16, seg, bo + 96 + 32 * cc, ByteOrder.LITTLE_ENDIAN);
+                sl = FloatVector.zero(F);
+                sh = FloatVector.zero(F);
+                for (int p = 0; p < P; p++) {
+                    IntVector v0 = b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    IntVector v1 = b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    IntVector h0 = qh0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * cc);
+                    IntVector h1 = qh1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * cc);
+                    int xa = xi + 64 * cc + 64 + p * L;
+                    sl = ((FloatVector) v0.and(0x0F).or(h0.lanewise(VectorOperators.LSHL, 2).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa), sl);
+                    sl = ((FloatVector) v1.and(0x0F).or(h1.lanewise(VectorOperators.LSHL, 2).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa + 16), sl);
+                    sh = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHL, 1).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa + 32), sh);
+                    sh = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHL, 1).and(0x10)).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromArray(F, xq, xa + 48), sh);
+                }
+                even = sl.fma(FloatVector.broadcast(F, lanes[2 * cc + 2]), even);
+                odd = sh.fma(FloatVector.broadcast(F, lanes[2 * cc + 3]), odd);
+            }
+        }
+        even.add(odd).intoArray(lanes, 0);
+        float dots = L == 16 ? Simd.sumLanes16(lanes, 0) : KScales.sumLanes(lanes, 0, L);
+        mins.intoArray(lanes, 0);
+        return dots - KScales.sumLanes(lanes, 0, 8);
+    }
+
+    /**
+     * Scalar form of {@link #dotQ8} with integer inner sums, used when the Vector API is off:
+     * per sub-block {@code dx * (d*sc * isum(q*qx) - dmin*m * isum(qx))}.
+     */
+    float dotQ8Scalar(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        float sum = 0f;
+        for (int b = 0; b < n / QK; b++) {
+            long bo = (offset / QK + b) * BYTES;
+            float d = Le.f16(data, bo);
+            float dmin = Le.f16(data, bo + 2);
+            long slo = data.get(Le.LONG, bo + 4);
+            int shi = data.get(Le.INT, bo + 12);
+            int xi = xOffset + b * QK;
+            for (int c = 0; c < 4; c++) {
+                int q1 = 0;
+                int q2 = 0;
+                int s1 = 0;
+                int s2 = 0;
+                for (int l = 0; l < 32; l++) {
+                    int q = Le.u8(data, bo + 48 + 32 * c + l);
+                    int h = Le.u8(data, bo + 16 + l);
+                    int a = x.q[xi + 64 * c + l];
+                    int e = x.q[xi + 64 * c + 32 + l];
+                    q1 += ((q & 0xF) + (((h >> (2 * c)) & 1) << 4)) * a;
+                    s1 += a;
+                    q2 += ((q >> 4) + (((h >> (2 * c + 1)) & 1) << 4)) * e;
+                    s2 += e;
+                }
+                int xb = (xi + 64 * c) / Q8Activations.BLOCK;
+                sum += x.d[xb] * (d * KScales.scale(slo, shi, 2 * c) * q1 - dmin * KScales.min(slo, shi, 2 * c) * s1)
+                        + x.d[xb + 1] * (d * KScales.scale(slo, shi, 2 * c + 1) * q2 - dmin * KScales.min(slo, shi, 2 * c + 1) * s2);
             }
         }
         return sum;

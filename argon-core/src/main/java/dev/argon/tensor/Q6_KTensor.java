@@ -2,7 +2,9 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -157,6 +159,200 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
                     }
                     sum += d * (Le.i8(data, sc + is) * s1 + Le.i8(data, sc + is + 2) * s2
                             + Le.i8(data, sc + is + 4) * s3 + Le.i8(data, sc + is + 6) * s4);
+                }
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public boolean supportsQ8Activations() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>With ggml's {@code vec_dot_q6_K} semantics on 32-element activation blocks: each
+     * 16-element sub-block {@code k} (weights {@code d * sc_k * (q - 32)}, {@code q} in 0..63,
+     * {@code sc_k} an int8) lies in one activation block {@code b} (scale {@code dx_b}) and
+     * contributes {@code dx_b * d * sc_k * sum (q_i - 32) * qx_i}, the integer sum exact. Offsets
+     * and {@code n} are multiples of 256, {@code xOffset} of 32.
+     */
+    @Override
+    public float dotQ8(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!Simd.ENABLED) {
+            return dotQ8Scalar(offset, x, xOffset, n);
+        }
+        if (WIDE) {
+            return dotQ8Wide(offset, x, xOffset, n);
+        }
+        long bo = offset / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        int xb = xOffset / Q8Activations.BLOCK;
+        // Per lane a unit's sum t adds PARTS <= 2 products (q - 32) * qx with |q - 32| <= 32 and
+        // |qx| <= 127: at most 8128 < 2^24, so the float sums are the exact integers.
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        FloatVector acc4 = FloatVector.zero(F);
+        for (int off = 0; off < n; off += QK, bo += BYTES, xb += 8) {
+            float d = Le.f16(data, bo + 208);
+            int xi = xOffset + off;
+            for (int h = 0; h < 2; h++) {
+                long sc = data.get(Le.LONG, bo + 192 + 8 * h);
+                // activation blocks of groups g = 0..3 of this half
+                float d1 = d * xd[xb + 4 * h];
+                float d2 = d * xd[xb + 4 * h + 1];
+                float d3 = d * xd[xb + 4 * h + 2];
+                float d4 = d * xd[xb + 4 * h + 3];
+                for (int u = 0; u < 32; u += BU) {
+                    ByteVector a = ByteVector.fromMemorySegment(BS, data, bo + 64 * h + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector c = ByteVector.fromMemorySegment(BS, data, bo + 64 * h + 32 + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector hb = ByteVector.fromMemorySegment(BS, data, bo + 128 + 32 * h + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h1 = hb.reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30);
+                    ByteVector h2 = hb.reinterpretAsShorts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30);
+                    ByteVector h4 = hb.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30);
+                    ByteVector q1 = a.and((byte) 0x0F).or(h1).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0F).or(h2).sub((byte) 32);
+                    ByteVector q3 = a.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(hb.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = c.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h4).sub((byte) 32);
+                    int xa = xi + 128 * h + u;
+                    FloatVector t1 = FloatVector.zero(F);
+                    FloatVector t2 = FloatVector.zero(F);
+                    FloatVector t3 = FloatVector.zero(F);
+                    FloatVector t4 = FloatVector.zero(F);
+                    for (int p = 0; p < PARTS; p++) {
+                        int xp = xa + p * L;
+                        t1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xp), t1);
+                        t2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xp + 32), t2);
+                        t3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xp + 64), t3);
+                        t4 = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, xq, xp + 96), t4);
+                    }
+                    // scales g, g+2, g+4, g+6 of this half, g = u / 16
+                    int g = u / 16;
+                    acc1 = t1.fma(FloatVector.broadcast(F, (byte) (sc >> (8 * g)) * d1), acc1);
+                    acc2 = t2.fma(FloatVector.broadcast(F, (byte) (sc >> (8 * g + 16)) * d2), acc2);
+                    acc3 = t3.fma(FloatVector.broadcast(F, (byte) (sc >> (8 * g + 32)) * d3), acc3);
+                    acc4 = t4.fma(FloatVector.broadcast(F, (byte) (sc >> (8 * g + 48)) * d4), acc4);
+                }
+            }
+        }
+        FloatVector acc = acc1.add(acc2).add(acc3.add(acc4));
+        // scalar fold with Simd.sum's additions: Simd.sum is not always inlined into this
+        // method, and a vector passed to a call that is not inlined is allocated on the heap
+        float[] lanes = Simd.lanes();
+        acc.intoArray(lanes, 0);
+        return KScales.sumLanes(lanes, 0, L);
+    }
+
+    /** Whether {@link #dotQ8Wide} is used: 16 or 8 float lanes (512- or 256-bit vectors). */
+    private static final boolean WIDE = Simd.ENABLED && (L == 16 || L == 8);
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Int lanes of the float vector's size: 16 quant bytes widen to {@link #P} int vectors. */
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final int P = 16 / L;
+    /** Lanes k = 0..7 take lane k / 2: the activation scale of scale sub-blocks 0..7. */
+    private static final VectorShuffle<Float> PAIRS_LOW = VectorShuffle.fromValues(F8, 0, 0, 1, 1, 2, 2, 3, 3);
+    /** Lanes k = 0..7 take lane 4 + k / 2: the activation scale of scale sub-blocks 8..15. */
+    private static final VectorShuffle<Float> PAIRS_HIGH = VectorShuffle.fromValues(F8, 4, 4, 5, 5, 6, 6, 7, 7);
+
+    /**
+     * {@link #dotQ8} for 512- and 256-bit vectors. Per super-block the sixteen factors
+     * {@code d * sc_k * dx_(k/2)} (scale sub-block {@code k = 8h + 2g + t} of half {@code h},
+     * group {@code g}, {@code l / 16 = t}, lies in activation block {@code 4h + g}) come from two
+     * 8-lane products, stored and broadcast from memory. Quant bytes are widened to 32-bit lanes:
+     * low 4 bits from {@code ql} by mask or shift, high 2 bits from {@code qh} shifted to bits 4..5;
+     * groups g = 0..3 accumulate into four vectors (four FMA chains). Per lane the sums are exact
+     * integers ({@code |q - 32| * |qx| <= 32 * 127}, one product per lane and sub-block).
+     */
+    private float dotQ8Wide(long offset, Q8Activations x, int xOffset, int n) {
+        MemorySegment seg = data;
+        long bo = offset / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        float[] lanes = Simd.lanes();
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        int xb = xOffset / Q8Activations.BLOCK;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
+            FloatVector dx = FloatVector.fromArray(F8, xd, xb).mul(Le.f16(seg, bo + 208));
+            ByteVector sc = ByteVector.fromMemorySegment(B16, seg, bo + 192, ByteOrder.LITTLE_ENDIAN);
+            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 0)).mul(dx.rearrange(PAIRS_LOW)).intoArray(lanes, 0);
+            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 1)).mul(dx.rearrange(PAIRS_HIGH)).intoArray(lanes, 8);
+            // Half h, t = 0, 1: ql[64h + 16t ..+16) and ql[64h + 32 + 16t ..+16) hold groups 0, 2
+            // and 1, 3 (low, high nibble), qh[32h + 16t ..+16) their high bits. One loop over the
+            // four (h, t): written out (all four, or two per iteration) the method is faster when
+            // it compiles well, but C1 gave up on it ("out of virtual registers") or C2 left one
+            // of its vector operations as an allocating call in about one compilation in four.
+            for (int k = 0; k < 4; k++) {
+                int h = k >> 1;
+                int t = k & 1;
+                long ql = bo + 64 * h + 16 * t;
+                ByteVector a = ByteVector.fromMemorySegment(B16, seg, ql, ByteOrder.LITTLE_ENDIAN);
+                ByteVector c = ByteVector.fromMemorySegment(B16, seg, ql + 32, ByteOrder.LITTLE_ENDIAN);
+                ByteVector hb = ByteVector.fromMemorySegment(B16, seg, bo + 128 + 32 * h + 16 * t, ByteOrder.LITTLE_ENDIAN);
+                int s = 8 * h + t;
+                for (int p = 0; p < P; p++) {
+                    IntVector va = a.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    IntVector vc = c.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    IntVector vh = hb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p).reinterpretAsInts();
+                    int xa = xi + 128 * h + 16 * t + p * L;
+                    acc0 = ((FloatVector) va.and(0x0F).or(vh.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(FloatVector.fromArray(F, xq, xa)).fma(FloatVector.broadcast(F, lanes[s]), acc0);
+                    acc1 = ((FloatVector) vc.and(0x0F).or(vh.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(FloatVector.fromArray(F, xq, xa + 32)).fma(FloatVector.broadcast(F, lanes[s + 2]), acc1);
+                    acc2 = ((FloatVector) va.lanewise(VectorOperators.LSHR, 4).or(vh.and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(FloatVector.fromArray(F, xq, xa + 64)).fma(FloatVector.broadcast(F, lanes[s + 4]), acc2);
+                    acc3 = ((FloatVector) vc.lanewise(VectorOperators.LSHR, 4).or(vh.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(FloatVector.fromArray(F, xq, xa + 96)).fma(FloatVector.broadcast(F, lanes[s + 6]), acc3);
+                }
+            }
+        }
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
+        return L == 16 ? Simd.sumLanes16(lanes, 0) : KScales.sumLanes(lanes, 0, L);
+    }
+
+    /**
+     * Scalar form of {@link #dotQ8} with integer inner sums, used when the Vector API is off:
+     * per 16-element sub-block {@code dx * d * sc * isum((q - 32) * qx)}.
+     */
+    float dotQ8Scalar(long offset, Q8Activations x, int xOffset, int n) {
+        checkBlockAligned(offset, n);
+        float sum = 0f;
+        for (int b = 0; b < n / QK; b++) {
+            long bo = (offset / QK + b) * BYTES;
+            float d = Le.f16(data, bo + 208);
+            for (int h = 0; h < 2; h++) {
+                long ql = bo + 64 * h;
+                long qh = bo + 128 + 32 * h;
+                long sc = bo + 192 + 8 * h;
+                int xa = xOffset + b * QK + 128 * h;
+                float dx1 = x.d[xa / Q8Activations.BLOCK];
+                float dx2 = x.d[xa / Q8Activations.BLOCK + 1];
+                float dx3 = x.d[xa / Q8Activations.BLOCK + 2];
+                float dx4 = x.d[xa / Q8Activations.BLOCK + 3];
+                for (int is = 0; is < 2; is++) {
+                    int s1 = 0;
+                    int s2 = 0;
+                    int s3 = 0;
+                    int s4 = 0;
+                    for (int l = 16 * is; l < 16 * is + 16; l++) {
+                        int a = Le.u8(data, ql + l);
+                        int c = Le.u8(data, ql + l + 32);
+                        int hb = Le.u8(data, qh + l);
+                        s1 += (((a & 0xF) | (hb & 3) << 4) - 32) * x.q[xa + l];
+                        s2 += (((c & 0xF) | ((hb >> 2) & 3) << 4) - 32) * x.q[xa + l + 32];
+                        s3 += (((a >> 4) | ((hb >> 4) & 3) << 4) - 32) * x.q[xa + l + 64];
+                        s4 += (((c >> 4) | ((hb >> 6) & 3) << 4) - 32) * x.q[xa + l + 96];
+                    }
+                    sum += d * (dx1 * Le.i8(data, sc + is) * s1 + dx2 * Le.i8(data, sc + is + 2) * s2
+                            + dx3 * Le.i8(data, sc + is + 4) * s3 + dx4 * Le.i8(data, sc + is + 6) * s4);
                 }
             }
         }

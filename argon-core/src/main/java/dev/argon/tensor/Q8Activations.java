@@ -5,7 +5,10 @@ package dev.argon.tensor;
  * one scale {@code d = max|x| / 127} (stored rounded to F16, as in a {@code block_q8_0}) and each
  * value is {@code q = rint(x * 127 / max|x|)}. Quantized weight types whose ggml dot product runs
  * on Q8_0 activations (Q4_0, Q8_0) use it through {@link Tensor#dotQ8}, so their results follow
- * llama.cpp's and the inner products are exact small-integer sums.
+ * llama.cpp's and the inner products are exact small-integer sums. The K-quants (Q4_K, Q5_K, Q6_K)
+ * use the same 32-element blocks, with the block sums {@link #sum} for their min terms (ggml pairs
+ * them with 256-element {@code Q8_K} blocks instead, so their results follow ggml's formula but
+ * not its activation rounding).
  *
  * <p>Reusable: {@link #quantize} overwrites the previous contents; no allocation after construction.
  */
@@ -16,6 +19,12 @@ public final class Q8Activations {
     /** The same integers as {@link #q}, as floats: kernels load them without a conversion per row. */
     final float[] qf;
     final float[] d;
+    /**
+     * Per block, the sum of its integers {@code sum q} as a float (exact: at most 32 * 127 in
+     * magnitude). Kernels of weight types with an offset per sub-block (ggml's K-quant mins) use
+     * it for the {@code min * sum x} term, as ggml uses the {@code bsums} of {@code block_q8_K}.
+     */
+    final float[] sum;
     /** The dequantized values {@code d * q}. */
     private final float[] deq;
     private int length;
@@ -26,6 +35,7 @@ public final class Q8Activations {
         this.q = new byte[blocks * BLOCK];
         this.qf = new float[blocks * BLOCK];
         this.d = new float[blocks];
+        this.sum = new float[blocks];
         this.deq = new float[blocks * BLOCK];
     }
 
@@ -50,12 +60,15 @@ public final class Q8Activations {
             }
             float id = amax != 0f ? 127f / amax : 0f;
             d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            int s = 0;
             for (int i = 0; i < BLOCK; i++) {
                 float v = (float) Math.rint(x[o + i] * id);
                 q[o + i] = (byte) v;
                 qf[o + i] = v;
                 deq[o + i] = d[b] * v;
+                s += (int) v;
             }
+            sum[b] = s;
         }
         length = n;
     }

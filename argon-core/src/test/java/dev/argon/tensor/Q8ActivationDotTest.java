@@ -42,7 +42,7 @@ class Q8ActivationDotTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
     void multiTokenKernelIsBitIdenticalToOneDotPerToken(GgmlType type) {
         Random rnd = new Random(11);
         int rows = 5;
