@@ -305,4 +305,46 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         Simd.sumLanes16x4(lanes, 0, out, oo, os);
         Simd.sumLanes16x4(lanes, 256, out, oo + 1, os);
     }
+
+    @Override
+    protected boolean hasDotQ8x2x2() {
+        return WIDE;
+    }
+
+    /**
+     * {@link #dotQ8x4x2} for two tokens (16-lane vectors only): each weight block is unpacked once
+     * for both tokens and each token's activations are loaded once for both rows; the four sums
+     * share one transposed fold. Per row and token the operations are those of {@link #dotQ8}.
+     */
+    @Override
+    protected void dotQ8x2x2(long offset0, long offset1, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os,
+                             MemorySegment lanes) {
+        long bo = offset0 / QK * BYTES;
+        long bp = offset1 / QK * BYTES;
+        float[] xq = x.qf;
+        float[] xd = x.d;
+        // token 0: row 0 in a (older) / b (newer), row 1 in c / e; token 1 likewise in a1, b1, c1, e1
+        FloatVector a0 = FloatVector.zero(F), b0 = FloatVector.zero(F), c0 = FloatVector.zero(F), e0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F), b1 = FloatVector.zero(F), c1 = FloatVector.zero(F), e1 = FloatVector.zero(F);
+        int bs = xs / QK;
+        for (int off = 0; off < n; off += QK, bo += BYTES, bp += BYTES) {
+            FloatVector l0 = half(bo, 0), h0 = half(bo, 1), l1 = half(bp, 0), h1 = half(bp, 1);
+            float d0 = Le.f16(data, bo), d1 = Le.f16(data, bp);
+            int xb = (x0 + off) / QK;
+            FloatVector t;
+            FloatVector xl = FloatVector.fromArray(F, xq, x0 + off), xh = FloatVector.fromArray(F, xq, x0 + off + 16);
+            t = a0; a0 = b0; b0 = h0.fma(xh, l0.mul(xl)).fma(FloatVector.broadcast(F, d0 * xd[xb]), t);
+            t = c0; c0 = e0; e0 = h1.fma(xh, l1.mul(xl)).fma(FloatVector.broadcast(F, d1 * xd[xb]), t);
+            xl = FloatVector.fromArray(F, xq, x0 + xs + off);
+            xh = FloatVector.fromArray(F, xq, x0 + xs + off + 16);
+            t = a1; a1 = b1; b1 = h0.fma(xh, l0.mul(xl)).fma(FloatVector.broadcast(F, d0 * xd[xb + bs]), t);
+            t = c1; c1 = e1; e1 = h1.fma(xh, l1.mul(xl)).fma(FloatVector.broadcast(F, d1 * xd[xb + bs]), t);
+        }
+        ByteOrder no = ByteOrder.nativeOrder();
+        a0.add(b0).intoMemorySegment(lanes, 0, no);
+        a1.add(b1).intoMemorySegment(lanes, 64, no);
+        c0.add(e0).intoMemorySegment(lanes, 128, no);
+        c1.add(e1).intoMemorySegment(lanes, 192, no);
+        Simd.sumLanes16x4(lanes, 0, out, oo, oo + os, oo + 1, oo + 1 + os);
+    }
 }

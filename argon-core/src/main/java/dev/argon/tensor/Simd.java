@@ -126,6 +126,14 @@ public final class Simd {
      * first of them. 16-lane vectors only.
      */
     static void sumLanes16x4(MemorySegment lanes, long at, float[] out, int oo, int os) {
+        sumLanes16x4(lanes, at, out, oo, oo + os, oo + 2 * os, oo + 3 * os);
+    }
+
+    /**
+     * {@link #sumLanes16x4(MemorySegment, long, float[], int, int)} with the four results going to
+     * {@code out[o0]}, {@code out[o1]}, {@code out[o2]}, {@code out[o3]}.
+     */
+    static void sumLanes16x4(MemorySegment lanes, long at, float[] out, int o0, int o1, int o2, int o3) {
         // A transposed fold: the four sums share each vector addition. Level by level it makes
         // exactly the additions of sum(): lane i + lane i+8, then +4, +2, +1 (float addition is
         // commutative, so operand order does not matter).
@@ -142,10 +150,10 @@ public final class Simd {
         // lane 4k: (c[0] + c[2]) + (c[1] + c[3])
         FloatVector d = c.add(c.rearrange(FOLD_2));
         d.add(d.rearrange(FOLD_1)).intoMemorySegment(lanes, at, no);
-        out[oo] = lanes.get(ValueLayout.JAVA_FLOAT, at);
-        out[oo + os] = lanes.get(ValueLayout.JAVA_FLOAT, at + 32);
-        out[oo + 2 * os] = lanes.get(ValueLayout.JAVA_FLOAT, at + 16);
-        out[oo + 3 * os] = lanes.get(ValueLayout.JAVA_FLOAT, at + 48);
+        out[o0] = lanes.get(ValueLayout.JAVA_FLOAT, at);
+        out[o1] = lanes.get(ValueLayout.JAVA_FLOAT, at + 32);
+        out[o2] = lanes.get(ValueLayout.JAVA_FLOAT, at + 16);
+        out[o3] = lanes.get(ValueLayout.JAVA_FLOAT, at + 48);
     }
 
     private static VectorShuffle<Float> fold(int w) {

@@ -103,21 +103,30 @@ public abstract class Tensor {
      * at {@code offset}: {@code out[outOffset + r + t * outStride] = dotQ8(offset + r * n, x,
      * xOffset + t * xStride, n)} for {@code r < nRows}, {@code t < tokens}. Bit-identical to one
      * {@link #dotQ8} per row and token; types with a {@link #dotQ8x4x2} kernel handle two rows and
-     * four tokens per pass.
+     * four tokens per pass, with a {@link #dotQ8x2x2} kernel two rows and two tokens.
      *
      * @throws UnsupportedOperationException unless {@link #supportsQ8Activations()}
      */
     public final void dotQ8Rows(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                 float[] out, int outOffset, int outStride) {
         int r = 0;
-        if (tokens >= 4 && hasDotQ8x4x2()) {
+        boolean x4 = tokens >= 4 && hasDotQ8x4x2();
+        boolean x2 = tokens >= 2 && hasDotQ8x2x2();
+        if (x4 || x2) {
             checkBlockAligned(offset, n);
             MemorySegment lanes = Simd.laneSegment();
             for (; r + 2 <= nRows; r += 2) {
                 long o0 = offset + (long) r * n;
                 int t = 0;
-                for (; t + 4 <= tokens; t += 4) {
-                    dotQ8x4x2(o0, o0 + n, x, xOffset + t * xStride, xStride, n, out, outOffset + r + t * outStride, outStride, lanes);
+                if (x4) {
+                    for (; t + 4 <= tokens; t += 4) {
+                        dotQ8x4x2(o0, o0 + n, x, xOffset + t * xStride, xStride, n, out, outOffset + r + t * outStride, outStride, lanes);
+                    }
+                }
+                if (x2) {
+                    for (; t + 2 <= tokens; t += 2) {
+                        dotQ8x2x2(o0, o0 + n, x, xOffset + t * xStride, xStride, n, out, outOffset + r + t * outStride, outStride, lanes);
+                    }
                 }
                 for (; t < tokens; t++) {
                     out[outOffset + r + t * outStride] = dotQ8(o0, x, xOffset + t * xStride, n);
@@ -137,6 +146,22 @@ public abstract class Tensor {
                 out[outOffset + r + t * outStride] = dotQ8(o, x, xOffset + t * xStride, n);
             }
         }
+    }
+
+    /** @return whether this type implements {@link #dotQ8x2x2} (two weight rows by two tokens) */
+    protected boolean hasDotQ8x2x2() {
+        return false;
+    }
+
+    /**
+     * {@link #dotQ8x4x2} for two tokens (a batch of two sequences, or what is left of a larger
+     * one): row 0's results go to {@code out[oo]}, {@code out[oo + os]}, row 1's to
+     * {@code out[oo + 1]}, {@code out[oo + 1 + os]}; must be bit-identical to {@link #dotQ8} per row
+     * and token. Only called when {@link #hasDotQ8x2x2()}.
+     */
+    protected void dotQ8x2x2(long offset0, long offset1, Q8Activations x, int x0, int xs, int n, float[] out, int oo, int os,
+                             MemorySegment lanes) {
+        throw new UnsupportedOperationException(type() + " has no two-row, two-token kernel");
     }
 
     /** @return whether this type implements {@link #dotQ8x4x2} (two weight rows by four tokens) */

@@ -31,7 +31,7 @@ class MultiRowKernelTest {
                 if (!t.supportsQ8Activations()) {
                     return;
                 }
-                for (int tokens : new int[]{1, 3, 4, 5, 8, 9}) {
+                for (int tokens : new int[]{1, 2, 3, 4, 5, 6, 7, 8, 9}) {
                     int skip = 2; // activation rows before the decode rows (prompt rows of a batch)
                     float[] x = new float[(skip + tokens) * cols];
                     for (int i = 0; i < x.length; i++) {
