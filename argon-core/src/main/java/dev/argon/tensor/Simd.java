@@ -50,11 +50,16 @@ public final class Simd {
     private static final VectorShuffle<Float> FOLD_4 = fold(4);
     private static final VectorShuffle<Float> FOLD_2 = fold(2);
     private static final VectorShuffle<Float> FOLD_1 = fold(1);
-    private static final VectorShuffle<Float> FOLD_12 = fold(12);
-    /** Lanes 8..15 (for 16-lane vectors). */
-    private static final VectorMask<Float> HIGH_8 = VectorMask.fromLong(F, 0xFF00L);
-    /** Lanes 4..7 and 12..15 (for 16-lane vectors). */
-    private static final VectorMask<Float> ODD_4 = VectorMask.fromLong(F, 0xF0F0L);
+    /** 8-lane halves of 16-lane accumulators (only used when {@link #L} is 16). */
+    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+    private static final VectorShuffle<Float> H_ROT_1 = VectorShuffle.fromOp(H, i -> (i + 1) % 8);
+    private static final VectorShuffle<Float> H_ROT_2 = VectorShuffle.fromOp(H, i -> (i + 2) % 8);
+    private static final VectorShuffle<Float> H_ROT_4 = VectorShuffle.fromOp(H, i -> (i + 4) % 8);
+    private static final VectorShuffle<Float> H_ROT_6 = VectorShuffle.fromOp(H, i -> (i + 6) % 8);
+    /** Lanes 4..7 of an 8-lane vector. */
+    private static final VectorMask<Float> H_HIGH_4 = VectorMask.fromLong(H, 0xF0L);
+    /** Lanes 2, 3, 6, 7 of an 8-lane vector. */
+    private static final VectorMask<Float> H_ODD_2 = VectorMask.fromLong(H, 0xCCL);
 
     private Simd() {
     }
@@ -134,26 +139,29 @@ public final class Simd {
      * {@code out[o0]}, {@code out[o1]}, {@code out[o2]}, {@code out[o3]}.
      */
     static void sumLanes16x4(MemorySegment lanes, long at, float[] out, int o0, int o1, int o2, int o3) {
-        // A transposed fold: the four sums share each vector addition. Level by level it makes
-        // exactly the additions of sum(): lane i + lane i+8, then +4, +2, +1 (float addition is
-        // commutative, so operand order does not matter).
+        // A transposed fold on 8-lane halves: the four sums share each vector addition, and level
+        // by level it makes exactly the additions of sum(): lane i + lane i+8, then +4, +2, +1
+        // (float addition is commutative, so operand order does not matter). Loading halves
+        // rather than whole 16-lane vectors matters on cores that store 512-bit vectors as two
+        // 256-bit halves (AMD Zen 4/5): a load that needs both halves of a recent store is not
+        // forwarded from the store buffer and waits for the store to complete.
         ByteOrder no = ByteOrder.nativeOrder();
-        FloatVector a0 = FloatVector.fromMemorySegment(F, lanes, at, no);
-        FloatVector a1 = FloatVector.fromMemorySegment(F, lanes, at + 64, no);
-        FloatVector a2 = FloatVector.fromMemorySegment(F, lanes, at + 128, no);
-        FloatVector a3 = FloatVector.fromMemorySegment(F, lanes, at + 192, no);
-        // [b0 | b1] and [b2 | b3]: the eight half-sums a[i] + a[i+8] of two vectors side by side
-        FloatVector x = a0.blend(a1.rearrange(FOLD_8), HIGH_8).add(a0.rearrange(FOLD_8).blend(a1, HIGH_8));
-        FloatVector y = a2.blend(a3.rearrange(FOLD_8), HIGH_8).add(a2.rearrange(FOLD_8).blend(a3, HIGH_8));
-        // [c0 | c2 | c1 | c3]: b[i] + b[i+4], four lanes each
-        FloatVector c = x.blend(y.rearrange(FOLD_12), ODD_4).add(x.rearrange(FOLD_4).blend(y, ODD_4));
-        // lane 4k: (c[0] + c[2]) + (c[1] + c[3])
-        FloatVector d = c.add(c.rearrange(FOLD_2));
-        d.add(d.rearrange(FOLD_1)).intoMemorySegment(lanes, at, no);
-        out[o0] = lanes.get(ValueLayout.JAVA_FLOAT, at);
-        out[o1] = lanes.get(ValueLayout.JAVA_FLOAT, at + 32);
-        out[o2] = lanes.get(ValueLayout.JAVA_FLOAT, at + 16);
-        out[o3] = lanes.get(ValueLayout.JAVA_FLOAT, at + 48);
+        // b_k[i] = a_k[i] + a_k[i+8]
+        FloatVector b0 = FloatVector.fromMemorySegment(H, lanes, at, no).add(FloatVector.fromMemorySegment(H, lanes, at + 32, no));
+        FloatVector b1 = FloatVector.fromMemorySegment(H, lanes, at + 64, no).add(FloatVector.fromMemorySegment(H, lanes, at + 96, no));
+        FloatVector b2 = FloatVector.fromMemorySegment(H, lanes, at + 128, no).add(FloatVector.fromMemorySegment(H, lanes, at + 160, no));
+        FloatVector b3 = FloatVector.fromMemorySegment(H, lanes, at + 192, no).add(FloatVector.fromMemorySegment(H, lanes, at + 224, no));
+        // [c0 | c1] and [c2 | c3], four lanes each: c[i] = b[i] + b[i+4]
+        FloatVector x = b0.blend(b1.rearrange(H_ROT_4), H_HIGH_4).add(b0.rearrange(H_ROT_4).blend(b1, H_HIGH_4));
+        FloatVector y = b2.blend(b3.rearrange(H_ROT_4), H_HIGH_4).add(b2.rearrange(H_ROT_4).blend(b3, H_HIGH_4));
+        // lanes 0,1: d0; 2,3: d2; 4,5: d1; 6,7: d3 (d[j] = c[j] + c[j+2])
+        FloatVector d = x.blend(y.rearrange(H_ROT_6), H_ODD_2).add(x.rearrange(H_ROT_2).blend(y, H_ODD_2));
+        // lanes 0, 2, 4, 6: (d[0] + d[1]) of vectors 0, 2, 1, 3
+        FloatVector e = d.add(d.rearrange(H_ROT_1));
+        out[o0] = e.lane(0);
+        out[o1] = e.lane(4);
+        out[o2] = e.lane(2);
+        out[o3] = e.lane(6);
     }
 
     private static VectorShuffle<Float> fold(int w) {
