@@ -69,7 +69,7 @@ final class BenchCommand implements Runnable {
                     + "with the aggregate tokens/s of P sequences in one batched forward pass per step (default: ${DEFAULT-VALUE}).")
     List<Integer> parallel;
 
-    @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0 weights.")
+    @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
     /** One row of results. */

@@ -59,7 +59,7 @@ final class RunOptions {
     String cacheType;
 
     @Option(names = "--f32-activations",
-            description = "Multiply Q4_0/Q8_0 weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
+            description = "Multiply Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
     boolean f32Activations;
 
     /** @return the sampler settings */
