@@ -275,9 +275,29 @@ final class BenchCommand implements Runnable {
         return model.weightBytes();
     }
 
-    /** @return the tensor type holding the most bytes (what llama-bench calls the model type) */
+    /**
+     * Names of llama.cpp's {@code llama_ftype} values ({@code general.file_type}), as llama-bench
+     * shows the model type: a Q4_K_M file holds Q4_K, Q6_K and (for rows not a multiple of 256)
+     * Q5_0/Q8_0 tensors, so its largest tensor type alone would mislabel it.
+     */
+    private static final Map<Integer, String> FILE_TYPES = Map.ofEntries(
+            Map.entry(0, "F32"), Map.entry(1, "F16"), Map.entry(2, "Q4_0"), Map.entry(3, "Q4_1"), Map.entry(7, "Q8_0"),
+            Map.entry(8, "Q5_0"), Map.entry(9, "Q5_1"), Map.entry(10, "Q2_K"), Map.entry(11, "Q3_K_S"), Map.entry(12, "Q3_K_M"),
+            Map.entry(13, "Q3_K_L"), Map.entry(14, "Q4_K_S"), Map.entry(15, "Q4_K_M"), Map.entry(16, "Q5_K_S"),
+            Map.entry(17, "Q5_K_M"), Map.entry(18, "Q6_K"), Map.entry(32, "BF16"));
+
+    /**
+     * @return the file's type from {@code general.file_type} when it names a known llama.cpp file
+     *     type, else the tensor type holding the most bytes
+     */
     private static String dominantType(Path path) {
         try (dev.argon.gguf.GgufFile f = dev.argon.gguf.GgufFile.open(path)) {
+            if (f.has("general.file_type")) {
+                String named = FILE_TYPES.get(f.getInt("general.file_type", -1));
+                if (named != null) {
+                    return named;
+                }
+            }
             Map<GgmlType, Long> bytes = new LinkedHashMap<>();
             for (GgufTensorInfo t : f.tensors()) {
                 bytes.merge(t.type(), t.byteSize(), Long::sum);

@@ -185,6 +185,11 @@ final class LoadTest {
         if (e.getClass() == IOException.class && e.getMessage() != null) {
             return e.getMessage();
         }
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof java.net.ConnectException || c instanceof java.nio.channels.ClosedChannelException) {
+                return "cannot connect (connection refused or closed): is the server running at that address?";
+            }
+        }
         Throwable t = e;
         while (t.getMessage() == null && t.getCause() != null) {
             t = t.getCause();

@@ -54,9 +54,10 @@ final class LoadTestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (clients < 1 || requests < 1 || maxTokens < 1 || timeoutSeconds < 1) {
-            throw new ArgonException("--clients, --requests, --max-tokens and --timeout must be at least 1");
-        }
+        atLeastOne("--clients", clients);
+        atLeastOne("--requests", requests);
+        atLeastOne("--max-tokens (-n)", maxTokens);
+        atLeastOne("--timeout", timeoutSeconds);
         URI uri;
         try {
             uri = URI.create(url);
@@ -105,5 +106,11 @@ final class LoadTestCommand implements Callable<Integer> {
             }
         }
         return r.errors() == 0 ? 0 : 1;
+    }
+
+    private static void atLeastOne(String option, int value) {
+        if (value < 1) {
+            throw new ArgonException(option + " must be at least 1, got " + value);
+        }
     }
 }

@@ -65,7 +65,10 @@ public final class Main implements Runnable {
         try {
             return cl.execute(args);
         } catch (OutOfMemoryError e) {
-            err.println("argon: error: out of memory; try a smaller context (-c) or a larger heap (ARGON_JAVA_OPTS=-Xmx...)");
+            String hint = args.length > 0 && args[0].equals("bench")
+                    ? "fewer parallel sequences (-np) or shorter tests (-p, -n)"
+                    : "a smaller context (-c)";
+            err.println("argon: error: out of memory; try " + hint + " or a larger heap (ARGON_JAVA_OPTS=-Xmx...)");
             return 1;
         }
     }

@@ -42,6 +42,16 @@ class BenchCommandTest {
     }
 
     @Test
+    void theModelTypeIsTheFileTypeNotTheLargestTensorType(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String file = dir.resolve("tiny-q4_k_m.gguf").toString();
+        CliRun synth = CliRun.of("synth", "--shape", "tiny", "--type", "q4_k_m", "-o", file);
+        assertThat(synth.exitCode()).as(synth.err()).isZero();
+        CliRun r = CliRun.of("bench", "-m", file, "-p", "0", "-n", "2", "-r", "1", "-t", "1", "-o", "json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(new ObjectMapper().readTree(r.out()).get(0).get("type").asText()).isEqualTo("Q4_K_M");
+    }
+
+    @Test
     void badArgumentsAreOneLineErrors() {
         String m = TestFiles.model(STORIES).toString();
         for (String[] args : new String[][]{{"-r", "0"}, {"-o", "xml"}, {"-p", "-1"}, {"-t", "0"}, {"-np", "0"}}) {

@@ -57,6 +57,27 @@ class LoadTestCommandTest {
     }
 
     @Test
+    void nothingListeningIsNamedAsSuch() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort(); // closed again: nothing listens there during the run
+        }
+        CliRun r = CliRun.of("loadtest", "--url", "http://127.0.0.1:" + port, "--clients", "1", "--requests", "1", "-n", "4");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.out()).contains("cannot connect");
+    }
+
+    @Test
+    void eachBadCountNamesItsOption() {
+        for (String[] args : new String[][]{{"--clients", "0"}, {"--requests", "0"}, {"-n", "-1"}, {"--timeout", "0"}}) {
+            CliRun r = CliRun.of("loadtest", args[0], args[1]);
+            assertThat(r.exitCode()).as(args[0]).isEqualTo(2);
+            assertThat(r.err()).as(args[0]).contains(args[0].equals("-n") ? "--max-tokens (-n) must be at least 1, got -1"
+                    : args[0] + " must be at least 1, got 0");
+        }
+    }
+
+    @Test
     void badUrlIsAUsageError() {
         CliRun r = CliRun.of("loadtest", "--url", "localhost:8080");
         assertThat(r.exitCode()).isEqualTo(Main.USAGE_ERROR);
