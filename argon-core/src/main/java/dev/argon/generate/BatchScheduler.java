@@ -237,8 +237,8 @@ public final class BatchScheduler implements AutoCloseable {
             }
             int free = slots.length - active.size();
             if (queue.size() >= options.queueCapacity() + Math.max(0, free)) {
-                throw new OverloadedException("all " + slots.length + " slots are busy and " + queue.size()
-                        + " requests are waiting (queue limit " + options.queueCapacity() + ")");
+                throw new OverloadedException("every slot is busy (" + slots.length + ") and the queue is full ("
+                        + queue.size() + " waiting, limit " + options.queueCapacity() + ")");
             }
             queue.add(r);
             work.signal();

@@ -86,7 +86,7 @@ final class Json {
 
     private static ApiException tooLarge(long size, int maxBytes) {
         return new ApiException(413, "invalid_request_error", null, "request_too_large",
-                "the request body is " + size + " bytes or more; the limit is " + maxBytes + " bytes");
+                "the request body is larger than the limit of " + maxBytes + " bytes (" + (maxBytes / 1048576) + " MiB)");
     }
 
     /** @return the boolean field, or {@code dflt} when absent or null */
