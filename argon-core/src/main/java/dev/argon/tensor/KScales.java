@@ -79,19 +79,4 @@ final class KScales {
         }
         return s;
     }
-
-    /**
-     * {@link Simd#sum} of the {@code n} (a power of two) lanes stored at {@code a[o..o+n)}, in
-     * scalar code with the same additions in the same order (lane i + lane i+n/2, then +n/4, ...),
-     * so the result is bit-identical; overwrites {@code a[o..o+n/2)}. For kernels that must not
-     * pass a vector to a call the JIT may not inline.
-     */
-    static float sumLanes(float[] a, int o, int n) {
-        for (int w = n / 2; w >= 1; w /= 2) {
-            for (int i = o; i < o + w; i++) {
-                a[i] += a[i + w];
-            }
-        }
-        return a[o];
-    }
 }

@@ -226,7 +226,7 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         // method, and a vector passed to a call that is not inlined is allocated on the heap
         float[] lanes = Simd.lanes();
         acc.intoArray(lanes, 0);
-        return KScales.sumLanes(lanes, 0, L) - mins;
+        return Simd.sumLanes(lanes, 0, L) - mins;
     }
 
     /** Whether {@link #dotQ8Wide} is used: 16 or 8 float lanes (512- or 256-bit vectors). */
@@ -326,9 +326,9 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
             }
         }
         even.add(odd).intoArray(lanes, 0);
-        float dots = L == 16 ? Simd.sumLanes16(lanes, 0) : KScales.sumLanes(lanes, 0, L);
+        float dots = L == 16 ? Simd.sumLanes16(lanes, 0) : Simd.sumLanes(lanes, 0, L);
         mins.intoArray(lanes, 0);
-        return dots - KScales.sumLanes(lanes, 0, 8);
+        return dots - Simd.sumLanes(lanes, 0, 8);
     }
 
     /**

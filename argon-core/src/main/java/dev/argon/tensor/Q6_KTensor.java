@@ -245,7 +245,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         // method, and a vector passed to a call that is not inlined is allocated on the heap
         float[] lanes = Simd.lanes();
         acc.intoArray(lanes, 0);
-        return KScales.sumLanes(lanes, 0, L);
+        return Simd.sumLanes(lanes, 0, L);
     }
 
     /** Whether {@link #dotQ8Wide} is used: 16 or 8 float lanes (512- or 256-bit vectors). */
@@ -315,7 +315,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
             }
         }
         acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
-        return L == 16 ? Simd.sumLanes16(lanes, 0) : KScales.sumLanes(lanes, 0, L);
+        return L == 16 ? Simd.sumLanes16(lanes, 0) : Simd.sumLanes(lanes, 0, L);
     }
 
     /**
