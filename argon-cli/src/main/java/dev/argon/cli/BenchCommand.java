@@ -72,8 +72,8 @@ final class BenchCommand implements Runnable {
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
-    /** One row of results. */
-    record Row(String model, long sizeBytes, long params, String type, int threads, String test, double mean, double sd,
+    /** One row of results; {@code parallel} is the number of sequences decoding together (1 for pp and plain tg). */
+    record Row(String model, long sizeBytes, long params, String type, int threads, int parallel, String test, double mean, double sd,
                Double llamaCppMean, Double llamaCppSd) {
     }
 
@@ -152,7 +152,7 @@ final class BenchCommand implements Runnable {
                 cpp[r] = n / llama.time(test, n);
             }
         }
-        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, test + n, mean(argon), sd(argon),
+        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, test + n, mean(argon), sd(argon),
                 cpp == null ? null : mean(cpp), cpp == null ? null : sd(cpp));
     }
 
@@ -175,7 +175,7 @@ final class BenchCommand implements Runnable {
         for (int r = 0; r < repetitions; r++) {
             argon[r] = (double) n * np / runParallelOnce(model, states, batch, n, random, vocab, bos);
         }
-        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, "tg" + n + " np=" + np, mean(argon), sd(argon),
+        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, np, "tg" + n + " np=" + np, mean(argon), sd(argon),
                 null, null);
     }
 
@@ -256,6 +256,7 @@ final class BenchCommand implements Runnable {
         m.put("params", r.params());
         m.put("type", r.type());
         m.put("threads", r.threads());
+        m.put("parallel", r.parallel());
         m.put("test", r.test());
         m.put("tps_mean", r.mean());
         m.put("tps_sd", r.sd());

@@ -38,6 +38,8 @@ class BenchCommandTest {
         assertThat(rows).hasSize(2);
         assertThat(rows.get(0).get("test").asText()).isEqualTo("tg4");
         assertThat(rows.get(1).get("test").asText()).isEqualTo("tg4 np=3");
+        assertThat(rows.get(1).get("parallel").asInt()).isEqualTo(3);
+        assertThat(rows.get(0).get("parallel").asInt()).isEqualTo(1);
         assertThat(rows.get(1).get("tps_mean").asDouble()).isPositive();
     }
 
