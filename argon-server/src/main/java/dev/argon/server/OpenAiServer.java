@@ -353,7 +353,7 @@ public final class OpenAiServer implements AutoCloseable {
         return Json.object().put("id", config.modelId()).put("object", "model").put("created", created).put("owned_by", "argon");
     }
 
-    /** The route pattern for metrics; anything unknown is {@code other} (bounded label values). */
+    /** The route for metrics (also for a wrong method on it); anything unknown is {@code other} (bounded label values). */
     private static String routeLabel(Context ctx) {
         String p;
         try {
@@ -361,7 +361,10 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (RuntimeException e) {
             p = null;
         }
-        return p != null && ROUTES.contains(p) ? p : "other";
+        if (p == null || !ROUTES.contains(p)) {
+            p = ctx.path(); // no handler matched (e.g. a wrong method, 405): still a known route's path
+        }
+        return ROUTES.contains(p) ? p : "other";
     }
 
     private static String unknownRoute(Context ctx) {

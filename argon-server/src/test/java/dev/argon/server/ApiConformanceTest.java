@@ -180,6 +180,15 @@ class ApiConformanceTest {
         // unknown routes stay 404
         assertThat(assertError(send(server, "GET", "/v1/embeddings", null), 404, null)).contains("unknown route");
         assertError(send(server, "POST", "/v2/chat/completions", "{}"), 404, null);
+        // a wrong method is counted under its route in /metrics, not as "other" (the request log
+        // that feeds the counter runs as the response completes: poll briefly)
+        String pattern = "argon_requests_total\\{[^}]*route=\"/v1/chat/completions\"[^}]*status=\"405\"";
+        String metrics = "";
+        for (int i = 0; i < 40 && !java.util.regex.Pattern.compile(pattern).matcher(metrics).find(); i++) {
+            metrics = send(server, "GET", "/metrics", null).body();
+            Thread.sleep(50);
+        }
+        assertThat(metrics).containsPattern(pattern);
     }
 
     @Test
