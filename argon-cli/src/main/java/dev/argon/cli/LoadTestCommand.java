@@ -18,9 +18,9 @@ import java.util.concurrent.Callable;
 
 /** {@code argon loadtest}: concurrent streaming clients against a running OpenAI-compatible server. */
 @Command(name = "loadtest", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = {"Load-test a running OpenAI-compatible server (argon serve, llama.cpp's server, vLLM):",
-                "CLIENTS concurrent clients each stream REQUESTS completions one after another; every stream must",
-                "end with data: [DONE]. Prints aggregate tokens/s and latencies; exits 1 if any request failed."})
+        description = {"Load-test a running OpenAI-compatible server (argon serve, llama.cpp's server, vLLM).",
+                "CLIENTS concurrent clients each stream REQUESTS completions one after another; every stream must "
+                        + "end with data: [DONE]. Prints aggregate tokens/s and latencies; exits 1 if any request failed."})
 final class LoadTestCommand implements Callable<Integer> {
     @ParentCommand
     Main parent;

@@ -31,8 +31,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * saying so and exits 1.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = {"Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models,",
-                "/tokenize, /detokenize, /health, /metrics). Runs until SIGTERM or Ctrl-C."})
+        description = {"Serve a model over an OpenAI-compatible HTTP API, with continuous batching.",
+                "Routes: /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /health, /metrics. "
+                        + "Runs until SIGTERM or Ctrl-C."})
 final class ServeCommand implements Callable<Integer> {
     @ParentCommand
     Main parent;
