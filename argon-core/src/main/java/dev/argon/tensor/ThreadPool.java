@@ -40,12 +40,17 @@ public final class ThreadPool implements AutoCloseable {
     private final AtomicIntegerArray sleeping;
     /** Chunks per thread: enough for a caller to absorb a late worker's share; system property {@code argon.pool.chunks}. */
     private static final int CHUNKS_PER_THREAD = Integer.getInteger("argon.pool.chunks", 4);
-    /** The current loop's generation (high 32 bits) and its next unclaimed chunk (low 32 bits). */
+    /**
+     * The current loop's generation (bits 32..63), its number of chunks (bits 16..31) and its next
+     * unclaimed chunk (bits 0..15). The chunk count lives here, not in a field, so that a claim is
+     * checked against the loop it claims from in one compare-and-set.
+     */
     private final AtomicLong state = new AtomicLong();
+    /** Most chunks a loop is split into (the state's 16-bit fields). */
+    private static final int MAX_CHUNKS = 0xFFFF;
     private volatile boolean shutdown;
     private RangeBody body;
     private int n;
-    private int chunks;
     private final AtomicInteger done = new AtomicInteger();
     /** Serializes callers: the fields above describe one loop at a time. */
     private final java.util.concurrent.locks.ReentrantLock callers = new java.util.concurrent.locks.ReentrantLock();
@@ -79,11 +84,11 @@ public final class ThreadPool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code body} over {@code [0, n)} split into at most {@link #threads()} contiguous chunks
+     * Runs {@code body} over {@code [0, n)} split into a few contiguous chunks per thread
      * and waits for all of them. An exception thrown by a chunk is rethrown here.
      */
     public void parallelFor(int n, RangeBody body) {
-        int c = nThreads == 1 ? 1 : Math.min(nThreads * CHUNKS_PER_THREAD, n);
+        int c = nThreads == 1 ? 1 : Math.min(Math.min(nThreads * CHUNKS_PER_THREAD, MAX_CHUNKS), n);
         if (c <= 1) {
             body.run(0, n);
             return;
@@ -99,11 +104,10 @@ public final class ThreadPool implements AutoCloseable {
     private void runLoop(int n, int c, RangeBody body) {
         this.body = body;
         this.n = n;
-        this.chunks = c;
         this.failure = null;
         done.set(0);
         long g = ((state.get() >>> 32) + 1) & 0xFFFF_FFFFL; // wraps after 2^32 loops; only inequality matters
-        state.set(g << 32); // volatile write: publishes body, n and chunks to the workers
+        state.set(g << 32 | (long) c << 16); // volatile write: publishes body and n to the workers
         for (int i = 0; i < workers.length; i++) {
             if (sleeping.get(i) != 0) {
                 LockSupport.unpark(workers[i]);
@@ -136,17 +140,18 @@ public final class ThreadPool implements AutoCloseable {
     }
 
     /**
-     * Claims and runs chunks of loop {@code g} until none is left. The fields are read after
-     * {@code g} was seen in {@link #state}, so they are loop {@code g}'s: a newer loop can only
-     * start once every chunk of this one is claimed, and then no claim below succeeds.
+     * Claims and runs chunks of loop {@code g} until none is left. {@link #body} and {@link #n} are
+     * read only after a claim succeeded: loop {@code g} cannot end (and a newer loop cannot
+     * overwrite them) before this claim's chunk is counted in {@link #done}. Reading them before the
+     * claim would race with the next loop's set-up: a worker that saw loop {@code g} late could
+     * check a claim against the next loop's chunk count and steal a chunk that does not exist
+     * (seen as a hang on a busy two-core machine: the done count stepped past the chunk count).
      */
     private void runChunks(long g) {
-        RangeBody b = body;
-        int total = n;
-        int c = chunks;
         while (true) {
             long s = state.get();
-            int k = (int) s;
+            int c = (int) (s >>> 16) & 0xFFFF;
+            int k = (int) s & 0xFFFF;
             if ((s >>> 32) != g || k >= c) {
                 return;
             }
@@ -154,7 +159,8 @@ public final class ThreadPool implements AutoCloseable {
                 continue;
             }
             try {
-                b.run((int) ((long) total * k / c), (int) ((long) total * (k + 1) / c));
+                int total = n;
+                body.run((int) ((long) total * k / c), (int) ((long) total * (k + 1) / c));
             } catch (Throwable t) {
                 failure = t;
             } finally {

@@ -40,7 +40,7 @@ class ThreadPoolTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Timeout(30)
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     void concurrentCallersTakeTurnsAndEachGetsItsOwnResult() throws Exception {
         try (ThreadPool pool = new ThreadPool(2)) {
             Thread[] callers = new Thread[3];
@@ -113,6 +113,34 @@ class ThreadPoolTest {
             }
             // 2 threads x 4 chunks: the worker sleeps in at most one, the caller takes the rest
             assertThat(callerChunks.get()).isGreaterThanOrEqualTo(7);
+        }
+    }
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void backToBackLoopsWithChangingChunkCountsNeverMixUp() {
+        // More threads than cores, so workers are descheduled between seeing a loop and claiming a
+        // chunk of it; loops of different sizes follow each other at once. A worker that woke for
+        // an old loop must never claim a chunk of the next one (a lost or doubled chunk, or a done
+        // count that skips past the loop's chunk count and never equals it: a hang).
+        int threads = Runtime.getRuntime().availableProcessors() * 3 + 1;
+        try (ThreadPool pool = new ThreadPool(threads)) {
+            java.util.Random random = new java.util.Random(7);
+            int[][] hits = new int[2][];
+            for (int rep = 0; rep < 100_000; rep++) {
+                int n = 1 + random.nextInt(rep % 2 == 0 ? 3 : 300);
+                int[] h = new int[n];
+                hits[rep & 1] = h;
+                pool.parallelFor(n, (s, e) -> {
+                    for (int i = s; i < e; i++) {
+                        h[i]++;
+                    }
+                });
+                for (int i = 0; i < n; i++) {
+                    if (h[i] != 1) {
+                        throw new AssertionError("rep " + rep + ", n=" + n + ": index " + i + " ran " + h[i] + " times");
+                    }
+                }
+            }
         }
     }
 }
