@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Aggregate tokens/s of `argon serve` against --parallel, measured with `argon loadtest`.
 # Usage: tools/loadtest-curve.sh [MODEL] [PARALLEL_LIST] [CLIENTS] [REQUESTS] [MAX_TOKENS]
-# Starts one loopback server per --parallel value, waits for /health, warms it up with one request
-# per client, runs the measured load test, stops it.
+# Starts one loopback server per --parallel value, waits for /health, runs the load test (which
+# warms up server and client with --warmup requests per client before it measures), stops it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 model="${1:-$root/../shared/models/tinyllama-v0/TinyLLama-v0.Q4_0.gguf}"
@@ -21,8 +21,6 @@ for p in $list; do
     if curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; then break; fi
     sleep 0.5
   done
-  # warm-up (JIT compilation), not measured
-  "$root/argon" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --requests 1 -n "$tokens" >/dev/null 2>&1 || true
   json="$("$root/argon" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --requests "$requests" -n "$tokens" --json 2>/dev/null || true)"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   python3 - "$p" "$json" "${base:-0}" <<'PY'

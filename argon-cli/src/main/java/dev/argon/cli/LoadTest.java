@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +16,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -40,9 +38,11 @@ final class LoadTest {
      * @param temperature sampling temperature (each request gets its own seed, so runs repeat)
      * @param apiKey bearer token, or null
      * @param timeout per-request limit
+     * @param warmup requests per client sent first and not measured (the server's and this
+     *     client's JIT compilers run then, not during the measurement); a failed one counts as an error
      */
     record Config(String baseUrl, int clients, int requests, int maxTokens, double temperature, String apiKey,
-                  Duration timeout) {
+                  Duration timeout, int warmup) {
     }
 
     /**
@@ -74,7 +74,7 @@ final class LoadTest {
 
     /** Runs the test; {@code onRequestDone} is called after every request (for a progress bar). */
     static Result run(Config c, Runnable onRequestDone) throws InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).executor(Runnable::run).build();
         AtomicInteger ok = new AtomicInteger();
         AtomicInteger errors = new AtomicInteger();
         AtomicLong tokens = new AtomicLong();
@@ -82,11 +82,25 @@ final class LoadTest {
         List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
         List<Double> latency = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch done = new CountDownLatch(c.clients());
-        long t0 = System.nanoTime();
+        CountDownLatch warm = new CountDownLatch(c.clients());
+        AtomicLong t0 = new AtomicLong();
         for (int k = 0; k < c.clients(); k++) {
             int client = k;
             Thread.ofVirtual().start(() -> {
                 try {
+                    for (int i = 0; i < c.warmup(); i++) {
+                        try {
+                            oneRequest(http, c, client, c.requests() + i, System.nanoTime());
+                        } catch (Exception e) {
+                            errors.incrementAndGet();
+                            if (errorList.size() < 5) {
+                                errorList.add("client " + client + " warm-up request " + i + ": " + describe(e));
+                            }
+                        }
+                    }
+                    warm.countDown();
+                    warm.await(); // all clients start measuring together
+                    t0.compareAndSet(0, System.nanoTime());
                     for (int i = 0; i < c.requests(); i++) {
                         long start = System.nanoTime();
                         try {
@@ -103,13 +117,15 @@ final class LoadTest {
                         }
                         onRequestDone.run();
                     }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 } finally {
                     done.countDown();
                 }
             });
         }
         done.await();
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        double seconds = (System.nanoTime() - t0.get()) / 1e9;
         return new Result(ok.get(), errors.get(), List.copyOf(errorList), tokens.get(), seconds,
                 percentile(ttft, 0.5), percentile(ttft, 0.95), percentile(latency, 0.5));
     }
@@ -130,41 +146,99 @@ final class LoadTest {
         if (c.apiKey() != null) {
             rb.header("Authorization", "Bearer " + c.apiKey());
         }
-        HttpResponse<InputStream> res = http.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(res.body(), StandardCharsets.UTF_8))) {
-            if (res.statusCode() != 200) {
-                throw new IOException("HTTP " + res.statusCode() + ": " + in.readLine());
+        SseCheck check = new SseCheck(start);
+        HttpResponse<Void> res = http.send(rb.build(), info -> {
+            check.status = info.statusCode();
+            return HttpResponse.BodySubscribers.fromLineSubscriber(check, x -> null, StandardCharsets.UTF_8, null);
+        });
+        return check.result(res.statusCode());
+    }
+
+    /**
+     * Checks one streamed response line by line as it arrives, on the HTTP client's own thread (no
+     * hand-off per chunk to the requesting thread, so the load generator spends little CPU per
+     * token and leaves the cores to the server it measures).
+     */
+    private static final class SseCheck implements Flow.Subscriber<String> {
+        private final long start;
+        volatile int status;
+        private long first = -1;
+        private long usage = -1;
+        private boolean doneSeen;
+        private String firstLine;
+        private IOException problem;
+
+        SseCheck(long start) {
+            this.start = start;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(String line) {
+            if (problem != null) {
+                return;
             }
-            long first = -1;
-            long usage = -1;
-            boolean doneSeen = false;
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (line.isEmpty()) {
-                    continue;
-                }
-                if (!line.startsWith("data: ")) {
-                    throw new IOException("not an SSE data line: " + line);
-                }
-                String data = line.substring(6);
-                if (data.equals("[DONE]")) {
-                    doneSeen = true;
-                    continue;
-                }
-                if (doneSeen) {
-                    throw new IOException("data after [DONE]");
-                }
-                JsonNode chunk = JSON.readTree(data);
-                if (chunk.has("error")) {
-                    throw new IOException("error chunk: " + chunk.get("error"));
-                }
-                JsonNode choices = chunk.path("choices");
-                if (first < 0 && choices.size() > 0 && !choices.get(0).path("text").asText("").isEmpty()) {
-                    first = System.nanoTime() - start;
-                }
-                if (chunk.hasNonNull("usage")) {
-                    usage = chunk.get("usage").path("completion_tokens").asLong(-1);
-                }
+            if (firstLine == null) {
+                firstLine = line;
+            }
+            if (status != 200) {
+                return;
+            }
+            try {
+                check(line);
+            } catch (IOException e) {
+                problem = e; // the rest of the stream is read and ignored, so send() returns as usual
+            }
+        }
+
+        private void check(String line) throws IOException {
+            if (line.isEmpty()) {
+                return;
+            }
+            if (!line.startsWith("data: ")) {
+                throw new IOException("not an SSE data line: " + line);
+            }
+            String data = line.substring(6);
+            if (data.equals("[DONE]")) {
+                doneSeen = true;
+                return;
+            }
+            if (doneSeen) {
+                throw new IOException("data after [DONE]");
+            }
+            JsonNode chunk = JSON.readTree(data);
+            if (chunk.has("error")) {
+                throw new IOException("error chunk: " + chunk.get("error"));
+            }
+            JsonNode choices = chunk.path("choices");
+            if (first < 0 && choices.size() > 0 && !choices.get(0).path("text").asText("").isEmpty()) {
+                first = System.nanoTime() - start;
+            }
+            if (chunk.hasNonNull("usage")) {
+                usage = chunk.get("usage").path("completion_tokens").asLong(-1);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            // send() rethrows it
+        }
+
+        @Override
+        public void onComplete() {
+        }
+
+        /** The fields are read after send() returned, which saw the body complete. */
+        long[] result(int statusCode) throws IOException {
+            if (statusCode != 200) {
+                throw new IOException("HTTP " + statusCode + ": " + firstLine);
+            }
+            if (problem != null) {
+                throw problem;
             }
             if (!doneSeen) {
                 throw new IOException("stream ended without data: [DONE]");

@@ -49,6 +49,11 @@ final class LoadTestCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120", description = "Per-request limit (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "5",
+            description = "Requests per client sent first and not measured, so that JIT compilation (server and client) "
+                    + "happens before the measurement (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
@@ -58,6 +63,9 @@ final class LoadTestCommand implements Callable<Integer> {
         atLeastOne("--requests", requests);
         atLeastOne("--max-tokens (-n)", maxTokens);
         atLeastOne("--timeout", timeoutSeconds);
+        if (warmup < 0) {
+            throw new ArgonException("--warmup must be at least 0, got " + warmup);
+        }
         URI uri;
         try {
             uri = URI.create(url);
@@ -73,7 +81,7 @@ final class LoadTestCommand implements Callable<Integer> {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         LoadTest.Config config = new LoadTest.Config(base, clients, requests, maxTokens, temperature, apiKey,
-                Duration.ofSeconds(timeoutSeconds));
+                Duration.ofSeconds(timeoutSeconds), warmup);
         LoadTest.Result r;
         if (System.console() == null) {
             r = LoadTest.run(config, () -> { }); // no progress bar when the output is not a terminal
@@ -88,7 +96,7 @@ final class LoadTestCommand implements Callable<Integer> {
             ObjectMapper m = new ObjectMapper();
             ObjectNode o = m.createObjectNode();
             o.put("clients", clients).put("requests_per_client", requests).put("max_tokens", maxTokens)
-                    .put("ok", r.ok()).put("errors", r.errors()).put("completion_tokens", r.completionTokens())
+                    .put("warmup_requests_per_client", warmup).put("ok", r.ok()).put("errors", r.errors()).put("completion_tokens", r.completionTokens())
                     .put("seconds", r.seconds()).put("tokens_per_second", r.tokensPerSecond())
                     .put("ttft_median_ms", r.ttftMedianMs()).put("ttft_p95_ms", r.ttftP95Ms())
                     .put("latency_median_ms", r.latencyMedianMs());

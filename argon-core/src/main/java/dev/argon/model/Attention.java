@@ -73,18 +73,16 @@ public final class Attention {
                     int pos = positions[t];
                     int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
                     int qo = t * qDim + h * headDim;
+                    Ops.dots(q, qo, keys, first * kvDim + kvh, kvDim, pos + 1 - first, headDim, scores, so + first);
                     for (int p = first; p <= pos; p++) {
-                        float s = Ops.dot(q, qo, keys, p * kvDim + kvh, headDim) * scale;
+                        float s = scores[so + p] * scale;
                         scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
                     }
                     Ops.softmax(scores, so + first, pos + 1 - first);
                     if (cache.precision() == KvCache.Precision.F16) {
                         roundToF16(scores, so + first, pos + 1 - first);
                     }
-                    java.util.Arrays.fill(out, qo, qo + headDim, 0f);
-                    for (int p = first; p <= pos; p++) {
-                        Ops.axpy(out, qo, scores[so + p], values, p * kvDim + kvh, headDim);
-                    }
+                    Ops.weightedSum(out, qo, scores, so + first, values, first * kvDim + kvh, kvDim, pos + 1 - first, headDim);
                 }
             }
         });

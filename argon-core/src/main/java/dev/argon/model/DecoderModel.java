@@ -352,6 +352,11 @@ public final class DecoderModel implements LanguageModel {
     }
 
     @Override
+    public ThreadPool pool() {
+        return pool;
+    }
+
+    @Override
     public long parameterCount() {
         return parameterCount;
     }

@@ -1,6 +1,7 @@
 package dev.argon.model;
 
 import dev.argon.kv.KvCache;
+import dev.argon.tensor.ThreadPool;
 import dev.argon.tokenizer.Tokenizer;
 
 /**
@@ -62,6 +63,15 @@ public interface LanguageModel extends AutoCloseable {
      *     token id outside the vocabulary
      */
     void forward(Batch batch);
+
+    /**
+     * The threads this model computes with. A caller may run its own parallel loops on them
+     * between forward passes (a server samples its sequences' next tokens in parallel), never
+     * from inside one. The default is the caller's thread alone.
+     */
+    default ThreadPool pool() {
+        return ThreadPool.CALLER_ONLY;
+    }
 
     /** @return the number of weights (parameters) */
     long parameterCount();

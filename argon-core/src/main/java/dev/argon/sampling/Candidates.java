@@ -43,11 +43,20 @@ final class Candidates {
         selected = -1;
     }
 
-    /** Whether the entry at position a ranks before the one at position b. */
+    /**
+     * Whether the entry at position a ranks before the one at position b: the higher logit, on a
+     * tie the lower id; a NaN logit ranks after every number (among NaNs, the lower id first).
+     */
     boolean better(int a, int b) {
         float la = logits[a];
         float lb = logits[b];
-        return la > lb || (la == lb && ids[a] < ids[b]);
+        if (la > lb) {
+            return true;
+        }
+        if (la == lb) {
+            return ids[a] < ids[b];
+        }
+        return Float.isNaN(lb) && (!Float.isNaN(la) || ids[a] < ids[b]);
     }
 
     /** Position of the best live candidate (NaN logits are skipped), or -1 if all are NaN. */

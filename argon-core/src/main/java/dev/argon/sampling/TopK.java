@@ -1,11 +1,17 @@
 package dev.argon.sampling;
 
+import dev.argon.tensor.Simd;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Top-k filtering (Fan et al. 2018; llama.cpp {@code llama_sampler_top_k}): keeps exactly the
  * {@code k} highest logits (ties towards lower ids), leaving them sorted. Uses a bounded heap,
  * O(n log k), instead of sorting the vocabulary.
  */
 final class TopK implements SamplerStep {
+    private static final VectorSpecies<Float> LOGITS = Simd.F;
     private final int k;
 
     TopK(int k) {
@@ -35,10 +41,23 @@ final class TopK implements SamplerStep {
         for (int i = k / 2 - 1; i >= 0; i--) {
             siftDown(c, i, k);
         }
-        for (int i = k; i < c.size; i++) {
-            if (c.better(i, 0)) {
-                c.swap(i, 0);
-                siftDown(c, 0, k);
+        // Most candidates lose to the root: a vector compare rejects a whole vector of them, and
+        // only a vector holding a possible winner (>= the root, a superset of better()) is checked
+        // one by one with the exact rule (as is every candidate while a NaN is at the root).
+        float[] logits = c.logits;
+        int width = LOGITS.length();
+        int i = k;
+        while (i < c.size) {
+            if (i + width <= c.size && !Float.isNaN(logits[0])
+                    && !FloatVector.fromArray(LOGITS, logits, i).compare(VectorOperators.GE, logits[0]).anyTrue()) {
+                i += width;
+                continue;
+            }
+            for (int end = Math.min(i + width, c.size); i < end; i++) {
+                if (c.better(i, 0)) {
+                    c.swap(i, 0);
+                    siftDown(c, 0, k);
+                }
             }
         }
         // Repeatedly moving the worst to the end leaves the best at position 0.

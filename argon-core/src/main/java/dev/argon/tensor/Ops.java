@@ -60,6 +60,42 @@ public final class Ops {
         return sum;
     }
 
+    /**
+     * Dot products of one vector with {@code count} rows: {@code out[oo + p] = dot(a[ao..ao+n),
+     * b[bo + p * stride ..))} for {@code p < count}, the same bits as {@link #dot} per row. Rows
+     * shorter than a vector (4-wide attention heads) are done four at a time, so that four add
+     * chains run side by side.
+     */
+    public static void dots(float[] a, int ao, float[] b, int bo, int stride, int count, int n, float[] out, int oo) {
+        int p = 0;
+        if (n < S.length()) {
+            for (; p + 4 <= count; p += 4) {
+                int b0 = bo + p * stride;
+                int b1 = b0 + stride;
+                int b2 = b1 + stride;
+                int b3 = b2 + stride;
+                float s0 = 0f;
+                float s1 = 0f;
+                float s2 = 0f;
+                float s3 = 0f;
+                for (int i = 0; i < n; i++) {
+                    float ai = a[ao + i];
+                    s0 += ai * b[b0 + i];
+                    s1 += ai * b[b1 + i];
+                    s2 += ai * b[b2 + i];
+                    s3 += ai * b[b3 + i];
+                }
+                out[oo + p] = s0;
+                out[oo + p + 1] = s1;
+                out[oo + p + 2] = s2;
+                out[oo + p + 3] = s3;
+            }
+        }
+        for (; p < count; p++) {
+            out[oo + p] = dot(a, ao, b, bo + p * stride, n);
+        }
+    }
+
     /** {@code y[yo..yo+n) += a * x[xo..xo+n)} */
     public static void axpy(float[] y, int yo, float a, float[] x, int xo, int n) {
         int i = 0;
@@ -69,6 +105,49 @@ public final class Ops {
         }
         for (; i < n; i++) {
             y[yo + i] += a * x[xo + i];
+        }
+    }
+
+    /**
+     * Weighted sum of {@code count} rows: {@code out[oo + d] = sum over p < count of
+     * w[wo + p] * x[xo + p * stride + d]} for {@code d < n}, summed in order of {@code p} (the same
+     * bits as zeroing {@code out} and calling {@link #axpy} once per row). Rows shorter than a
+     * vector (the 4-wide attention heads of small models) keep each output in a register instead
+     * of storing and reloading it once per row.
+     */
+    public static void weightedSum(float[] out, int oo, float[] w, int wo, float[] x, int xo, int stride, int count, int n) {
+        if (n < S.length()) {
+            int d = 0;
+            for (; d + 4 <= n; d += 4) {
+                // four outputs at once: four independent add chains, each in the order of p
+                float a0 = 0f;
+                float a1 = 0f;
+                float a2 = 0f;
+                float a3 = 0f;
+                for (int p = 0, at = xo + d; p < count; p++, at += stride) {
+                    float wp = w[wo + p];
+                    a0 += wp * x[at];
+                    a1 += wp * x[at + 1];
+                    a2 += wp * x[at + 2];
+                    a3 += wp * x[at + 3];
+                }
+                out[oo + d] = a0;
+                out[oo + d + 1] = a1;
+                out[oo + d + 2] = a2;
+                out[oo + d + 3] = a3;
+            }
+            for (; d < n; d++) {
+                float acc = 0f;
+                for (int p = 0, at = xo + d; p < count; p++, at += stride) {
+                    acc += w[wo + p] * x[at];
+                }
+                out[oo + d] = acc;
+            }
+            return;
+        }
+        java.util.Arrays.fill(out, oo, oo + n, 0f);
+        for (int p = 0; p < count; p++) {
+            axpy(out, oo, w[wo + p], x, xo + p * stride, n);
         }
     }
 

@@ -73,6 +73,9 @@ public final class ThreadPool implements AutoCloseable {
         }
     }
 
+    /** A pool of one thread, the caller's: {@link #parallelFor} runs the loop in place. */
+    public static final ThreadPool CALLER_ONLY = new ThreadPool(1);
+
     /** @return a pool with one thread per available processor */
     public static ThreadPool allCores() {
         return new ThreadPool(Runtime.getRuntime().availableProcessors());

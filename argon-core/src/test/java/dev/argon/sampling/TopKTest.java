@@ -50,4 +50,32 @@ class TopKTest {
                 .toArray();
         assertThat(Ids.live(c)).containsExactly(expected);
     }
+    @Test
+    void manyTiesAndNaNsOfAnySizeMatchAStableSort() {
+        // Logits on a coarse grid tie often, across and inside vectors; NaNs are never kept
+        // before a number. Expected: descending logit, then ascending id (a stable sort).
+        Random r = new Random(5);
+        for (int n = 1; n <= 300; n += 7) {
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) {
+                logits[i] = r.nextInt(20) == 0 ? Float.NaN : r.nextInt(6) - 2f;
+            }
+            int numbers = (int) IntStream.range(0, n).filter(i -> !Float.isNaN(logits[i])).count();
+            for (int k : new int[] {1, 2, 5, 17, 40}) {
+                if (k >= n || k > numbers) {
+                    continue;
+                }
+                Candidates c = Candidates.of(logits);
+                new TopK(k).apply(c);
+                int[] expected = IntStream.range(0, n)
+                        .filter(i -> !Float.isNaN(logits[i]))
+                        .boxed()
+                        .sorted((a, b) -> Float.compare(logits[b], logits[a]))
+                        .limit(k)
+                        .mapToInt(Integer::intValue)
+                        .toArray();
+                assertThat(Ids.live(c)).as("n=%d k=%d", n, k).containsExactly(expected);
+            }
+        }
+    }
 }
