@@ -49,7 +49,8 @@ final class LoadTest {
      * The outcome.
      *
      * @param ok requests answered with a complete stream
-     * @param errors failed requests (status, malformed or unterminated stream, timeout)
+     * @param errors failed measured requests (status, malformed or unterminated stream, timeout)
+     * @param warmupErrors failed warm-up requests
      * @param firstErrors up to 5 error descriptions
      * @param completionTokens tokens generated, from the usage chunks
      * @param seconds wall time of the whole test
@@ -57,7 +58,7 @@ final class LoadTest {
      * @param ttftP95Ms 95th percentile of the time to the first text chunk, milliseconds
      * @param latencyMedianMs median request duration, milliseconds
      */
-    record Result(int ok, int errors, List<String> firstErrors, long completionTokens, double seconds,
+    record Result(int ok, int errors, int warmupErrors, List<String> firstErrors, long completionTokens, double seconds,
                   double ttftMedianMs, double ttftP95Ms, double latencyMedianMs) {
         double tokensPerSecond() {
             return seconds > 0 ? completionTokens / seconds : 0;
@@ -77,6 +78,7 @@ final class LoadTest {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).executor(Runnable::run).build();
         AtomicInteger ok = new AtomicInteger();
         AtomicInteger errors = new AtomicInteger();
+        AtomicInteger warmupErrors = new AtomicInteger();
         AtomicLong tokens = new AtomicLong();
         ConcurrentLinkedQueue<String> errorList = new ConcurrentLinkedQueue<>();
         List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
@@ -92,7 +94,7 @@ final class LoadTest {
                         try {
                             oneRequest(http, c, client, c.requests() + i, System.nanoTime());
                         } catch (Exception e) {
-                            errors.incrementAndGet();
+                            warmupErrors.incrementAndGet();
                             if (errorList.size() < 5) {
                                 errorList.add("client " + client + " warm-up request " + i + ": " + describe(e));
                             }
@@ -126,7 +128,7 @@ final class LoadTest {
         }
         done.await();
         double seconds = (System.nanoTime() - t0.get()) / 1e9;
-        return new Result(ok.get(), errors.get(), List.copyOf(errorList), tokens.get(), seconds,
+        return new Result(ok.get(), errors.get(), warmupErrors.get(), List.copyOf(errorList), tokens.get(), seconds,
                 percentile(ttft, 0.5), percentile(ttft, 0.95), percentile(latency, 0.5));
     }
 

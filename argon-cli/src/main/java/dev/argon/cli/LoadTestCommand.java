@@ -96,13 +96,16 @@ final class LoadTestCommand implements Callable<Integer> {
             ObjectMapper m = new ObjectMapper();
             ObjectNode o = m.createObjectNode();
             o.put("clients", clients).put("requests_per_client", requests).put("max_tokens", maxTokens)
-                    .put("warmup_requests_per_client", warmup).put("ok", r.ok()).put("errors", r.errors()).put("completion_tokens", r.completionTokens())
+                    .put("warmup_requests_per_client", warmup).put("warmup_errors", r.warmupErrors()).put("ok", r.ok()).put("errors", r.errors()).put("completion_tokens", r.completionTokens())
                     .put("seconds", r.seconds()).put("tokens_per_second", r.tokensPerSecond())
                     .put("ttft_median_ms", r.ttftMedianMs()).put("ttft_p95_ms", r.ttftP95Ms())
                     .put("latency_median_ms", r.latencyMedianMs());
             o.putPOJO("first_errors", r.firstErrors());
             out.println(m.writeValueAsString(o));
         } else {
+            if (r.warmupErrors() > 0) {
+                out.printf("warm-up: %d of %d requests failed%n", r.warmupErrors(), clients * warmup);
+            }
             out.printf("requests: %d ok, %d failed (%d clients x %d)%n", r.ok(), r.errors(), clients, requests);
             out.printf("generated: %d tokens in %.2f s = %.1f tokens/s aggregate%n", r.completionTokens(), r.seconds(), r.tokensPerSecond());
             if (r.ok() > 0) {
@@ -113,7 +116,7 @@ final class LoadTestCommand implements Callable<Integer> {
                 out.println("error: " + e);
             }
         }
-        return r.errors() == 0 ? 0 : 1;
+        return r.errors() == 0 && r.warmupErrors() == 0 ? 0 : 1;
     }
 
     private static void atLeastOne(String option, int value) {

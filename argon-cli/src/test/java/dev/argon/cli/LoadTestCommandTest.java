@@ -33,7 +33,9 @@ class LoadTestCommandTest {
             try {
                 CliRun r = CliRun.of("loadtest", "--url", server.url(), "--clients", "8", "--requests", "3", "-n", "8", "--json");
                 assertThat(r.exitCode()).as(r.err()).isZero();
-                assertThat(r.out()).contains("\"ok\":24", "\"errors\":0");
+                // the 5 warm-up requests per client are sent but not counted
+                assertThat(r.out()).contains("\"ok\":24", "\"errors\":0", "\"warmup_requests_per_client\":5",
+                        "\"warmup_errors\":0");
                 // stories260K rarely ends a story within 8 tokens; every request asked for 8
                 assertThat(r.out()).containsPattern("\"completion_tokens\":(1[6-9][0-9]|2[0-9]{2})\\b");
             } finally {
@@ -64,15 +66,17 @@ class LoadTestCommandTest {
         }
         CliRun r = CliRun.of("loadtest", "--url", "http://127.0.0.1:" + port, "--clients", "1", "--requests", "1", "-n", "4");
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.out()).contains("cannot connect");
+        assertThat(r.out()).contains("cannot connect", "warm-up: 5 of 5 requests failed", "requests: 0 ok, 1 failed");
     }
 
     @Test
     void eachBadCountNamesItsOption() {
-        for (String[] args : new String[][]{{"--clients", "0"}, {"--requests", "0"}, {"-n", "-1"}, {"--timeout", "0"}}) {
+        for (String[] args : new String[][]{{"--clients", "0"}, {"--requests", "0"}, {"-n", "-1"}, {"--timeout", "0"},
+                {"--warmup", "-1"}}) {
             CliRun r = CliRun.of("loadtest", args[0], args[1]);
             assertThat(r.exitCode()).as(args[0]).isEqualTo(2);
             assertThat(r.err()).as(args[0]).contains(args[0].equals("-n") ? "--max-tokens (-n) must be at least 1, got -1"
+                    : args[0].equals("--warmup") ? "--warmup must be at least 0, got -1"
                     : args[0] + " must be at least 1, got 0");
         }
     }
