@@ -38,8 +38,11 @@ public final class F16Tensor extends Tensor implements ScalarDot {
 
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
+        // an int counter and a loop-invariant base: C2 turns this loop into vector half-to-float
+        // conversions (with (offset + i) * 2 as the address it stayed scalar: 10% of F16 prefill)
+        long base = offset * 2;
         for (int i = 0; i < n; i++) {
-            out[outOffset + i] = Le.f16(data, (offset + i) * 2);
+            out[outOffset + i] = Le.f16(data, base + 2L * i);
         }
     }
 

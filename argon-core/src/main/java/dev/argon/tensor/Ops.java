@@ -90,6 +90,33 @@ public final class Ops {
                 out[oo + p + 2] = s2;
                 out[oo + p + 3] = s3;
             }
+        } else if (S.length() == 16 && n % 16 == 0 && count >= 4) {
+            // four rows at a time: four FMA chains side by side and one transposed fold of the
+            // four accumulators, each bit-identical to dot()'s Simd.sum (a 64-wide head: 4 vectors)
+            java.lang.foreign.MemorySegment lanes = Simd.laneSegment();
+            java.nio.ByteOrder no = java.nio.ByteOrder.nativeOrder();
+            for (; p + 4 <= count; p += 4) {
+                int b0 = bo + p * stride;
+                int b1 = b0 + stride;
+                int b2 = b1 + stride;
+                int b3 = b2 + stride;
+                FloatVector s0 = FloatVector.zero(S);
+                FloatVector s1 = FloatVector.zero(S);
+                FloatVector s2 = FloatVector.zero(S);
+                FloatVector s3 = FloatVector.zero(S);
+                for (int i = 0; i < n; i += 16) {
+                    FloatVector ai = FloatVector.fromArray(S, a, ao + i);
+                    s0 = ai.fma(FloatVector.fromArray(S, b, b0 + i), s0);
+                    s1 = ai.fma(FloatVector.fromArray(S, b, b1 + i), s1);
+                    s2 = ai.fma(FloatVector.fromArray(S, b, b2 + i), s2);
+                    s3 = ai.fma(FloatVector.fromArray(S, b, b3 + i), s3);
+                }
+                s0.intoMemorySegment(lanes, 0, no);
+                s1.intoMemorySegment(lanes, 64, no);
+                s2.intoMemorySegment(lanes, 128, no);
+                s3.intoMemorySegment(lanes, 192, no);
+                Simd.sumLanes16x4(lanes, 0, out, oo + p, 1);
+            }
         }
         for (; p < count; p++) {
             out[oo + p] = dot(a, ao, b, bo + p * stride, n);
@@ -145,9 +172,30 @@ public final class Ops {
             }
             return;
         }
-        java.util.Arrays.fill(out, oo, oo + n, 0f);
+        int vectors = S.loopBound(n);
+        int d = 0;
+        for (; d + 4 * S.length() <= vectors; d += 4 * S.length()) {
+            // four vectors of outputs kept in registers over all rows: the fma of axpy, per element
+            int l = S.length();
+            FloatVector y0 = FloatVector.zero(S);
+            FloatVector y1 = FloatVector.zero(S);
+            FloatVector y2 = FloatVector.zero(S);
+            FloatVector y3 = FloatVector.zero(S);
+            for (int p = 0, at = xo + d; p < count; p++, at += stride) {
+                FloatVector wp = FloatVector.broadcast(S, w[wo + p]);
+                y0 = FloatVector.fromArray(S, x, at).fma(wp, y0);
+                y1 = FloatVector.fromArray(S, x, at + l).fma(wp, y1);
+                y2 = FloatVector.fromArray(S, x, at + 2 * l).fma(wp, y2);
+                y3 = FloatVector.fromArray(S, x, at + 3 * l).fma(wp, y3);
+            }
+            y0.intoArray(out, oo + d);
+            y1.intoArray(out, oo + d + l);
+            y2.intoArray(out, oo + d + 2 * l);
+            y3.intoArray(out, oo + d + 3 * l);
+        }
+        java.util.Arrays.fill(out, oo + d, oo + n, 0f);
         for (int p = 0; p < count; p++) {
-            axpy(out, oo, w[wo + p], x, xo + p * stride, n);
+            axpy(out, oo + d, w[wo + p], x, xo + p * stride + d, n - d);
         }
     }
 

@@ -1,5 +1,10 @@
 package dev.argon.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * An activation vector quantized to 8 bits in ggml's {@code Q8_0} scheme: blocks of 32 values share
  * one scale {@code d = max|x| / 127} (stored rounded to F16, as in a {@code block_q8_0}) and each
@@ -25,6 +30,8 @@ public final class Q8Activations {
      * it for the {@code min * sum x} term, as ggml uses the {@code bsums} of {@code block_q8_K}.
      */
     final float[] sum;
+    /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude <= 2^22 to an integer, ties to even. */
+    private static final float ROUNDING = 12582912f;
     /** The dequantized values {@code d * q}. */
     private final float[] deq;
     private int length;
@@ -52,6 +59,52 @@ public final class Q8Activations {
         if (n % BLOCK != 0 || n > q.length) {
             throw new IllegalArgumentException("cannot quantize " + n + " values into Q8_0 blocks of capacity " + q.length);
         }
+        if (Simd.ENABLED && BLOCK % Simd.L == 0) {
+            quantizeVector(x, n);
+        } else {
+            quantizeScalar(x, n);
+        }
+        length = n;
+    }
+
+    /**
+     * The vector form of {@link #quantizeScalar}, with the same results bit for bit: the maximum is
+     * order-free, {@code rint} is an addition and subtraction of 1.5 * 2^23 (exact round-half-even
+     * for |v| <= 2^22; here |v| <= 127) plus the input's sign for zero results (rint(-0.3) is -0.0),
+     * and the block sum adds small integers, exact in any order.
+     */
+    private void quantizeVector(float[] x, int n) {
+        VectorSpecies<Float> f = Simd.F;
+        int l = Simd.L;
+        FloatVector magic = FloatVector.broadcast(f, ROUNDING);
+        for (int b = 0; b < n / BLOCK; b++) {
+            int o = b * BLOCK;
+            FloatVector m = FloatVector.fromArray(f, x, o).abs();
+            for (int j = l; j < BLOCK; j += l) {
+                m = m.max(FloatVector.fromArray(f, x, o + j).abs());
+            }
+            float amax = m.reduceLanes(VectorOperators.MAX);
+            float id = amax != 0f ? 127f / amax : 0f;
+            float db = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            d[b] = db;
+            FloatVector sums = FloatVector.zero(f);
+            for (int j = 0; j < BLOCK; j += l) {
+                FloatVector v = FloatVector.fromArray(f, x, o + j).mul(id);
+                IntVector sign = v.reinterpretAsInts().and(0x8000_0000);
+                FloatVector r = v.add(magic).sub(magic).reinterpretAsInts().or(sign).reinterpretAsFloats();
+                r.intoArray(qf, o + j);
+                r.mul(db).intoArray(deq, o + j);
+                sums = sums.add(r);
+            }
+            sum[b] = sums.reduceLanes(VectorOperators.ADD);
+            for (int i = o; i < o + BLOCK; i++) {
+                q[i] = (byte) qf[i];
+            }
+        }
+    }
+
+    /** The reference: one value at a time, as ggml's {@code quantize_row_q8_0_ref}. */
+    void quantizeScalar(float[] x, int n) {
         for (int b = 0; b < n / BLOCK; b++) {
             int o = b * BLOCK;
             float amax = 0f;

@@ -7,10 +7,14 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class OpsTest {
+    /** Every short row length, and vector multiples and odd lengths past four vectors. */
+    private static final int[] LENGTHS = java.util.stream.IntStream.concat(java.util.stream.IntStream.rangeClosed(1, 40),
+            java.util.stream.IntStream.of(48, 63, 64, 65, 80, 128, 130, 256)).toArray();
+
     @Test
     void weightedSumHasTheBitsOfZeroingAndOneAxpyPerRow() {
         Random random = new Random(11);
-        for (int n = 1; n <= 40; n++) {
+        for (int n : LENGTHS) {
             for (int count = 0; count <= 19; count += 3) {
                 int stride = n + random.nextInt(5);
                 float[] x = new float[3 + count * stride + n];
@@ -39,7 +43,7 @@ class OpsTest {
     @Test
     void dotsHaveTheBitsOfOneDotPerRow() {
         Random random = new Random(12);
-        for (int n = 1; n <= 40; n++) {
+        for (int n : LENGTHS) {
             for (int count = 0; count <= 19; count += 3) {
                 int stride = n + random.nextInt(5);
                 float[] b = new float[3 + count * stride + n];
