@@ -65,6 +65,7 @@ public final class BatchScheduler implements AutoCloseable {
      * @param queued requests waiting for a slot
      * @param kvTokensUsed KV cache positions held by running sequences
      * @param kvTokensCapacity KV cache positions of all slots
+     * @param kvTokensCached KV cache positions that idle slots keep for prefix reuse
      * @param requests requests finished since start
      * @param promptTokens prompt tokens of admitted requests
      * @param reusedPromptTokens prompt tokens served from a cached prefix instead of computed
@@ -72,7 +73,7 @@ public final class BatchScheduler implements AutoCloseable {
      * @param steps forward passes run
      * @param rows token rows run in those passes (rows / steps = mean batch size)
      */
-    public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long requests,
+    public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long kvTokensCached, long requests,
                         long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows) {
     }
 
@@ -201,6 +202,8 @@ public final class BatchScheduler implements AutoCloseable {
     private final AtomicLong rows = new AtomicLong();
     private volatile int activeCount;
     private volatile long kvUsed;
+    /** Positions idle slots keep for prefix reuse; written by the scheduler thread. */
+    private volatile long kvCached;
 
     /**
      * Allocates the slots' KV caches and starts the loop thread.
@@ -262,7 +265,7 @@ public final class BatchScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(),
+        return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(), kvCached,
                 requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get());
     }
 
@@ -480,6 +483,18 @@ public final class BatchScheduler implements AutoCloseable {
             used += r.prefilling() ? r.fed : r.seq.position() + 1;
         }
         kvUsed = used;
+        countCached();
+    }
+
+    /** Updates {@link #kvCached}: the cached prompts of the slots no running request holds. */
+    private void countCached() {
+        long cached = 0;
+        for (Slot s : slots) {
+            if (options.prefixReuse() && !isBusy(s)) {
+                cached += s.cachedLength;
+            }
+        }
+        kvCached = cached;
     }
 
     private static boolean pollCancelled(Request r) {
@@ -511,6 +526,7 @@ public final class BatchScheduler implements AutoCloseable {
         int valid = Math.min(r.fed, r.prompt.length);
         s.cached = r.prompt;
         s.cachedLength = valid;
+        countCached();
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;
         requests.incrementAndGet();

@@ -54,6 +54,39 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
+        if (!(Simd.ENABLED)) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int ob = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, ob += QK) {
+            float d = Le.f16(data, bo);
+            float dmin = Le.f16(data, bo + 2);
+            long slo = data.get(Le.LONG, bo + 4);
+            int shi = data.get(Le.INT, bo + 12);
+            for (int c = 0; c < 4; c++) {
+                FloatVector d1 = FloatVector.broadcast(F, d * KScales.scale(slo, shi, 2 * c));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * KScales.min(slo, shi, 2 * c));
+                FloatVector d2 = FloatVector.broadcast(F, d * KScales.scale(slo, shi, 2 * c + 1));
+                FloatVector m2 = FloatVector.broadcast(F, dmin * KScales.min(slo, shi, 2 * c + 1));
+                int o = ob + 64 * c;
+                for (int u = 0; u < 32; u += BU) {
+                    ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 16 + 32 * c + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lo = qs.and((byte) 0x0F);
+                    ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+                    for (int p = 0; p < PARTS; p++) {
+                        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).intoArray(out, o + u + p * L);
+                        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).intoArray(out, o + 32 + u + p * L);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize} (the same float operations per element). */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;
             float d = Le.f16(data, bo);

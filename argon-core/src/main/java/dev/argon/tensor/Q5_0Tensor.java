@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import jdk.incubator.vector.VectorShuffle;
@@ -24,6 +25,10 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
     private static final int L = Simd.L;
     private static final int BU = Simd.BU;
     private static final int PARTS = Simd.PARTS;
+    /** 16 int lanes (used when {@code L == 16}): element j's fifth bit is bit j of qh. */
+    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    private static final IntVector BIT_INDEX = IntVector.fromArray(I16, new int[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
+    private static final IntVector BIT_INDEX_HIGH = BIT_INDEX.add(16);
 
     /** Unit {@code k}, low elements: lane {@code i} takes qh byte {@code (k*BU + i) / 8}. */
     static final VectorShuffle<Byte> QH_LO0 = spread(0, 0);
@@ -58,6 +63,33 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
 
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!(Simd.ENABLED && Simd.L == 16)) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int o = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
+            FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
+            IntVector qh = IntVector.broadcast(I16, data.get(Le.INT, bo + 2));
+            ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 6, ByteOrder.LITTLE_ENDIAN);
+            // bit j of qh is the fifth bit of element j, bit j + 16 that of element j + 16
+            FloatVector bitLo = (FloatVector) qh.lanewise(VectorOperators.LSHR, BIT_INDEX).and(1).lanewise(VectorOperators.LSHL, 4)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector bitHi = (FloatVector) qh.lanewise(VectorOperators.LSHR, BIT_INDEX_HIGH).and(1).lanewise(VectorOperators.LSHL, 4)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector lo = (FloatVector) qs.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector hi = (FloatVector) qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+            // small integers, exact as floats: the same value as the scalar integer expression
+            d.mul(lo.add(bitLo).sub(16f)).intoArray(out, o);
+            d.mul(hi.add(bitHi).sub(16f)).intoArray(out, o + 16);
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize} (the same float operations per element). */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;

@@ -55,6 +55,53 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
+        if (!(Simd.ENABLED)) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int ob = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, ob += QK) {
+            float d = Le.f16(data, bo + 208);
+            for (int h = 0; h < 2; h++) {
+                long ql = bo + 64 * h;
+                long qh = bo + 128 + 32 * h;
+                long sc = bo + 192 + 8 * h;
+                int o = ob + 128 * h;
+                for (int u = 0; u < 32; u += BU) {
+                    // one scale per 16 elements; a unit of BU <= 16 bytes never straddles two
+                    int is = u / 16;
+                    ByteVector a = ByteVector.fromMemorySegment(BS, data, ql + u, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector c = ByteVector.fromMemorySegment(BS, data, ql + u + 32, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector hb = ByteVector.fromMemorySegment(BS, data, qh + u, ByteOrder.LITTLE_ENDIAN);
+                    // the two high bits of each element moved to bits 4..5 (shifts on 16-bit lanes, then masked)
+                    ByteVector h0 = hb.reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30);
+                    ByteVector h1 = hb.reinterpretAsShorts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30);
+                    ByteVector h2 = hb.and((byte) 0x30);
+                    ByteVector h3 = hb.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30);
+                    ByteVector q0 = a.and((byte) 0x0F).or(h0).sub((byte) 32);
+                    ByteVector q1 = c.and((byte) 0x0F).or(h1).sub((byte) 32);
+                    ByteVector q2 = a.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h2).sub((byte) 32);
+                    ByteVector q3 = c.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h3).sub((byte) 32);
+                    FloatVector s0 = FloatVector.broadcast(F, d * Le.i8(data, sc + is));
+                    FloatVector s1 = FloatVector.broadcast(F, d * Le.i8(data, sc + is + 2));
+                    FloatVector s2 = FloatVector.broadcast(F, d * Le.i8(data, sc + is + 4));
+                    FloatVector s3 = FloatVector.broadcast(F, d * Le.i8(data, sc + is + 6));
+                    for (int p = 0; p < PARTS; p++) {
+                        int at = o + u + p * L;
+                        ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(s0).intoArray(out, at);
+                        ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(s1).intoArray(out, at + 32);
+                        ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(s2).intoArray(out, at + 64);
+                        ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(s3).intoArray(out, at + 96);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize} (the same float operations per element). */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;
             float d = Le.f16(data, bo + 208);

@@ -10,26 +10,34 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Vector {@code dequantize} kernels equal their scalar references exactly (same float products). */
 class VectorDequantizeTest {
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_0", "Q8_0"})
+    @ValueSource(strings = {"Q4_0", "Q8_0", "Q5_0", "Q4_K", "Q5_K", "Q6_K"})
     void vectorDequantizeEqualsScalar(String typeName) {
         GgmlType type = GgmlType.valueOf(typeName);
         Random rnd = new Random(3);
-        float[] w = new float[32 * 11];
+        int block = type.blockSize();
+        float[] w = new float[block * 11];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) rnd.nextGaussian();
         }
         Tensor t = Tensor.of(type, Quantizer.quantize(type, w), w.length);
-        for (int offset : new int[]{0, 32, 96}) {
+        for (int offset : new int[]{0, block, 3 * block}) {
             int n = w.length - offset;
             float[] fast = new float[n + 5];
             float[] ref = new float[n + 5];
             t.dequantize(offset, fast, 5, n);
-            if (t instanceof Q4_0Tensor q) {
-                q.dequantizeScalar(offset, ref, 5, n);
-            } else {
-                ((Q8_0Tensor) t).dequantizeScalar(offset, ref, 5, n);
+            switch (t) {
+                case Q4_0Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q8_0Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q5_0Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q4_KTensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q5_KTensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q6_KTensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                default -> throw new AssertionError(type);
             }
-            assertThat(fast).containsExactly(ref);
+            for (int i = 0; i < ref.length; i++) {
+                assertThat(Float.floatToRawIntBits(fast[i])).as("%s offset %d element %d: %s vs %s", type, offset, i, fast[i], ref[i])
+                        .isEqualTo(Float.floatToRawIntBits(ref[i]));
+            }
         }
     }
 }

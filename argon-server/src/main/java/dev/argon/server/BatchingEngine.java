@@ -94,7 +94,8 @@ public final class BatchingEngine implements Engine {
     @Override
     public Stats stats() {
         BatchScheduler.Stats s = scheduler.stats();
-        return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.reusedPromptTokens());
+        return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.kvTokensCached(),
+                s.reusedPromptTokens());
     }
 
     @Override

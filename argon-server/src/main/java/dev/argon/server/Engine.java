@@ -69,10 +69,11 @@ public interface Engine extends AutoCloseable {
      * @param slots generations that may run at the same time
      * @param kvCacheTokensUsed KV cache positions filled by the running generations
      * @param kvCacheCapacityTokens KV cache positions the engine can hold in all
+     * @param kvCacheTokensCached KV cache positions idle slots keep for prefix reuse (multi-turn chat)
      * @param cachedPromptTokens prompt tokens served from a cached prefix instead of computed, since start
      */
     record Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
-                 long cachedPromptTokens) {
+                 long kvCacheTokensCached, long cachedPromptTokens) {
         /** @return whether every slot is running a generation */
         public boolean full() {
             return activeSequences >= slots;

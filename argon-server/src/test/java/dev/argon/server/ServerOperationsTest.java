@@ -148,7 +148,7 @@ class ServerOperationsTest {
 
         @Override
         public Stats stats() {
-            return new Stats(Math.min(slots, waiting.get()), Math.max(0, waiting.get() - slots), slots, 0, (long) slots * CTX, 0);
+            return new Stats(Math.min(slots, waiting.get()), Math.max(0, waiting.get() - slots), slots, 0, (long) slots * CTX, 0, 0);
         }
 
         @Override
@@ -194,6 +194,8 @@ class ServerOperationsTest {
             assertThat(metric(text, "argon_slots")).isEqualTo(2);
             assertThat(metric(text, "argon_kv_cache_tokens_used")).isZero();
             assertThat(metric(text, "argon_kv_cache_tokens_capacity")).isEqualTo(2 * CTX);
+            // the finished request's slot keeps its prompt for a follow-up that shares it
+            assertThat(metric(text, "argon_kv_cache_tokens_cached")).isEqualTo(usage.get("prompt_tokens").asInt());
         }
     }
 
