@@ -37,8 +37,16 @@ public final class BF16Tensor extends Tensor implements ScalarDot {
 
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
-        long base = offset * 2; // an int counter over a fixed base lets C2 vectorize the loop
-        for (int i = 0; i < n; i++) {
+        long base = offset * 2;
+        int i = 0;
+        if (Simd.ENABLED) {
+            for (; i + L <= n; i += L) {
+                ShortVector h = ShortVector.fromMemorySegment(SH, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
+                ((IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats().intoArray(out, outOffset + i);
+            }
+        }
+        for (; i < n; i++) {
             out[outOffset + i] = Le.bf16(data, base + 2L * i);
         }
     }

@@ -40,4 +40,21 @@ class VectorDequantizeTest {
             }
         }
     }
+    @org.junit.jupiter.api.Test
+    void halfAndBfloat16DequantizeEqualGetFloat() {
+        // every 16-bit pattern (normal, subnormal, infinite, NaN), at an odd offset and length
+        java.lang.foreign.MemorySegment bits = java.lang.foreign.Arena.ofAuto().allocate(2 * 65536);
+        for (int i = 0; i < 65536; i++) {
+            bits.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 2L * i, (short) i);
+        }
+        for (GgmlType type : new GgmlType[]{GgmlType.F16, GgmlType.BF16}) {
+            Tensor t = Tensor.of(type, bits, 65536);
+            float[] out = new float[65536];
+            t.dequantize(3, out, 1, 65531);
+            for (int i = 0; i < 65531; i++) {
+                assertThat(Float.floatToRawIntBits(out[1 + i])).as("%s element %d", type, 3 + i)
+                        .isEqualTo(Float.floatToRawIntBits(t.getFloat(3 + i)));
+            }
+        }
+    }
 }
