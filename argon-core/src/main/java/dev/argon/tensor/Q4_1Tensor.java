@@ -43,6 +43,30 @@ public final class Q4_1Tensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
+        if (!(Simd.ENABLED)) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int o = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
+            FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
+            FloatVector m = FloatVector.broadcast(F, Le.f16(data, bo + 2));
+            for (int u = 0; u < 16; u += BU) {
+                ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 4 + u, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo = qs.and((byte) 0x0F);
+                ByteVector hi = qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+                for (int p = 0; p < PARTS; p++) {
+                    d.mul((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).add(m).intoArray(out, o + u + p * L);
+                    d.mul((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).add(m).intoArray(out, o + 16 + u + p * L);
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize} (the same float operations per element). */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;
             float d = Le.f16(data, bo);

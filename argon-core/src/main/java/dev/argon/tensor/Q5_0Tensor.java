@@ -26,9 +26,9 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
     private static final int BU = Simd.BU;
     private static final int PARTS = Simd.PARTS;
     /** 16 int lanes (used when {@code L == 16}): element j's fifth bit is bit j of qh. */
-    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
-    private static final IntVector BIT_INDEX = IntVector.fromArray(I16, new int[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
-    private static final IntVector BIT_INDEX_HIGH = BIT_INDEX.add(16);
+    static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    static final IntVector BIT_INDEX = IntVector.fromArray(I16, new int[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
+    static final IntVector BIT_INDEX_HIGH = BIT_INDEX.add(16);
 
     /** Unit {@code k}, low elements: lane {@code i} takes qh byte {@code (k*BU + i) / 8}. */
     static final VectorShuffle<Byte> QH_LO0 = spread(0, 0);

@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -46,6 +47,34 @@ public final class Q5_1Tensor extends Tensor implements ScalarDot {
 
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
+        checkBlockAligned(offset, n);
+        if (!(Simd.ENABLED && Simd.L == 16)) {
+            dequantizeScalar(offset, out, outOffset, n);
+            return;
+        }
+        long bo = offset / QK * BYTES;
+        int o = outOffset;
+        for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
+            FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
+            FloatVector m = FloatVector.broadcast(F, Le.f16(data, bo + 2));
+            IntVector qh = IntVector.broadcast(Q5_0Tensor.I16, data.get(Le.INT, bo + 4));
+            ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 8, ByteOrder.LITTLE_ENDIAN);
+            // bit j of qh is the fifth bit of element j, bit j + 16 that of element j + 16
+            FloatVector bitLo = (FloatVector) qh.lanewise(VectorOperators.LSHR, Q5_0Tensor.BIT_INDEX).and(1)
+                    .lanewise(VectorOperators.LSHL, 4).convert(VectorOperators.I2F, 0);
+            FloatVector bitHi = (FloatVector) qh.lanewise(VectorOperators.LSHR, Q5_0Tensor.BIT_INDEX_HIGH).and(1)
+                    .lanewise(VectorOperators.LSHL, 4).convert(VectorOperators.I2F, 0);
+            FloatVector lo = (FloatVector) qs.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector hi = (FloatVector) qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+            // small integers, exact as floats: the same value as the scalar integer expression
+            d.mul(lo.add(bitLo)).add(m).intoArray(out, o);
+            d.mul(hi.add(bitHi)).add(m).intoArray(out, o + 16);
+        }
+    }
+
+    /** Scalar reference of {@link #dequantize} (the same float operations per element). */
+    void dequantizeScalar(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
         for (int b = 0; b < n / QK; b++) {
             long bo = (offset / QK + b) * BYTES;

@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Vector {@code dequantize} kernels equal their scalar references exactly (same float products). */
 class VectorDequantizeTest {
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_0", "Q8_0", "Q5_0", "Q4_K", "Q5_K", "Q6_K"})
+    @ValueSource(strings = {"Q4_0", "Q4_1", "Q8_0", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"})
     void vectorDequantizeEqualsScalar(String typeName) {
         GgmlType type = GgmlType.valueOf(typeName);
         Random rnd = new Random(3);
@@ -29,6 +29,8 @@ class VectorDequantizeTest {
                 case Q4_0Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
                 case Q8_0Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
                 case Q5_0Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q4_1Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
+                case Q5_1Tensor q -> q.dequantizeScalar(offset, ref, 5, n);
                 case Q4_KTensor q -> q.dequantizeScalar(offset, ref, 5, n);
                 case Q5_KTensor q -> q.dequantizeScalar(offset, ref, 5, n);
                 case Q6_KTensor q -> q.dequantizeScalar(offset, ref, 5, n);
