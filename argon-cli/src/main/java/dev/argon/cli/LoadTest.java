@@ -50,8 +50,8 @@ final class LoadTest {
      *
      * @param ok requests answered with a complete stream
      * @param errors failed measured requests (status, malformed or unterminated stream, timeout)
-     * @param warmupErrors failed warm-up requests
-     * @param firstErrors up to 5 error descriptions
+     * @param warmupErrors clients whose warm-up failed (a client stops warming up at its first failure)
+     * @param firstErrors up to 2 warm-up and 5 measured error descriptions
      * @param completionTokens tokens generated, from the usage chunks
      * @param seconds wall time of the whole test
      * @param ttftMedianMs median time to the first text chunk, milliseconds
@@ -81,6 +81,7 @@ final class LoadTest {
         AtomicInteger warmupErrors = new AtomicInteger();
         AtomicLong tokens = new AtomicLong();
         ConcurrentLinkedQueue<String> errorList = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<String> warmupErrorList = new ConcurrentLinkedQueue<>();
         List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
         List<Double> latency = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch done = new CountDownLatch(c.clients());
@@ -94,10 +95,13 @@ final class LoadTest {
                         try {
                             oneRequest(http, c, client, c.requests() + i, System.nanoTime());
                         } catch (Exception e) {
+                            // one failure ends this client's warm-up (a server that is down or
+                            // refusing would fail every warm-up request the same way)
                             warmupErrors.incrementAndGet();
-                            if (errorList.size() < 5) {
-                                errorList.add("client " + client + " warm-up request " + i + ": " + describe(e));
+                            if (warmupErrorList.size() < 2) {
+                                warmupErrorList.add("client " + client + " warm-up request " + i + ": " + describe(e));
                             }
+                            break;
                         }
                     }
                     warm.countDown();
@@ -128,7 +132,9 @@ final class LoadTest {
         }
         done.await();
         double seconds = (System.nanoTime() - t0.get()) / 1e9;
-        return new Result(ok.get(), errors.get(), warmupErrors.get(), List.copyOf(errorList), tokens.get(), seconds,
+        List<String> described = new ArrayList<>(warmupErrorList);
+        described.addAll(errorList);
+        return new Result(ok.get(), errors.get(), warmupErrors.get(), List.copyOf(described), tokens.get(), seconds,
                 percentile(ttft, 0.5), percentile(ttft, 0.95), percentile(latency, 0.5));
     }
 

@@ -72,7 +72,7 @@ final class LoadTestCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ArgonException("--url " + url + " is not a valid URL: " + e.getMessage());
         }
-        if (uri.getScheme() == null || !uri.getScheme().startsWith("http") || uri.getHost() == null) {
+        if (uri.getScheme() == null || !uri.getScheme().startsWith("http") || uri.getHost() == null || uri.getPort() > 65535) {
             throw new ArgonException("--url " + url + " must look like http://HOST:PORT");
         }
         // accept the server root or an OpenAI base URL (http://HOST:PORT/v1)
@@ -104,7 +104,7 @@ final class LoadTestCommand implements Callable<Integer> {
             out.println(m.writeValueAsString(o));
         } else {
             if (r.warmupErrors() > 0) {
-                out.printf("warm-up: %d of %d requests failed%n", r.warmupErrors(), clients * warmup);
+                out.printf("warm-up: failed for %d of %d clients%n", r.warmupErrors(), clients);
             }
             out.printf("requests: %d ok, %d failed (%d clients x %d)%n", r.ok(), r.errors(), clients, requests);
             out.printf("generated: %d tokens in %.2f s = %.1f tokens/s aggregate%n", r.completionTokens(), r.seconds(), r.tokensPerSecond());

@@ -66,7 +66,7 @@ class LoadTestCommandTest {
         }
         CliRun r = CliRun.of("loadtest", "--url", "http://127.0.0.1:" + port, "--clients", "1", "--requests", "1", "-n", "4");
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.out()).contains("cannot connect", "warm-up: 5 of 5 requests failed", "requests: 0 ok, 1 failed");
+        assertThat(r.out()).contains("cannot connect", "warm-up: failed for 1 of 1 clients", "requests: 0 ok, 1 failed");
     }
 
     @Test
@@ -86,5 +86,8 @@ class LoadTestCommandTest {
         CliRun r = CliRun.of("loadtest", "--url", "localhost:8080");
         assertThat(r.exitCode()).isEqualTo(Main.USAGE_ERROR);
         assertThat(r.err()).contains("--url localhost:8080 must look like http://HOST:PORT");
+        r = CliRun.of("loadtest", "--url", "http://127.0.0.1:99999");
+        assertThat(r.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(r.err()).contains("--url http://127.0.0.1:99999 must look like http://HOST:PORT");
     }
 }

@@ -342,19 +342,35 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Gives the request the free slot that shares the longest cached prompt prefix with it. */
+    /**
+     * Gives the request a free slot: the one whose cached prompt shares the longest prefix with
+     * it, provided the shared part is at least half of what that slot holds (so taking it keeps
+     * most of its cache useful); otherwise the least recently used free slot (empty ones first),
+     * so that a new conversation does not overwrite another one's cached prompt just because
+     * both start with the same few tokens (e.g. the start-of-sequence token). Whatever prefix the
+     * chosen slot shares is reused.
+     */
     private void admit(Request r) {
         Slot best = null;
-        int bestShared = -1;
+        int bestShared = 0;
+        Slot oldest = null;
         for (Slot s : slots) {
             if (isBusy(s)) {
                 continue;
             }
+            if (oldest == null || s.lastUsed < oldest.lastUsed) {
+                oldest = s;
+            }
             int shared = options.prefixReuse() ? commonPrefix(s, r.prompt) : 0;
-            if (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed)) {
+            boolean worthKeeping = shared > 0 && 2L * shared >= s.cachedLength;
+            if (worthKeeping && (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed))) {
                 best = s;
                 bestShared = shared;
             }
+        }
+        if (best == null) {
+            best = oldest;
+            bestShared = options.prefixReuse() ? commonPrefix(best, r.prompt) : 0;
         }
         // keep at least the last prompt token to compute: its logits start the generation
         int reuse = Math.min(bestShared, r.prompt.length - 1);

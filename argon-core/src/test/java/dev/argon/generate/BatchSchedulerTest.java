@@ -127,6 +127,22 @@ class BatchSchedulerTest {
         assertThat(withReuse.text()).isEqualTo(without.text()).isEqualTo(solo(second).text());
     }
 
+    @Test
+    void twoConversationsKeepTheirOwnSlots() throws Exception {
+        // Two prompts that share only the start-of-sequence token, alternating on two slots: the
+        // second request must take the empty slot instead of overwriting the first one's cache,
+        // so both get their whole prompt (but the last token) from the cache on the next round.
+        GenerationRequest a = GenerationRequest.of("Lily and Tom went to the park. They saw a big dog.", 4, SamplingParams.greedy());
+        GenerationRequest b = GenerationRequest.of("One day, a little girl named Sue found a red ball.", 4, SamplingParams.greedy());
+        try (BatchScheduler s = scheduler(2, 4, true)) {
+            assertThat(run(s, a).cachedPromptTokens()).isZero();
+            assertThat(run(s, b).cachedPromptTokens()).isLessThanOrEqualTo(1);
+            assertThat(run(s, a).cachedPromptTokens()).isEqualTo(run0(a).length - 1);
+            assertThat(run(s, b).cachedPromptTokens()).isEqualTo(run0(b).length - 1);
+            assertThat(s.stats().kvTokensCached()).isEqualTo(run0(a).length + run0(b).length); // whole prompts kept
+        }
+    }
+
     private static int[] run0(GenerationRequest r) {
         return model.tokenizer().encode(r.prompt(), true, false);
     }
