@@ -72,13 +72,10 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
         int o = outOffset;
         for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
             FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
-            IntVector qh = IntVector.broadcast(I16, data.get(Le.INT, bo + 2));
+            int qh = data.get(Le.INT, bo + 2);
             ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 6, ByteOrder.LITTLE_ENDIAN);
-            // bit j of qh is the fifth bit of element j, bit j + 16 that of element j + 16
-            FloatVector bitLo = (FloatVector) qh.lanewise(VectorOperators.LSHR, BIT_INDEX).and(1).lanewise(VectorOperators.LSHL, 4)
-                    .convert(VectorOperators.I2F, 0);
-            FloatVector bitHi = (FloatVector) qh.lanewise(VectorOperators.LSHR, BIT_INDEX_HIGH).and(1).lanewise(VectorOperators.LSHL, 4)
-                    .convert(VectorOperators.I2F, 0);
+            FloatVector bitLo = fifthBits(qh, BIT_INDEX);
+            FloatVector bitHi = fifthBits(qh, BIT_INDEX_HIGH);
             FloatVector lo = (FloatVector) qs.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
             FloatVector hi = (FloatVector) qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
                     .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
@@ -86,6 +83,15 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
             d.mul(lo.add(bitLo).sub(16f)).intoArray(out, o);
             d.mul(hi.add(bitHi).sub(16f)).intoArray(out, o + 16);
         }
+    }
+
+    /**
+     * The fifth bits of 16 elements as floats 0 or 16: bit {@code index[i]} of {@code qh} (bit j
+     * belongs to element j, bit j + 16 to element j + 16). Shared with Q5_1; 16 lanes only.
+     */
+    static FloatVector fifthBits(int qh, IntVector index) {
+        return (FloatVector) IntVector.broadcast(I16, qh).lanewise(VectorOperators.LSHR, index).and(1)
+                .lanewise(VectorOperators.LSHL, 4).convert(VectorOperators.I2F, 0);
     }
 
     /** Scalar reference of {@link #dequantize} (the same float operations per element). */

@@ -2,7 +2,6 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -57,13 +56,10 @@ public final class Q5_1Tensor extends Tensor implements ScalarDot {
         for (int b = 0; b < n / QK; b++, bo += BYTES, o += QK) {
             FloatVector d = FloatVector.broadcast(F, Le.f16(data, bo));
             FloatVector m = FloatVector.broadcast(F, Le.f16(data, bo + 2));
-            IntVector qh = IntVector.broadcast(Q5_0Tensor.I16, data.get(Le.INT, bo + 4));
+            int qh = data.get(Le.INT, bo + 4);
             ByteVector qs = ByteVector.fromMemorySegment(BS, data, bo + 8, ByteOrder.LITTLE_ENDIAN);
-            // bit j of qh is the fifth bit of element j, bit j + 16 that of element j + 16
-            FloatVector bitLo = (FloatVector) qh.lanewise(VectorOperators.LSHR, Q5_0Tensor.BIT_INDEX).and(1)
-                    .lanewise(VectorOperators.LSHL, 4).convert(VectorOperators.I2F, 0);
-            FloatVector bitHi = (FloatVector) qh.lanewise(VectorOperators.LSHR, Q5_0Tensor.BIT_INDEX_HIGH).and(1)
-                    .lanewise(VectorOperators.LSHL, 4).convert(VectorOperators.I2F, 0);
+            FloatVector bitLo = Q5_0Tensor.fifthBits(qh, Q5_0Tensor.BIT_INDEX);
+            FloatVector bitHi = Q5_0Tensor.fifthBits(qh, Q5_0Tensor.BIT_INDEX_HIGH);
             FloatVector lo = (FloatVector) qs.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
             FloatVector hi = (FloatVector) qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
                     .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
