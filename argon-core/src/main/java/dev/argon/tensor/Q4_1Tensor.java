@@ -43,7 +43,7 @@ public final class Q4_1Tensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
-        if (!(Simd.ENABLED)) {
+        if (!Simd.ENABLED) {
             dequantizeScalar(offset, out, outOffset, n);
             return;
         }

@@ -54,7 +54,7 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
-        if (!(Simd.ENABLED)) {
+        if (!Simd.ENABLED) {
             dequantizeScalar(offset, out, outOffset, n);
             return;
         }

@@ -55,7 +55,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     @Override
     public void dequantize(long offset, float[] out, int outOffset, int n) {
         checkBlockAligned(offset, n);
-        if (!(Simd.ENABLED)) {
+        if (!Simd.ENABLED) {
             dequantizeScalar(offset, out, outOffset, n);
             return;
         }
