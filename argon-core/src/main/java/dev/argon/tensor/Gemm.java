@@ -166,18 +166,18 @@ final class Gemm {
         a1.intoArray(lanes, 16);
         a2.intoArray(lanes, 32);
         a3.intoArray(lanes, 48);
-        scatter(lanes, 4, out, r, b * 16, rows, n);
+        scatter(lanes, 0, 4, out, r, b * 16, rows, n);
         a4.intoArray(lanes, 0);
         a5.intoArray(lanes, 16);
         e0.intoArray(lanes, 32);
         e1.intoArray(lanes, 48);
-        scatter(lanes, 2, out, r + 4, b * 16, rows, n);
-        scatter2(lanes, out, r, (b + 1) * 16, rows, n);
+        scatter(lanes, 0, 2, out, r + 4, b * 16, rows, n);
+        scatter(lanes, 32, 2, out, r, (b + 1) * 16, rows, n);
         e2.intoArray(lanes, 0);
         e3.intoArray(lanes, 16);
         e4.intoArray(lanes, 32);
         e5.intoArray(lanes, 48);
-        scatter(lanes, 4, out, r + 2, (b + 1) * 16, rows, n);
+        scatter(lanes, 0, 4, out, r + 2, (b + 1) * 16, rows, n);
     }
 
     /** {@link #tile6x32}'s arithmetic for one block of 16 tokens (six independent chains). */
@@ -199,10 +199,10 @@ final class Gemm {
         a1.intoArray(lanes, 16);
         a2.intoArray(lanes, 32);
         a3.intoArray(lanes, 48);
-        scatter(lanes, 4, out, r, b * 16, rows, n);
+        scatter(lanes, 0, 4, out, r, b * 16, rows, n);
         a4.intoArray(lanes, 0);
         a5.intoArray(lanes, 16);
-        scatter(lanes, 2, out, r + 4, b * 16, rows, n);
+        scatter(lanes, 0, 2, out, r + 4, b * 16, rows, n);
     }
 
     /** {@link #tile6x32}'s arithmetic for one row and one block of 16 tokens. */
@@ -214,25 +214,18 @@ final class Gemm {
         }
         float[] lanes = Simd.lanes();
         a.intoArray(lanes, 0);
-        scatter(lanes, 1, out, r, b * 16, rows, n);
+        scatter(lanes, 0, 1, out, r, b * 16, rows, n);
     }
 
-    /** Writes {@code count} rows of 16 token lanes ({@code lanes[16 k + i]}: row r + k, token t0 + i). */
-    private static void scatter(float[] lanes, int count, float[] out, int r, int t0, int rows, int n) {
+    /**
+     * Writes {@code count} rows of 16 token lanes from {@code lanes[from + 16 k + i]} (row r + k,
+     * token t0 + i) into {@code out [n, rows]}, skipping the padding lanes past token n.
+     */
+    private static void scatter(float[] lanes, int from, int count, float[] out, int r, int t0, int rows, int n) {
         int m = Math.min(16, n - t0);
         for (int k = 0; k < count; k++) {
             for (int i = 0; i < m; i++) {
-                out[(t0 + i) * rows + r + k] = lanes[16 * k + i];
-            }
-        }
-    }
-
-    /** Writes lanes 32..63 as rows r and r + 1 of tokens t0 .. t0 + 15. */
-    private static void scatter2(float[] lanes, float[] out, int r, int t0, int rows, int n) {
-        int m = Math.min(16, n - t0);
-        for (int k = 0; k < 2; k++) {
-            for (int i = 0; i < m; i++) {
-                out[(t0 + i) * rows + r + k] = lanes[32 + 16 * k + i];
+                out[(t0 + i) * rows + r + k] = lanes[from + 16 * k + i];
             }
         }
     }
