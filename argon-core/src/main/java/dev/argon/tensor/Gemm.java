@@ -34,7 +34,7 @@ final class Gemm {
     }
 
     static void matmul(Tensor w, float[] x, float[] out, int n, int rows, int cols, ThreadPool pool) {
-        if (Simd.ENABLED && L == 16 && !"dot".equals(System.getProperty("argon.gemm"))) {
+        if (TOKENS_IN_LANES) {
             matmulTokensInLanes(w, x, out, n, rows, cols, pool);
             return;
         }
@@ -66,6 +66,8 @@ final class Gemm {
         });
     }
 
+    /** Whether products use {@link #matmulTokensInLanes} (16-lane vectors, unless {@code -Dargon.gemm=dot}). */
+    private static final boolean TOKENS_IN_LANES = Simd.ENABLED && L == 16 && !"dot".equals(System.getProperty("argon.gemm"));
     /** Weight rows per tile of the tokens-in-lanes kernel. */
     private static final int LANE_ROWS = 6;
     private static final ThreadLocal<float[][]> TRANSPOSED = ThreadLocal.withInitial(() -> new float[1][0]);
