@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -23,6 +24,17 @@ public final class Q8Activations {
     final byte[] q;
     /** The same integers as {@link #q}, as floats: kernels load them without a conversion per row. */
     final float[] qf;
+    /**
+     * The same integers as {@link #q}, as 16-bit lanes: single-token kernels multiply them with
+     * weight integers in 16-bit arithmetic (cheaper than widening each weight to a float).
+     */
+    final short[] qs;
+    /**
+     * Per block and lane {@code l < 16}: {@code 8 * (q[l] + q[l + 16])}, the offset term of
+     * ggml's Q4_0 ({@code (w - 8) * x}), so that its 16-bit kernel can multiply the unsigned
+     * 4-bit weights directly ({@code [blocks * 16]}).
+     */
+    final short[] offset8;
     final float[] d;
     /**
      * Per block, the sum of its integers {@code sum q} as a float (exact: at most 32 * 127 in
@@ -41,6 +53,8 @@ public final class Q8Activations {
         int blocks = (capacity + BLOCK - 1) / BLOCK;
         this.q = new byte[blocks * BLOCK];
         this.qf = new float[blocks * BLOCK];
+        this.qs = new short[blocks * BLOCK];
+        this.offset8 = new short[blocks * 16];
         this.d = new float[blocks];
         this.sum = new float[blocks];
         this.deq = new float[blocks * BLOCK];
@@ -100,6 +114,26 @@ public final class Q8Activations {
             for (int i = o; i < o + BLOCK; i++) {
                 q[i] = (byte) qf[i];
             }
+            if (l == 16) {
+                FloatVector lo = FloatVector.fromArray(f, qf, o);
+                FloatVector hi = FloatVector.fromArray(f, qf, o + 16);
+                ((ShortVector) lo.convertShape(VectorOperators.F2S, ShortVector.SPECIES_256, 0)).intoArray(qs, o);
+                ((ShortVector) hi.convertShape(VectorOperators.F2S, ShortVector.SPECIES_256, 0)).intoArray(qs, o + 16);
+                ((ShortVector) lo.add(hi).mul(8f).convertShape(VectorOperators.F2S, ShortVector.SPECIES_256, 0)).intoArray(offset8, b * 16);
+            } else {
+                shortForms(b);
+            }
+        }
+    }
+
+    /** Fills {@link #qs} and {@link #offset8} of block {@code b} from {@link #q}. */
+    private void shortForms(int b) {
+        int o = b * BLOCK;
+        for (int i = o; i < o + BLOCK; i++) {
+            qs[i] = q[i];
+        }
+        for (int l = 0; l < 16; l++) {
+            offset8[b * 16 + l] = (short) (8 * (q[o + l] + q[o + l + 16]));
         }
     }
 
@@ -122,6 +156,7 @@ public final class Q8Activations {
                 s += (int) v;
             }
             sum[b] = s;
+            shortForms(b);
         }
         length = n;
     }

@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -156,31 +157,49 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
                 .convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** The exact integer block sum {@code sum q_w * q_x} of the block at {@code bo} with activations at {@code xq[i..i+32)}, per lane. */
-    private FloatVector blockSum(long bo, float[] xq, int i) {
-        return half(bo, 1).fma(FloatVector.fromArray(F, xq, i + 16), half(bo, 0).mul(FloatVector.fromArray(F, xq, i)));
+    /** 16 lanes of 16-bit integers. */
+    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+
+    /** Elements {@code h*16 .. h*16+15} of the block at byte {@code bo} as 16-bit integers. */
+    private ShortVector halfShorts(long bo, int h) {
+        return (ShortVector) ByteVector.fromMemorySegment(BS, data, bo + 2 + 16L * h, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2S, SS, 0);
     }
 
     /**
-     * {@link #dotQ8} with 16-lane vectors: even blocks accumulate into one vector and odd blocks
-     * into another, then the two are added and folded in scalar code. The same operations as the
-     * generic loop's swapped accumulators and as {@link #dotQ8x4} per token: identical bits.
+     * The exact integer sums {@code q_w * q_x} of the block at {@code bo} with the activations at
+     * {@code i}, lane {@code l} over elements {@code l} and {@code l + 16}, computed in 16-bit
+     * integers (each weight widened once to 16 bits instead of to a float): at most
+     * {@code 2 * 128 * 127 = 32512} in magnitude, so no overflow, and the same lanes as the float
+     * form ({@link #half} times the activations, as in {@link #dotQ8x4x2}): the same bits.
+     */
+    private FloatVector intBlockSum(long bo, short[] xs, int i) {
+        ShortVector s = halfShorts(bo, 0).mul(ShortVector.fromArray(SS, xs, i))
+                .add(halfShorts(bo, 1).mul(ShortVector.fromArray(SS, xs, i + 16)));
+        return (FloatVector) s.convertShape(VectorOperators.S2F, F, 0);
+    }
+
+    /**
+     * {@link #dotQ8} with 16-lane vectors: block sums in 16-bit integers ({@link #intBlockSum}),
+     * even blocks accumulate into one vector and odd blocks into another, then the two are added
+     * and folded in scalar code. The same values and operations as the generic loop's swapped
+     * accumulators and as {@link #dotQ8x4} per token: identical bits.
      */
     private float dotQ8Wide(long offset, Q8Activations x, int xOffset, int n) {
         long bo = offset / QK * BYTES;
-        float[] xq = x.qf;
+        short[] xs = x.qs;
         float[] xd = x.d;
         FloatVector even = FloatVector.zero(F);
         FloatVector odd = FloatVector.zero(F);
         int off = 0;
         for (; off + 2 * QK <= n; off += 2 * QK, bo += 2 * BYTES) {
-            even = blockSum(bo, xq, xOffset + off)
+            even = intBlockSum(bo, xs, xOffset + off)
                     .fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[(xOffset + off) / QK]), even);
-            odd = blockSum(bo + BYTES, xq, xOffset + off + QK)
+            odd = intBlockSum(bo + BYTES, xs, xOffset + off + QK)
                     .fma(FloatVector.broadcast(F, Le.f16(data, bo + BYTES) * xd[(xOffset + off) / QK + 1]), odd);
         }
         if (off < n) {
-            even = blockSum(bo, xq, xOffset + off)
+            even = intBlockSum(bo, xs, xOffset + off)
                     .fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[(xOffset + off) / QK]), even);
         }
         float[] lanes = Simd.lanes();

@@ -41,6 +41,49 @@ class Q8ActivationDotTest {
         }
     }
 
+    /**
+     * The 16-bit block sums of the single-token kernels at their largest: Q8_0 weights of -128
+     * against activations of -127 (two products per lane: 32512, just below 2^15) and Q4_0's
+     * extreme nibbles (0 = -8 and 15 = +7) against +-127. Each block's exact sum, times the block's
+     * scales, is worked out by hand; an overflow would flip signs.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0"})
+    void sixteenBitBlockSumsDoNotOverflowAtTheExtremes(GgmlType type) {
+        int blocks = 5;
+        int n = 32 * blocks;
+        boolean q8 = type == GgmlType.Q8_0;
+        java.nio.ByteBuffer b = TensorTestSupport.buffer(blocks * (q8 ? 34 : 18));
+        float[] x = new float[n];
+        double expected = 0;
+        for (int k = 0; k < blocks; k++) {
+            b.putShort((short) 0x3C00); // d = 1
+            long sum = 0;
+            for (int j = 0; j < (q8 ? 32 : 16); j++) {
+                if (q8) {
+                    b.put((byte) -128);
+                } else {
+                    // even blocks: both nibbles 0 (-8); odd blocks: low 15 (+7), high 0 (-8)
+                    b.put((byte) (k % 2 == 0 ? 0x00 : 0x0F));
+                }
+            }
+            for (int j = 0; j < 32; j++) {
+                // activations +-1: quantized to +-127 with d = f16(1/127)
+                float v = (k % 2 == 0 || j < 16) ? -1f : 1f;
+                x[k * 32 + j] = v;
+                int w = q8 ? -128 : (k % 2 == 0 ? -8 : (j < 16 ? 7 : -8));
+                sum += (long) w * (long) (v < 0 ? -127 : 127);
+            }
+            expected += sum * (double) Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+        }
+        Tensor t = TensorTestSupport.tensor(type, b, n);
+        Q8Activations q = new Q8Activations(n);
+        q.quantize(x, n);
+        assertThat(q.get(0)).isEqualTo(-127 * Float.float16ToFloat(Float.floatToFloat16(1f / 127f)));
+        assertThat((double) t.dotQ8(0, q, 0, n)).isCloseTo(expected, within(1e-5 * Math.abs(expected)));
+        assertThat((double) t.dotQ8Reference(0, q, 0, n)).isCloseTo(expected, within(1e-5 * Math.abs(expected)));
+    }
+
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
     void multiTokenKernelIsBitIdenticalToOneDotPerToken(GgmlType type) {
