@@ -3,6 +3,7 @@ package dev.argon.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -232,6 +233,9 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         if (!Simd.ENABLED) {
             return dotQ8Scalar(offset, x, xOffset, n);
         }
+        if (INT16) {
+            return dotQ8Int16(offset, x, xOffset, n);
+        }
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
@@ -306,6 +310,65 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     private static final VectorShuffle<Float> PAIRS_LOW = VectorShuffle.fromValues(F8, 0, 0, 1, 1, 2, 2, 3, 3);
     /** Lanes k = 0..7 take lane 4 + k / 2: the activation scale of scale sub-blocks 8..15. */
     private static final VectorShuffle<Float> PAIRS_HIGH = VectorShuffle.fromValues(F8, 4, 4, 5, 5, 6, 6, 7, 7);
+
+    /** Whether {@link #dotQ8Int16} is used: 16 float lanes (512-bit vectors). */
+    private static final boolean INT16 = Simd.ENABLED && L == 16;
+    /** 16 lanes of 16-bit integers. */
+    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+
+    /**
+     * {@link #dotQ8Wide} for 16-lane vectors with the 6-bit assembly and the products in 16-bit
+     * integers: the quant bytes widen once to 16-bit lanes (not to 32-bit ones), and each
+     * product {@code (q - 32) * qx} (at most 32 * 127 in magnitude) is converted to float once.
+     * {@link #dotQ8Wide} computes the same exact products as floats and then the same FMAs with
+     * the same scales, so the results are the same bits.
+     */
+    private float dotQ8Int16(long offset, Q8Activations x, int xOffset, int n) {
+        MemorySegment seg = data;
+        long bo = offset / QK * BYTES;
+        short[] xq = x.qs;
+        float[] xd = x.d;
+        float[] lanes = Simd.lanes();
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        int xb = xOffset / Q8Activations.BLOCK;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
+            FloatVector dx = FloatVector.fromArray(F8, xd, xb).mul(Le.f16(seg, bo + 208));
+            ByteVector sc = ByteVector.fromMemorySegment(B16, seg, bo + 192, ByteOrder.LITTLE_ENDIAN);
+            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 0)).mul(dx.rearrange(PAIRS_LOW)).intoArray(lanes, 0);
+            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 1)).mul(dx.rearrange(PAIRS_HIGH)).intoArray(lanes, 8);
+            // the (h, t) of dotQ8Wide, one loop of four for the same reasons
+            for (int k = 0; k < 4; k++) {
+                int h = k >> 1;
+                int t = k & 1;
+                long ql = bo + 64 * h + 16 * t;
+                ShortVector va = (ShortVector) ByteVector.fromMemorySegment(B16, seg, ql, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                ShortVector vc = (ShortVector) ByteVector.fromMemorySegment(B16, seg, ql + 32, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                ShortVector vh = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 128 + 32 * h + 16 * t, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                int s = 8 * h + t;
+                int xa = xi + 128 * h + 16 * t;
+                ShortVector q0 = va.and((short) 0x0F).or(vh.lanewise(VectorOperators.LSHL, 4).and((short) 0x30)).sub((short) 32);
+                ShortVector q1 = vc.and((short) 0x0F).or(vh.lanewise(VectorOperators.LSHL, 2).and((short) 0x30)).sub((short) 32);
+                ShortVector q2 = va.lanewise(VectorOperators.LSHR, 4).or(vh.and((short) 0x30)).sub((short) 32);
+                ShortVector q3 = vc.lanewise(VectorOperators.LSHR, 4).or(vh.lanewise(VectorOperators.LSHR, 2).and((short) 0x30)).sub((short) 32);
+                acc0 = ((FloatVector) q0.mul(ShortVector.fromArray(SS, xq, xa)).convertShape(VectorOperators.S2F, F, 0))
+                        .fma(FloatVector.broadcast(F, lanes[s]), acc0);
+                acc1 = ((FloatVector) q1.mul(ShortVector.fromArray(SS, xq, xa + 32)).convertShape(VectorOperators.S2F, F, 0))
+                        .fma(FloatVector.broadcast(F, lanes[s + 2]), acc1);
+                acc2 = ((FloatVector) q2.mul(ShortVector.fromArray(SS, xq, xa + 64)).convertShape(VectorOperators.S2F, F, 0))
+                        .fma(FloatVector.broadcast(F, lanes[s + 4]), acc2);
+                acc3 = ((FloatVector) q3.mul(ShortVector.fromArray(SS, xq, xa + 96)).convertShape(VectorOperators.S2F, F, 0))
+                        .fma(FloatVector.broadcast(F, lanes[s + 6]), acc3);
+            }
+        }
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
+        return Simd.sumLanes16(lanes, 0);
+    }
 
     /**
      * {@link #dotQ8} for 512- and 256-bit vectors. Per super-block the sixteen factors
