@@ -39,12 +39,17 @@ class Q8ActivationsTest {
         for (int i = 0; i < n; i++) {
             assertThat(fast.q[i]).as("q[%d]", i).isEqualTo(ref.q[i]);
             assertThat(Float.floatToRawIntBits(fast.qf[i])).as("qf[%d] of x=%s", i, x[i]).isEqualTo(Float.floatToRawIntBits(ref.qf[i]));
+            assertThat(fast.qs[i]).as("qs[%d]", i).isEqualTo(ref.qs[i]).isEqualTo((short) ref.q[i]);
             assertThat(Float.floatToRawIntBits(fast.dequantized()[i])).as("deq[%d]", i)
                     .isEqualTo(Float.floatToRawIntBits(ref.dequantized()[i]));
         }
         for (int b = 0; b < n / 32; b++) {
             assertThat(Float.floatToRawIntBits(fast.d[b])).as("d[%d]", b).isEqualTo(Float.floatToRawIntBits(ref.d[b]));
             assertThat(fast.sum[b]).as("sum[%d]", b).isEqualTo(ref.sum[b]);
+            for (int l = 0; l < 16; l++) {
+                assertThat(fast.offset8[b * 16 + l]).as("offset8[%d][%d]", b, l).isEqualTo(ref.offset8[b * 16 + l])
+                        .isEqualTo((short) (8 * (ref.q[b * 32 + l] + ref.q[b * 32 + l + 16])));
+            }
         }
     }
 }
