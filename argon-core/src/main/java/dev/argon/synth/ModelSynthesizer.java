@@ -124,7 +124,7 @@ public final class ModelSynthesizer {
         if (options.arch() == SynthArch.GPT2 && shape.vocab() < SyntheticBpeVocabulary.MIN_SIZE) {
             throw new ArgonException("vocabulary size (--vocab) is " + shape.vocab() + "; at least " + SyntheticBpeVocabulary.MIN_SIZE + " needed");
         }
-        if (type != SynthType.Q4_K_M && type.quantized()) {
+        if (!type.mixed() && type.quantized()) {
             int bs = type.baseType().blockSize();
             if (shape.dim() % bs != 0 || shape.ffDim() % bs != 0 || shape.qDim() % bs != 0) {
                 throw new ArgonException("type " + type.cliName() + " needs --dim, --ff and the query width (heads x head size) to be"

@@ -4,6 +4,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -219,6 +220,9 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         if (!Simd.ENABLED) {
             return dotQ8Scalar(offset, x, xOffset, n);
         }
+        if (INT16) {
+            return dotQ8Int16(offset, x, xOffset, n);
+        }
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
@@ -275,6 +279,86 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
     /** Int lanes of the float vector's size: 16 quant bytes widen to {@link #P} int vectors. */
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int P = 16 / L;
+
+    /** Whether {@link #dotQ8Int16} is used: 16 float lanes (512-bit vectors). */
+    private static final boolean INT16 = Simd.ENABLED && L == 16;
+    /** 16 lanes of 16-bit integers. */
+    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+
+    /**
+     * {@link #dotQ8Wide} for 16-lane vectors with the products in 16-bit integers: quant and
+     * high-bit bytes widen once to 16-bit lanes, the 5-bit weights multiply the activations'
+     * 16-bit copies ({@link Q8Activations#qs}), and per sub-block lane {@code l} adds its two
+     * products (elements {@code l} and {@code l + 16}: at most 2 * 31 * 127 in magnitude) before
+     * one conversion to float. The same integers as {@link #dotQ8Wide}'s float lanes, accumulated
+     * in the same order: the same bits.
+     */
+    private float dotQ8Int16(long offset, Q8Activations x, int xOffset, int n) {
+        MemorySegment seg = data;
+        long bo = offset / QK * BYTES;
+        short[] xq = x.qs;
+        float[] xd = x.d;
+        float[] xs = x.sum;
+        float[] lanes = Simd.lanes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        FloatVector mins = FloatVector.zero(F8);
+        int xb = xOffset / Q8Activations.BLOCK;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
+            long packedLo = seg.get(Le.LONG, bo + 4);
+            int packedHi = seg.get(Le.INT, bo + 12);
+            FloatVector dx = FloatVector.fromArray(F8, xd, xb);
+            FloatVector sc = (FloatVector) LongVector.broadcast(L2, KScales.scales(packedLo, packedHi)).reinterpretAsBytes()
+                    .convertShape(VectorOperators.B2F, F8, 0);
+            FloatVector m = (FloatVector) LongVector.broadcast(L2, KScales.mins(packedLo, packedHi)).reinterpretAsBytes()
+                    .convertShape(VectorOperators.B2F, F8, 0);
+            sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
+            mins = m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)), mins);
+            ShortVector qh0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 16, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+            ShortVector qh1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 32, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+            ShortVector v0;
+            ShortVector v1;
+            ShortVector h0;
+            ShortVector h1;
+            ShortVector sl;
+            ShortVector sh;
+            int xa;
+            // chunks in pairs as in dotQ8Wide: after qh >>> 2cc the fifth bits of chunk cc are bits
+            // 0 (low nibbles) and 1 (high), of chunk cc + 1 bits 2 and 3, each shifted to bit 4
+            for (int cc = 0; cc < 4; cc += 2) {
+                h0 = qh0.lanewise(VectorOperators.LSHR, 2 * cc);
+                h1 = qh1.lanewise(VectorOperators.LSHR, 2 * cc);
+                v0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 48 + 32 * cc, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                v1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 64 + 32 * cc, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                xa = xi + 64 * cc;
+                sl = v0.and((short) 0x0F).or(h0.lanewise(VectorOperators.LSHL, 4).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa))
+                        .add(v1.and((short) 0x0F).or(h1.lanewise(VectorOperators.LSHL, 4).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa + 16)));
+                sh = v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHL, 3).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa + 32))
+                        .add(v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHL, 3).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa + 48)));
+                even = ((FloatVector) sl.convertShape(VectorOperators.S2F, F, 0)).fma(FloatVector.broadcast(F, lanes[2 * cc]), even);
+                odd = ((FloatVector) sh.convertShape(VectorOperators.S2F, F, 0)).fma(FloatVector.broadcast(F, lanes[2 * cc + 1]), odd);
+                v0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 48 + 32 * (cc + 1), ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                v1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 64 + 32 * (cc + 1), ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                xa = xi + 64 * (cc + 1);
+                sl = v0.and((short) 0x0F).or(h0.lanewise(VectorOperators.LSHL, 2).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa))
+                        .add(v1.and((short) 0x0F).or(h1.lanewise(VectorOperators.LSHL, 2).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa + 16)));
+                sh = v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHL, 1).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa + 32))
+                        .add(v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHL, 1).and((short) 0x10)).mul(ShortVector.fromArray(SS, xq, xa + 48)));
+                even = ((FloatVector) sl.convertShape(VectorOperators.S2F, F, 0)).fma(FloatVector.broadcast(F, lanes[2 * (cc + 1)]), even);
+                odd = ((FloatVector) sh.convertShape(VectorOperators.S2F, F, 0)).fma(FloatVector.broadcast(F, lanes[2 * (cc + 1) + 1]), odd);
+            }
+        }
+        even.add(odd).intoArray(lanes, 0);
+        float dots = Simd.sumLanes16(lanes, 0);
+        mins.intoArray(lanes, 0);
+        return dots - Simd.sumLanes(lanes, 0, 8);
+    }
 
     /**
      * {@link #dotQ8} for 512- and 256-bit vectors, structured as {@code Q4_KTensor.dotQ8Wide}:

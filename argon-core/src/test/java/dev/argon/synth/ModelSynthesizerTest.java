@@ -80,7 +80,7 @@ class ModelSynthesizerTest {
             for (GgufTensorInfo t : f.tensors()) {
                 if (t.shape().length == 1) {
                     assertThat(t.type()).as(t.name()).isEqualTo(GgmlType.F32);
-                } else if (type != SynthType.Q4_K_M) {
+                } else if (!type.mixed()) {
                     assertThat(t.type()).as(t.name()).isEqualTo(type.baseType());
                 }
             }
@@ -152,6 +152,23 @@ class ModelSynthesizerTest {
         }
         assertThat(s.fallbackSummary()).contains("Q4_K -> Q5_0 x166", "Q6_K -> Q8_0 x15", "rows of 576");
         assertThat(s.parameterCount()).isEqualTo(ModelShape.SMOLLM2_135M.parameterCount()).isEqualTo(134_515_008L);
+    }
+
+    @Test
+    void q5kmOfLlama32_1bIsQ5KWithQ4KMsQ6KLayers() {
+        ModelSynthesizer s = new ModelSynthesizer(ModelShape.LLAMA_3_2_1B, SynthType.Q5_K_M);
+        Map<String, GgmlType> t = types(s);
+        assertThat(t.get("token_embd.weight")).isEqualTo(GgmlType.Q6_K);
+        Set<Integer> moreBits = Set.of(0, 1, 4, 7, 10, 13, 14, 15);
+        assertThat(layersOf(t, "attn_v", GgmlType.Q6_K, 16)).isEqualTo(new TreeSet<>(moreBits));
+        assertThat(layersOf(t, "ffn_down", GgmlType.Q6_K, 16)).isEqualTo(new TreeSet<>(moreBits));
+        assertThat(layersOf(t, "ffn_down", GgmlType.Q5_K, 16)).hasSize(8);
+        assertThat(layersOf(t, "attn_q", GgmlType.Q5_K, 16)).hasSize(16);
+        assertThat(SynthType.parse("q5_k")).isEqualTo(SynthType.Q5_K_M);
+        assertThat(SynthType.Q5_K_M.fileType()).isEqualTo(17);
+        // rows of 576 (the SmolLM2 shape) fall back from Q5_K to Q5_1, as llama.cpp does
+        assertThat(types(new ModelSynthesizer(ModelShape.SMOLLM2_135M, SynthType.Q5_K_M)).get("blk.0.attn_q.weight"))
+                .isEqualTo(GgmlType.Q5_1);
     }
 
     @Test
@@ -273,8 +290,8 @@ class ModelSynthesizerTest {
         assertThatThrownBy(() -> ModelShape.named("gpt-5")).isInstanceOf(ArgonException.class)
                 .hasMessageContaining("gpt-5").hasMessageContaining("tiny, smollm2-135m, llama-3.2-1b");
         assertThat(ModelShape.named("SmolLM2-135M")).isSameAs(ModelShape.SMOLLM2_135M);
-        assertThatThrownBy(() -> SynthType.parse("q5_k")).isInstanceOf(ArgonException.class)
-                .hasMessageContaining("f32, f16, q8_0, q4_0, q4_k_m");
+        assertThatThrownBy(() -> SynthType.parse("q3_k")).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("q3_k").hasMessageContaining("f32, f16, q8_0, q4_0, q4_k_m, q5_k_m");
         assertThat(SynthType.parse("Q4_K_M")).isEqualTo(SynthType.Q4_K_M);
         Function<ModelShape, ModelSynthesizer> q4 = s -> new ModelSynthesizer(s, SynthType.Q4_0);
         assertThatThrownBy(() -> q4.apply(new ModelShape("custom", 2, 80, 128, 4, 2, 300, 64, 1e4f, 1e-5f, false)))
