@@ -1,5 +1,12 @@
 package dev.argon.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
 /**
  * The 12-byte packed scales of ggml's {@code Q4_K} and {@code Q5_K} blocks: eight 6-bit
  * (scale, min) pairs, one per 32-element sub-block, as in ggml's {@code get_scale_min_k4}.
@@ -78,5 +85,32 @@ final class KScales {
             s += at(mins, j) * (xd[xb + j] * xs[xb + j]);
         }
         return s;
+    }
+
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
+    /** Where {@link #superBlockFactors} keeps its eight min accumulators in a kernel's lane buffer. */
+    static final int MINS = 16;
+
+    /**
+     * The per-super-block factors of the Q4_K and Q5_K kernels on 8-bit activations, for the
+     * super-block whose header ({@code f16 d, f16 dmin, u8 scales[12]}) is at byte {@code bo} and
+     * whose sub-blocks meet activation blocks {@code xb .. xb+7}: writes
+     * {@code d * sc_j * dx_j} to {@code lanes[j]} and adds {@code dmin * m_j * (dx_j * sum qx_j)}
+     * to the accumulator {@code lanes[MINS + j]} (one 8-lane FMA, so each accumulator's additions
+     * come in super-block order). Callers zero {@code lanes[MINS .. MINS+8)} first and subtract its
+     * fold at the end.
+     */
+    static void superBlockFactors(MemorySegment seg, long bo, float[] xd, float[] xs, int xb, float[] lanes) {
+        long packedLo = seg.get(Le.LONG, bo + 4);
+        int packedHi = seg.get(Le.INT, bo + 12);
+        FloatVector dx = FloatVector.fromArray(F8, xd, xb);
+        FloatVector sc = (FloatVector) LongVector.broadcast(L2, scales(packedLo, packedHi)).reinterpretAsBytes()
+                .convertShape(VectorOperators.B2F, F8, 0);
+        FloatVector m = (FloatVector) LongVector.broadcast(L2, mins(packedLo, packedHi)).reinterpretAsBytes()
+                .convertShape(VectorOperators.B2F, F8, 0);
+        sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
+        m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)),
+                FloatVector.fromArray(F8, lanes, MINS)).intoArray(lanes, MINS);
     }
 }

@@ -3,7 +3,6 @@ package dev.argon.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -260,8 +259,6 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
      * per-super-block scale products use 256-bit vectors).
      */
     private static final boolean WIDE = Simd.ENABLED && (L == 16 || L == 8);
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     /** Int lanes of the float vector's size: 16 quant bytes widen to {@link #P} int vectors. */
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
@@ -270,8 +267,8 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
     /**
      * {@link #dotQ8} for 512- and 256-bit vectors. Per super-block, the eight factors
      * {@code d * sc_j * dx_j} come from one 8-lane vector product, stored and broadcast from
-     * memory per sub-block; the min terms {@code dmin * m_j * dx_j * sum(qx)} accumulate in an
-     * 8-lane vector folded once at the end. Quant bytes are widened to 32-bit lanes (nibbles by
+     * memory per sub-block; the min terms {@code dmin * m_j * dx_j * sum(qx)} accumulate in eight
+     * lanes folded once at the end ({@link KScales#superBlockFactors}). Quant bytes are widened to 32-bit lanes (nibbles by
      * mask or shift, no byte shuffles) and converted to float; even sub-blocks (low nibbles) and
      * odd ones (high nibbles) accumulate into two vectors (two FMA chains). Chunks go in pairs:
      * as a loop of four the JIT compiled them ~30% slower, and with all four written out the
@@ -287,18 +284,10 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         float[] lanes = Simd.lanes();
         FloatVector even = FloatVector.zero(F);
         FloatVector odd = FloatVector.zero(F);
-        FloatVector mins = FloatVector.zero(F8);
+        java.util.Arrays.fill(lanes, KScales.MINS, KScales.MINS + 8, 0f);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            long packedLo = seg.get(Le.LONG, bo + 4);
-            int packedHi = seg.get(Le.INT, bo + 12);
-            FloatVector dx = FloatVector.fromArray(F8, xd, xb);
-            FloatVector sc = (FloatVector) LongVector.broadcast(L2, KScales.scales(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector m = (FloatVector) LongVector.broadcast(L2, KScales.mins(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
-            mins = m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)), mins);
+            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes);
             // Chunk c, bytes qs[32c + 16t ..+16) (t = 0, 1): low nibbles are elements 64c + 16t + l
             // of sub-block 2c, high nibbles elements 64c + 32 + 16t + l of sub-block 2c + 1. Per
             // sub-block a lane sums 32 / L <= 4 products q*qx with 0 <= q <= 15, |qx| <= 127:
@@ -342,8 +331,7 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         }
         even.add(odd).intoArray(lanes, 0);
         float dots = L == 16 ? Simd.sumLanes16(lanes, 0) : Simd.sumLanes(lanes, 0, L);
-        mins.intoArray(lanes, 0);
-        return dots - Simd.sumLanes(lanes, 0, 8);
+        return dots - Simd.sumLanes(lanes, KScales.MINS, 8);
     }
 
     /** Whether {@link #dotQ8Int16} is used: 16 float lanes (512-bit vectors). */
@@ -369,18 +357,10 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         float[] lanes = Simd.lanes();
         FloatVector even = FloatVector.zero(F);
         FloatVector odd = FloatVector.zero(F);
-        FloatVector mins = FloatVector.zero(F8);
+        java.util.Arrays.fill(lanes, KScales.MINS, KScales.MINS + 8, 0f);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            long packedLo = seg.get(Le.LONG, bo + 4);
-            int packedHi = seg.get(Le.INT, bo + 12);
-            FloatVector dx = FloatVector.fromArray(F8, xd, xb);
-            FloatVector sc = (FloatVector) LongVector.broadcast(L2, KScales.scales(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector m = (FloatVector) LongVector.broadcast(L2, KScales.mins(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
-            mins = m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)), mins);
+            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes);
             // chunk c: bytes qs[32c .. 32c+32); low nibbles are sub-block 2c, high ones 2c + 1.
             // Chunks in pairs, as in dotQ8Wide (a loop of four compiled ~25% slower).
             ShortVector v0;
@@ -415,8 +395,7 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         }
         even.add(odd).intoArray(lanes, 0);
         float dots = Simd.sumLanes16(lanes, 0);
-        mins.intoArray(lanes, 0);
-        return dots - Simd.sumLanes(lanes, 0, 8);
+        return dots - Simd.sumLanes(lanes, KScales.MINS, 8);
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.argon.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -273,8 +272,6 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
 
     /** Whether {@link #dotQ8Wide} is used: 16 or 8 float lanes (512- or 256-bit vectors). */
     private static final boolean WIDE = Simd.ENABLED && (L == 16 || L == 8);
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     /** Int lanes of the float vector's size: 16 quant bytes widen to {@link #P} int vectors. */
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
@@ -302,18 +299,10 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         float[] lanes = Simd.lanes();
         FloatVector even = FloatVector.zero(F);
         FloatVector odd = FloatVector.zero(F);
-        FloatVector mins = FloatVector.zero(F8);
+        java.util.Arrays.fill(lanes, KScales.MINS, KScales.MINS + 8, 0f);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            long packedLo = seg.get(Le.LONG, bo + 4);
-            int packedHi = seg.get(Le.INT, bo + 12);
-            FloatVector dx = FloatVector.fromArray(F8, xd, xb);
-            FloatVector sc = (FloatVector) LongVector.broadcast(L2, KScales.scales(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector m = (FloatVector) LongVector.broadcast(L2, KScales.mins(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
-            mins = m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)), mins);
+            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes);
             ShortVector qh0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 16, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
             ShortVector qh1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 32, ByteOrder.LITTLE_ENDIAN)
@@ -356,8 +345,7 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         }
         even.add(odd).intoArray(lanes, 0);
         float dots = Simd.sumLanes16(lanes, 0);
-        mins.intoArray(lanes, 0);
-        return dots - Simd.sumLanes(lanes, 0, 8);
+        return dots - Simd.sumLanes(lanes, KScales.MINS, 8);
     }
 
     /**
@@ -376,18 +364,10 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         float[] lanes = Simd.lanes();
         FloatVector even = FloatVector.zero(F);
         FloatVector odd = FloatVector.zero(F);
-        FloatVector mins = FloatVector.zero(F8);
+        java.util.Arrays.fill(lanes, KScales.MINS, KScales.MINS + 8, 0f);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            long packedLo = seg.get(Le.LONG, bo + 4);
-            int packedHi = seg.get(Le.INT, bo + 12);
-            FloatVector dx = FloatVector.fromArray(F8, xd, xb);
-            FloatVector sc = (FloatVector) LongVector.broadcast(L2, KScales.scales(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector m = (FloatVector) LongVector.broadcast(L2, KScales.mins(packedLo, packedHi)).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
-            mins = m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)), mins);
+            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes);
             // qh[l], l = 0..15 and 16..31: bit 2c of qh[l] is the fifth bit of low-nibble element
             // l of chunk c, bit 2c + 1 that of its high-nibble element.
             ByteVector qh0 = ByteVector.fromMemorySegment(B16, seg, bo + 16, ByteOrder.LITTLE_ENDIAN);
@@ -449,8 +429,7 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         }
         even.add(odd).intoArray(lanes, 0);
         float dots = L == 16 ? Simd.sumLanes16(lanes, 0) : Simd.sumLanes(lanes, 0, L);
-        mins.intoArray(lanes, 0);
-        return dots - Simd.sumLanes(lanes, 0, 8);
+        return dots - Simd.sumLanes(lanes, KScales.MINS, 8);
     }
 
     /**
