@@ -182,8 +182,7 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
                 .and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** 16 lanes of 16-bit integers. */
-    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Short> SS = Simd.S16;
 
     /**
      * The exact integer sums of one block with the activations at {@code i}, per lane

@@ -334,10 +334,8 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         return dots - Simd.sumLanes(lanes, KScales.MINS, 8);
     }
 
-    /** Whether {@link #dotQ8Int16} is used: 16 float lanes (512-bit vectors). */
-    private static final boolean INT16 = Simd.ENABLED && L == 16;
-    /** 16 lanes of 16-bit integers. */
-    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+    private static final boolean INT16 = Simd.INT16;
+    private static final VectorSpecies<Short> SS = Simd.S16;
 
     /**
      * {@link #dotQ8Wide} for 16-lane vectors with the products in 16-bit integers: each 16 quant

@@ -311,10 +311,8 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     /** Lanes k = 0..7 take lane 4 + k / 2: the activation scale of scale sub-blocks 8..15. */
     private static final VectorShuffle<Float> PAIRS_HIGH = VectorShuffle.fromValues(F8, 4, 4, 5, 5, 6, 6, 7, 7);
 
-    /** Whether {@link #dotQ8Int16} is used: 16 float lanes (512-bit vectors). */
-    private static final boolean INT16 = Simd.ENABLED && L == 16;
-    /** 16 lanes of 16-bit integers. */
-    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+    private static final boolean INT16 = Simd.INT16;
+    private static final VectorSpecies<Short> SS = Simd.S16;
 
     /**
      * {@link #dotQ8Wide} for 16-lane vectors with the 6-bit assembly and the products in 16-bit

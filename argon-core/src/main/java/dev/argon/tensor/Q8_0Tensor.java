@@ -157,8 +157,7 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
                 .convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** 16 lanes of 16-bit integers. */
-    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Short> SS = Simd.S16;
 
     /** Elements {@code h*16 .. h*16+15} of the block at byte {@code bo} as 16-bit integers. */
     private ShortVector halfShorts(long bo, int h) {

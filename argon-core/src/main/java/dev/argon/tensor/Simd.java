@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -43,6 +44,13 @@ public final class Simd {
     static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * BU));
     /** Float vectors per unit (1 unless {@link #L} is 4). */
     static final int PARTS = BU / L;
+    /**
+     * Whether the single-token 8-bit kernels multiply in 16-bit integer lanes: on 16-lane
+     * machines a 256-bit vector of shorts converts to exactly one float vector.
+     */
+    static final boolean INT16 = ENABLED && L == 16;
+    /** 16 lanes of 16-bit integers (256 bits). */
+    static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
 
     // Shuffles that fold lanes i + w onto lanes i (w = 8, 4, 2, 1). Each is its own static final
     // field: the JIT only intrinsifies rearrange() when the shuffle is a compile-time constant.
