@@ -17,6 +17,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.PrintStream;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,7 +30,7 @@ import java.util.Random;
 /**
  * {@code argon bench}: llama-bench-style throughput measurement. {@code ppN} times the prefill of
  * an N-token prompt (BOS, then random tokens) into an empty KV cache; {@code tgN} times N decode
- * steps of random tokens after BOS. Each test warms up (at least 3 runs and 2 s, for the JIT), then runs {@code -r} times; the
+ * steps of random tokens after BOS. Each test warms up (at least 3 runs and 2 s, and until the JIT is idle, see {@link #warmUp}), then runs {@code -r} times; the
  * table shows tokens/s as mean ± standard deviation. With {@code --vs-llama-cpp} llama.cpp runs
  * the same file with the same thread count, alternating with Argon run by run. With
  * {@code --parallel P} the tg tests also run P sequences decoding together, one batched forward
@@ -90,6 +92,9 @@ final class BenchCommand implements Runnable {
                 throw new ArgonException("test lengths (-p, -n) must be >= 0, got " + v);
             }
         }
+        if (prompts.stream().allMatch(v -> v == 0) && gens.stream().allMatch(v -> v == 0)) {
+            throw new ArgonException("nothing to measure: -p and -n are all 0 (0 skips a test)");
+        }
         for (int v : parallel) {
             if (v < 1 || v > 256) {
                 throw new ArgonException("parallel sequences (-np) must be between 1 and 256, got " + v);
@@ -138,11 +143,7 @@ final class BenchCommand implements Runnable {
         int bos = Math.max(0, model.tokenizer().bos());
         double[] argon = new double[repetitions];
         double[] cpp = llama == null ? null : new double[repetitions];
-        // Warm-up: let the JIT compile the kernels (at least 3 runs and 2 seconds).
-        long warmStart = System.nanoTime();
-        for (int w = 0; w < 3 || System.nanoTime() - warmStart < 2_000_000_000L; w++) {
-            runOnce(model, state, test, n, random, vocab, bos);
-        }
+        warmUp(() -> runOnce(model, state, test, n, random, vocab, bos));
         if (llama != null) {
             llama.time(test, n);
         }
@@ -154,6 +155,39 @@ final class BenchCommand implements Runnable {
         }
         return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, test + n, mean(argon), sd(argon),
                 cpp == null ? null : mean(cpp), cpp == null ? null : sd(cpp));
+    }
+
+    /** Longest warm-up of one test, seconds. */
+    private static final double WARM_UP_LIMIT_S = 30;
+    /** Seconds without a finished JIT compilation that end a warm-up. */
+    private static final double JIT_QUIET_S = 2;
+
+    /**
+     * Runs {@code once} until the JIT has compiled what it runs: at least 3 runs and 2 seconds,
+     * and then until no compilation has finished for {@value #JIT_QUIET_S} s (the JIT's total
+     * compilation time unchanged), at most {@value #WARM_UP_LIMIT_S} s. A fixed 2 s was too short
+     * for the K-quant kernels of tiny models: C2 takes seconds to compile them, and the first
+     * test then measured C1 code, 3-15x too slow.
+     */
+    private static void warmUp(Runnable once) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean watch = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime();
+        long compiled = watch ? jit.getTotalCompilationTime() : 0;
+        long lastChange = start;
+        for (int w = 1; ; w++) {
+            once.run();
+            long t = System.nanoTime();
+            long now = watch ? jit.getTotalCompilationTime() : compiled;
+            if (now != compiled) {
+                compiled = now;
+                lastChange = t;
+            }
+            double elapsed = (t - start) / 1e9;
+            if (w >= 3 && elapsed >= 2 && ((t - lastChange) / 1e9 >= JIT_QUIET_S || !watch || elapsed >= WARM_UP_LIMIT_S)) {
+                return;
+            }
+        }
     }
 
     /** {@code tgN np=P}: P sequences, each decoding N tokens, one batched forward pass per step. */
@@ -168,10 +202,7 @@ final class BenchCommand implements Runnable {
         int vocab = model.config().vocabSize();
         int bos = Math.max(0, model.tokenizer().bos());
         double[] argon = new double[repetitions];
-        long warmStart = System.nanoTime();
-        for (int w = 0; w < 3 || System.nanoTime() - warmStart < 2_000_000_000L; w++) {
-            runParallelOnce(model, states, batch, n, random, vocab, bos);
-        }
+        warmUp(() -> runParallelOnce(model, states, batch, n, random, vocab, bos));
         for (int r = 0; r < repetitions; r++) {
             argon[r] = (double) n * np / runParallelOnce(model, states, batch, n, random, vocab, bos);
         }

@@ -62,5 +62,9 @@ class BenchCommandTest {
             assertThat(r.exitCode()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(r.err()).startsWith("argon: error: ");
         }
+        CliRun none = CliRun.of("bench", "-m", m, "-p", "0", "-n", "0");
+        assertThat(none.exitCode()).isEqualTo(2);
+        assertThat(none.err()).startsWith("argon: error: nothing to measure");
+        assertThat(none.out()).isEmpty();
     }
 }
