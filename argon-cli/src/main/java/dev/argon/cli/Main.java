@@ -48,8 +48,14 @@ public final class Main implements Runnable {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("argon: error: " + ex.getMessage());
             CommandLine c = ex.getCommandLine();
+            String hint = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException
+                    && c.getCommandSpec().positionalParameters().isEmpty()
+                    && c.getCommandSpec().findOption("--prompt") != null) {
+                hint = " (the prompt goes after -p: -p \"TEXT\")";
+            }
+            err.println("argon: error: " + ex.getMessage() + hint);
             err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
             return USAGE_ERROR;
         });

@@ -32,6 +32,16 @@ class BadInputTest {
     }
 
     @Test
+    void aPromptWithoutDashPSaysWhereItGoes() {
+        assertCleanError(CliRun.of("generate", "-n", "4", "Hello"), "Unmatched argument", "'Hello'", "the prompt goes after -p");
+        assertCleanError(CliRun.of("chat", "Hello"), "the prompt goes after -p");
+        // commands without a --prompt option get no such hint
+        CliRun r = CliRun.of("inspect", "a.gguf", "b.gguf");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).doesNotContain("-p");
+    }
+
+    @Test
     void truncatedModel() throws IOException {
         byte[] all = Files.readAllBytes(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"));
         Path p = Files.write(tmp.resolve("cut.gguf"), Arrays.copyOf(all, all.length - 1000));
