@@ -311,6 +311,18 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     /** Lanes k = 0..7 take lane 4 + k / 2: the activation scale of scale sub-blocks 8..15. */
     private static final VectorShuffle<Float> PAIRS_HIGH = VectorShuffle.fromValues(F8, 4, 4, 5, 5, 6, 6, 7, 7);
 
+    /**
+     * The sixteen factors {@code d * sc_k * dx} of the super-block at byte {@code bo} for the
+     * 8-bit kernels: {@code lanes[k]} for the 16-element group {@code k} (int8 scale {@code sc_k}),
+     * whose activation block {@code xb + k / 2} has scale {@code dx}.
+     */
+    private static void groupFactors(MemorySegment seg, long bo, float[] xd, int xb, float[] lanes) {
+        FloatVector dx = FloatVector.fromArray(F8, xd, xb).mul(Le.f16(seg, bo + 208));
+        ByteVector sc = ByteVector.fromMemorySegment(B16, seg, bo + 192, ByteOrder.LITTLE_ENDIAN);
+        ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 0)).mul(dx.rearrange(PAIRS_LOW)).intoArray(lanes, 0);
+        ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 1)).mul(dx.rearrange(PAIRS_HIGH)).intoArray(lanes, 8);
+    }
+
     private static final boolean INT16 = Simd.INT16;
     private static final VectorSpecies<Short> SS = Simd.S16;
 
@@ -333,10 +345,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         FloatVector acc3 = FloatVector.zero(F);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            FloatVector dx = FloatVector.fromArray(F8, xd, xb).mul(Le.f16(seg, bo + 208));
-            ByteVector sc = ByteVector.fromMemorySegment(B16, seg, bo + 192, ByteOrder.LITTLE_ENDIAN);
-            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 0)).mul(dx.rearrange(PAIRS_LOW)).intoArray(lanes, 0);
-            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 1)).mul(dx.rearrange(PAIRS_HIGH)).intoArray(lanes, 8);
+            groupFactors(seg, bo, xd, xb, lanes);
             // the (h, t) of dotQ8Wide, one loop of four for the same reasons
             for (int k = 0; k < 4; k++) {
                 int h = k >> 1;
@@ -389,10 +398,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         FloatVector acc3 = FloatVector.zero(F);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            FloatVector dx = FloatVector.fromArray(F8, xd, xb).mul(Le.f16(seg, bo + 208));
-            ByteVector sc = ByteVector.fromMemorySegment(B16, seg, bo + 192, ByteOrder.LITTLE_ENDIAN);
-            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 0)).mul(dx.rearrange(PAIRS_LOW)).intoArray(lanes, 0);
-            ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 1)).mul(dx.rearrange(PAIRS_HIGH)).intoArray(lanes, 8);
+            groupFactors(seg, bo, xd, xb, lanes);
             // Half h, t = 0, 1: ql[64h + 16t ..+16) and ql[64h + 32 + 16t ..+16) hold groups 0, 2
             // and 1, 3 (low, high nibble), qh[32h + 16t ..+16) their high bits. One loop over the
             // four (h, t): written out (all four, or two per iteration) the method is faster when
