@@ -100,7 +100,8 @@ public final class BatchScheduler implements AutoCloseable {
 
         /**
          * Delivers this request's events to {@code listener} on the calling thread until the
-         * generation ends.
+         * generation ends, with {@link GenerationListener#onPause} each time no further event is
+         * ready.
          *
          * @return the outcome (finish reason {@link FinishReason#CANCELLED} if cancelled); its
          *     {@link GenerationResult#cachedPromptTokens()} counts the prompt tokens reused from the slot's cache
@@ -110,7 +111,13 @@ public final class BatchScheduler implements AutoCloseable {
         public GenerationResult await(GenerationListener listener) throws InterruptedException {
             try {
                 while (true) {
-                    Object e = events.take();
+                    Object e = events.poll();
+                    if (e == null) {
+                        // everything ready has been delivered: the listener may send it now, as
+                        // one write when it fell behind by several events (under load)
+                        listener.onPause();
+                        e = events.take();
+                    }
                     if (e instanceof String text) {
                         listener.onText(text);
                     } else if (e instanceof TokenEvent t) {

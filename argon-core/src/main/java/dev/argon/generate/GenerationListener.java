@@ -21,4 +21,13 @@ public interface GenerationListener {
      */
     default void onToken(int token, TokenLogprobs logprobs) {
     }
+
+    /**
+     * The events delivered so far are all there is for now: the next one will take a while (at
+     * least until the next forward pass). A streaming listener can gather its output over the
+     * events before and send it here in one write. {@link BatchScheduler.Handle#await} calls it
+     * whenever its event queue runs empty; other producers may call it after every event.
+     */
+    default void onPause() {
+    }
 }

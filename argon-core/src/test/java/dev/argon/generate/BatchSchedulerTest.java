@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -205,6 +207,56 @@ class BatchSchedulerTest {
                 assertThat(lp.top().get(0).logprob()).isEqualTo(lp.logprob());
                 assertThat(lp.logprob()).isLessThanOrEqualTo(0.0);
             }
+        }
+    }
+
+    /** Records text as {@code T} and pauses as {@code P}. */
+    private static final class PauseRecorder implements GenerationListener {
+        final StringBuilder pattern = new StringBuilder();
+        final StringBuilder text = new StringBuilder();
+        final Semaphore pauses = new Semaphore(0);
+
+        @Override
+        public void onText(String t) {
+            pattern.append('T');
+            text.append(t);
+        }
+
+        @Override
+        public void onPause() {
+            pattern.append('P');
+            pauses.release();
+        }
+    }
+
+    @Test
+    void awaitPausesOnlyWhenNoEventIsReady() throws Exception {
+        GenerationRequest req = GenerationRequest.of("Once upon a time", 12, SamplingParams.greedy());
+        try (BatchScheduler s = scheduler(1, 1, false)) {
+            // every step waits until the listener has paused: each token arrives alone, so each
+            // piece of text is followed by a pause
+            PauseRecorder live = new PauseRecorder();
+            BatchScheduler.Handle h = s.submit(req, run0(req), () -> {
+                try {
+                    live.pauses.tryAcquire(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return false;
+            });
+            GenerationResult r = h.await(live);
+            assertThat(live.pattern.toString()).startsWith("P").doesNotContain("TT");
+            assertThat(live.pattern.chars().filter(c -> c == 'T')).isNotEmpty();
+            // all events ready before await starts: delivered in one run, no pause in between
+            PauseRecorder queued = new PauseRecorder();
+            BatchScheduler.Handle q = s.submit(req, run0(req), () -> false);
+            // one slot: the next request starts only after q has finished and posted its result
+            GenerationRequest after = GenerationRequest.of("Tim wanted to", 2, SamplingParams.greedy());
+            s.submit(after, run0(after), () -> false).await(new PauseRecorder());
+            GenerationResult r2 = q.await(queued);
+            assertThat(queued.pattern.toString()).doesNotContain("P").contains("T");
+            assertThat(queued.text.toString()).isEqualTo(live.text.toString()).isEqualTo(r.text());
+            assertThat(r2.generatedTokens()).isEqualTo(r.generatedTokens());
         }
     }
 }

@@ -35,10 +35,14 @@ public interface Engine extends AutoCloseable {
     /**
      * As {@link #run(GenerationRequest, int[], Consumer, BooleanSupplier)}, reporting every token
      * (with its log-probabilities when the request asks for them) as well as the text to
-     * {@code listener}. The default reports the text only.
+     * {@code listener}. The default reports the text only, each piece followed by
+     * {@link GenerationListener#onPause}.
      */
     default GenerationResult run(GenerationRequest req, int[] promptIds, GenerationListener listener, BooleanSupplier cancelled) {
-        Consumer<String> onText = listener::onText;
+        Consumer<String> onText = text -> {
+            listener.onText(text);
+            listener.onPause();
+        };
         return run(req, promptIds, onText, cancelled);
     }
 

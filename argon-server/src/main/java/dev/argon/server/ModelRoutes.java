@@ -185,8 +185,13 @@ final class ModelRoutes {
         @Override
         public void onText(String text) {
             role();
-            sse.send(responses.chunk(index, text, false, null, drain(), offset));
+            sse.buffer(responses.chunk(index, text, false, null, drain(), offset));
             offset += text.length();
+        }
+
+        @Override
+        public void onPause() {
+            sse.flush();
         }
 
         /** The last chunk; after a stop string the held-back tokens' log-probabilities are dropped (their text was cut). */
@@ -201,7 +206,7 @@ final class ModelRoutes {
         private void role() {
             if (chat && !roleSent) {
                 roleSent = true;
-                sse.send(responses.chunk(index, "", true, null, null, 0));
+                sse.buffer(responses.chunk(index, "", true, null, null, 0));
             }
         }
 

@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A Server-Sent Events response ({@code data: JSON} events, {@code data: [DONE]} at the end).
+ * Events either go out at once ({@link #send}) or gather in the response buffer until
+ * {@link #flush} ({@link #buffer}): a stream that fell behind by several tokens sends them in one
+ * write.
  * The status line and headers go out with the first event, so a request refused before any
  * output still gets an ordinary JSON error. A failed write marks the client as gone; later
  * events are dropped. Thread-safe.
@@ -34,15 +37,35 @@ final class SseStream {
 
     /** Sends one event with {@code node} as its data. */
     void send(JsonNode node) {
-        sendData(Json.write(node));
+        write(Json.write(node), true);
+    }
+
+    /**
+     * Writes one event with {@code node} as its data into the response buffer; it goes out at
+     * the next {@link #flush}, {@link #send} or {@link #done} (or when the buffer fills).
+     */
+    void buffer(JsonNode node) {
+        write(Json.write(node), false);
+    }
+
+    /** Sends what {@link #buffer} gathered. */
+    synchronized void flush() {
+        if (gone || out == null) {
+            return;
+        }
+        try {
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            gone = true;
+        }
     }
 
     /** Sends {@code data: [DONE]}. */
     void done() {
-        sendData("[DONE]");
+        write("[DONE]", true);
     }
 
-    private synchronized void sendData(String data) {
+    private synchronized void write(String data, boolean flush) {
         if (gone) {
             return;
         }
@@ -55,7 +78,9 @@ final class SseStream {
                 out = ctx.res().getOutputStream();
             }
             out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            if (flush) {
+                out.flush();
+            }
         } catch (IOException | RuntimeException e) {
             gone = true;
         }
