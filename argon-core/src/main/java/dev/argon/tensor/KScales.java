@@ -96,12 +96,14 @@ final class KScales {
      * The per-super-block factors of the Q4_K and Q5_K kernels on 8-bit activations, for the
      * super-block whose header ({@code f16 d, f16 dmin, u8 scales[12]}) is at byte {@code bo} and
      * whose sub-blocks meet activation blocks {@code xb .. xb+7}: writes
-     * {@code d * sc_j * dx_j} to {@code lanes[j]} and adds {@code dmin * m_j * (dx_j * sum qx_j)}
-     * to the accumulator {@code lanes[MINS + j]} (one 8-lane FMA, so each accumulator's additions
-     * come in super-block order). Callers zero {@code lanes[MINS .. MINS+8)} first and subtract its
-     * fold at the end.
+     * {@code d * sc_j * dx_j} to {@code lanes[factors + j]} and adds
+     * {@code dmin * m_j * (dx_j * sum qx_j)} to the accumulator {@code lanes[mins + j]} (one 8-lane
+     * FMA, so each accumulator's additions come in super-block order). Callers zero
+     * {@code lanes[mins .. mins+8)} first and subtract its fold at the end; single-token kernels
+     * pass {@code 0, MINS}.
      */
-    static void superBlockFactors(MemorySegment seg, long bo, float[] xd, float[] xs, int xb, float[] lanes) {
+    static void superBlockFactors(MemorySegment seg, long bo, float[] xd, float[] xs, int xb, float[] lanes, int factors,
+                                  int mins) {
         long packedLo = seg.get(Le.LONG, bo + 4);
         int packedHi = seg.get(Le.INT, bo + 12);
         FloatVector dx = FloatVector.fromArray(F8, xd, xb);
@@ -109,8 +111,33 @@ final class KScales {
                 .convertShape(VectorOperators.B2F, F8, 0);
         FloatVector m = (FloatVector) LongVector.broadcast(L2, mins(packedLo, packedHi)).reinterpretAsBytes()
                 .convertShape(VectorOperators.B2F, F8, 0);
-        sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, 0);
+        sc.mul(dx.mul(Le.f16(seg, bo))).intoArray(lanes, factors);
         m.mul(dx.mul(FloatVector.fromArray(F8, xs, xb))).fma(FloatVector.broadcast(F8, Le.f16(seg, bo + 2)),
-                FloatVector.fromArray(F8, lanes, MINS)).intoArray(lanes, MINS);
+                FloatVector.fromArray(F8, lanes, mins)).intoArray(lanes, mins);
+    }
+
+    /**
+     * {@link #superBlockFactors} for four tokens whose activation blocks start at {@code xb},
+     * {@code xb + bs}, {@code xb + 2 bs}, {@code xb + 3 bs}: token {@code t}'s factors go to
+     * {@code lanes[at + 8t ..+8)} and its min accumulators are {@code lanes[at + 32 + 8t ..+8)}.
+     * The scales and mins are unpacked once; per token the arithmetic is
+     * {@link #superBlockFactors}'s, so the values are the same bits.
+     */
+    static void superBlockFactors4(MemorySegment seg, long bo, float[] xd, float[] xs, int xb, int bs, float[] lanes, int at) {
+        long packedLo = seg.get(Le.LONG, bo + 4);
+        int packedHi = seg.get(Le.INT, bo + 12);
+        FloatVector sc = (FloatVector) LongVector.broadcast(L2, scales(packedLo, packedHi)).reinterpretAsBytes()
+                .convertShape(VectorOperators.B2F, F8, 0);
+        FloatVector m = (FloatVector) LongVector.broadcast(L2, mins(packedLo, packedHi)).reinterpretAsBytes()
+                .convertShape(VectorOperators.B2F, F8, 0);
+        float d = Le.f16(seg, bo);
+        FloatVector dmin = FloatVector.broadcast(F8, Le.f16(seg, bo + 2));
+        for (int t = 0; t < 4; t++) {
+            int b = xb + t * bs;
+            FloatVector dx = FloatVector.fromArray(F8, xd, b);
+            sc.mul(dx.mul(d)).intoArray(lanes, at + 8 * t);
+            m.mul(dx.mul(FloatVector.fromArray(F8, xs, b))).fma(dmin, FloatVector.fromArray(F8, lanes, at + 32 + 8 * t))
+                    .intoArray(lanes, at + 32 + 8 * t);
+        }
     }
 }

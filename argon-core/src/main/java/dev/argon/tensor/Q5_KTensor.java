@@ -300,7 +300,7 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         java.util.Arrays.fill(lanes, KScales.MINS, KScales.MINS + 8, 0f);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes);
+            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes, 0, KScales.MINS);
             ShortVector qh0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 16, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
             ShortVector qh1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, bo + 32, ByteOrder.LITTLE_ENDIAN)
@@ -365,7 +365,7 @@ public final class Q5_KTensor extends Tensor implements ScalarDot {
         java.util.Arrays.fill(lanes, KScales.MINS, KScales.MINS + 8, 0f);
         int xb = xOffset / Q8Activations.BLOCK;
         for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES, xb += 8) {
-            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes);
+            KScales.superBlockFactors(seg, bo, xd, xs, xb, lanes, 0, KScales.MINS);
             // qh[l], l = 0..15 and 16..31: bit 2c of qh[l] is the fifth bit of low-nibble element
             // l of chunk c, bit 2c + 1 that of its high-nibble element.
             ByteVector qh0 = ByteVector.fromMemorySegment(B16, seg, bo + 16, ByteOrder.LITTLE_ENDIAN);

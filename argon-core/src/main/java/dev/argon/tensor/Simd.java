@@ -121,11 +121,11 @@ public final class Simd {
         return a[o];
     }
 
-    /** Per-thread buffer of 64 floats where kernels store 16-lane accumulators for {@link #sumLanes16}. */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[64]);
+    /** Per-thread buffer of 128 floats where kernels store 16-lane accumulators for {@link #sumLanes16} (and per-block factors). */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[128]);
 
     /**
-     * @return this thread's 64-float buffer for accumulators folded in scalar code. Large kernels
+     * @return this thread's 128-float buffer for accumulators folded in scalar code. Large kernels
      *     use it instead of {@link #sum}: a vector fold the JIT does not inline (it stops inlining
      *     in big Vector API methods) boxes its argument on every call.
      */
