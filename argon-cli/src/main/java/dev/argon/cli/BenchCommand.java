@@ -114,6 +114,11 @@ final class BenchCommand implements Runnable {
         for (int t : threadCounts) {
             try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
                  LlamaCppRunner llama = vsLlamaCpp ? LlamaCppRunner.start(toolsDir(), path, t, model.config().vocabSize(), Math.max(maxLen, 256)) : null) {
+                int ctx = model.config().contextLength();
+                if (ctx > 0 && maxLen - 1 > ctx) {
+                    throw new ArgonException("a test of " + (maxLen - 1) + " tokens is longer than the model's context length ("
+                            + ctx + " tokens, " + model.config().architecture() + ".context_length); use -p/-n up to " + ctx);
+                }
                 String type = dominantType(path);
                 String name = model.config().architecture() + " " + humanCount(model.parameterCount()) + " " + type;
                 for (int p : prompts) {
@@ -259,10 +264,10 @@ final class BenchCommand implements Runnable {
                 }
             }
             case "csv" -> {
-                out.println("model,size_bytes,params,type,threads,test,tps_mean,tps_sd,llama_cpp_tps_mean,llama_cpp_tps_sd,ratio");
+                out.println(String.join(",", COLUMNS));
                 for (Row r : rows) {
-                    out.printf(Locale.ROOT, "\"%s\",%d,%d,%s,%d,%s,%.3f,%.3f,%s,%s,%s%n", r.model(), r.sizeBytes(), r.params(), r.type(), r.threads(),
-                            r.test(), r.mean(), r.sd(), opt(r.llamaCppMean()), opt(r.llamaCppSd()),
+                    out.printf(Locale.ROOT, "\"%s\",%d,%d,%s,%d,%d,%s,%.3f,%.3f,%s,%s,%s%n", r.model(), r.sizeBytes(), r.params(), r.type(), r.threads(),
+                            r.parallel(), r.test(), r.mean(), r.sd(), opt(r.llamaCppMean()), opt(r.llamaCppSd()),
                             r.llamaCppMean() == null ? "" : String.format(Locale.ROOT, "%.3f", r.mean() / r.llamaCppMean()));
                 }
             }
@@ -280,6 +285,10 @@ final class BenchCommand implements Runnable {
         }
     }
 
+    /** The fields of a CSV line and a JSON row, in this order (llama.cpp's empty / null without --vs-llama-cpp). */
+    static final List<String> COLUMNS = List.of("model", "size_bytes", "params", "type", "threads", "parallel", "test", "tps_mean",
+            "tps_sd", "llama_cpp_tps_mean", "llama_cpp_tps_sd", "ratio");
+
     private static Map<String, Object> asMap(Row r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", r.model());
@@ -291,11 +300,9 @@ final class BenchCommand implements Runnable {
         m.put("test", r.test());
         m.put("tps_mean", r.mean());
         m.put("tps_sd", r.sd());
-        if (r.llamaCppMean() != null) {
-            m.put("llama_cpp_tps_mean", r.llamaCppMean());
-            m.put("llama_cpp_tps_sd", r.llamaCppSd());
-            m.put("ratio", r.mean() / r.llamaCppMean());
-        }
+        m.put("llama_cpp_tps_mean", r.llamaCppMean());
+        m.put("llama_cpp_tps_sd", r.llamaCppSd());
+        m.put("ratio", r.llamaCppMean() == null ? null : r.mean() / r.llamaCppMean());
         return m;
     }
 

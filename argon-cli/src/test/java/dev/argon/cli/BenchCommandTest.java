@@ -30,6 +30,25 @@ class BenchCommandTest {
     }
 
     @Test
+    void csvAndJsonCarryTheSameColumns() throws Exception {
+        String m = TestFiles.model(STORIES).toString();
+        CliRun csv = CliRun.of("bench", "-m", m, "-p", "0", "-n", "2", "-np", "1,2", "-r", "1", "-t", "1", "-o", "csv");
+        assertThat(csv.exitCode()).as(csv.err()).isZero();
+        String[] lines = csv.out().strip().split("\n");
+        assertThat(lines).hasSize(3);
+        assertThat(lines[0]).isEqualTo("model,size_bytes,params,type,threads,parallel,test,tps_mean,tps_sd,"
+                + "llama_cpp_tps_mean,llama_cpp_tps_sd,ratio");
+        assertThat(lines[2]).contains(",1,2,tg2 np=2,").endsWith(",,,");
+        CliRun json = CliRun.of("bench", "-m", m, "-p", "0", "-n", "2", "-r", "1", "-t", "1", "-o", "json");
+        assertThat(json.exitCode()).as(json.err()).isZero();
+        JsonNode row = new ObjectMapper().readTree(json.out()).get(0);
+        java.util.List<String> names = new java.util.ArrayList<>();
+        row.fieldNames().forEachRemaining(names::add);
+        assertThat(String.join(",", names)).isEqualTo(lines[0]);
+        assertThat(row.get("ratio").isNull()).isTrue();
+    }
+
+    @Test
     void parallelSequencesAddOneBatchedDecodeRowEach() throws Exception {
         CliRun r = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "0", "-n", "4", "-np", "1,3", "-r", "1",
                 "-t", "1", "-o", "json");
@@ -66,5 +85,8 @@ class BenchCommandTest {
         assertThat(none.exitCode()).isEqualTo(2);
         assertThat(none.err()).startsWith("argon: error: nothing to measure");
         assertThat(none.out()).isEmpty();
+        CliRun tooLong = CliRun.of("bench", "-m", m, "-p", "100000", "-n", "0");
+        assertThat(tooLong.exitCode()).isEqualTo(2);
+        assertThat(tooLong.err()).startsWith("argon: error: a test of 100000 tokens is longer than the model's context length");
     }
 }

@@ -60,6 +60,9 @@ final class GgufReader {
         if (size < 4 || seg.get(INT, 0) != MAGIC) {
             byte[] head = new byte[(int) Math.min(4, size)];
             MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, 0, head, 0, head.length);
+            if (size < 4 && "GGUF".startsWith(new String(head, java.nio.charset.StandardCharsets.ISO_8859_1))) {
+                throw error(size, "truncated file: " + size + " byte(s), the start of the magic 'GGUF'; a GGUF header needs at least 24 bytes");
+            }
             throw error(0, "not a GGUF file: expected magic 'GGUF' (47 47 55 46), found " + hex(head));
         }
         pos = 4;

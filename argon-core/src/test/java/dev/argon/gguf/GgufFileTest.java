@@ -107,6 +107,15 @@ class GgufFileTest {
     }
 
     @Test
+    void aFileCutInsideTheMagicIsTruncatedNotForeign() throws IOException {
+        Path p = Files.writeString(tmp.resolve("cut.gguf"), "GG");
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("cut.gguf").hasMessageContaining("truncated file: 2 byte(s)");
+        Path q = Files.writeString(tmp.resolve("gx.gguf"), "GX");
+        assertThatThrownBy(() -> GgufFile.open(q)).isInstanceOf(ArgonException.class).hasMessageContaining("not a GGUF file");
+    }
+
+    @Test
     void rejectsTextFileWithNamedMagic() throws IOException {
         Path p = Files.writeString(tmp.resolve("notes.gguf"), "hello, this is text\n");
         assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)
