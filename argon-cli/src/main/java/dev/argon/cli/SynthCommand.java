@@ -139,6 +139,7 @@ final class SynthCommand implements Runnable {
             throw new ArgonException(output + " already exists; use --force to overwrite it");
         }
         ModelSynthesizer synth = new ModelSynthesizer(shape, type, options());
+        checkFreeSpace(synth, dir != null ? dir : output.toAbsolutePath());
         String note = synth.fallbackSummary();
         if (note != null) {
             err.println("argon: note: " + note);
@@ -159,6 +160,22 @@ final class SynthCommand implements Runnable {
                 r.path(), r.fileBytes() / (double) (1 << 20), r.fileBytes(), r.parameterCount(),
                 synth.options().arch() == SynthArch.LLAMA ? shape : synth.options().arch().cliName() + " " + shape, type.cliName(), seed,
                 (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Refuses up front a model larger than the free space where it would be written. */
+    private static void checkFreeSpace(ModelSynthesizer synth, Path dir) {
+        long need = synth.tensors().stream().mapToLong(ModelSynthesizer.TensorSpec::bytes).sum();
+        long free;
+        try {
+            free = Files.getFileStore(dir).getUsableSpace();
+        } catch (java.io.IOException e) {
+            return; // unknown: the write itself reports a full disk
+        }
+        if (need > free) {
+            throw new ArgonException(String.format(Locale.ROOT,
+                    "the model needs %.1f GiB of tensor data but %s has only %.1f GiB free; choose a smaller shape or type, or another -o",
+                    need / 1073741824.0, dir, free / 1073741824.0));
+        }
     }
 
     /** The architecture, spreads and RoPE settings the flags give. */

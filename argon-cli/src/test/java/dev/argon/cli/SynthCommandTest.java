@@ -86,6 +86,11 @@ class SynthCommandTest {
         assertCleanError(CliRun.of("synth", "--shape", "tiny", "--vocab", "10", "-o", p.toString()), "at least 259");
         assertCleanError(CliRun.of("synth", "--shape", "tiny", "-t", "0", "-o", p.toString()), "threads");
         assertCleanError(CliRun.of("synth", "--shape", "tiny"), "--output");
+        assertCleanError(CliRun.of("synth", "--shape", "tiny", "--dim", "2000000000", "-o", p.toString()),
+                "--dim is 2000000000; at most 1048576");
+        // 4096 layers of 2^20 x 2^20 F32 matrices: exabytes, more than any disk has free
+        assertCleanError(CliRun.of("synth", "--layers", "4096", "--dim", "1048576", "--ff", "1048576", "--heads", "8192",
+                "--vocab", "300", "--type", "f32", "-o", p.toString()), "GiB of tensor data but", "GiB free");
         assertThat(p).doesNotExist();
     }
 

@@ -120,6 +120,12 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
         positive("heads", nHeads);
         positive("kv-heads", nKvHeads);
         positive("context", contextLength);
+        atMost("layers", nLayers, MAX_LAYERS);
+        atMost("dim", dim, MAX_WIDTH);
+        atMost("ff", ffDim, MAX_WIDTH);
+        atMost("heads", nHeads, MAX_WIDTH);
+        atMost("head-dim", headSize, MAX_WIDTH);
+        atMost("vocab", vocab, MAX_VOCAB);
         if (vocab < MIN_VOCAB) {
             throw new ArgonException("vocabulary size (--vocab) is " + vocab + "; at least " + MIN_VOCAB
                     + " are needed (<unk>, <s>, </s> and the 256 byte tokens)");
@@ -141,6 +147,19 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
             throw new ArgonException("rope theta and RMS epsilon must be positive, got " + ropeTheta + " and " + rmsEps);
         }
         return this;
+    }
+
+    /** Largest {@code --dim}, {@code --ff}, {@code --heads}, {@code --head-dim}: 2^20, about 20x the widest real models. */
+    public static final int MAX_WIDTH = 1 << 20;
+    /** Largest {@code --vocab}: 2^22 tokens (real vocabularies have up to ~262k). */
+    public static final int MAX_VOCAB = 1 << 22;
+    /** Largest {@code --layers}. */
+    public static final int MAX_LAYERS = 4096;
+
+    private static void atMost(String flag, int v, int max) {
+        if (v > max) {
+            throw new ArgonException("--" + flag + " is " + v + "; at most " + max + " (far beyond any real model)");
+        }
     }
 
     private static void positive(String flag, int v) {
