@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -90,6 +91,9 @@ public final class BatchScheduler implements AutoCloseable {
     private record Failed(RuntimeException error) {
     }
 
+    /** Milliseconds without an event after which {@link Handle#await} asks {@link GenerationListener#stillWanted}. */
+    public static final long WAIT_CHECK_MS = 500;
+
     /** A submitted request: its events arrive through {@link #await}. */
     public static final class Handle {
         private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
@@ -101,7 +105,8 @@ public final class BatchScheduler implements AutoCloseable {
         /**
          * Delivers this request's events to {@code listener} on the calling thread until the
          * generation ends, with {@link GenerationListener#onPause} each time no further event is
-         * ready.
+         * ready and {@link GenerationListener#stillWanted} every {@value #WAIT_CHECK_MS} ms without
+         * an event (false cancels the request).
          *
          * @return the outcome (finish reason {@link FinishReason#CANCELLED} if cancelled); its
          *     {@link GenerationResult#cachedPromptTokens()} counts the prompt tokens reused from the slot's cache
@@ -116,7 +121,11 @@ public final class BatchScheduler implements AutoCloseable {
                         // everything ready has been delivered: the listener may send it now, as
                         // one write when it fell behind by several events (under load)
                         listener.onPause();
-                        e = events.take();
+                        while ((e = events.poll(WAIT_CHECK_MS, TimeUnit.MILLISECONDS)) == null) {
+                            if (!cancelRequested && !listener.stillWanted()) {
+                                cancel();
+                            }
+                        }
                     }
                     if (e instanceof String text) {
                         listener.onText(text);
@@ -339,6 +348,7 @@ public final class BatchScheduler implements AutoCloseable {
                     activeCount = 0;
                     return;
                 }
+                dropCancelledWaiting();
                 while (active.size() < slots.length && !queue.isEmpty()) {
                     admit(queue.poll());
                 }
@@ -346,6 +356,19 @@ public final class BatchScheduler implements AutoCloseable {
                 lock.unlock();
             }
             step();
+        }
+    }
+
+    /** Ends the waiting requests whose caller cancelled them (the client left), freeing their queue places. Holds the lock. */
+    private void dropCancelledWaiting() {
+        for (java.util.Iterator<Request> it = queue.iterator(); it.hasNext(); ) {
+            Request r = it.next();
+            if (r.handle.cancelRequested) { // (the caller's own supplier is polled before steps only)
+                it.remove();
+                r.seq.cancel();
+                requests.incrementAndGet();
+                r.handle.events.add(r.seq.result(0, 0));
+            }
         }
     }
 

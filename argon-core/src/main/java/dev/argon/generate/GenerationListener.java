@@ -30,4 +30,17 @@ public interface GenerationListener {
      */
     default void onPause() {
     }
+
+    /**
+     * Called by {@link BatchScheduler.Handle#await} about every
+     * {@value BatchScheduler#WAIT_CHECK_MS} ms in which no event arrives (the request waits for a
+     * slot, or a long prompt is being processed): a listener that streams to a client can check
+     * here that the client is still there. Returning false cancels the request, which then frees
+     * its queue place or slot at the scheduler's next step.
+     *
+     * @return whether the output is still wanted
+     */
+    default boolean stillWanted() {
+        return true;
+    }
 }

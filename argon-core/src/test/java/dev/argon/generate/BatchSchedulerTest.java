@@ -210,11 +210,21 @@ class BatchSchedulerTest {
         }
     }
 
-    /** Records text as {@code T} and pauses as {@code P}. */
+    /**
+     * Records tokens as {@code K}, text as {@code T} and pauses as {@code P}; the first pause, and
+     * then the first pause after each token, releases a permit (for a gated scheduler step).
+     */
     private static final class PauseRecorder implements GenerationListener {
         final StringBuilder pattern = new StringBuilder();
         final StringBuilder text = new StringBuilder();
         final Semaphore pauses = new Semaphore(0);
+        private boolean tokenSinceRelease = true;
+
+        @Override
+        public void onToken(int token, TokenLogprobs lp) {
+            pattern.append('K');
+            tokenSinceRelease = true;
+        }
 
         @Override
         public void onText(String t) {
@@ -225,7 +235,10 @@ class BatchSchedulerTest {
         @Override
         public void onPause() {
             pattern.append('P');
-            pauses.release();
+            if (tokenSinceRelease) {
+                tokenSinceRelease = false;
+                pauses.release();
+            }
         }
     }
 
@@ -245,8 +258,9 @@ class BatchSchedulerTest {
                 return false;
             });
             GenerationResult r = h.await(live);
-            assertThat(live.pattern.toString()).startsWith("P").doesNotContain("TT");
-            assertThat(live.pattern.chars().filter(c -> c == 'T')).isNotEmpty();
+            String tokensAndPauses = live.pattern.toString().replace("T", "");
+            assertThat(tokensAndPauses).startsWith("P").doesNotContain("KK");
+            assertThat(tokensAndPauses.chars().filter(c -> c == 'K').count()).isEqualTo(12);
             // all events ready before await starts: delivered in one run, no pause in between
             PauseRecorder queued = new PauseRecorder();
             BatchScheduler.Handle q = s.submit(req, run0(req), () -> false);
@@ -254,9 +268,52 @@ class BatchSchedulerTest {
             GenerationRequest after = GenerationRequest.of("Tim wanted to", 2, SamplingParams.greedy());
             s.submit(after, run0(after), () -> false).await(new PauseRecorder());
             GenerationResult r2 = q.await(queued);
-            assertThat(queued.pattern.toString()).doesNotContain("P").contains("T");
+            assertThat(queued.pattern.toString()).doesNotContain("P").contains("K").contains("T");
             assertThat(queued.text.toString()).isEqualTo(live.text.toString()).isEqualTo(r.text());
             assertThat(r2.generatedTokens()).isEqualTo(r.generatedTokens());
+        }
+    }
+
+    @Test
+    void aListenerThatNoLongerWantsTheOutputFreesItsQueuePlace() throws Exception {
+        try (BatchScheduler s = scheduler(1, 1, false)) {
+            GenerationRequest endless = GenerationRequest.of("Once upon a time", -1, SamplingParams.greedy());
+            // slowed down so that it still runs when the waiting request gives up (0.5 s)
+            BatchScheduler.Handle running = s.submit(endless, run0(endless), () -> {
+                try {
+                    Thread.sleep(40);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return false;
+            });
+            GenerationRequest req = GenerationRequest.of("Tim wanted to", 4, SamplingParams.greedy());
+            BatchScheduler.Handle waiting = s.submit(req, run0(req), () -> false);
+            assertThatThrownBy(() -> s.submit(req, run0(req), () -> false)).isInstanceOf(BatchScheduler.OverloadedException.class);
+            int[] asked = new int[1];
+            long t0 = System.nanoTime();
+            GenerationResult r = waiting.await(new GenerationListener() {
+                @Override
+                public void onText(String text) {
+                }
+
+                @Override
+                public boolean stillWanted() {
+                    asked[0]++;
+                    return false; // the client is gone
+                }
+            });
+            assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(r.generatedTokens()).isEmpty();
+            assertThat(asked[0]).isEqualTo(1);
+            assertThat((System.nanoTime() - t0) / 1e6).isGreaterThanOrEqualTo(BatchScheduler.WAIT_CHECK_MS - 50);
+            // its queue place is free again while the first request still runs
+            assertThat(s.stats().active()).isEqualTo(1);
+            assertThat(s.stats().queued()).isZero();
+            BatchScheduler.Handle next = s.submit(req, run0(req), () -> false);
+            running.cancel();
+            assertThat(next.await(new PauseRecorder()).generatedTokens()).hasSize(4);
+            assertThat(running.await(new PauseRecorder()).finishReason()).isEqualTo(FinishReason.CANCELLED);
         }
     }
 }

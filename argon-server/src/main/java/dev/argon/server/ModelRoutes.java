@@ -194,6 +194,12 @@ final class ModelRoutes {
             sse.flush();
         }
 
+        /** While the request waits for a slot or its prompt is processed: a comment line finds out whether the client left. */
+        @Override
+        public boolean stillWanted() {
+            return sse.ping();
+        }
+
         /** The last chunk; after a stop string the held-back tokens' log-probabilities are dropped (their text was cut). */
         void finish(FinishReason reason) {
             role();

@@ -60,12 +60,27 @@ final class SseStream {
         }
     }
 
+    /**
+     * Sends an SSE comment line ({@code : ping}, which clients ignore) to find out whether the
+     * client is still connected; starts the response if nothing was sent yet.
+     *
+     * @return false if the client is gone
+     */
+    boolean ping() {
+        writeRaw(": ping\n\n", true);
+        return !gone;
+    }
+
     /** Sends {@code data: [DONE]}. */
     void done() {
         write("[DONE]", true);
     }
 
-    private synchronized void write(String data, boolean flush) {
+    private void write(String data, boolean flush) {
+        writeRaw("data: " + data + "\n\n", flush);
+    }
+
+    private synchronized void writeRaw(String text, boolean flush) {
         if (gone) {
             return;
         }
@@ -77,7 +92,7 @@ final class SseStream {
                 ctx.res().setHeader("X-Accel-Buffering", "no");
                 out = ctx.res().getOutputStream();
             }
-            out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.write(text.getBytes(StandardCharsets.UTF_8));
             if (flush) {
                 out.flush();
             }

@@ -274,6 +274,43 @@ class OpenAiServerTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aStreamingClientThatLeavesWhileQueuedFreesItsPlace() throws Exception {
+        ServerConfig one = new ServerConfig("127.0.0.1", 0, 1, 1, 8192, KvCache.Precision.F32, null, "stories260K");
+        try (OpenAiServer s = new OpenAiServer(model, template, one).start()) {
+            // A holds the only slot for a few seconds
+            HttpRequest a = HttpRequest.newBuilder(URI.create(s.url() + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"Once\",\"max_tokens\":3000,\"stream\":true,\"temperature\":1.5,\"top_k\":0,\"min_p\":0}"))
+                    .build();
+            java.util.concurrent.CompletableFuture<HttpResponse<String>> aDone = http.sendAsync(a, HttpResponse.BodyHandlers.ofString());
+            awaitTrue(() -> s.stats().activeSequences() == 1);
+            // B waits in the queue, then its client goes away without reading anything
+            String body = "{\"prompt\":\"Tim\",\"max_tokens\":4,\"stream\":true}";
+            try (java.net.Socket b = new java.net.Socket("127.0.0.1", s.port())) {
+                b.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                b.getOutputStream().flush();
+                awaitTrue(() -> s.stats().queuedRequests() == 1);
+            }
+            // found gone by the keep-alive comments within about a second, while A still runs
+            awaitTrue(() -> s.stats().queuedRequests() == 0);
+            assertThat(aDone).as("A still streaming when B's place was freed").isNotDone();
+            assertThat(s.stats().activeSequences()).isEqualTo(1);
+            HttpResponse<String> done = aDone.get(50, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(done.body()).startsWith("data: ").endsWith("data: [DONE]\n\n");
+        }
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition not met within 10 s").isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
     void apiKey() throws Exception {
         try (OpenAiServer s = new OpenAiServer(model, template, config("secret")).start()) {
             String body = "{\"prompt\":\"x\",\"max_tokens\":1}";
