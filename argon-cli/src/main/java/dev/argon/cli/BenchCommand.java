@@ -105,6 +105,9 @@ final class BenchCommand implements Runnable {
             if (t < 1) {
                 throw new ArgonException("threads (-t) must be at least 1, got " + t);
             }
+            if (t > dev.argon.model.Models.MAX_THREADS) {
+                throw new ArgonException("threads (-t) is " + t + "; at most " + dev.argon.model.Models.MAX_THREADS);
+            }
         }
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();

@@ -172,10 +172,21 @@ final class SynthCommand implements Runnable {
             return; // unknown: the write itself reports a full disk
         }
         if (need > free) {
-            throw new ArgonException(String.format(Locale.ROOT,
-                    "the model needs %.1f GiB of tensor data but %s has only %.1f GiB free; choose a smaller shape or type, or another -o",
-                    need / 1073741824.0, dir, free / 1073741824.0));
+            throw new ArgonException("the model needs " + humanBytes(need) + " of tensor data but " + dir + " has only "
+                    + humanBytes(free) + " free; choose a smaller shape or type, or another -o");
         }
+    }
+
+    /** @return {@code bytes} in the largest binary unit that keeps it at 1 or more (B, KiB, MiB, GiB, TiB), one decimal */
+    static String humanBytes(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
     /** The architecture, spreads and RoPE settings the flags give. */

@@ -107,6 +107,7 @@ class BadInputTest {
         assertCleanError(CliRun.of("generate", "-m", m, "--temp", "-1"), "--temp");
         assertCleanError(CliRun.of("generate", "-m", m, "--top-p", "1.5"), "--top-p");
         assertCleanError(CliRun.of("generate", "-m", m, "-t", "0"), "threads");
+        assertCleanError(CliRun.of("generate", "-m", m, "-t", "100000"), "threads (-t) is 100000; at most");
         assertCleanError(CliRun.of("generate", "-m", m, "-n", "ten"), "ten");
     }
 

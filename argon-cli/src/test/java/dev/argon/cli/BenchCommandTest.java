@@ -75,7 +75,7 @@ class BenchCommandTest {
     @Test
     void badArgumentsAreOneLineErrors() {
         String m = TestFiles.model(STORIES).toString();
-        for (String[] args : new String[][]{{"-r", "0"}, {"-o", "xml"}, {"-p", "-1"}, {"-t", "0"}, {"-np", "0"}}) {
+        for (String[] args : new String[][]{{"-r", "0"}, {"-o", "xml"}, {"-p", "-1"}, {"-t", "0"}, {"-t", "100000"}, {"-np", "0"}}) {
             String[] all = new String[]{"bench", "-m", m, args[0], args[1]};
             CliRun r = CliRun.of(all);
             assertThat(r.exitCode()).as(String.join(" ", args)).isEqualTo(2);

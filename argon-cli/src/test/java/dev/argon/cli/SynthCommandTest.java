@@ -90,7 +90,9 @@ class SynthCommandTest {
                 "--dim is 2000000000; at most 1048576");
         // 4096 layers of 2^20 x 2^20 F32 matrices: exabytes, more than any disk has free
         assertCleanError(CliRun.of("synth", "--layers", "4096", "--dim", "1048576", "--ff", "1048576", "--heads", "8192",
-                "--vocab", "300", "--type", "f32", "-o", p.toString()), "GiB of tensor data but", "GiB free");
+                "--vocab", "300", "--type", "f32", "-o", p.toString()), "TiB of tensor data but", " free; choose a smaller");
+        assertThat(SynthCommand.humanBytes(5_779_456)).isEqualTo("5.5 MiB");
+        assertThat(SynthCommand.humanBytes(1000)).isEqualTo("1000 B");
         assertThat(p).doesNotExist();
     }
 

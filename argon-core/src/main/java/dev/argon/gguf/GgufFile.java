@@ -56,6 +56,10 @@ public final class GgufFile implements AutoCloseable {
         if (Files.isDirectory(path)) {
             throw new ArgonException(name + ": is a directory, expected a .gguf file");
         }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            // a FIFO would block the open; a device has no size to map
+            throw new ArgonException(name + ": is not a regular file (a pipe, device or socket), expected a .gguf file");
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);

@@ -48,16 +48,23 @@ public final class Models {
         return load(path, ModelOptions.defaults().withThreads(threads));
     }
 
+    /** Most kernel threads a model may use: 4x the cores, at least 64 (more only adds hand-over cost). */
+    public static final int MAX_THREADS = Math.max(64, 4 * Runtime.getRuntime().availableProcessors());
+
     /**
      * Opens and loads a model. The weights stay memory-mapped.
      *
      * @throws ArgonException if the file is missing or invalid, or its architecture, tokenizer or
-     *     tensor types are not supported, or the thread count is below 1
+     *     tensor types are not supported, or the thread count is below 1 or above {@link #MAX_THREADS}
      */
     public static LanguageModel load(Path path, ModelOptions options) {
         int threads = options.threads();
         if (threads < 1) {
             throw new ArgonException("threads (-t) must be at least 1, got " + threads);
+        }
+        if (threads > MAX_THREADS) {
+            throw new ArgonException("threads (-t) is " + threads + "; at most " + MAX_THREADS + " (this machine has "
+                    + Runtime.getRuntime().availableProcessors() + " cores)");
         }
         GgufFile file = GgufFile.open(path);
         ThreadPool pool = null;

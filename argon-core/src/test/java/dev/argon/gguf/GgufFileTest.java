@@ -116,6 +116,18 @@ class GgufFileTest {
     }
 
     @Test
+    void rejectsPipesAndDevices() throws Exception {
+        Path fifo = tmp.resolve("fifo.gguf");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
+        assertThatThrownBy(() -> GgufFile.open(fifo)).isInstanceOf(ArgonException.class)
+                .hasMessageContaining("fifo.gguf").hasMessageContaining("not a regular file");
+        Path zero = Path.of("/dev/zero");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(zero));
+        assertThatThrownBy(() -> GgufFile.open(zero)).isInstanceOf(ArgonException.class).hasMessageContaining("not a regular file");
+    }
+
+    @Test
     void rejectsTextFileWithNamedMagic() throws IOException {
         Path p = Files.writeString(tmp.resolve("notes.gguf"), "hello, this is text\n");
         assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(ArgonException.class)

@@ -136,6 +136,9 @@ final class RequestParser {
                 return on ? 0 : -1;
             }
             if (!on) {
+                if (top == 0) {
+                    return -1; // asks for no alternatives: nothing to refuse
+                }
                 throw ApiException.badRequest("logprobs", "'top_logprobs' needs 'logprobs': true");
             }
             return top.intValue();

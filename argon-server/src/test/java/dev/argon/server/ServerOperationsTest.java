@@ -304,6 +304,10 @@ class ServerOperationsTest {
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"logprobs\":6}"), 400, "logprobs");
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"logprobs\":true}"), 400, "logprobs");
             assertError(post(s, chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":2}"), 400, "logprobs");
+            HttpResponse<String> noTop = post(s, chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":1,"
+                    + "\"logprobs\":false,\"top_logprobs\":0}");
+            assertThat(noTop.statusCode()).as(noTop.body()).isEqualTo(200);
+            assertThat(JSON.readTree(noTop.body()).get("choices").get(0).get("logprobs").isNull()).isTrue();
             assertError(post(s, chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,\"top_logprobs\":21}"), 400, "top_logprobs");
             // sampling values checked by the core come back under the API's parameter names
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"temperature\":-1}"), 400, "temperature");
