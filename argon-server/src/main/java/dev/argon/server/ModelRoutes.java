@@ -64,7 +64,7 @@ final class ModelRoutes {
     void completion(Context ctx, boolean chat) {
         long start = System.nanoTime();
         CompletionRequest req = parser.parse(Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES), chat);
-        Responses responses = new Responses(chat, req.stream(), modelId, tokenizer);
+        Responses responses = new Responses(chat, req.stream(), modelId, tokenizer).withUsageInChunks(req.includeUsage());
         boolean wantLogprobs = req.generation().logprobs() >= 0;
         int n = req.n();
         if (n > engine.capacity()) {

@@ -27,6 +27,7 @@ final class Responses {
     private final boolean chat;
     private final String modelId;
     private final Tokenizer tokenizer;
+    private boolean usageInChunks;
 
     /**
      * @param chat chat completion (else text completion)
@@ -79,6 +80,17 @@ final class Responses {
      * @param textOffset characters of this choice's text before this piece (completions' {@code text_offset})
      * @return one streamed chunk
      */
+    /**
+     * Streamed chunks carry {@code "usage": null} until the usage chunk, as OpenAI sends them when
+     * {@code stream_options.include_usage} is set.
+     *
+     * @return this
+     */
+    Responses withUsageInChunks(boolean on) {
+        this.usageInChunks = on;
+        return this;
+    }
+
     ObjectNode chunk(int index, String text, boolean role, String finish, List<TokenLogprobs> logprobs, int textOffset) {
         ObjectNode out = header();
         ObjectNode choice = out.putArray("choices").addObject();
@@ -99,6 +111,9 @@ final class Responses {
             choice.putNull("finish_reason");
         } else {
             choice.put("finish_reason", finish);
+        }
+        if (usageInChunks) {
+            out.putNull("usage");
         }
         return out;
     }

@@ -247,7 +247,7 @@ class ApiConformanceTest {
         for (String block : streamed.body().split("\n\n")) {
             if (block.startsWith("data: {")) {
                 JsonNode e = JSON.readTree(block.substring(6));
-                if (e.has("usage")) {
+                if (e.hasNonNull("usage")) {
                     last = e;
                 } else {
                     text.append(e.at("/choices/0/delta/content").asText(""));

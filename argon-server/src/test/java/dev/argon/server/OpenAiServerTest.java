@@ -151,6 +151,11 @@ class OpenAiServerTest {
         assertThat(text.toString()).isEqualTo(greedy(PROMPT, 24, List.of()));
         assertThat(finish).isEqualTo("length");
         assertThat(ev.getLast().get("usage").get("completion_tokens").asInt()).isEqualTo(24);
+        // as OpenAI: with include_usage every other chunk carries "usage": null
+        for (JsonNode e : ev.subList(0, ev.size() - 1)) {
+            assertThat(e.has("usage")).isTrue();
+            assertThat(e.get("usage").isNull()).isTrue();
+        }
     }
 
     @Test
