@@ -135,7 +135,7 @@ final class SynthCommand implements Runnable {
         if (dir != null && !Files.isDirectory(dir)) {
             throw new ArgonException("cannot write " + output + ": directory " + dir + " does not exist");
         }
-        if (Files.exists(output) && !force) {
+        if (Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !force) {
             throw new ArgonException(output + " already exists; use --force to overwrite it");
         }
         ModelSynthesizer synth = new ModelSynthesizer(shape, type, options());

@@ -69,6 +69,10 @@ class SynthCommandTest {
             assertThat(f.getInt("general.file_type")).isZero();
         }
         assertCleanError(CliRun.of("synth", "--shape", "tiny", "-o", tmp.toString()), "is a directory");
+        // a dangling symbolic link is something that exists too
+        Path link = Files.createSymbolicLink(tmp.resolve("link.gguf"), tmp.resolve("nowhere.gguf"));
+        assertCleanError(CliRun.of("synth", "--shape", "tiny", "-o", link.toString()), "already exists");
+        assertThat(Files.isSymbolicLink(link)).isTrue();
     }
 
     @Test
