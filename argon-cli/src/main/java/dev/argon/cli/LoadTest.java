@@ -167,7 +167,7 @@ final class LoadTest {
      * hand-off per chunk to the requesting thread, so the load generator spends little CPU per
      * token and leaves the cores to the server it measures).
      */
-    private static final class SseCheck implements Flow.Subscriber<String> {
+    static final class SseCheck implements Flow.Subscriber<String> {
         private final long start;
         volatile int status;
         private long first = -1;
@@ -204,8 +204,8 @@ final class LoadTest {
         }
 
         private void check(String line) throws IOException {
-            if (line.isEmpty()) {
-                return;
+            if (line.isEmpty() || line.startsWith(":")) {
+                return; // event separator, or a comment (the server's keep-alive ": ping")
             }
             if (!line.startsWith("data: ")) {
                 throw new IOException("not an SSE data line: " + line);

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class LoadTestCommandTest {
     private static OpenAiServer serve(LanguageModel model, int parallel, int queue) {
@@ -42,6 +43,21 @@ class LoadTestCommandTest {
                 server.stop(Duration.ofSeconds(5));
             }
         }
+    }
+
+    @Test
+    void sseCommentLinesAreSkipped() throws Exception {
+        LoadTest.SseCheck check = new LoadTest.SseCheck(System.nanoTime());
+        check.status = 200;
+        for (String line : new String[]{": ping", "", "data: {\"choices\":[{\"text\":\"Hi\"}]}", "", ": ping", "",
+                "data: {\"choices\":[],\"usage\":{\"completion_tokens\":1}}", "", "data: [DONE]", ""}) {
+            check.onNext(line);
+        }
+        assertThat(check.result(200)[0]).isEqualTo(1);
+        LoadTest.SseCheck bad = new LoadTest.SseCheck(System.nanoTime());
+        bad.status = 200;
+        bad.onNext("event without data prefix");
+        assertThatThrownBy(() -> bad.result(200)).hasMessageContaining("not an SSE data line");
     }
 
     @Test

@@ -218,4 +218,74 @@ class OpenAiClientsTest {
         assertThat(parts.toString()).isEqualTo(expected);
         assertThat(response.aiMessage().text()).isEqualTo(expected);
     }
+
+    /** Fills the only slot and most of the queue with long requests, so that the next request waits over a second. */
+    private static List<CompletableFuture<java.net.http.HttpResponse<String>>> fillTheQueue(java.net.http.HttpClient http)
+            throws InterruptedException {
+        String filler = "{\"model\":\"" + MODEL_ID + "\",\"prompt\":\"Once\",\"max_tokens\":240,\"logit_bias\":{\"2\":-100}}";
+        List<CompletableFuture<java.net.http.HttpResponse<String>>> ahead = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            ahead.add(http.sendAsync(post("/completions", filler), java.net.http.HttpResponse.BodyHandlers.ofString()));
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (server.stats().queuedRequests() < 5) {
+            assertThat(System.nanoTime()).as("the filler requests did not queue").isLessThan(deadline);
+            Thread.sleep(2);
+        }
+        return ahead;
+    }
+
+    private static java.net.http.HttpRequest post(String path, String body) {
+        return java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "/v1" + path))
+                .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
+    }
+
+    @Test
+    @Timeout(120)
+    void clientsIgnoreTheKeepAliveCommentsOfAWaitingStream() throws Exception {
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            List<CompletableFuture<java.net.http.HttpResponse<String>>> ahead = fillTheQueue(http);
+            // the raw stream shows the comments the clients below receive while they wait
+            CompletableFuture<java.net.http.HttpResponse<String>> raw = http.sendAsync(post("/completions",
+                    "{\"model\":\"" + MODEL_ID + "\",\"prompt\":\"x\",\"max_tokens\":1,\"stream\":true}"),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            StringBuilder text = new StringBuilder();
+            try (StreamResponse<Completion> stream = client.completions().createStreaming(completionParams())) {
+                stream.stream().forEach(chunk -> chunk.choices().forEach(ch -> text.append(ch.text())));
+            }
+            assertThat(text.toString()).isEqualTo(completionExpected());
+            assertThat(raw.get(60, TimeUnit.SECONDS).body()).startsWith(": ping\n\n").endsWith("data: [DONE]\n\n");
+            for (CompletableFuture<java.net.http.HttpResponse<String>> f : ahead) {
+                assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            }
+
+            ahead = fillTheQueue(http);
+            OpenAiStreamingChatModel chat = OpenAiStreamingChatModel.builder().baseUrl(server.url() + "/v1").apiKey(KEY)
+                    .modelName(MODEL_ID).temperature(0.0).maxTokens(MAX_TOKENS).timeout(Duration.ofSeconds(60)).build();
+            StringBuilder parts = new StringBuilder();
+            CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+            chat.chat(QUESTION, new StreamingChatResponseHandler() {
+                @Override
+                public void onPartialResponse(String partial) {
+                    parts.append(partial);
+                }
+
+                @Override
+                public void onCompleteResponse(ChatResponse response) {
+                    done.complete(response);
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    done.completeExceptionally(error);
+                }
+            });
+            done.get(60, TimeUnit.SECONDS);
+            assertThat(parts.toString()).isEqualTo(chatExpected());
+            for (CompletableFuture<java.net.http.HttpResponse<String>> f : ahead) {
+                assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            }
+        }
+    }
 }
