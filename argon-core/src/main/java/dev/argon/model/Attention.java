@@ -61,7 +61,11 @@ public final class Attention {
                 roundToF16(q, t * qDim, qDim);
             }
         }
-        pool.parallelFor(nHeads, (h0, h1) -> {
+        long work = 0; // score and weighted-sum multiply-adds of all rows
+        for (int t = 0; t < n; t++) {
+            work += 2L * nHeads * headDim * (positions[t] + 1);
+        }
+        pool.parallelFor(nHeads, work, (h0, h1) -> {
             for (int h = h0; h < h1; h++) {
                 int kvh = (h / group) * headDim;
                 int so = h * scoreStride;

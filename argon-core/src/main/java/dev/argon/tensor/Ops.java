@@ -281,7 +281,7 @@ public final class Ops {
         }
         int xo = gemmRows * cols;
         int oo = gemmRows * rows;
-        pool.parallelFor(rows, (start, end) -> {
+        pool.parallelFor(rows, (long) rows * cols * tokens, (start, end) -> {
             if (q8) {
                 w.dotQ8Rows((long) start * cols, end - start, xq, xo, cols, tokens, cols, out, oo + start, rows);
                 return;

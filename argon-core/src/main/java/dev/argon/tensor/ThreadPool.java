@@ -87,6 +87,29 @@ public final class ThreadPool implements AutoCloseable {
     }
 
     /**
+     * Work (in multiply-adds, roughly) below which {@link #parallelFor(int, long, RangeBody)} runs
+     * on the calling thread: a hand-over to the workers costs about a microsecond each way, more
+     * than a few thousand multiply-adds take. System property {@code argon.pool.minWork}.
+     */
+    public static final long MIN_PARALLEL_WORK = Long.getLong("argon.pool.minWork", 32_768);
+
+    /**
+     * {@link #parallelFor(int, RangeBody)} when {@code work} (multiply-adds or a comparable count
+     * for the whole range) is at least {@link #MIN_PARALLEL_WORK}; otherwise {@code body} runs on
+     * the calling thread over the whole range. Chunking never changes results: each index is
+     * computed the same way wherever it runs.
+     */
+    public void parallelFor(int n, long work, RangeBody body) {
+        if (work < MIN_PARALLEL_WORK) {
+            if (n > 0) {
+                body.run(0, n);
+            }
+            return;
+        }
+        parallelFor(n, body);
+    }
+
+    /**
      * Runs {@code body} over {@code [0, n)} split into a few contiguous chunks per thread
      * and waits for all of them. An exception thrown by a chunk is rethrown here.
      */
