@@ -143,4 +143,26 @@ class ThreadPoolTest {
             }
         }
     }
+
+    @Test
+    void smallWorkRunsWholeOnTheCallingThreadAndLargeWorkIsSplit() {
+        try (ThreadPool pool = new ThreadPool(2)) {
+            java.util.List<String> calls = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            Thread caller = Thread.currentThread();
+            pool.parallelFor(100, ThreadPool.MIN_PARALLEL_WORK - 1, (s, e) -> calls.add(s + "-" + e + (Thread.currentThread() == caller)));
+            assertThat(calls).containsExactly("0-100true");
+            calls.clear();
+            int[] hits = new int[100];
+            pool.parallelFor(100, ThreadPool.MIN_PARALLEL_WORK, (s, e) -> {
+                calls.add(s + "-" + e);
+                for (int i = s; i < e; i++) {
+                    hits[i]++;
+                }
+            });
+            assertThat(calls.size()).isGreaterThan(1);
+            assertThat(hits).containsOnly(1);
+            pool.parallelFor(0, 0, (s, e) -> calls.add("empty"));
+            assertThat(calls).doesNotContain("empty");
+        }
+    }
 }
