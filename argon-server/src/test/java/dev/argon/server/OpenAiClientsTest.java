@@ -191,8 +191,11 @@ class OpenAiClientsTest {
         assertThat(chat.chat(QUESTION)).isEqualTo(chatExpected());
     }
 
-    @Test
-    void langChain4jStreamingChatModel() throws Exception {
+    /** A LangChain4j streaming chat of {@link #QUESTION}: the streamed parts and the final response. */
+    private record Streamed(String parts, ChatResponse response) {
+    }
+
+    private static Streamed langChain4jStream() throws Exception {
         OpenAiStreamingChatModel chat = OpenAiStreamingChatModel.builder().baseUrl(server.url() + "/v1").apiKey(KEY)
                 .modelName(MODEL_ID).temperature(0.0).maxTokens(MAX_TOKENS).timeout(Duration.ofSeconds(60)).build();
         StringBuilder parts = new StringBuilder();
@@ -214,6 +217,14 @@ class OpenAiClientsTest {
             }
         });
         ChatResponse response = done.get(60, TimeUnit.SECONDS);
+        return new Streamed(parts.toString(), response);
+    }
+
+    @Test
+    void langChain4jStreamingChatModel() throws Exception {
+        Streamed streamed = langChain4jStream();
+        String parts = streamed.parts();
+        ChatResponse response = streamed.response();
         String expected = chatExpected();
         assertThat(parts.toString()).isEqualTo(expected);
         assertThat(response.aiMessage().text()).isEqualTo(expected);
@@ -261,28 +272,7 @@ class OpenAiClientsTest {
             }
 
             ahead = fillTheQueue(http);
-            OpenAiStreamingChatModel chat = OpenAiStreamingChatModel.builder().baseUrl(server.url() + "/v1").apiKey(KEY)
-                    .modelName(MODEL_ID).temperature(0.0).maxTokens(MAX_TOKENS).timeout(Duration.ofSeconds(60)).build();
-            StringBuilder parts = new StringBuilder();
-            CompletableFuture<ChatResponse> done = new CompletableFuture<>();
-            chat.chat(QUESTION, new StreamingChatResponseHandler() {
-                @Override
-                public void onPartialResponse(String partial) {
-                    parts.append(partial);
-                }
-
-                @Override
-                public void onCompleteResponse(ChatResponse response) {
-                    done.complete(response);
-                }
-
-                @Override
-                public void onError(Throwable error) {
-                    done.completeExceptionally(error);
-                }
-            });
-            done.get(60, TimeUnit.SECONDS);
-            assertThat(parts.toString()).isEqualTo(chatExpected());
+            assertThat(langChain4jStream().parts()).isEqualTo(chatExpected());
             for (CompletableFuture<java.net.http.HttpResponse<String>> f : ahead) {
                 assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             }

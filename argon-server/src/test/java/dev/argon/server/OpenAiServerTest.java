@@ -268,10 +268,7 @@ class OpenAiServerTest {
             try (java.io.InputStream in = r.body()) {
                 assertThat(in.read(new byte[64])).isPositive(); // generation has started
             }
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (s.cancelledGenerations() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            awaitTrue(() -> s.cancelledGenerations() > 0);
             assertThat(s.cancelledGenerations()).isEqualTo(1);
             // the only slot is free again
             assertThat(post(s, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":1}", null).statusCode()).isEqualTo(200);
