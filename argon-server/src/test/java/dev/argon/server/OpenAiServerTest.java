@@ -256,15 +256,23 @@ class OpenAiServerTest {
         assertError(post("/v2/completions", "{}"), 404);
     }
 
+    /** One slot, {@code queue} waiting places, a context long enough for thousands of tokens. */
+    private static ServerConfig oneSlot(int queue) {
+        return new ServerConfig("127.0.0.1", 0, 1, queue, 8192, KvCache.Precision.F32, null, "stories260K");
+    }
+
+    /** A streamed completion that runs for {@code maxTokens} tokens (hot sampling rarely ends a story early). */
+    private static HttpRequest longStream(OpenAiServer s, int maxTokens) {
+        return HttpRequest.newBuilder(URI.create(s.url() + "/v1/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"Once\",\"max_tokens\":" + maxTokens
+                        + ",\"stream\":true,\"temperature\":1.5,\"top_k\":0,\"min_p\":0}"))
+                .build();
+    }
+
     @Test
     void clientDisconnectStopsItsGeneration() throws Exception {
-        ServerConfig one = new ServerConfig("127.0.0.1", 0, 1, 4, 8192, KvCache.Precision.F32, null, "stories260K");
-        try (OpenAiServer s = new OpenAiServer(model, template, one).start()) {
-            HttpRequest req = HttpRequest.newBuilder(URI.create(s.url() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"prompt\":\"Once\",\"max_tokens\":8000,\"stream\":true,\"temperature\":1.5,\"top_k\":0,\"min_p\":0}"))
-                    .build();
-            HttpResponse<java.io.InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        try (OpenAiServer s = new OpenAiServer(model, template, oneSlot(4)).start()) {
+            HttpResponse<java.io.InputStream> r = http.send(longStream(s, 8000), HttpResponse.BodyHandlers.ofInputStream());
             try (java.io.InputStream in = r.body()) {
                 assertThat(in.read(new byte[64])).isPositive(); // generation has started
             }
@@ -278,14 +286,10 @@ class OpenAiServerTest {
     @Test
     @org.junit.jupiter.api.Timeout(60)
     void aStreamingClientThatLeavesWhileQueuedFreesItsPlace() throws Exception {
-        ServerConfig one = new ServerConfig("127.0.0.1", 0, 1, 1, 8192, KvCache.Precision.F32, null, "stories260K");
-        try (OpenAiServer s = new OpenAiServer(model, template, one).start()) {
+        try (OpenAiServer s = new OpenAiServer(model, template, oneSlot(1)).start()) {
             // A holds the only slot for a few seconds
-            HttpRequest a = HttpRequest.newBuilder(URI.create(s.url() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"prompt\":\"Once\",\"max_tokens\":3000,\"stream\":true,\"temperature\":1.5,\"top_k\":0,\"min_p\":0}"))
-                    .build();
-            java.util.concurrent.CompletableFuture<HttpResponse<String>> aDone = http.sendAsync(a, HttpResponse.BodyHandlers.ofString());
+            java.util.concurrent.CompletableFuture<HttpResponse<String>> aDone = http.sendAsync(longStream(s, 3000),
+                    HttpResponse.BodyHandlers.ofString());
             awaitTrue(() -> s.stats().activeSequences() == 1);
             // B waits in the queue, then its client goes away without reading anything
             String body = "{\"prompt\":\"Tim\",\"max_tokens\":4,\"stream\":true}";
