@@ -286,12 +286,7 @@ public final class Ops {
                 w.dotQ8Rows((long) start * cols, end - start, xq, xo, cols, tokens, cols, out, oo + start, rows);
                 return;
             }
-            for (int r = start; r < end; r++) {
-                long wo = (long) r * cols;
-                for (int t = 0; t < tokens; t++) {
-                    out[oo + t * rows + r] = w.dot(wo, x, xo + t * cols, cols);
-                }
-            }
+            w.dotRows((long) start * cols, end - start, x, xo, cols, tokens, cols, out, oo + start, rows);
         });
     }
 }

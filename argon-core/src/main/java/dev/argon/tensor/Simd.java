@@ -121,6 +121,20 @@ public final class Simd {
         return a[o];
     }
 
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
+
+    /**
+     * @return this thread's scratch array of at least {@code n} floats (grown when too short, so a
+     *     decode loop allocates only on its first steps); its contents are undefined
+     */
+    static float[] scratch(int n) {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < n) {
+            holder[0] = new float[n];
+        }
+        return holder[0];
+    }
+
     /** Per-thread buffer of 128 floats where kernels store 16-lane accumulators for {@link #sumLanes16} (and per-block factors). */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[128]);
 

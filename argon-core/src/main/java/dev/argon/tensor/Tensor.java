@@ -56,6 +56,23 @@ public abstract class Tensor {
     }
 
     /**
+     * {@link #dot} of {@code nRows} consecutive weight rows of {@code n} elements starting at
+     * {@code offset} with {@code tokens} activation rows: {@code out[outOffset + r + t * outStride]
+     * = dot(offset + r * n, x, xOffset + t * xStride, n)} for {@code r < nRows}, {@code t < tokens}.
+     * Results are bit-identical to one {@link #dot} per row and token; types override it to prepare
+     * the activations once for all rows (F16) or to share weight loads between tokens.
+     */
+    public void dotRows(long offset, int nRows, float[] x, int xOffset, int xStride, int tokens, int n,
+                        float[] out, int outOffset, int outStride) {
+        for (int r = 0; r < nRows; r++) {
+            long o = offset + (long) r * n;
+            for (int t = 0; t < tokens; t++) {
+                out[outOffset + r + t * outStride] = dot(o, x, xOffset + t * xStride, n);
+            }
+        }
+    }
+
+    /**
      * @return whether {@link #dotQ8} is implemented: types whose ggml dot product runs on
      *     8-bit (Q8_0) activations
      */
