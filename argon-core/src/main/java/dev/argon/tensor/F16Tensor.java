@@ -115,7 +115,24 @@ public final class F16Tensor extends Tensor implements ScalarDot {
             return;
         }
         MemorySegment lanes = L == 16 && tokens >= 4 ? Simd.laneSegment() : null;
-        for (int r = 0; r < nRows; r++) {
+        int r = 0;
+        if (lanes != null) {
+            // two rows by four tokens: each activation load feeds two FMAs
+            for (; r + 2 <= nRows; r += 2) {
+                long base = (offset + (long) r * n) * 2;
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4) {
+                    dot4x2Scaled(base, base + 2L * n, xs, t * vn, vn, out, outOffset + r + t * outStride, outStride, lanes);
+                }
+                for (; t < tokens; t++) {
+                    out[outOffset + r + t * outStride] = dotScaled(base, xs, t * vn, vn);
+                    out[outOffset + r + 1 + t * outStride] = dotScaled(base + 2L * n, xs, t * vn, vn);
+                }
+                addTails(base, n, vn, x, xOffset, xStride, tokens, out, outOffset + r, outStride);
+                addTails(base + 2L * n, n, vn, x, xOffset, xStride, tokens, out, outOffset + r + 1, outStride);
+            }
+        }
+        for (; r < nRows; r++) {
             long base = (offset + (long) r * n) * 2;
             int t = 0;
             if (lanes != null) {
@@ -126,15 +143,19 @@ public final class F16Tensor extends Tensor implements ScalarDot {
             for (; t < tokens; t++) {
                 out[outOffset + r + t * outStride] = dotScaled(base, xs, t * vn, vn);
             }
-            for (t = 0; t < tokens; t++) {
-                int o = outOffset + r + t * outStride;
-                float sum = out[o];
-                int xo = xOffset + t * xStride;
-                for (int i = vn; i < n; i++) {
-                    sum += Le.f16(data, base + 2L * i) * x[xo + i];
-                }
-                out[o] = sum;
+            addTails(base, n, vn, x, xOffset, xStride, tokens, out, outOffset + r, outStride);
+        }
+    }
+
+    /** Adds the scalar tail {@code [vn, n)} of the row at byte {@code base} to each token's result. */
+    private void addTails(long base, int n, int vn, float[] x, int xOffset, int xStride, int tokens, float[] out, int oo, int os) {
+        for (int t = 0; vn < n && t < tokens; t++) {
+            float sum = out[oo + t * os];
+            int xo = xOffset + t * xStride;
+            for (int i = vn; i < n; i++) {
+                sum += Le.f16(data, base + 2L * i) * x[xo + i];
             }
+            out[oo + t * os] = sum;
         }
     }
 
@@ -237,6 +258,66 @@ public final class F16Tensor extends Tensor implements ScalarDot {
         Simd.sumLanes16x4(lanes, 0, out, oo, os);
         for (int k = 0; k < 4; k++) {
             out[oo + k * os] *= UNSCALE;
+        }
+    }
+
+    /**
+     * {@link #dot4Scaled} for the rows at bytes {@code base0} and {@code base1}: row 0's results
+     * to {@code out[oo + k * os]}, row 1's to {@code out[oo + 1 + k * os]}.
+     */
+    private void dot4x2Scaled(long base0, long base1, float[] xs, int so, int vn, float[] out, int oo, int os,
+                              MemorySegment lanes) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        FloatVector c0 = a0, d0 = a0, c1 = a0, d1 = a0, c2 = a0, d2 = a0, c3 = a0, d3 = a0;
+        int s1 = so + vn;
+        int s2 = s1 + vn;
+        int s3 = s2 + vn;
+        for (int i = 0; i < vn; i += L) {
+            FloatVector w = halves(base0 + 2L * i);
+            FloatVector v = halves(base1 + 2L * i);
+            FloatVector x = FloatVector.fromArray(F, xs, so + i);
+            FloatVector t = a0;
+            a0 = b0;
+            b0 = w.fma(x, t);
+            t = c0;
+            c0 = d0;
+            d0 = v.fma(x, t);
+            x = FloatVector.fromArray(F, xs, s1 + i);
+            t = a1;
+            a1 = b1;
+            b1 = w.fma(x, t);
+            t = c1;
+            c1 = d1;
+            d1 = v.fma(x, t);
+            x = FloatVector.fromArray(F, xs, s2 + i);
+            t = a2;
+            a2 = b2;
+            b2 = w.fma(x, t);
+            t = c2;
+            c2 = d2;
+            d2 = v.fma(x, t);
+            x = FloatVector.fromArray(F, xs, s3 + i);
+            t = a3;
+            a3 = b3;
+            b3 = w.fma(x, t);
+            t = c3;
+            c3 = d3;
+            d3 = v.fma(x, t);
+        }
+        ByteOrder no = ByteOrder.nativeOrder();
+        a0.add(b0).intoMemorySegment(lanes, 0, no);
+        a1.add(b1).intoMemorySegment(lanes, 64, no);
+        a2.add(b2).intoMemorySegment(lanes, 128, no);
+        a3.add(b3).intoMemorySegment(lanes, 192, no);
+        c0.add(d0).intoMemorySegment(lanes, 256, no);
+        c1.add(d1).intoMemorySegment(lanes, 320, no);
+        c2.add(d2).intoMemorySegment(lanes, 384, no);
+        c3.add(d3).intoMemorySegment(lanes, 448, no);
+        Simd.sumLanes16x4(lanes, 0, out, oo, os);
+        Simd.sumLanes16x4(lanes, 256, out, oo + 1, os);
+        for (int k = 0; k < 4; k++) {
+            out[oo + k * os] *= UNSCALE;
+            out[oo + 1 + k * os] *= UNSCALE;
         }
     }
 

@@ -109,6 +109,7 @@ final class Gemm {
                 wh[0] = new float[LANE_ROWS * cols + 16];
             }
             float[] wbuf = wh[0];
+            float[] lanes = Simd.lanes();
             for (int tile = start; tile < end; tile++) {
                 int r0 = tile * LANE_ROWS;
                 int nr = Math.min(LANE_ROWS, rows - r0);
@@ -117,15 +118,15 @@ final class Gemm {
                     if (r + LANE_ROWS <= r0 + nr) {
                         int b = 0;
                         for (; b + 2 <= blocks; b += 2) {
-                            tile6x32(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n);
+                            tile6x32(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
                         }
                         if (b < blocks) {
-                            tile6x16(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n);
+                            tile6x16(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
                         }
                         r += LANE_ROWS;
                     } else {
                         for (int b = 0; b < blocks; b++) {
-                            row1x16(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n);
+                            row1x16(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
                         }
                         r++;
                     }
@@ -134,7 +135,8 @@ final class Gemm {
         });
     }
 
-    private static void tile6x32(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n) {
+    private static void tile6x32(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
+                                 float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F);
@@ -163,7 +165,6 @@ final class Gemm {
             a5 = k.fma(u, a5);
             e5 = k.fma(v, e5);
         }
-        float[] lanes = Simd.lanes();
         a0.intoArray(lanes, 0);
         a1.intoArray(lanes, 16);
         a2.intoArray(lanes, 32);
@@ -183,7 +184,8 @@ final class Gemm {
     }
 
     /** {@link #tile6x32}'s arithmetic for one block of 16 tokens (six independent chains). */
-    private static void tile6x16(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n) {
+    private static void tile6x16(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
+                                 float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
         int xa = b * cols * 16;
@@ -196,7 +198,6 @@ final class Gemm {
             a4 = FloatVector.broadcast(F, w[wo + 4 * cols + c]).fma(u, a4);
             a5 = FloatVector.broadcast(F, w[wo + 5 * cols + c]).fma(u, a5);
         }
-        float[] lanes = Simd.lanes();
         a0.intoArray(lanes, 0);
         a1.intoArray(lanes, 16);
         a2.intoArray(lanes, 32);
@@ -208,13 +209,13 @@ final class Gemm {
     }
 
     /** {@link #tile6x32}'s arithmetic for one row and one block of 16 tokens. */
-    private static void row1x16(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n) {
+    private static void row1x16(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
+                                 float[] lanes) {
         FloatVector a = FloatVector.zero(F);
         int xa = b * cols * 16;
         for (int c = 0; c < cols; c++) {
             a = FloatVector.broadcast(F, w[wo + c]).fma(FloatVector.fromArray(F, xt, xa + c * 16), a);
         }
-        float[] lanes = Simd.lanes();
         a.intoArray(lanes, 0);
         scatter(lanes, 0, 1, out, r, b * 16, rows, n);
     }
