@@ -4,8 +4,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -14,15 +12,19 @@ import java.nio.ByteOrder;
  * bfloat16 elements (ggml {@code GGML_TYPE_BF16}): the upper 16 bits of an IEEE float32, 2 bytes
  * each, little-endian. Any offset and length.
  */
-public final class BF16Tensor extends Tensor implements ScalarDot {
-    private static final VectorSpecies<Float> F = Simd.F;
-    private static final int L = Simd.L;
-    private static final VectorSpecies<Short> SH = Simd.ENABLED
-            ? VectorSpecies.of(short.class, VectorShape.forBitSize(Simd.L * 16)) : null;
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-
+public final class BF16Tensor extends HalfWidthTensor implements ScalarDot {
     BF16Tensor(MemorySegment data, long size) {
-        super(data, size);
+        super(data, size, false, 1f, 1f, Float.POSITIVE_INFINITY);
+    }
+
+    @Override
+    float element(long at) {
+        return Le.bf16(data, at);
+    }
+
+    @Override
+    boolean weightsConvertible() {
+        return true;
     }
 
     @Override
@@ -42,7 +44,7 @@ public final class BF16Tensor extends Tensor implements ScalarDot {
         if (Simd.ENABLED) {
             for (; i + L <= n; i += L) {
                 ShortVector h = ShortVector.fromMemorySegment(SH, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
-                ((IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
                         .reinterpretAsFloats().intoArray(out, outOffset + i);
             }
         }
@@ -63,7 +65,7 @@ public final class BF16Tensor extends Tensor implements ScalarDot {
         for (; i + L <= n; i += L) {
             // each bfloat16 becomes the top half of a float
             ShortVector h = ShortVector.fromMemorySegment(SH, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
-            IntVector v = (IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            IntVector v = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
             FloatVector w = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector t = acc0;
             acc0 = acc1;
