@@ -73,15 +73,16 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
             super.dotRows(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
             return;
         }
-        MemorySegment lanes = L == 16 && tokens >= 4 ? Simd.laneSegment() : null;
+        MemorySegment lanes = L == 16 && tokens >= 2 ? Simd.laneSegment() : null;
         int r = 0;
         if (lanes != null) {
-            // two rows by four tokens: each activation load feeds two FMAs
+            // two rows by (up to) four tokens: each activation load feeds two FMAs
             for (; r + 2 <= nRows; r += 2) {
                 long base = (offset + (long) r * n) * 2;
                 int t = 0;
-                for (; t + 4 <= tokens; t += 4) {
-                    dot4x2Scaled(base, base + 2L * n, xs, t * vn, vn, out, outOffset + r + t * outStride, outStride, lanes);
+                for (; t + 2 <= tokens; t += 4) {
+                    dot4x2Scaled(base, base + 2L * n, xs, t * vn, vn, Math.min(4, tokens - t), out,
+                            outOffset + r + t * outStride, outStride, lanes);
                 }
                 for (; t < tokens; t++) {
                     out[outOffset + r + t * outStride] = dotScaled(base, xs, t * vn, vn);
@@ -95,8 +96,9 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
             long base = (offset + (long) r * n) * 2;
             int t = 0;
             if (lanes != null) {
-                for (; t + 4 <= tokens; t += 4) {
-                    dot4Scaled(base, xs, t * vn, vn, out, outOffset + r + t * outStride, outStride, lanes);
+                for (; t + 2 <= tokens; t += 4) {
+                    dot4Scaled(base, xs, t * vn, vn, Math.min(4, tokens - t), out, outOffset + r + t * outStride, outStride,
+                            lanes);
                 }
             }
             for (; t < tokens; t++) {
@@ -158,14 +160,17 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
     }
 
     /**
-     * {@link #dotScaled} for four tokens (scaled activations at {@code so}, {@code so + vn}, ...),
-     * each half converted once; results to {@code out[oo + k * os]}. 16-lane vectors only.
+     * {@link #dotScaled} for {@code count} (2 to 4) tokens (scaled activations at {@code so},
+     * {@code so + vn}, ...), each vector of weights converted once; results to
+     * {@code out[oo + k * os]}. With fewer than four tokens the last one is computed again in the
+     * unused places and written again to its own output (the same bits). 16-lane vectors only.
      */
-    private void dot4Scaled(long base, float[] xs, int so, int vn, float[] out, int oo, int os, MemorySegment lanes) {
+    private void dot4Scaled(long base, float[] xs, int so, int vn, int count, float[] out, int oo, int os,
+                            MemorySegment lanes) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        int s1 = so + vn;
-        int s2 = s1 + vn;
-        int s3 = s2 + vn;
+        int s1 = so + Math.min(1, count - 1) * vn;
+        int s2 = so + Math.min(2, count - 1) * vn;
+        int s3 = so + Math.min(3, count - 1) * vn;
         for (int i = 0; i < vn; i += L) {
             FloatVector w = halves(base + 2L * i);
             FloatVector t = a0;
@@ -186,8 +191,9 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
         a1.add(b1).intoMemorySegment(lanes, 64, no);
         a2.add(b2).intoMemorySegment(lanes, 128, no);
         a3.add(b3).intoMemorySegment(lanes, 192, no);
-        Simd.sumLanes16x4(lanes, 0, out, oo, os);
-        for (int k = 0; k < 4; k++) {
+        Simd.sumLanes16x4(lanes, 0, out, oo, oo + Math.min(1, count - 1) * os, oo + Math.min(2, count - 1) * os,
+                oo + Math.min(3, count - 1) * os);
+        for (int k = 0; k < count; k++) {
             out[oo + k * os] *= unscale;
         }
     }
@@ -196,13 +202,13 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
      * {@link #dot4Scaled} for the rows at bytes {@code base0} and {@code base1}: row 0's results
      * to {@code out[oo + k * os]}, row 1's to {@code out[oo + 1 + k * os]}.
      */
-    private void dot4x2Scaled(long base0, long base1, float[] xs, int so, int vn, float[] out, int oo, int os,
+    private void dot4x2Scaled(long base0, long base1, float[] xs, int so, int vn, int count, float[] out, int oo, int os,
                               MemorySegment lanes) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         FloatVector c0 = a0, d0 = a0, c1 = a0, d1 = a0, c2 = a0, d2 = a0, c3 = a0, d3 = a0;
-        int s1 = so + vn;
-        int s2 = s1 + vn;
-        int s3 = s2 + vn;
+        int s1 = so + Math.min(1, count - 1) * vn;
+        int s2 = so + Math.min(2, count - 1) * vn;
+        int s3 = so + Math.min(3, count - 1) * vn;
         for (int i = 0; i < vn; i += L) {
             FloatVector w = halves(base0 + 2L * i);
             FloatVector v = halves(base1 + 2L * i);
@@ -244,9 +250,12 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
         c1.add(d1).intoMemorySegment(lanes, 320, no);
         c2.add(d2).intoMemorySegment(lanes, 384, no);
         c3.add(d3).intoMemorySegment(lanes, 448, no);
-        Simd.sumLanes16x4(lanes, 0, out, oo, os);
-        Simd.sumLanes16x4(lanes, 256, out, oo + 1, os);
-        for (int k = 0; k < 4; k++) {
+        int o1 = oo + Math.min(1, count - 1) * os;
+        int o2 = oo + Math.min(2, count - 1) * os;
+        int o3 = oo + Math.min(3, count - 1) * os;
+        Simd.sumLanes16x4(lanes, 0, out, oo, o1, o2, o3);
+        Simd.sumLanes16x4(lanes, 256, out, oo + 1, o1 + 1, o2 + 1, o3 + 1);
+        for (int k = 0; k < count; k++) {
             out[oo + k * os] *= unscale;
             out[oo + 1 + k * os] *= unscale;
         }
