@@ -80,9 +80,13 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
             for (; r + 2 <= nRows; r += 2) {
                 long base = (offset + (long) r * n) * 2;
                 int t = 0;
-                for (; t + 2 <= tokens; t += 4) {
+                for (; t + 3 <= tokens; t += 4) {
                     dot4x2Scaled(base, base + 2L * n, xs, t * vn, vn, Math.min(4, tokens - t), out,
                             outOffset + r + t * outStride, outStride, lanes);
+                }
+                if (t + 2 <= tokens) {
+                    dot2x2Scaled(base, base + 2L * n, xs, t * vn, vn, out, outOffset + r + t * outStride, outStride, lanes);
+                    t += 2;
                 }
                 for (; t < tokens; t++) {
                     out[outOffset + r + t * outStride] = dotScaled(base, xs, t * vn, vn);
@@ -160,7 +164,7 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
     }
 
     /**
-     * {@link #dotScaled} for {@code count} (2 to 4) tokens (scaled activations at {@code so},
+     * {@link #dotScaled} for {@code count} (1 to 4) tokens (scaled activations at {@code so},
      * {@code so + vn}, ...), each vector of weights converted once; results to
      * {@code out[oo + k * os]}. With fewer than four tokens the last one is computed again in the
      * unused places and written again to its own output (the same bits). 16-lane vectors only.
@@ -196,6 +200,45 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
         for (int k = 0; k < count; k++) {
             out[oo + k * os] *= unscale;
         }
+    }
+
+    /**
+     * {@link #dotScaled} for two rows (bytes {@code base0}, {@code base1}) and two tokens (scaled
+     * activations at {@code so}, {@code so + vn}): row 0's results to {@code out[oo]},
+     * {@code out[oo + os]}, row 1's to {@code out[oo + 1]}, {@code out[oo + 1 + os]}.
+     */
+    private void dot2x2Scaled(long base0, long base1, float[] xs, int so, int vn, float[] out, int oo, int os,
+                              MemorySegment lanes) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, c0 = a0, d0 = a0, c1 = a0, d1 = a0;
+        int s1 = so + vn;
+        for (int i = 0; i < vn; i += L) {
+            FloatVector w = halves(base0 + 2L * i);
+            FloatVector v = halves(base1 + 2L * i);
+            FloatVector x = FloatVector.fromArray(F, xs, so + i);
+            FloatVector t = a0;
+            a0 = b0;
+            b0 = w.fma(x, t);
+            t = c0;
+            c0 = d0;
+            d0 = v.fma(x, t);
+            x = FloatVector.fromArray(F, xs, s1 + i);
+            t = a1;
+            a1 = b1;
+            b1 = w.fma(x, t);
+            t = c1;
+            c1 = d1;
+            d1 = v.fma(x, t);
+        }
+        ByteOrder no = ByteOrder.nativeOrder();
+        a0.add(b0).intoMemorySegment(lanes, 0, no);
+        a1.add(b1).intoMemorySegment(lanes, 64, no);
+        c0.add(d0).intoMemorySegment(lanes, 128, no);
+        c1.add(d1).intoMemorySegment(lanes, 192, no);
+        Simd.sumLanes16x4(lanes, 0, out, oo, oo + os, oo + 1, oo + 1 + os);
+        out[oo] *= unscale;
+        out[oo + os] *= unscale;
+        out[oo + 1] *= unscale;
+        out[oo + 1 + os] *= unscale;
     }
 
     /**
