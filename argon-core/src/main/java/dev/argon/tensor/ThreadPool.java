@@ -106,15 +106,30 @@ public final class ThreadPool implements AutoCloseable {
             }
             return;
         }
-        parallelFor(n, body);
+        parallelFor(n, work < SMALL_LOOP_WORK ? 1 : CHUNKS_PER_THREAD, body);
     }
+
+    /**
+     * Work (multiply-adds) below which {@link #parallelFor(int, long, RangeBody)} splits a loop into
+     * one chunk per thread instead of {@link #CHUNKS_PER_THREAD}: for the many products of a small
+     * model's decode step (SmolLM2-135M: 0.3–0.9 M multiply-adds, a few microseconds each), the
+     * claims and completions of extra chunks on two shared counters cost more than they balance
+     * (SmolLM2-shape Q4_0 decode on two threads: 139–142 tokens/s with one chunk per thread,
+     * 110–130 with four; 1B-shape products are unaffected). System property
+     * {@code argon.pool.smallWork}.
+     */
+    public static final long SMALL_LOOP_WORK = Long.getLong("argon.pool.smallWork", 1L << 21);
 
     /**
      * Runs {@code body} over {@code [0, n)} split into a few contiguous chunks per thread
      * and waits for all of them. An exception thrown by a chunk is rethrown here.
      */
     public void parallelFor(int n, RangeBody body) {
-        int c = nThreads == 1 ? 1 : Math.min(Math.min(nThreads * CHUNKS_PER_THREAD, MAX_CHUNKS), n);
+        parallelFor(n, CHUNKS_PER_THREAD, body);
+    }
+
+    private void parallelFor(int n, int chunksPerThread, RangeBody body) {
+        int c = nThreads == 1 ? 1 : Math.min(Math.min(nThreads * chunksPerThread, MAX_CHUNKS), n);
         if (c <= 1) {
             body.run(0, n);
             return;

@@ -159,7 +159,19 @@ class ThreadPoolTest {
                     hits[i]++;
                 }
             });
-            assertThat(calls.size()).isGreaterThan(1);
+            // below SMALL_LOOP_WORK: one chunk per thread
+            assertThat(calls).containsExactlyInAnyOrder("0-50", "50-100");
+            assertThat(hits).containsOnly(1);
+            calls.clear();
+            java.util.Arrays.fill(hits, 0);
+            pool.parallelFor(100, ThreadPool.SMALL_LOOP_WORK, (s, e) -> {
+                calls.add(s + "-" + e);
+                for (int i = s; i < e; i++) {
+                    hits[i]++;
+                }
+            });
+            // larger loops: a few chunks per thread, so the caller can absorb a late worker's share
+            assertThat(calls).hasSize(8);
             assertThat(hits).containsOnly(1);
             pool.parallelFor(0, 0, (s, e) -> calls.add("empty"));
             assertThat(calls).doesNotContain("empty");
