@@ -96,7 +96,7 @@ final class SynthCommand implements Runnable {
     boolean ropeFreqs;
 
     @Option(names = "--type", paramLabel = "TYPE", defaultValue = "f16",
-            description = "Weight type: f32, f16, q8_0, q4_0, q4_k_m or q5_k_m (Q4_K or Q5_K with some Q6_K, as llama-quantize Q4_K_M and Q5_K_M; like llama-quantize, q4_k and q5_k name these mixes; case and - vs _ do not matter) (default: ${DEFAULT-VALUE}).")
+            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_k_m or q5_k_m (Q4_K or Q5_K with some Q6_K, as llama-quantize Q4_K_M and Q5_K_M; like llama-quantize, q4_k and q5_k name these mixes; case and - vs _ do not matter) (default: ${DEFAULT-VALUE}).")
     String typeName;
 
     @Option(names = {"-s", "--seed"}, paramLabel = "SEED", defaultValue = "42",

@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 
 /**
  * The weight formats {@code argon synth} writes, with their {@code general.file_type} (llama.cpp's
- * {@code llama_ftype}). Norm vectors are always F32. F32, F16, Q8_0 and Q4_0 use their type for
+ * {@code llama_ftype}). Norm vectors are always F32. F32, F16, BF16, Q8_0 and Q4_0 use their type for
  * every matrix (like {@code llama-quantize --pure}); {@link #Q4_K_M} and {@link #Q5_K_M} are
  * llama.cpp's mixes, see {@link #matrixType}.
  */
@@ -25,7 +25,9 @@ public enum SynthType {
     /** llama.cpp's Q4_K_M mix of Q4_K and Q6_K ({@code LLAMA_FTYPE_MOSTLY_Q4_K_M}). */
     Q4_K_M("q4_k_m", 15, GgmlType.Q4_K),
     /** llama.cpp's Q5_K_M mix of Q5_K and Q6_K ({@code LLAMA_FTYPE_MOSTLY_Q5_K_M}). */
-    Q5_K_M("q5_k_m", 17, GgmlType.Q5_K);
+    Q5_K_M("q5_k_m", 17, GgmlType.Q5_K),
+    /** Matrices BF16 ({@code LLAMA_FTYPE_MOSTLY_BF16}). */
+    BF16("bf16", 32, GgmlType.BF16);
 
     /** What a matrix is, as far as the type rules care. */
     public enum Role {
