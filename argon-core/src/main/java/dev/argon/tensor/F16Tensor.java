@@ -71,7 +71,6 @@ public final class F16Tensor extends HalfWidthTensor implements ScalarDot {
         return true;
     }
 
-
     @Override
     public GgmlType type() {
         return GgmlType.F16;

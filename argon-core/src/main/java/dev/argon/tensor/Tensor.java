@@ -60,7 +60,8 @@ public abstract class Tensor {
      * {@code offset} with {@code tokens} activation rows: {@code out[outOffset + r + t * outStride]
      * = dot(offset + r * n, x, xOffset + t * xStride, n)} for {@code r < nRows}, {@code t < tokens}.
      * Results are bit-identical to one {@link #dot} per row and token; types override it to prepare
-     * the activations once for all rows (F16) or to share weight loads between tokens.
+     * the activations once for all rows and to share weight loads between rows and tokens (F16 and
+     * BF16). The F32-activation path of {@link Ops#matmul} calls it.
      */
     public void dotRows(long offset, int nRows, float[] x, int xOffset, int xStride, int tokens, int n,
                         float[] out, int outOffset, int outStride) {
