@@ -59,17 +59,19 @@ public final class BF16Tensor extends HalfWidthTensor implements ScalarDot {
             return dotScalar(offset, x, xOffset, n);
         }
         long base = offset * 2;
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= n; i += L) {
             // each bfloat16 becomes the top half of a float
             ShortVector h = ShortVector.fromMemorySegment(SH, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
             IntVector v = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
             FloatVector w = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            // one chain in order, as HalfWidthTensor.dotScaled (batched decode gives the same bits)
-            acc = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = w.fma(FloatVector.fromArray(F, x, xOffset + i), t);
         }
-        float sum = Simd.sum(acc);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += Le.bf16(data, base + 2L * i) * x[xOffset + i];
         }

@@ -97,7 +97,8 @@ public final class F16Tensor extends HalfWidthTensor implements ScalarDot {
             return dotScalar(offset, x, xOffset, n);
         }
         long base = offset * 2;
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= n; i += L) {
             // widen L halves: move sign and exponent/mantissa bits to float positions and multiply
@@ -112,10 +113,12 @@ public final class F16Tensor extends HalfWidthTensor implements ScalarDot {
             if (special.anyTrue()) {
                 w = w.blend(bits.or(0x7F800000).reinterpretAsFloats(), special.cast(F));
             }
-            // one chain in order, as HalfWidthTensor.dotScaled (batched decode gives the same bits)
-            acc = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+            // two accumulators, swapped every step, halve the FMA dependency chain
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = w.fma(FloatVector.fromArray(F, x, xOffset + i), t);
         }
-        float sum = Simd.sum(acc);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += Le.f16(data, base + 2L * i) * x[xOffset + i];
         }
