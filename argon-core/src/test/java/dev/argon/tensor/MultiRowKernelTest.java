@@ -80,7 +80,7 @@ class MultiRowKernelTest {
                     w[cols + 2] = -6e-8f;
                 }
                 Tensor t = Tensor.of(type, Quantizer.quantize(type, w), w.length);
-                for (int tokens : new int[]{1, 2, 3, 4, 6, 7, 8, 9}) {
+                for (int tokens : new int[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
                     float[] x = new float[(2 + tokens) * cols];
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9) - 4));
