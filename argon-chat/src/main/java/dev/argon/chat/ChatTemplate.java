@@ -10,6 +10,7 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.argon.ArgonException;
 import dev.argon.gguf.GgufFile;
+import dev.argon.tokenizer.PromptText;
 import dev.argon.tokenizer.Tokenizer;
 import jinjava.javax.el.CompositeELResolver;
 
@@ -63,6 +64,13 @@ public final class ChatTemplate {
             + "{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}"
             + "{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
 
+    /** Render time budget in milliseconds: a template that loops longer fails with a clear error. */
+    public static final long RENDER_MILLIS = 2_000;
+    /** The longest rendered prompt and template string, in characters (16 Mi). */
+    public static final int MAX_OUTPUT_CHARS = 16 << 20;
+    /** The most items of a list or map a template may build. */
+    static final int MAX_COLLECTION_SIZE = 100_000;
+
     /** End-of-turn markers; those a template writes are also useful as stop strings. */
     private static final List<String> END_MARKERS = List.of("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>",
             "<|end_of_turn|>", "<|endoftext|>", "<|END_OF_TURN_TOKEN|>", "</s>");
@@ -70,11 +78,13 @@ public final class ChatTemplate {
     private final String source;
     private final TemplateSource.Result rewritten;
     private final Map<String, String> specialTokens;
+    private final List<String> specialTexts;
     private final boolean fallback;
 
-    private ChatTemplate(String source, Map<String, String> specialTokens, boolean fallback) {
+    private ChatTemplate(String source, Map<String, String> specialTokens, List<String> specialTexts, boolean fallback) {
         this.source = source;
         this.specialTokens = Map.copyOf(specialTokens);
+        this.specialTexts = List.copyOf(specialTexts);
         this.fallback = fallback;
         this.rewritten = TemplateSource.rewrite(source);
         Context global = Engine.JINJAVA.getGlobalContext();
@@ -94,7 +104,16 @@ public final class ChatTemplate {
      * @throws ArgonException if the template uses a filter or test that is not supported
      */
     public static ChatTemplate of(String template, String bosToken, String eosToken) {
-        return new ChatTemplate(template, Map.of("bos_token", bosToken, "eos_token", eosToken), false);
+        return of(template, bosToken, eosToken, List.of());
+    }
+
+    /**
+     * @param specialTexts the texts of the vocabulary's control tokens ({@link Tokenizer#specialTexts()}):
+     *     where they occur in message content, {@link #renderPrompt} keeps them plain text
+     * @throws ArgonException if the template uses a filter or test that is not supported
+     */
+    public static ChatTemplate of(String template, String bosToken, String eosToken, List<String> specialTexts) {
+        return new ChatTemplate(template, Map.of("bos_token", bosToken, "eos_token", eosToken), specialTexts, false);
     }
 
     /**
@@ -113,10 +132,10 @@ public final class ChatTemplate {
         tokens.putIfAbsent("eos_token", "");
         String template = file.has(METADATA_KEY) ? file.getString(METADATA_KEY) : null;
         if (template == null || template.isBlank()) {
-            return new ChatTemplate(hasToken(tokenizer, "<|im_start|>") ? CHATML : LLAMA2, tokens, true);
+            return new ChatTemplate(hasToken(tokenizer, "<|im_start|>") ? CHATML : LLAMA2, tokens, tokenizer.specialTexts(), true);
         }
         try {
-            return new ChatTemplate(template, tokens, false);
+            return new ChatTemplate(template, tokens, tokenizer.specialTexts(), false);
         } catch (ArgonException e) {
             throw new ArgonException(file.path() + ": " + e.getMessage(), e);
         }
@@ -127,7 +146,7 @@ public final class ChatTemplate {
         String bos = text(tokenizer, tokenizer.bos());
         String eos = text(tokenizer, tokenizer.eos());
         return new ChatTemplate(hasToken(tokenizer, "<|im_start|>") ? CHATML : LLAMA2,
-                Map.of("bos_token", bos, "eos_token", eos), true);
+                Map.of("bos_token", bos, "eos_token", eos), tokenizer.specialTexts(), true);
     }
 
     /** @return a token id from the metadata, or -1 when absent or out of range (such as 4294967295 for "none") */
@@ -153,67 +172,85 @@ public final class ChatTemplate {
      * Renders a plain conversation.
      *
      * @param addGenerationPrompt end with the header of an assistant turn, so the model answers next
+     * @return the prompt text, exactly as {@link #renderPrompt} gives it
      * @throws ArgonException if the template raises an error or fails
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        List<Map<String, Object>> maps = new ArrayList<>();
-        for (ChatMessage m : messages) {
-            maps.add(m.toMap());
-        }
-        return render(maps, null, addGenerationPrompt, Map.of());
+        return renderPrompt(maps(messages), null, addGenerationPrompt, Map.of()).text();
     }
 
     /**
-     * Renders a conversation given as maps (with {@code tool_calls} and other fields where the
-     * template uses them). Maps keep their iteration order, which {@code tojson} writes.
+     * Renders a conversation given as maps; see {@link #renderPrompt}.
      *
-     * @param tools tool (function) descriptions for {@code tools}, or null
-     * @param extraVariables further template variables (for example {@code enable_thinking}); they
-     *     do not replace {@code messages}, {@code tools} or {@code add_generation_prompt}
+     * @return the prompt text
      * @throws ArgonException if the template raises an error or fails
      */
     public String render(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools,
                          boolean addGenerationPrompt, Map<String, ?> extraVariables) {
-        Map<String, Object> context = new HashMap<>(specialTokens);
-        context.putAll(extraVariables);
-        context.put("messages", copy(messages));
-        context.put("add_generation_prompt", addGenerationPrompt);
-        if (tools != null) {
-            context.put("tools", copy(tools));
-        }
-        TemplateFunctions.clear();
-        RenderResult result;
-        try {
-            result = Engine.JINJAVA.renderForResult(rewritten.text(), context);
-        } finally {
-            TemplateFunctions.Raised raised = TemplateFunctions.takeRaised();
-            if (raised != null) {
-                throw new ArgonException("chat template line " + raised.line() + ": raise_exception: "
-                        + raised.message().replaceAll("\\s*\\R\\s*", " "));
-            }
-        }
-        for (TemplateError e : result.getErrors()) {
-            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new ArgonException("chat template line " + e.getLineno() + ": "
-                        + TemplateFunctions.describe(e).replaceAll("\\s*\\R\\s*", " "));
-            }
-        }
-        return result.getOutput();
+        return renderPrompt(messages, tools, addGenerationPrompt, extraVariables).text();
     }
 
-    /** Deep copy into mutable, ordered Java collections (Jinjava wraps them as Python-like values). */
-    private static Object copy(Object value) {
-        if (value instanceof Map<?, ?> m) {
-            Map<String, Object> c = new LinkedHashMap<>();
-            m.forEach((k, v) -> c.put(String.valueOf(k), copy(v)));
-            return c;
+    /** Renders a plain conversation for tokenizing; see {@link #renderPrompt}. */
+    public PromptText renderPrompt(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return renderPrompt(maps(messages), null, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * Renders a conversation given as maps (with {@code tool_calls} and other fields where the
+     * template uses them) into the prompt to tokenize. Maps keep their iteration order, which
+     * {@code tojson} writes.
+     *
+     * <p><b>Data stays data.</b> Every value in the messages, the tools and the extra variables
+     * is passed to the template as a value and rendered literally: text such as
+     * <code>{{ 7*7 }}</code> or <code>{% include %}</code> inside a message is printed as
+     * written, never interpreted. Control-token text inside those values (say
+     * {@code <|eot_id|>} in a user message) is marked as literal in the returned
+     * {@link PromptText}, so the tokenizer keeps it plain text, while the template's own control
+     * tokens (role markers, {@code bos_token}) become control tokens.
+     *
+     * @param tools tool (function) descriptions for {@code tools}, or null
+     * @param extraVariables further template variables (for example {@code enable_thinking}); they
+     *     do not replace {@code messages}, {@code tools} or {@code add_generation_prompt}
+     * @return the prompt: special parsing on, the control-token text of data literal
+     * @throws ArgonException if the template raises an error, fails, reads a file, or exceeds the
+     *     output size or render time bounds
+     */
+    public PromptText renderPrompt(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools,
+                                   boolean addGenerationPrompt, Map<String, ?> extraVariables) {
+        List<Object> data = new ArrayList<>();
+        data.add(messages);
+        data.add(extraVariables);
+        if (tools != null) {
+            data.add(tools);
         }
-        if (value instanceof List<?> l) {
-            List<Object> c = new ArrayList<>();
-            l.forEach(v -> c.add(copy(v)));
-            return c;
+        LiteralMarks marks = LiteralMarks.choose(specialTexts, rewritten.text(), data);
+        Map<String, Object> context = new HashMap<>(specialTokens);
+        extraVariables.forEach((k, v) -> context.put(k, marks.copyMarked(v)));
+        context.put("messages", marks.copyMarked(messages));
+        context.put("add_generation_prompt", addGenerationPrompt);
+        if (tools != null) {
+            context.put("tools", marks.copyMarked(tools));
         }
-        return value;
+        return marks.unmark(Engine.render(rewritten.text(), context));
+    }
+
+    private static List<Map<String, Object>> maps(List<ChatMessage> messages) {
+        List<Map<String, Object>> maps = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            maps.add(m.toMap());
+        }
+        return maps;
+    }
+
+    /**
+     * The old, unsafe behaviour, for trusted callers that write control tokens into messages on
+     * purpose (pre-formatted turns): {@link #renderPrompt} marks nothing, so control-token text in
+     * message content becomes control tokens, as llama.cpp, vLLM and Hugging Face tokenize.
+     *
+     * @return this template with control-token text in data parsed like the template's own
+     */
+    public ChatTemplate withSpecialTokensInContent() {
+        return new ChatTemplate(source, specialTokens, List.of(), fallback);
     }
 
     /** @return the template text (the fallback's when {@link #isFallback()}) */
@@ -257,9 +294,42 @@ public final class ChatTemplate {
         return List.copyOf(stops);
     }
 
-    /** The shared Jinjava engine, configured like Hugging Face's Jinja2 environment. */
+    /** The shared Jinjava engine, configured like Hugging Face's Jinja2 environment, with bounds. */
     private static final class Engine {
         static final Jinjava JINJAVA = create();
+
+        /** Renders the rewritten template; all failures become one {@link ArgonException} naming the line. */
+        static String render(String template, Map<String, Object> context) {
+            RenderResult result;
+            TemplateFunctions.begin(RENDER_MILLIS * 1_000_000L);
+            try {
+                result = JINJAVA.renderForResult(template, context);
+            } catch (OutOfMemoryError e) {
+                throw new ArgonException("chat template: rendering ran out of memory", e);
+            } finally {
+                TemplateFunctions.end();
+                TemplateFunctions.Raised raised = TemplateFunctions.takeRaised();
+                if (raised != null) {
+                    throw new ArgonException(where(raised.line())
+                            + raised.message().replaceAll("\\s*\\R\\s*", " "));
+                }
+            }
+            for (TemplateError e : result.getErrors()) {
+                if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                    throw new ArgonException(where(e.getLineno())
+                            + TemplateFunctions.describe(e).replaceAll("\\s*\\R\\s*", " "));
+                }
+            }
+            String out = result.getOutput();
+            if (out.length() > MAX_OUTPUT_CHARS) {
+                throw new ArgonException("chat template: the rendered prompt is longer than " + MAX_OUTPUT_CHARS + " characters");
+            }
+            return out;
+        }
+
+        private static String where(int line) {
+            return line >= 1 ? "chat template line " + line + ": " : "chat template: ";
+        }
 
         private static Jinjava create() {
             CompositeELResolver resolver = new CompositeELResolver();
@@ -269,6 +339,14 @@ public final class ChatTemplate {
                     // trim_blocks/lstrip_blocks are applied by TemplateSource (keeps line numbers right)
                     .withTrimBlocks(false)
                     .withLstripBlocks(false)
+                    // values are data: text such as "{{ x }}" in a message is never rendered again
+                    .withNestedInterpretationEnabled(false)
+                    .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                    .withMaxStringLength(MAX_OUTPUT_CHARS)
+                    .withMaxListSize(MAX_COLLECTION_SIZE)
+                    .withMaxMapSize(MAX_COLLECTION_SIZE)
+                    .withMaxRenderDepth(10)
+                    .withMaxMacroRecursionDepth(20)
                     .withElResolver(resolver)
                     .withLegacyOverrides(LegacyOverrides.newBuilder()
                             .withEvaluateMapKeys(true)
@@ -282,11 +360,18 @@ public final class ChatTemplate {
                             .build())
                     .build();
             Jinjava jinjava = new Jinjava(config);
+            // templates cannot read files or classpath resources
+            jinjava.setResourceLocator((name, encoding, interpreter) -> {
+                throw TemplateFunctions.stop("templates cannot read files ('" + name + "')", interpreter.getLineNumber());
+            });
             Context global = jinjava.getGlobalContext();
             TemplateFilters.all().forEach(global::registerFilter);
             TemplateFilters.tests().forEach(global::registerExpTest);
             global.registerTag(new PyForTag());
             global.registerTag(new TemplateFunctions.GenerationTag());
+            for (String tag : List.of("include", "import", "from", "extends")) {
+                global.registerTag(new TemplateFunctions.RefusedTag(tag));
+            }
             global.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException",
                     Object.class));
             global.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow",

@@ -55,7 +55,9 @@ final class PyForTag extends ForTag {
         Object collection = interpreter.resolveELExpression(iterable.strip(), tagNode.getLineNumber());
         List<Object> items = new ArrayList<>();
         ForLoop it = ObjectIterator.getLoop(collection);
+        int line = tagNode.getLineNumber();
         while (it.hasNext()) {
+            TemplateFunctions.checkTime(line);
             Object item = it.next();
             if (condition == null || accepts(interpreter, vars, item, condition, tagNode.getLineNumber())) {
                 items.add(item);
@@ -85,10 +87,26 @@ final class PyForTag extends ForTag {
         }
         LoopItems.push(items);
         try {
-            return renderForCollection(loopNode, interpreter, vars, items);
+            return renderForCollection(loopNode, interpreter, vars, timed(items, line));
         } finally {
             LoopItems.pop();
         }
+    }
+
+    /** @return the items as a list that checks the render's time budget at every item */
+    private static List<Object> timed(List<Object> items, int line) {
+        return new java.util.AbstractList<>() {
+            @Override
+            public Object get(int index) {
+                TemplateFunctions.checkTime(line);
+                return items.get(index);
+            }
+
+            @Override
+            public int size() {
+                return items.size();
+            }
+        };
     }
 
     private static boolean accepts(JinjavaInterpreter interpreter, List<String> vars, Object item, String condition, int line) {

@@ -21,6 +21,8 @@ public final class TemplateFunctions {
     }
 
     private static final ThreadLocal<Raised> RAISED = new ThreadLocal<>();
+    /** The end of this thread's render time budget ({@link System#nanoTime()}), or null when none. */
+    private static final ThreadLocal<Long> DEADLINE = new ThreadLocal<>();
 
     private TemplateFunctions() {
     }
@@ -31,19 +33,51 @@ public final class TemplateFunctions {
      */
     public static Object raiseException(Object message) {
         int line = JinjavaInterpreter.getCurrentMaybe().map(JinjavaInterpreter::getLineNumber).orElse(-1);
+        throw stop("raise_exception: " + message, line);
+    }
+
+    /**
+     * Stops the render on this thread: the first stop is what {@link ChatTemplate} reports, with
+     * its line, however Jinjava handles the exception thrown.
+     *
+     * @return the exception to throw
+     */
+    static IllegalStateException stop(String message, int line) {
         if (RAISED.get() == null) {
-            RAISED.set(new Raised(String.valueOf(message), line));
+            RAISED.set(new Raised(message, line));
         }
-        throw new IllegalStateException("raise_exception: " + message);
+        return new IllegalStateException(message);
+    }
+
+    /** Starts a render on this thread with a time budget. */
+    static void begin(long budgetNanos) {
+        RAISED.remove();
+        DEADLINE.set(System.nanoTime() + budgetNanos);
+    }
+
+    /** Ends the render on this thread. */
+    static void end() {
+        DEADLINE.remove();
+    }
+
+    /**
+     * Called by loops once per item: stops the render once its time budget is spent.
+     *
+     * @throws IllegalStateException when the budget is spent (and from then on)
+     */
+    static void checkTime(int line) {
+        Long deadline = DEADLINE.get();
+        if (RAISED.get() != null && RAISED.get().message().startsWith("rendering took")) {
+            throw new IllegalStateException(RAISED.get().message());
+        }
+        if (deadline != null && System.nanoTime() - deadline > 0) {
+            throw stop("rendering took longer than " + ChatTemplate.RENDER_MILLIS + " ms; the template loops too long", line);
+        }
     }
 
     /** {@code strftime_now(format)}: the current local time formatted with Python's strftime codes. */
     public static String strftimeNow(String format) {
         return StrftimeFormatter.format(ZonedDateTime.now(), format, Locale.US);
-    }
-
-    static void clear() {
-        RAISED.remove();
     }
 
     /** @return the first {@code raise_exception} call of this render on this thread, or null */
@@ -72,6 +106,26 @@ public final class TemplateFunctions {
                 sb.append(child.render(interpreter).getValue());
             }
             return sb.toString();
+        }
+    }
+
+    /** {@code include}, {@code import}, {@code from} and {@code extends}: refused, templates cannot read files. */
+    static final class RefusedTag implements Tag {
+        private final String name;
+
+        RefusedTag(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public String getName() {
+            return name;
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            throw stop("'{% " + name + " %}' is not allowed: chat templates cannot read files or other templates",
+                    tagNode.getLineNumber());
         }
     }
 

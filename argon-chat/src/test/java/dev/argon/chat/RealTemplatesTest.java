@@ -203,7 +203,7 @@ class RealTemplatesTest {
     /** A vocabulary of fixed pieces; BOS is id 0 and EOS id 1 when there are two or more. */
     private record FakeVocabulary(List<String> pieces) implements Tokenizer {
         @Override
-        public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+        public int[] encode(dev.argon.tokenizer.PromptText prompt, boolean addSpecial) {
             return new int[0];
         }
 

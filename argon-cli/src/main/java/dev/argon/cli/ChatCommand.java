@@ -11,6 +11,7 @@ import dev.argon.gguf.GgufFile;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
 import dev.argon.sampling.SamplingParams;
+import dev.argon.tokenizer.PromptText;
 import dev.argon.tokenizer.Tokenizer;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
@@ -66,6 +67,11 @@ final class ChatCommand implements Runnable {
             description = "Most tokens per answer; -1 = until the end of the answer or a full context (default: ${DEFAULT-VALUE}).")
     int nPredict;
 
+    @Option(names = "--parse-special-in-content",
+            description = "Let control-token text in messages (such as </s> or <|im_end|>) become control tokens. Unsafe with"
+                    + " untrusted text; by default message text is always plain text and only the template writes control tokens.")
+    boolean parseSpecialInContent;
+
     /** The terminal of the interactive mode; null = the system's (tests set their own). */
     Terminal terminal;
 
@@ -83,8 +89,12 @@ final class ChatCommand implements Runnable {
             try (GgufFile file = GgufFile.open(path)) {
                 template = ChatTemplate.fromGguf(file, model.tokenizer());
             }
+            if (parseSpecialInContent) {
+                template = template.withSpecialTokensInContent();
+            }
             int ctx = run.contextFor(model, err);
-            Session session = new Session(new Generator(model, run.cachePrecision()), model.tokenizer(), template, sampling, nPredict, ctx);
+            Session session = new Session(new Generator(model, run.cachePrecision()), model.tokenizer(), template, sampling, nPredict, ctx,
+                    ids -> run.printPrompt(model.tokenizer(), ids, err));
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads, describe(template));
@@ -188,10 +198,10 @@ final class ChatCommand implements Runnable {
 
     /** Renders the conversation and generates one answer. */
     private record Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling,
-                           int maxTokens, int contextLength, boolean tokenizerAddsBos) {
+                           int maxTokens, int contextLength, Consumer<int[]> onPrompt, boolean tokenizerAddsBos) {
         Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling, int maxTokens,
-                int contextLength) {
-            this(generator, tokenizer, template, sampling, maxTokens, contextLength, addsBos(tokenizer));
+                int contextLength, Consumer<int[]> onPrompt) {
+            this(generator, tokenizer, template, sampling, maxTokens, contextLength, onPrompt, addsBos(tokenizer));
         }
 
         private static boolean addsBos(Tokenizer t) {
@@ -200,14 +210,15 @@ final class ChatCommand implements Runnable {
         }
 
         GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
-            String text = template.render(conversation, true);
+            PromptText prompt = template.renderPrompt(conversation, true);
             // Templates write bos_token themselves; the tokenizer adds BOS too, so drop the written one.
             String bos = template.bosToken();
-            if (tokenizerAddsBos && !bos.isEmpty() && text.startsWith(bos)) {
-                text = text.substring(bos.length());
+            if (tokenizerAddsBos && !bos.isEmpty() && prompt.text().startsWith(bos) && !prompt.isLiteral(0, bos.length())) {
+                prompt = prompt.substring(bos.length());
             }
-            GenerationRequest req = new GenerationRequest(text, maxTokens, sampling, template.stopStrings(), true, true);
+            GenerationRequest req = new GenerationRequest(prompt, maxTokens, sampling, template.stopStrings(), true, -1);
             int[] ids = generator.tokenizePrompt(req, contextLength);
+            onPrompt.accept(ids);
             return generator.generate(req, ids, contextLength, onText, cancelled);
         }
     }

@@ -68,6 +68,7 @@ final class GenerateCommand implements Runnable {
             int ctx = run.contextFor(model, err);
             Generator generator = new Generator(model, run.cachePrecision());
             int[] promptIds = generator.tokenizePrompt(request, ctx);
+            run.printPrompt(model.tokenizer(), promptIds, err);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);

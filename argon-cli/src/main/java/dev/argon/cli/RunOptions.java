@@ -62,6 +62,22 @@ final class RunOptions {
             description = "Multiply Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
     boolean f32Activations;
 
+    @Option(names = "--verbose-prompt",
+            description = "Print the prompt's token ids and pieces to standard error, one 'id -> piece' line each (as 'argon tokenize').")
+    boolean verbosePrompt;
+
+    /** With {@code --verbose-prompt}: the prompt's tokens on standard error, formatted as {@code argon tokenize} prints them. */
+    void printPrompt(dev.argon.tokenizer.Tokenizer tokenizer, int[] ids, java.io.PrintStream err) {
+        if (!verbosePrompt) {
+            return;
+        }
+        err.printf("argon: prompt: %d tokens%n", ids.length);
+        for (int id : ids) {
+            err.printf("%6d -> '%s'%n", id, tokenizer.piece(id));
+        }
+        err.flush();
+    }
+
     /** @return the sampler settings */
     SamplingParams sampling() {
         return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);

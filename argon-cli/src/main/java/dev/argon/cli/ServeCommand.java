@@ -62,6 +62,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests that may wait for a free slot; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--parse-special-in-content",
+            description = "Let control-token text in chat messages (such as </s> or <|im_end|>) become control tokens. Unsafe with"
+                    + " untrusted clients; by default message text is always plain text and only the template writes control tokens.")
+    boolean parseSpecialInContent;
+
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every route but /health.")
     String apiKey;
 
@@ -157,6 +162,9 @@ final class ServeCommand implements Callable<Integer> {
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
                 template = ChatTemplate.fromGguf(file, model.tokenizer());
+            }
+            if (parseSpecialInContent) {
+                template = template.withSpecialTokensInContent();
             }
             ctx = opts.contextFor(model, err);
             if (ctx < 2) {

@@ -3,25 +3,38 @@ package dev.argon.generate;
 import dev.argon.ArgonException;
 import dev.argon.sampling.Logprobs;
 import dev.argon.sampling.SamplingParams;
+import dev.argon.tokenizer.PromptText;
 
 import java.util.List;
 
 /**
  * What to generate.
  *
- * @param prompt the prompt text
+ * @param prompt the prompt text, and where control-token text in it becomes control tokens
+ *     ({@link PromptText}: nowhere, everywhere, or everywhere but in literal ranges such as the
+ *     content of chat messages)
  * @param maxTokens tokens to generate at most; -1 = until the context is full
  * @param sampling sampler settings
  * @param stop stop strings (not included in the output)
  * @param addSpecial add BOS/EOS as the model's metadata says
- * @param parseSpecial parse control tokens written in the prompt (like {@code <s>})
  * @param logprobs -1 for no log-probabilities; {@code 0..20}: report each generated token's
  *     log-probability and that many most likely alternatives (OpenAI's {@code top_logprobs})
  */
-public record GenerationRequest(String prompt, int maxTokens, SamplingParams sampling, List<String> stop,
-                                boolean addSpecial, boolean parseSpecial, int logprobs) {
+public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                                boolean addSpecial, int logprobs) {
 
-    /** A request without log-probabilities. */
+    /**
+     * A request for a text prompt.
+     *
+     * @param parseSpecial parse control tokens written anywhere in the prompt (like {@code <s>})
+     * @param logprobs see the record's parameter
+     */
+    public GenerationRequest(String prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, boolean parseSpecial, int logprobs) {
+        this(new PromptText(prompt, parseSpecial, null), maxTokens, sampling, stop, addSpecial, logprobs);
+    }
+
+    /** A request for a text prompt without log-probabilities. */
     public GenerationRequest(String prompt, int maxTokens, SamplingParams sampling, List<String> stop,
                              boolean addSpecial, boolean parseSpecial) {
         this(prompt, maxTokens, sampling, stop, addSpecial, parseSpecial, -1);
@@ -29,7 +42,7 @@ public record GenerationRequest(String prompt, int maxTokens, SamplingParams sam
 
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, parseSpecial, top);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */

@@ -58,7 +58,7 @@ public final class Generator {
      */
     public int[] tokenizePrompt(GenerationRequest req, int contextLength) {
         req.validate();
-        int[] prompt = model.tokenizer().encode(req.prompt(), req.addSpecial(), req.parseSpecial());
+        int[] prompt = model.tokenizer().encode(req.prompt(), req.addSpecial());
         if (prompt.length == 0) {
             throw new ArgonException("the prompt is empty and the model adds no BOS token: nothing to start generating from");
         }

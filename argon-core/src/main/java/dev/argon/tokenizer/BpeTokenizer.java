@@ -106,13 +106,14 @@ public final class BpeTokenizer extends VocabularyTokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+    public int[] encode(PromptText prompt, boolean addSpecial) {
+        String text = prompt.text();
         var out = new SentencePieceTokenizer.IntList(text.length() / 2 + 2);
         if (addSpecial && vocab.addBos()) {
             out.add(vocab.bos());
         }
         if (!text.isEmpty()) {
-            for (SpecialTokenSplitter.Fragment f : splitter.split(text, parseSpecial)) {
+            for (SpecialTokenSplitter.Fragment f : splitter.split(prompt)) {
                 if (f.isToken()) {
                     out.add(f.token());
                 } else {

@@ -48,14 +48,15 @@ public final class SentencePieceTokenizer extends VocabularyTokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+    public int[] encode(PromptText prompt, boolean addSpecial) {
+        String text = prompt.text();
         IntList out = new IntList(text.length() + 2);
         boolean prevSpecial = true; // the first fragment gets the space prefix too
         if (addSpecial && vocab.addBos()) {
             out.add(vocab.bos());
         }
         if (!text.isEmpty()) {
-            for (SpecialTokenSplitter.Fragment f : splitter.split(text, parseSpecial)) {
+            for (SpecialTokenSplitter.Fragment f : splitter.split(prompt)) {
                 if (f.isToken()) {
                     out.add(f.token());
                     prevSpecial = true;

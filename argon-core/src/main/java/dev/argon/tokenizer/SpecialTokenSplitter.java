@@ -31,6 +31,16 @@ final class SpecialTokenSplitter {
 
     /** @return the fragments of non-empty {@code text}, in order */
     List<Fragment> split(String text, boolean parseSpecial) {
+        return split(new PromptText(text, parseSpecial, null));
+    }
+
+    /**
+     * @return the fragments of a non-empty prompt, in order; a control or unknown token whose
+     *     occurrence overlaps a literal range of the prompt ({@link PromptText#isLiteral}) stays plain text
+     */
+    List<Fragment> split(PromptText prompt) {
+        String text = prompt.text();
+        boolean parseSpecial = prompt.parseSpecial();
         List<Fragment> frags = new ArrayList<>();
         frags.add(new Fragment(-1, 0, text.length()));
         for (int id : vocab.specialsByLength()) {
@@ -47,7 +57,7 @@ final class SpecialTokenSplitter {
                 if (f.isToken()) {
                     next.add(f);
                 } else {
-                    cut(text, f.start(), f.end(), id, special, next);
+                    cut(prompt, f.start(), f.end(), id, special, next);
                 }
             }
             frags = next;
@@ -64,12 +74,18 @@ final class SpecialTokenSplitter {
         return false;
     }
 
-    private void cut(String text, int start, int end, int id, String special, List<Fragment> out) {
+    private void cut(PromptText prompt, int start, int end, int id, String special, List<Fragment> out) {
+        String text = prompt.text();
         int off = start;
-        while (off < end) {
-            int m = text.indexOf(special, off, end);
+        int from = start;
+        while (from < end) {
+            int m = text.indexOf(special, from, end);
             if (m < 0) {
                 break;
+            }
+            if (prompt.isLiteral(m, m + special.length())) {
+                from = m + 1; // data, not a control token: leave it in the plain text
+                continue;
             }
             if (m > off) {
                 out.add(new Fragment(-1, off, m));
@@ -81,6 +97,7 @@ final class SpecialTokenSplitter {
                     off++;
                 }
             }
+            from = off;
         }
         if (off < end) {
             out.add(new Fragment(-1, off, end));

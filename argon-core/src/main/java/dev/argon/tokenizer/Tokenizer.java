@@ -20,7 +20,30 @@ public interface Tokenizer {
      *     recognised, as in llama.cpp.
      * @return the token ids
      */
-    int[] encode(String text, boolean addSpecial, boolean parseSpecial);
+    default int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+        return encode(new PromptText(text, parseSpecial, null), addSpecial);
+    }
+
+    /**
+     * Tokenizes a prompt whose control-token text is recognised only where it allows
+     * ({@link PromptText}): a rendered chat prompt gets its role markers as control tokens and
+     * the text of its messages as plain text.
+     *
+     * @param prompt the input and where control tokens may be recognised
+     * @param addSpecial add BOS/EOS as the vocabulary's flags say
+     * @return the token ids
+     */
+    int[] encode(PromptText prompt, boolean addSpecial);
+
+    /**
+     * @return the texts of the tokens that must not come from user text: control and unknown
+     *     tokens, and BOS, EOS and end-of-generation tokens whatever their type (some vocabularies
+     *     mark {@code </s>} user-defined, which llama.cpp always parses), longest first; empty
+     *     when there are none
+     */
+    default java.util.List<String> specialTexts() {
+        return java.util.List.of();
+    }
 
     /**
      * @return the bytes this token contributes to output text: for SentencePiece '▁' (U+2581)

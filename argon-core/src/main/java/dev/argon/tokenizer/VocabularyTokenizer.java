@@ -80,4 +80,17 @@ public abstract class VocabularyTokenizer implements Tokenizer {
     public final boolean isControl(int id) {
         return id >= 0 && id < vocab.size() && vocab.tokenType(id) == Vocabulary.CONTROL;
     }
+
+    @Override
+    public final java.util.List<String> specialTexts() {
+        java.util.List<String> texts = new java.util.ArrayList<>();
+        for (int id : vocab.specialsByLength()) {
+            int type = vocab.tokenType(id);
+            boolean marksTurns = vocab.isEndOfGeneration(id) || id == vocab.bos() || id == vocab.eos();
+            if ((type == Vocabulary.CONTROL || type == Vocabulary.UNKNOWN || marksTurns) && !vocab.token(id).isEmpty()) {
+                texts.add(vocab.token(id));
+            }
+        }
+        return java.util.List.copyOf(texts);
+    }
 }

@@ -69,7 +69,7 @@ class BatchSchedulerTest {
             SamplingParams p = r.sampling();
             fixed.add(p.seed() == SamplingParams.RANDOM_SEED ? new GenerationRequest(r.prompt(), r.maxTokens(),
                     new SamplingParams(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(), 99,
-                            p.presencePenalty(), p.frequencyPenalty(), p.logitBias()), r.stop(), true, false) : r);
+                            p.presencePenalty(), p.frequencyPenalty(), p.logitBias()), r.stop(), true, -1) : r);
         }
         GenerationResult[] together = new GenerationResult[fixed.size()];
         try (BatchScheduler s = scheduler(4, 8, true)) {
@@ -146,7 +146,7 @@ class BatchSchedulerTest {
     }
 
     private static int[] run0(GenerationRequest r) {
-        return model.tokenizer().encode(r.prompt(), true, false);
+        return model.tokenizer().encode(r.prompt(), true);
     }
 
     @Test

@@ -242,6 +242,16 @@ final class ModelRoutes {
         Json.send(ctx, 200, out);
     }
 
+    /**
+     * {@code {"messages"}} → {@code {"prompt"}}: the chat template's rendering of the messages,
+     * exactly the text a chat completion tokenizes (llama.cpp's route).
+     */
+    void applyTemplate(Context ctx) {
+        JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
+        RequestParser.checkModel(body, modelId);
+        Json.send(ctx, 200, Json.object().put("prompt", parser.chatPrompt(body).text()));
+    }
+
     /** {@code {"tokens"}} → {@code {"content"}}. */
     void detokenize(Context ctx) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);

@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Routes: {@code POST /v1/completions}, {@code POST /v1/chat/completions} ({@link ModelRoutes},
  * requests parsed by {@link RequestParser}), {@code GET /v1/models} (and {@code /v1/models/ID}), {@code POST /tokenize},
- * {@code POST /detokenize}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}).
+ * {@code POST /detokenize}, {@code POST /apply-template}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}).
  * Errors are OpenAI error objects, never stack traces. Generations run on an {@link Engine}.
  *
  * <p>Life cycle: {@link #start()} binds the port; until {@link #ready} hands over the model,
@@ -60,7 +60,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
-            "/v1/models/{model}", "/tokenize", "/detokenize", "/health", "/metrics");
+            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics");
 
     private enum State { LOADING, READY, STOPPING }
 
@@ -138,6 +138,7 @@ public final class OpenAiServer implements AutoCloseable {
         a.post("/v1/chat/completions", generation(ctx -> loaded().completion(ctx, true)));
         a.post("/tokenize", ctx -> loaded().tokenize(ctx));
         a.post("/detokenize", ctx -> loaded().detokenize(ctx));
+        a.post("/apply-template", ctx -> loaded().applyTemplate(ctx));
         a.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         a.exception(HttpResponseException.class, (e, ctx) -> {
             String message = e.getMessage();

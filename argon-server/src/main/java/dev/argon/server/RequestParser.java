@@ -6,6 +6,7 @@ import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.sampling.Logprobs;
 import dev.argon.sampling.SamplingParams;
+import dev.argon.tokenizer.PromptText;
 import dev.argon.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
@@ -94,14 +95,14 @@ final class RequestParser {
         int maxTokens = maxTokens(body, chat);
         SamplingParams sampling = sampling(body);
         List<String> stops = new ArrayList<>(stopStrings(body));
-        String prompt;
+        PromptText prompt;
         if (chat) {
-            prompt = renderChat(body);
+            prompt = withoutWrittenBos(chatPrompt(body));
             stops.addAll(template.stopStrings());
         } else {
-            prompt = promptText(body);
+            prompt = PromptText.parsed(promptText(body));
         }
-        GenerationRequest req = new GenerationRequest(prompt, maxTokens, sampling, List.copyOf(stops), true, true);
+        GenerationRequest req = new GenerationRequest(prompt, maxTokens, sampling, List.copyOf(stops), true, -1);
         try {
             req.validate();
         } catch (ArgonException e) {
@@ -168,17 +169,17 @@ final class RequestParser {
         return ApiException.badRequest(param, message);
     }
 
-    private int[] tokenize(String prompt, String param) {
+    private int[] tokenize(PromptText prompt, String param) {
         // A token covers at most maxTokenBytes bytes of text, so a longer text cannot fit: refuse it
         // before spending time and memory on tokenizing megabytes.
-        long bytes = (long) prompt.length() * 3 >= (long) contextLength * maxTokenBytes
-                ? prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8).length : 0;
+        long bytes = (long) prompt.text().length() * 3 >= (long) contextLength * maxTokenBytes
+                ? prompt.text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length : 0;
         if (bytes > (long) contextLength * maxTokenBytes) {
             throw new ApiException(400, "invalid_request_error", param, "context_length_exceeded",
                     "the prompt is " + bytes + " bytes, more than this server's context of " + contextLength
                             + " tokens can hold; shorten the prompt or start the server with a larger -c");
         }
-        int[] ids = tokenizer.encode(prompt, true, true);
+        int[] ids = tokenizer.encode(prompt, true);
         if (ids.length == 0) {
             throw ApiException.badRequest(param, "the prompt is empty and the model adds no BOS token: nothing to start generating from");
         }
@@ -281,7 +282,13 @@ final class RequestParser {
         return out;
     }
 
-    private String renderChat(JsonNode body) {
+    /**
+     * Renders {@code messages} with the chat template, as {@code POST /apply-template} shows it:
+     * message content is data (rendered literally; control-token text in it stays plain text).
+     *
+     * @throws ApiException 400 naming {@code messages} for a malformed list or a template error
+     */
+    PromptText chatPrompt(JsonNode body) {
         JsonNode messages = body.get("messages");
         if (messages == null || messages.isNull()) {
             throw ApiException.badRequest("messages", "'messages' is required");
@@ -296,18 +303,20 @@ final class RequestParser {
         for (int i = 0; i < messages.size(); i++) {
             list.add(message(messages.get(i), "messages[" + i + "]"));
         }
-        String text;
         try {
-            text = template.render(list, null, true, Map.of());
+            return template.renderPrompt(list, null, true, Map.of());
         } catch (ArgonException e) {
             throw ApiException.badRequest("messages", e.getMessage());
         }
-        // templates write bos_token themselves; the tokenizer adds BOS too, so drop the written one
+    }
+
+    /** Templates write {@code bos_token} themselves; the tokenizer adds BOS too, so the written one is dropped. */
+    private PromptText withoutWrittenBos(PromptText prompt) {
         String bos = template.bosToken();
-        if (tokenizerAddsBos && !bos.isEmpty() && text.startsWith(bos)) {
-            text = text.substring(bos.length());
+        if (tokenizerAddsBos && !bos.isEmpty() && prompt.text().startsWith(bos) && !prompt.isLiteral(0, bos.length())) {
+            return prompt.substring(bos.length());
         }
-        return text;
+        return prompt;
     }
 
     private static Map<String, Object> message(JsonNode m, String param) {
