@@ -101,8 +101,8 @@ final class ChatCommand implements Runnable {
                 }, out::checkError);
                 out.println();
                 out.flush();
-                if (out.checkError()) {
-                    throw new ArgonException("cannot write the answer to standard output (closed pipe or full disk)");
+                if (out.checkError() && !CheckedOutput.readerClosed(out)) {
+                    throw new ArgonException("cannot write the answer to standard output (full disk or another write error)");
                 }
                 err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",
                         r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
