@@ -40,11 +40,16 @@ import java.util.function.Consumer;
  * {@link ChatTemplate}; files without one get the documented fallback). Each turn renders the
  * whole conversation and generates until an end-of-generation token or a stop marker of the
  * template. Interactive with line editing and history (JLine): Ctrl-C stops an answer, Ctrl-C or
- * Ctrl-D at the prompt exits. With {@code -p} it answers one message on standard output and exits.
+ * Ctrl-D at the prompt exits, {@code /clear} forgets the conversation (not the system message).
+ * When the conversation outgrows the context, the oldest turns are dropped (the system message
+ * stays), which standard error says once. With {@code -p} it answers one message on standard
+ * output and exits.
  */
 @Command(name = "chat", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Chat with a model using its chat template (or a fallback format when the file has none).",
-                "Interactive: Ctrl-C stops an answer, Ctrl-C or Ctrl-D at the prompt exits. With -p: print one answer and exit."})
+                "Interactive: Ctrl-C stops an answer, Ctrl-C or Ctrl-D at the prompt exits, /clear forgets the conversation"
+                        + " (not the system message); the oldest turns are dropped when the context is full.",
+                "With -p: print one answer and exit."})
 final class ChatCommand implements Runnable {
     @ParentCommand
     Main parent;
@@ -112,7 +117,7 @@ final class ChatCommand implements Runnable {
                 List<ChatMessage> probe = new ArrayList<>(conversation);
                 probe.add(ChatMessage.user("hi"));
                 template.render(probe, true);
-                interactive(session, conversation);
+                interactive(session, conversation, err);
             }
         }
     }
@@ -125,14 +130,14 @@ final class ChatCommand implements Runnable {
                 + " format";
     }
 
-    private void interactive(Session session, List<ChatMessage> conversation) {
+    private void interactive(Session session, List<ChatMessage> conversation, PrintStream err) {
         Terminal term = terminal;
         try {
             if (term == null) {
                 term = TerminalBuilder.builder().system(true).dumb(true).build();
             }
             try {
-                converse(term, session, conversation);
+                converse(term, session, conversation, err);
             } finally {
                 if (terminal == null) {
                     term.close();
@@ -143,11 +148,13 @@ final class ChatCommand implements Runnable {
         }
     }
 
-    private static void converse(Terminal term, Session session, List<ChatMessage> conversation) {
+    private static void converse(Terminal term, Session session, List<ChatMessage> conversation, PrintStream err) {
         LineReader reader = LineReaderBuilder.builder().terminal(term).appName("argon").build();
         PrintWriter w = term.writer();
-        w.println("argon chat: type a message and press Enter. Ctrl-C stops an answer; Ctrl-C or Ctrl-D here exits.");
+        w.println("argon chat: type a message and press Enter; /clear forgets the conversation. Ctrl-C stops an answer;"
+                + " Ctrl-C or Ctrl-D here exits.");
         w.flush();
+        boolean toldDropping = false;
         while (true) {
             String line;
             try {
@@ -158,7 +165,19 @@ final class ChatCommand implements Runnable {
             if (line.isBlank()) {
                 continue;
             }
+            if (line.strip().equals("/clear")) {
+                conversation.subList(leadingSystemMessages(conversation), conversation.size()).clear();
+                w.println("[conversation cleared]");
+                w.flush();
+                continue;
+            }
             conversation.add(ChatMessage.user(line));
+            if (session.dropOldestTurns(conversation) > 0 && !toldDropping) {
+                err.println("argon: the conversation no longer fits in the context of " + session.contextLength()
+                        + " tokens (-c): dropping its oldest turns (the system message stays); /clear forgets it");
+                err.flush();
+                toldDropping = true;
+            }
             AtomicBoolean cancelled = new AtomicBoolean();
             Terminal.SignalHandler previous = term.handle(Terminal.Signal.INT, s -> cancelled.set(true));
             GenerationResult r;
@@ -179,11 +198,39 @@ final class ChatCommand implements Runnable {
             if (r.finishReason() == FinishReason.CANCELLED) {
                 w.println("[stopped]");
             } else if (r.finishReason() == FinishReason.CONTEXT_FULL) {
-                w.println("[the context is full: start a new chat or use a larger -c]");
+                w.println("[the context is full: the answer is cut short]");
             }
             w.flush();
             conversation.add(ChatMessage.assistant(r.text().strip()));
         }
+    }
+
+    /** @return the number of system messages the conversation starts with (kept by /clear and by dropping turns) */
+    static int leadingSystemMessages(List<ChatMessage> conversation) {
+        int n = 0;
+        while (n < conversation.size() && conversation.get(n).role().equals("system")) {
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Removes the oldest turn: the first message after the leading system messages and what follows
+     * it up to the next user message. The last user message (the one to answer) is never removed.
+     *
+     * @return the number of messages removed (0 if only system messages and the last turn are left)
+     */
+    static int dropOldestTurn(List<ChatMessage> conversation) {
+        int first = leadingSystemMessages(conversation);
+        int next = first + 1;
+        while (next < conversation.size() && !conversation.get(next).role().equals("user")) {
+            next++;
+        }
+        if (next >= conversation.size()) {
+            return 0;
+        }
+        conversation.subList(first, next).clear();
+        return next - first;
     }
 
     /** Renders the conversation and generates one answer. */
@@ -199,13 +246,49 @@ final class ChatCommand implements Runnable {
             return t.bos() >= 0 && ids.length > 0 && ids[0] == t.bos();
         }
 
-        GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
+        /**
+         * Drops the oldest turns ({@link #dropOldestTurn}) until the prompt leaves room for an answer
+         * of {@code -n} tokens, at most a quarter of the context. Changes nothing if even the last
+         * turn alone does not fit (answering it then fails with the usual error).
+         *
+         * @return the number of messages dropped
+         */
+        int dropOldestTurns(List<ChatMessage> conversation) {
+            int room = Math.max(1, Math.min(maxTokens < 0 ? contextLength : maxTokens, contextLength / 4));
+            List<ChatMessage> kept = new ArrayList<>(conversation);
+            int dropped = 0;
+            while (promptTokens(kept) + room > contextLength) {
+                int n = dropOldestTurn(kept);
+                if (n == 0) {
+                    break;
+                }
+                dropped += n;
+            }
+            if (dropped == 0 || promptTokens(kept) >= contextLength) {
+                return 0;
+            }
+            conversation.clear();
+            conversation.addAll(kept);
+            return dropped;
+        }
+
+        /** @return the length of the prompt {@link #answer} would generate from */
+        private int promptTokens(List<ChatMessage> conversation) {
+            return tokenizer.encode(promptText(conversation), true, true).length;
+        }
+
+        private String promptText(List<ChatMessage> conversation) {
             String text = template.render(conversation, true);
             // Templates write bos_token themselves; the tokenizer adds BOS too, so drop the written one.
             String bos = template.bosToken();
             if (tokenizerAddsBos && !bos.isEmpty() && text.startsWith(bos)) {
                 text = text.substring(bos.length());
             }
+            return text;
+        }
+
+        GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
+            String text = promptText(conversation);
             GenerationRequest req = new GenerationRequest(text, maxTokens, sampling, template.stopStrings(), true, true);
             int[] ids = generator.tokenizePrompt(req, contextLength);
             return generator.generate(req, ids, contextLength, onText, cancelled);
