@@ -172,16 +172,16 @@ final class ChatCommand implements Runnable {
                 continue;
             }
             conversation.add(ChatMessage.user(line));
-            if (session.dropOldestTurns(conversation) > 0 && !toldDropping) {
-                err.println("argon: the conversation no longer fits in the context of " + session.contextLength()
-                        + " tokens (-c): dropping its oldest turns (the system message stays); /clear forgets it");
-                err.flush();
-                toldDropping = true;
-            }
             AtomicBoolean cancelled = new AtomicBoolean();
             Terminal.SignalHandler previous = term.handle(Terminal.Signal.INT, s -> cancelled.set(true));
             GenerationResult r;
             try {
+                if (session.dropOldestTurns(conversation) > 0 && !toldDropping) {
+                    err.println("argon: the conversation no longer fits in the context of " + session.contextLength()
+                            + " tokens (-c): dropping its oldest turns (the system message stays); /clear forgets it");
+                    err.flush();
+                    toldDropping = true;
+                }
                 r = session.answer(conversation, piece -> {
                     w.print(piece);
                     w.flush();

@@ -156,6 +156,18 @@ class ChatCommandTest {
     }
 
     @Test
+    void aMessageThatCannotFitIsRefusedAndTheHistoryKept() throws IOException {
+        String tooLong = "once upon a time ".repeat(20);
+        Interactive r = interactive("hi\n" + tooLong + "\nhow are you\n", "-c", "64", "-n", "8");
+        Interactive plain = interactive("hi\nhow are you\n", "-c", "64", "-n", "8");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.answers()).hasSize(3);
+        assertThat(r.answers().get(1)).startsWith("argon: error: the prompt is ").contains("but the context holds 64 (-c)");
+        assertThat(r.answers().get(2)).isEqualTo(plain.answers().get(1));
+        assertThat(r.err()).doesNotContain("no longer fits");
+    }
+
+    @Test
     void clearForgetsTheConversationButKeepsTheSystemMessage() throws IOException {
         String first = CliRun.of("chat", "-m", TestFiles.model(STORIES).toString(), "--system", "be brief", "-p", "hi",
                 "-n", "8", "--temp", "0").out().strip();
