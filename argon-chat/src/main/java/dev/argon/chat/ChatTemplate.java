@@ -119,7 +119,8 @@ public final class ChatTemplate {
     /**
      * The template of a GGUF model: its {@value #METADATA_KEY}, else the fallback for its
      * vocabulary (see {@link #fallback(Tokenizer)}). {@code bos_token}, {@code eos_token} and, when
-     * the file names them, {@code unk_token} and {@code pad_token} are the vocabulary's strings.
+     * the file names them, {@code unk_token} and {@code pad_token} are the vocabulary's strings;
+     * {@code bos_token} and {@code eos_token} are empty when the vocabulary has no such token.
      */
     public static ChatTemplate fromGguf(GgufFile file, Tokenizer tokenizer) {
         Map<String, String> tokens = new HashMap<>();

@@ -41,11 +41,16 @@ import java.util.function.Consumer;
  * {@link ChatTemplate}; files without one get the documented fallback). Each turn renders the
  * whole conversation and generates until an end-of-generation token or a stop marker of the
  * template. Interactive with line editing and history (JLine): Ctrl-C stops an answer, Ctrl-C or
- * Ctrl-D at the prompt exits. With {@code -p} it answers one message on standard output and exits.
+ * Ctrl-D at the prompt exits, {@code /clear} forgets the conversation (not the system message).
+ * When the conversation outgrows the context, the oldest turns are dropped (the system message
+ * stays), which standard error says once. With {@code -p} it answers one message on standard
+ * output and exits.
  */
 @Command(name = "chat", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Chat with a model using its chat template (or a fallback format when the file has none).",
-                "Interactive: Ctrl-C stops an answer, Ctrl-C or Ctrl-D at the prompt exits. With -p: print one answer and exit."})
+                "Interactive: Ctrl-C stops an answer, Ctrl-C or Ctrl-D at the prompt exits, /clear forgets the conversation"
+                        + " (not the system message); the oldest turns are dropped when the context is full.",
+                "With -p: print one answer and exit."})
 final class ChatCommand implements Runnable {
     @ParentCommand
     Main parent;
@@ -111,8 +116,8 @@ final class ChatCommand implements Runnable {
                 }, out::checkError);
                 out.println();
                 out.flush();
-                if (out.checkError()) {
-                    throw new ArgonException("cannot write the answer to standard output (closed pipe or full disk)");
+                if (out.checkError() && !CheckedOutput.readerClosed(out)) {
+                    throw new ArgonException("cannot write the answer to standard output (full disk or another write error)");
                 }
                 err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",
                         r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
@@ -122,7 +127,7 @@ final class ChatCommand implements Runnable {
                 List<ChatMessage> probe = new ArrayList<>(conversation);
                 probe.add(ChatMessage.user("hi"));
                 template.render(probe, true);
-                interactive(session, conversation);
+                interactive(session, conversation, err);
             }
         }
     }
@@ -135,14 +140,14 @@ final class ChatCommand implements Runnable {
                 + " format";
     }
 
-    private void interactive(Session session, List<ChatMessage> conversation) {
+    private void interactive(Session session, List<ChatMessage> conversation, PrintStream err) {
         Terminal term = terminal;
         try {
             if (term == null) {
                 term = TerminalBuilder.builder().system(true).dumb(true).build();
             }
             try {
-                converse(term, session, conversation);
+                converse(term, session, conversation, err);
             } finally {
                 if (terminal == null) {
                     term.close();
@@ -153,11 +158,13 @@ final class ChatCommand implements Runnable {
         }
     }
 
-    private static void converse(Terminal term, Session session, List<ChatMessage> conversation) {
+    private static void converse(Terminal term, Session session, List<ChatMessage> conversation, PrintStream err) {
         LineReader reader = LineReaderBuilder.builder().terminal(term).appName("argon").build();
         PrintWriter w = term.writer();
-        w.println("argon chat: type a message and press Enter. Ctrl-C stops an answer; Ctrl-C or Ctrl-D here exits.");
+        w.println("argon chat: type a message and press Enter; /clear forgets the conversation. Ctrl-C stops an answer;"
+                + " Ctrl-C or Ctrl-D here exits.");
         w.flush();
+        boolean toldDropping = false;
         while (true) {
             String line;
             try {
@@ -168,11 +175,23 @@ final class ChatCommand implements Runnable {
             if (line.isBlank()) {
                 continue;
             }
+            if (line.strip().equals("/clear")) {
+                conversation.subList(leadingSystemMessages(conversation), conversation.size()).clear();
+                w.println("[conversation cleared]");
+                w.flush();
+                continue;
+            }
             conversation.add(ChatMessage.user(line));
             AtomicBoolean cancelled = new AtomicBoolean();
             Terminal.SignalHandler previous = term.handle(Terminal.Signal.INT, s -> cancelled.set(true));
             GenerationResult r;
             try {
+                if (session.dropOldestTurns(conversation) > 0 && !toldDropping) {
+                    err.println("argon: the conversation no longer fits in the context of " + session.contextLength()
+                            + " tokens (-c): dropping its oldest turns (the system message stays); /clear forgets it");
+                    err.flush();
+                    toldDropping = true;
+                }
                 r = session.answer(conversation, piece -> {
                     w.print(piece);
                     w.flush();
@@ -189,11 +208,39 @@ final class ChatCommand implements Runnable {
             if (r.finishReason() == FinishReason.CANCELLED) {
                 w.println("[stopped]");
             } else if (r.finishReason() == FinishReason.CONTEXT_FULL) {
-                w.println("[the context is full: start a new chat or use a larger -c]");
+                w.println("[the context is full: the answer is cut short]");
             }
             w.flush();
             conversation.add(ChatMessage.assistant(r.text().strip()));
         }
+    }
+
+    /** @return the number of system messages the conversation starts with (kept by /clear and by dropping turns) */
+    static int leadingSystemMessages(List<ChatMessage> conversation) {
+        int n = 0;
+        while (n < conversation.size() && conversation.get(n).role().equals("system")) {
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Removes the oldest turn: the first message after the leading system messages and what follows
+     * it up to the next user message. The last user message (the one to answer) is never removed.
+     *
+     * @return the number of messages removed (0 if only system messages and the last turn are left)
+     */
+    static int dropOldestTurn(List<ChatMessage> conversation) {
+        int first = leadingSystemMessages(conversation);
+        int next = first + 1;
+        while (next < conversation.size() && !conversation.get(next).role().equals("user")) {
+            next++;
+        }
+        if (next >= conversation.size()) {
+            return 0;
+        }
+        conversation.subList(first, next).clear();
+        return next - first;
     }
 
     /** Renders the conversation and generates one answer. */
@@ -209,14 +256,50 @@ final class ChatCommand implements Runnable {
             return t.bos() >= 0 && ids.length > 0 && ids[0] == t.bos();
         }
 
-        GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
+        /**
+         * Drops the oldest turns ({@link #dropOldestTurn}) until the prompt leaves room for an answer
+         * of {@code -n} tokens, at most a quarter of the context. Changes nothing if even the last
+         * turn alone does not fit (answering it then fails with the usual error).
+         *
+         * @return the number of messages dropped
+         */
+        int dropOldestTurns(List<ChatMessage> conversation) {
+            int room = Math.max(1, Math.min(maxTokens < 0 ? contextLength : maxTokens, contextLength / 4));
+            List<ChatMessage> kept = new ArrayList<>(conversation);
+            int dropped = 0;
+            while (promptTokens(kept) + room > contextLength) {
+                int n = dropOldestTurn(kept);
+                if (n == 0) {
+                    break;
+                }
+                dropped += n;
+            }
+            if (dropped == 0 || promptTokens(kept) >= contextLength) {
+                return 0;
+            }
+            conversation.clear();
+            conversation.addAll(kept);
+            return dropped;
+        }
+
+        /** @return the length of the prompt {@link #answer} would generate from */
+        private int promptTokens(List<ChatMessage> conversation) {
+            return tokenizer.encode(prompt(conversation), true).length;
+        }
+
+        /** @return the rendered conversation, without the BOS the template writes when the tokenizer adds one */
+        private PromptText prompt(List<ChatMessage> conversation) {
             PromptText prompt = template.renderPrompt(conversation, true);
             // Templates write bos_token themselves; the tokenizer adds BOS too, so drop the written one.
             String bos = template.bosToken();
             if (tokenizerAddsBos && !bos.isEmpty() && prompt.text().startsWith(bos) && !prompt.isLiteral(0, bos.length())) {
                 prompt = prompt.substring(bos.length());
             }
-            GenerationRequest req = new GenerationRequest(prompt, maxTokens, sampling, template.stopStrings(), true, -1);
+            return prompt;
+        }
+
+        GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
+            GenerationRequest req = new GenerationRequest(prompt(conversation), maxTokens, sampling, template.stopStrings(), true, -1);
             int[] ids = generator.tokenizePrompt(req, contextLength);
             onPrompt.accept(ids);
             return generator.generate(req, ids, contextLength, onText, cancelled);

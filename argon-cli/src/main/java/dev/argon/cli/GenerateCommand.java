@@ -87,8 +87,9 @@ final class GenerateCommand implements Runnable {
                     r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
                     r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
                     run.temperature > 0 ? " | seed " + r.seed() : "");
-            if (out.checkError()) {
-                throw new ArgonException("cannot write the generated text to standard output (closed pipe or full disk)");
+            // a reader that went away (| head) ends the command quietly; any other write error is one
+            if (out.checkError() && !CheckedOutput.readerClosed(out)) {
+                throw new ArgonException("cannot write the generated text to standard output (full disk or another write error)");
             }
         }
     }

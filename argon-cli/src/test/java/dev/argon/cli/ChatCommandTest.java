@@ -1,6 +1,7 @@
 package dev.argon.cli;
 
 import dev.argon.TestFiles;
+import dev.argon.chat.ChatMessage;
 import dev.argon.gguf.GgufFile;
 import dev.argon.gguf.GgufTensorInfo;
 import dev.argon.gguf.GgufWriter;
@@ -16,6 +17,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -99,6 +102,85 @@ class ChatCommandTest {
             assertThat(r.err()).startsWith("argon: error: ");
             assertThat(r.err().lines().count()).as(r.err()).isEqualTo(1);
         }
+    }
+
+    /** What an interactive chat showed on its terminal and wrote to standard error, and its exit code. */
+    record Interactive(int exitCode, String screen, String err) {
+        /** @return the answers shown, in order (the text after each "> " prompt, up to the end of its line) */
+        List<String> answers() {
+            String[] parts = screen.split("> ", -1);
+            List<String> out = new ArrayList<>();
+            for (int i = 1; i < parts.length - 1; i++) {
+                out.add(parts[i].lines().findFirst().orElse(""));
+            }
+            return out;
+        }
+    }
+
+    static Interactive interactive(String typed, String... args) throws IOException {
+        ByteArrayOutputStream screen = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (Terminal terminal = new DumbTerminal("test", Terminal.TYPE_DUMB,
+                new ByteArrayInputStream(typed.getBytes(StandardCharsets.UTF_8)), screen, StandardCharsets.UTF_8)) {
+            CommandLine cl = new CommandLine(new Main(Main.Streams.of(new PrintStream(new ByteArrayOutputStream(), true,
+                    StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))));
+            ((ChatCommand) cl.getSubcommands().get("chat").getCommandSpec().userObject()).terminal = terminal;
+            List<String> all = new ArrayList<>(List.of("chat", "-m", TestFiles.model(STORIES).toString(), "--temp", "0", "-t", "1"));
+            all.addAll(List.of(args));
+            int code = cl.execute(all.toArray(String[]::new));
+            return new Interactive(code, screen.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void droppingTheOldestTurnKeepsTheSystemMessageAndTheLastQuestion() {
+        List<ChatMessage> c = new ArrayList<>(List.of(ChatMessage.system("S"), ChatMessage.user("a"), ChatMessage.assistant("b"),
+                ChatMessage.user("c"), ChatMessage.assistant("d"), ChatMessage.user("e")));
+        assertThat(ChatCommand.dropOldestTurn(c)).isEqualTo(2);
+        assertThat(c).containsExactly(ChatMessage.system("S"), ChatMessage.user("c"), ChatMessage.assistant("d"), ChatMessage.user("e"));
+        assertThat(ChatCommand.dropOldestTurn(c)).isEqualTo(2);
+        assertThat(c).containsExactly(ChatMessage.system("S"), ChatMessage.user("e"));
+        assertThat(ChatCommand.dropOldestTurn(c)).isZero();
+        assertThat(c).containsExactly(ChatMessage.system("S"), ChatMessage.user("e"));
+    }
+
+    @Test
+    void aConversationLongerThanTheContextDropsItsOldestTurnsAndSaysSoOnce() throws IOException {
+        Interactive r = interactive("hi\n".repeat(8), "-c", "64", "-n", "8", "--system", "be brief");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.answers()).hasSize(8).allSatisfy(a -> assertThat(a).isNotBlank().doesNotStartWith("argon: error"));
+        assertThat(r.screen()).doesNotContain("argon: error");
+        assertThat(r.err().lines().filter(l -> l.startsWith("argon: ") && !l.contains(" loaded in ")).toList()).containsExactly(
+                "argon: the conversation no longer fits in the context of 64 tokens (-c): dropping its oldest turns"
+                        + " (the system message stays); /clear forgets it");
+    }
+
+    @Test
+    void aMessageThatCannotFitIsRefusedAndTheHistoryKept() throws IOException {
+        String tooLong = "once upon a time ".repeat(20);
+        Interactive r = interactive("hi\n" + tooLong + "\nhow are you\n", "-c", "64", "-n", "8");
+        Interactive plain = interactive("hi\nhow are you\n", "-c", "64", "-n", "8");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.answers()).hasSize(3);
+        assertThat(r.answers().get(1)).startsWith("argon: error: the prompt is ").contains("but the context holds 64 (-c)");
+        assertThat(r.answers().get(2)).isEqualTo(plain.answers().get(1));
+        assertThat(r.err()).doesNotContain("no longer fits");
+    }
+
+    @Test
+    void clearForgetsTheConversationButKeepsTheSystemMessage() throws IOException {
+        String first = CliRun.of("chat", "-m", TestFiles.model(STORIES).toString(), "--system", "be brief", "-p", "hi",
+                "-n", "8", "--temp", "0").out().strip();
+        Interactive r = interactive("hi\nhow are you\n/clear\nhi\n", "-n", "8", "--system", "be brief");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<String> answers = r.answers();
+        assertThat(answers).hasSize(4);
+        assertThat(answers.get(0)).isEqualTo(first);
+        assertThat(answers.get(2)).isEqualTo("[conversation cleared]");
+        assertThat(answers.get(3)).isEqualTo(first); // as if "hi" were the first message after the system message
+        // without /clear the same "hi" follows the earlier turns and gets another answer
+        Interactive kept = interactive("hi\nhow are you\nhi\n", "-n", "8", "--system", "be brief");
+        assertThat(kept.answers().get(2)).isNotEqualTo(first);
     }
 
     /** A copy of stories260K with a chat template in its metadata. */

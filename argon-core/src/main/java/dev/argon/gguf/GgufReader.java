@@ -153,6 +153,13 @@ final class GgufReader {
                 throw error(typeAt, where + ": " + elements + " elements of type " + type + " is not a whole number of "
                         + type.blockSize() + "-element blocks");
             }
+            // Kernels and row lookups assume every row starts on a block boundary (ggml refuses such
+            // tensors too). Version 1 and 2 files, written before that rule, may quantize across
+            // rows ("flat" quantization); WeightLoader dequantizes those to F32.
+            if (version >= 3 && shape[0] % type.blockSize() != 0) {
+                throw error(typeAt, where + ": row length " + shape[0] + " (dimension 0) is not a multiple of the " + type
+                        + " block size " + type.blockSize());
+            }
             rawOffsets[i] = offsetAt;
             tensors.add(new GgufTensorInfo(name, shape, type, offset, type.bytesFor(elements)));
         }

@@ -29,7 +29,8 @@ public final class WeightLoader {
     /**
      * A weight matrix {@code [rows, cols]} (row-major; GGUF shape {@code [cols, rows]}).
      * Quantized tensors whose rows do not start on block boundaries ("flat" quantization, found in
-     * some old files) are dequantized to F32 on the heap.
+     * some GGUF version 1 and 2 files; {@link GgufFile} refuses it in version 3 files) are
+     * dequantized to F32 on the heap.
      *
      * @throws ArgonException if missing, of the wrong shape or of an unsupported type
      */

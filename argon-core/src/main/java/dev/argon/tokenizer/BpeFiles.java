@@ -109,7 +109,7 @@ public final class BpeFiles {
             return this;
         }
 
-        /** @param id the BOS token (default 11, llama.cpp's default for BPE vocabularies, if it exists) */
+        /** @param id the BOS token (default: none; llama.cpp would take id 11) */
         public Builder bos(int id) {
             meta.put("tokenizer.ggml.bos_token_id", (long) id);
             return this;
@@ -121,7 +121,10 @@ public final class BpeFiles {
             return this;
         }
 
-        /** @param add whether encoding with special tokens adds BOS (default: the pre-tokenizer's, true for Llama 3) */
+        /**
+         * @param add whether encoding with special tokens adds BOS (default: the pre-tokenizer's, true for
+         *     Llama 3); nothing is added when there is no BOS token
+         */
         public Builder addBos(boolean add) {
             meta.put("tokenizer.ggml.add_bos_token", add);
             return this;

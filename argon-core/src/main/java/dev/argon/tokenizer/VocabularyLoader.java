@@ -15,9 +15,10 @@ import java.util.Set;
 /**
  * Reads a {@link Vocabulary} from GGUF metadata the way llama.cpp's {@code llama_vocab::load}
  * does: default special ids by tokenizer model (SentencePiece "llama": BOS 1, EOS 2, UNK 0;
- * byte-level BPE "gpt2": BOS = EOS = 11; WordPiece "bert": [CLS] 101 as BOS, [SEP] 102 as EOS,
- * [UNK] 100), optional overrides from {@code tokenizer.ggml.*_token_id} (ignored when out of
- * range), and llama.cpp's recognition of end-of-turn / end-of-generation / fill-in-the-middle
+ * WordPiece "bert": [CLS] 101 as BOS, [SEP] 102 as EOS, [UNK] 100; byte-level BPE "gpt2": none,
+ * where llama.cpp takes id 11, a comma in GPT-2-style vocabularies), optional overrides from
+ * {@code tokenizer.ggml.*_token_id} (ignored when out of range), {@code add_bos_token} /
+ * {@code add_eos_token} (nothing is added when the vocabulary has no such token), and llama.cpp's recognition of end-of-turn / end-of-generation / fill-in-the-middle
  * tokens by their text, which also promotes those tokens to control tokens. Scores and token
  * types are required for "llama" and optional (0, normal) for the other models, as in llama.cpp.
  *
@@ -157,8 +158,9 @@ final class VocabularyLoader {
         boolean addSpacePrefix = false;
         switch (model) {
             case "gpt2" -> {
-                bos = specialId("bos_token_id", n > 11 ? 11 : -1);
-                eos = specialId("eos_token_id", n > 11 ? 11 : -1);
+                // llama.cpp defaults both to 11, which is ',' in GPT-2-style vocabularies: no default here
+                bos = specialId("bos_token_id", -1);
+                eos = specialId("eos_token_id", -1);
                 unk = specialId("unknown_token_id", -1);
                 pad = specialId("padding_token_id", -1);
                 BpePreTokenizer pre = BpePreTokenizer.forName(file.getString(PRE, "default"));
@@ -191,12 +193,9 @@ final class VocabularyLoader {
         int fimPad = specialId("fim_pad_token_id", -1);
         int fimRep = specialId("fim_rep_token_id", -1);
         int fimSep = specialId("fim_sep_token_id", -1);
-        if (addBos && bos < 0) {
-            throw new ArgonException(file.source() + ": " + P + "add_bos_token is true but the vocabulary has no BOS token");
-        }
-        if (addEos && eos < 0) {
-            throw new ArgonException(file.source() + ": " + P + "add_eos_token is true but the vocabulary has no EOS token");
-        }
+        // add_bos_token / add_eos_token without such a token: nothing is added (never a stand-in token)
+        addBos &= bos >= 0;
+        addEos &= eos >= 0;
 
         // same order as llama.cpp: each role is looked up by text only when the metadata did not set it
         eot = detect(eot, EOT_TEXTS);

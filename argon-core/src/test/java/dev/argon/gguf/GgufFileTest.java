@@ -170,6 +170,30 @@ class GgufFileTest {
     }
 
     @Test
+    void rejectsQuantizedRowsThatAreNotWholeBlocks() {
+        // 256 elements of Q4_K (one block) on rows of 64; 96 elements of Q4_0 (three blocks) on rows of 48
+        Path k = tmp.resolve("q4k-rows.gguf");
+        new GgufWriter().addTensor("blk.0.ffn_down.weight", GgmlType.Q4_K, new long[]{64, 4},
+                MemorySegment.ofArray(new byte[(int) GgmlType.Q4_K.bytesFor(256)])).write(k);
+        // header 24, name 8 + 21, n_dims 4, dims 2 x 8: the type field is at byte 73
+        assertThatThrownBy(() -> GgufFile.open(k)).isInstanceOf(ArgonException.class)
+                .hasMessage(k + " (offset 73): tensor 'blk.0.ffn_down.weight': row length 64 (dimension 0) is not a multiple"
+                        + " of the Q4_K block size 256");
+        Path q = tmp.resolve("q40-rows.gguf");
+        new GgufWriter().addTensor("w", GgmlType.Q4_0, new long[]{48, 2},
+                MemorySegment.ofArray(new byte[(int) GgmlType.Q4_0.bytesFor(96)])).write(q);
+        assertThatThrownBy(() -> GgufFile.open(q)).isInstanceOf(ArgonException.class)
+                .hasMessage(q + " (offset 53): tensor 'w': row length 48 (dimension 0) is not a multiple of the Q4_0 block size 32");
+        // whole blocks per row load
+        Path ok = tmp.resolve("q40-ok.gguf");
+        new GgufWriter().addTensor("w", GgmlType.Q4_0, new long[]{32, 3},
+                MemorySegment.ofArray(new byte[(int) GgmlType.Q4_0.bytesFor(96)])).write(ok);
+        try (GgufFile f = GgufFile.open(ok)) {
+            assertThat(f.tensor("w").shape()).containsExactly(32, 3);
+        }
+    }
+
+    @Test
     void rejectsUnknownTensorTypeNamingIt() {
         Path p = tmp.resolve("weird.gguf");
         new GgufWriter().putString("general.architecture", "llama")
