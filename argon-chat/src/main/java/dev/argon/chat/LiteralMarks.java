@@ -27,10 +27,13 @@ import java.util.Map;
 final class LiteralMarks {
     private final char mark;
     private final Map<Character, List<String>> specialsByFirstChar;
+    /** The first characters of the control-token texts, so most characters are skipped with one bit test. */
+    private final BitSet firstChars = new BitSet(0x10000);
 
     private LiteralMarks(char mark, Map<Character, List<String>> specialsByFirstChar) {
         this.mark = mark;
         this.specialsByFirstChar = specialsByFirstChar;
+        specialsByFirstChar.keySet().forEach(c -> firstChars.set(c));
     }
 
     /**
@@ -111,6 +114,10 @@ final class LiteralMarks {
         int copied = 0;
         int i = 0;
         while (i < s.length()) {
+            if (!firstChars.get(s.charAt(i))) {
+                i++;
+                continue;
+            }
             String found = null;
             List<String> candidates = specialsByFirstChar.get(s.charAt(i));
             if (candidates != null) {
