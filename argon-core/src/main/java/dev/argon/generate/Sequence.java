@@ -119,7 +119,7 @@ public final class Sequence {
         String s = piece;
         if (stripSpace && !s.isEmpty()) {
             stripSpace = false;
-            s = s.startsWith(" ") ? s.substring(1) : s;
+            s = tok.startOfText(s);
         }
         if (!s.isEmpty()) {
             text.append(s);

@@ -242,7 +242,7 @@ final class ModelRoutes {
         Json.send(ctx, 200, out);
     }
 
-    /** {@code {"tokens"}} → {@code {"content"}}. */
+    /** {@code {"tokens"}} → {@code {"content"}}, decoded as a text of its own ({@link Tokenizer#decodeText}). */
     void detokenize(Context ctx) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
         JsonNode tokens = body.get("tokens");
@@ -258,6 +258,6 @@ final class ModelRoutes {
             }
             ids[i] = t.intValue();
         }
-        Json.send(ctx, 200, Json.object().put("content", tokenizer.decode(ids)));
+        Json.send(ctx, 200, Json.object().put("content", tokenizer.decodeText(ids)));
     }
 }
