@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.FinishReason;
 import dev.argon.generate.GenerationListener;
+import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.sampling.TokenLogprobs;
 import dev.argon.tokenizer.Tokenizer;
@@ -14,10 +15,6 @@ import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
@@ -126,31 +123,14 @@ final class ModelRoutes {
         sse.done();
     }
 
-    /** Runs the request's choices, each on its own (virtual) thread when there are several. */
+    /** Runs the request's choices side by side (the engine admits them as a unit: all or none). */
     private List<GenerationResult> runChoices(CompletionRequest req, IntFunction<GenerationListener> listeners,
                                               BooleanSupplier cancelled) {
-        if (req.n() == 1) {
-            return List.of(engine.run(req.choice(0), req.promptIds(), listeners.apply(0), cancelled));
+        List<GenerationRequest> reqs = new ArrayList<>(req.n());
+        for (int i = 0; i < req.n(); i++) {
+            reqs.add(req.choice(i));
         }
-        List<Future<GenerationResult>> futures = new ArrayList<>();
-        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < req.n(); i++) {
-                int k = i;
-                futures.add(exec.submit(() -> engine.run(req.choice(k), req.promptIds(), listeners.apply(k), cancelled)));
-            }
-        }
-        List<GenerationResult> results = new ArrayList<>();
-        for (Future<GenerationResult> f : futures) {
-            try {
-                results.add(f.get());
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ApiException.unavailable("the request was interrupted");
-            }
-        }
-        return results;
+        return engine.runAll(reqs, req.promptIds(), listeners, cancelled);
     }
 
     /**
