@@ -35,7 +35,7 @@ final class ModelRoutes {
 
     /**
      * @param aborting true once running generations must stop (the server's grace period is over)
-     * @param cancelled counts streams whose client went away
+     * @param cancelled counts generation requests whose client went away
      */
     ModelRoutes(Tokenizer tokenizer, ChatTemplate template, Engine engine, String modelId, ServerMetrics metrics,
                 BooleanSupplier aborting, AtomicInteger cancelled) {
@@ -73,6 +73,10 @@ final class ModelRoutes {
             for (int i = 0; i < n; i++) {
                 logprobs.add(Collections.synchronizedList(new ArrayList<>()));
             }
+            // the client may leave while its answer is generated: the connection is probed on the
+            // request's threads after each step's tokens (and while it waits), and the scheduler
+            // sees the result before its next step
+            ConnectionProbe client = ConnectionProbe.of(ctx);
             List<GenerationResult> results = runChoices(req, i -> new GenerationListener() {
                 @Override
                 public void onText(String text) {
@@ -84,9 +88,26 @@ final class ModelRoutes {
                         logprobs.get(i).add(lp);
                     }
                 }
-            }, aborting);
+
+                @Override
+                public void onPause() {
+                    client.gone();
+                }
+
+                @Override
+                public boolean stillWanted() {
+                    return !client.gone();
+                }
+            }, () -> client.knownGone() || aborting.getAsBoolean());
             for (GenerationResult r : results) {
                 metrics.generation(r, System.nanoTime() - start);
+            }
+            if (client.knownGone()) {
+                cancelled.incrementAndGet();
+                return; // the client went away: nobody to answer
+            }
+            if (client.readAhead()) {
+                ctx.header("Connection", "close");
             }
             Json.send(ctx, 200, responses.completion(results, wantLogprobs ? logprobs : null));
             return;

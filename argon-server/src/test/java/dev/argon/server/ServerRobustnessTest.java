@@ -219,4 +219,38 @@ class ServerRobustnessTest {
             model.close();
         }
     }
+
+    @Test
+    void aNonStreamingClientThatLeavesFreesItsSlot() throws Exception {
+        Path path = TestFiles.model("tinyllamas/stories260K/stories260K.gguf");
+        LanguageModel model = load(path);
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, 1, 2, 8192, KvCache.Precision.F32, null, "stories260K");
+        try (OpenAiServer s = new OpenAiServer(model, template(path, model), config).start()) {
+            String body = "{\"prompt\":\"Once\",\"max_tokens\":8000,\"temperature\":0," + NO_EOS + "}";
+            double freedMs;
+            try (Socket socket = new Socket("127.0.0.1", s.port())) {
+                OutputStream out = socket.getOutputStream();
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                out.write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length
+                        + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(bytes);
+                out.flush();
+                awaitUntil(() -> s.stats().activeSequences() == 1 && s.stats().kvCacheTokensUsed() > 16);
+            } // the client leaves
+            long t0 = System.nanoTime();
+            awaitUntil(() -> s.stats().activeSequences() == 0);
+            freedMs = (System.nanoTime() - t0) / 1e6;
+            assertThat(freedMs).isLessThan(1000);
+            awaitUntil(() -> s.cancelledGenerations() == 1);
+            String m = get(s, "/metrics").body();
+            double generated = metric(m, "argon_completion_tokens_total");
+            assertThat(generated).isPositive().isLessThan(8000);
+            System.err.printf("non-streaming client left: slot free after %.1f ms, %d of 8000 tokens generated%n", freedMs, (long) generated);
+            // the server goes on serving
+            HttpResponse<String> ok = post(s, "/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":4}");
+            assertThat(ok.statusCode()).isEqualTo(200);
+        } finally {
+            model.close();
+        }
+    }
 }
