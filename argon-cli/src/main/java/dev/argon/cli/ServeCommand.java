@@ -67,8 +67,20 @@ final class ServeCommand implements Callable<Integer> {
                     + " untrusted clients; by default message text is always plain text and only the template writes control tokens.")
     boolean parseSpecialInContent;
 
-    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every route but /health.")
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every route but /health"
+            + " (visible in ps: prefer --api-key-file or the ARGON_API_KEY environment variable).")
     String apiKey;
+
+    @Option(names = "--api-key-file", paramLabel = "FILE",
+            description = "Read the API key from the first line of FILE (trimmed). Precedence: --api-key, --api-key-file, "
+                    + "then the environment variable " + API_KEY_ENV + ".")
+    Path apiKeyFile;
+
+    /** The environment variable that holds the API key when no flag gives one. */
+    static final String API_KEY_ENV = "ARGON_API_KEY";
+
+    /** The environment, replaced by tests. */
+    java.util.function.UnaryOperator<String> environment = System::getenv;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
             description = "Context size of each slot in tokens; 0 = the model's, capped at " + RunOptions.DEFAULT_MAX_CONTEXT + ".")
@@ -107,9 +119,7 @@ final class ServeCommand implements Callable<Integer> {
         if (contextSize < 0) {
             throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
         }
-        if (apiKey != null && apiKey.isBlank()) {
-            throw new ArgonException("--api-key is empty");
-        }
+        String key = apiKey();
         RunOptions opts = new RunOptions();
         opts.cacheType = cacheType;
         opts.threads = threads;
@@ -118,7 +128,7 @@ final class ServeCommand implements Callable<Integer> {
         Path path = modelOption.resolve();
         String id = path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         // Bind first, load after: /health says "loading" (503) meanwhile, as llama.cpp's server does.
-        OpenAiServer server = new OpenAiServer(new ServerConfig(host, port, parallel, queue, 0, precision, apiKey, id));
+        OpenAiServer server = new OpenAiServer(new ServerConfig(host, port, parallel, queue, 0, precision, key, id));
         try {
             server.start();
         } catch (OpenAiServer.ListenException e) {
@@ -202,6 +212,46 @@ final class ServeCommand implements Callable<Integer> {
                 model.close();
             }
         }
+    }
+
+    /**
+     * The API key: {@code --api-key}, else the first line of {@code --api-key-file} (trimmed),
+     * else {@value #API_KEY_ENV}; null for none.
+     *
+     * @throws ArgonException if the one given is empty, or the file is missing or unreadable
+     */
+    String apiKey() {
+        if (apiKey != null) {
+            if (apiKey.isBlank()) {
+                throw new ArgonException("--api-key is empty");
+            }
+            return apiKey;
+        }
+        if (apiKeyFile != null) {
+            String first;
+            try (java.io.BufferedReader in = java.nio.file.Files.newBufferedReader(apiKeyFile, java.nio.charset.StandardCharsets.UTF_8)) {
+                first = in.readLine();
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new ArgonException("--api-key-file " + apiKeyFile + ": no such file");
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new ArgonException("--api-key-file " + apiKeyFile + ": not UTF-8 text");
+            } catch (java.io.IOException e) {
+                throw new ArgonException("--api-key-file " + apiKeyFile + ": cannot read it ("
+                        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")");
+            }
+            if (first == null || first.isBlank()) {
+                throw new ArgonException("--api-key-file " + apiKeyFile + ": the first line is empty; expected the API key");
+            }
+            return first.strip();
+        }
+        String env = environment.apply(API_KEY_ENV);
+        if (env != null) {
+            if (env.isBlank()) {
+                throw new ArgonException(API_KEY_ENV + " is set but empty; unset it or give the API key");
+            }
+            return env.strip();
+        }
+        return null;
     }
 
     private static String rootMessage(Throwable e) {

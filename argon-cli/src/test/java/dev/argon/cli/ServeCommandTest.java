@@ -65,6 +65,70 @@ class ServeCommandTest {
         assertThat(bodies.get(2)).contains("\"id\":\"stories260K\"");
     }
 
+    /**
+     * Runs {@code serve} with {@code args} (after the model and port) and the environment
+     * {@code env}; while it serves, returns the status of {@code GET /v1/models} with each of
+     * {@code keys} as the bearer token (null: none sent).
+     */
+    private static List<Integer> statusesWithKeys(java.util.Map<String, String> env, List<String> keys, String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        CommandLine cl = new CommandLine(new Main(Main.Streams.of(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8))));
+        ServeCommand serve = (ServeCommand) cl.getSubcommands().get("serve").getCommand();
+        serve.environment = env::get;
+        List<Integer> statuses = new ArrayList<>();
+        serve.onStarted = server -> {
+            try (HttpClient http = HttpClient.newHttpClient()) {
+                for (String key : keys) {
+                    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.url() + "/v1/models"));
+                    if (key != null) {
+                        b.header("Authorization", "Bearer " + key);
+                    }
+                    statuses.add(http.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+                }
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        List<String> all = new ArrayList<>(List.of("serve", "-m", TestFiles.model(MODEL).toString(), "--port", "0", "-c", "64", "-t", "1"));
+        all.addAll(List.of(args));
+        int code = cl.execute(all.toArray(String[]::new));
+        assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        return statuses;
+    }
+
+    @Test
+    void theApiKeyComesFromTheFlagTheFileOrTheEnvironment(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("key");
+        java.nio.file.Files.writeString(file, "  file-key \nsecond line\n");
+        java.util.Map<String, String> env = java.util.Map.of("ARGON_API_KEY", "env-key");
+        List<String> keys = java.util.Arrays.asList(null, "flag-key", "file-key", "env-key");
+        // the first line of the file, trimmed; it wins over the environment
+        assertThat(statusesWithKeys(env, keys, "--api-key-file", file.toString())).containsExactly(401, 401, 200, 401);
+        // the flag wins over both
+        assertThat(statusesWithKeys(env, keys, "--api-key", "flag-key", "--api-key-file", file.toString()))
+                .containsExactly(401, 200, 401, 401);
+        // the environment alone
+        assertThat(statusesWithKeys(env, keys)).containsExactly(401, 401, 401, 200);
+        // none: open
+        assertThat(statusesWithKeys(java.util.Map.of(), keys)).containsExactly(200, 200, 200, 200);
+    }
+
+    @Test
+    void aBadApiKeyFileIsOneClearLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String model = TestFiles.model(MODEL).toString();
+        java.nio.file.Path missing = dir.resolve("missing");
+        java.nio.file.Path empty = java.nio.file.Files.writeString(dir.resolve("empty"), "\n  \nkey-on-line-3\n");
+        for (String[] c : new String[][]{{missing.toString(), "no such file"}, {empty.toString(), "the first line is empty"},
+                {dir.toString(), "cannot read"}}) {
+            CliRun r = CliRun.of("serve", "-m", model, "--port", "0", "-t", "1", "--api-key-file", c[0]);
+            assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.USAGE_ERROR);
+            assertThat(r.err().lines().toList()).hasSize(1);
+            assertThat(r.err()).startsWith("argon: error: --api-key-file " + c[0] + ": " + c[1]).doesNotContain("Exception");
+            assertThat(r.out()).isEmpty();
+        }
+    }
+
     /** Runs the CLI capturing System.err too (where Javalin/Jetty would log). */
     private static CliRun withSystemErr(StringBuilder systemErr, String... args) {
         PrintStream saved = System.err;

@@ -37,6 +37,14 @@ import java.util.function.BooleanSupplier;
  * <p>Requests wait in a FIFO queue of {@link Options#queueCapacity()}; beyond it
  * {@link #submit} throws {@link OverloadedException}. One loop thread runs the model; callers
  * receive their events on their own thread through {@link Handle#await}.
+ *
+ * <p>Failures: an exception in a forward pass fails the requests in that pass with a
+ * {@link ModelFailureException}; the others go on. An {@link Error} (such as the
+ * {@link InternalError} a memory-mapped model file raises once it is truncated under the running
+ * process) or any other unexpected throwable in the loop is fatal: every waiting and running
+ * request fails with a {@link ModelFailureException}, {@link #failure()} reports it, and later
+ * {@link #submit} calls throw one at once. The loop thread never dies silently, and no caller
+ * waits for it forever.
  */
 public final class BatchScheduler implements AutoCloseable {
     /**
@@ -85,6 +93,19 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * The model could not be run: a forward pass failed (the requests in it fail), or the
+     * scheduler failed for good ({@link #failure()}; every request fails, later ones at once).
+     */
+    public static final class ModelFailureException extends ArgonException {
+        ModelFailureException(String message, Throwable cause) {
+            super(message);
+            if (cause != null) {
+                initCause(cause);
+            }
+        }
+    }
+
     private record TokenEvent(int token, TokenLogprobs logprobs) {
     }
 
@@ -97,9 +118,11 @@ public final class BatchScheduler implements AutoCloseable {
     /** A submitted request: its events arrive through {@link #await}. */
     public static final class Handle {
         private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        private final BatchScheduler scheduler;
         private volatile boolean cancelRequested;
 
-        private Handle() {
+        private Handle(BatchScheduler scheduler) {
+            this.scheduler = scheduler;
         }
 
         /**
@@ -124,6 +147,10 @@ public final class BatchScheduler implements AutoCloseable {
                         while ((e = events.poll(WAIT_CHECK_MS, TimeUnit.MILLISECONDS)) == null) {
                             if (!cancelRequested && !listener.stillWanted()) {
                                 cancel();
+                            }
+                            if (!scheduler.loop.isAlive() && events.isEmpty()) {
+                                // cannot happen (the loop fails every request before it ends); never wait for a dead loop
+                                throw new ModelFailureException(scheduler.failureMessage("the scheduler stopped"), scheduler.failure);
                             }
                         }
                     }
@@ -164,7 +191,7 @@ public final class BatchScheduler implements AutoCloseable {
         final GenerationRequest req;
         final int[] prompt;
         final BooleanSupplier cancelled;
-        final Handle handle = new Handle();
+        final Handle handle;
         Sequence seq;
         Slot slot;
         int fed;
@@ -174,6 +201,7 @@ public final class BatchScheduler implements AutoCloseable {
         long firstLogits;
 
         Request(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
+            this.handle = new Handle(BatchScheduler.this);
             this.req = req;
             this.prompt = prompt;
             this.cancelled = cancelled;
@@ -209,6 +237,8 @@ public final class BatchScheduler implements AutoCloseable {
     private final Thread loop;
     private volatile boolean closing;
     private volatile boolean stopLoop;
+    /** What ended the loop for good, or null while it runs. */
+    private volatile Throwable failure;
     private long clock;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
@@ -245,31 +275,85 @@ public final class BatchScheduler implements AutoCloseable {
      * @param prompt prompt token ids, {@code 0 < length < contextLength}
      * @param cancelled polled before each step; true stops the generation (e.g. the client left)
      * @throws OverloadedException if the wait queue is full
+     * @throws ModelFailureException if the scheduler failed for good ({@link #failure()})
      * @throws ArgonException if the scheduler is closing or a parameter is invalid
      */
     public Handle submit(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
+        return submitAll(List.of(req), prompt, cancelled).getFirst();
+    }
+
+    /**
+     * Queues several generations of one prompt (the choices of one request) as a unit: all of
+     * them are queued, or none is (the exception says why), so a request that does not fit
+     * never holds queue places or slots.
+     *
+     * @param reqs the generations, at least one
+     * @param prompt prompt token ids, {@code 0 < length < contextLength}
+     * @param cancelled polled before each step; true stops every one of them (e.g. the client left)
+     * @return their handles, in the order of {@code reqs}
+     * @throws OverloadedException if the free slots and queue places are fewer than {@code reqs}
+     * @throws ModelFailureException if the scheduler failed for good ({@link #failure()})
+     * @throws ArgonException if the scheduler is closing or a parameter is invalid
+     */
+    public List<Handle> submitAll(List<GenerationRequest> reqs, int[] prompt, BooleanSupplier cancelled) {
         if (prompt.length == 0 || prompt.length >= options.contextLength()) {
             throw new ArgonException("the prompt is " + prompt.length + " tokens but the context holds "
                     + options.contextLength() + "; the context must be larger than the prompt");
         }
-        Request r = new Request(req, prompt, cancelled);
-        r.seq = new Sequence(model, req, prompt, options.contextLength(), r); // validates the sampling parameters
+        if (reqs.isEmpty()) {
+            throw new IllegalArgumentException("no generation to submit");
+        }
+        List<Request> rs = new ArrayList<>(reqs.size());
+        for (GenerationRequest req : reqs) {
+            Request r = new Request(req, prompt, cancelled);
+            r.seq = new Sequence(model, req, prompt, options.contextLength(), r); // validates the sampling parameters
+            rs.add(r);
+        }
         lock.lock();
         try {
+            if (failure != null) {
+                throw new ModelFailureException(failureMessage("the model failed"), failure);
+            }
             if (closing) {
                 throw new ArgonException("the scheduler is shutting down");
             }
-            int free = slots.length - active.size();
-            if (queue.size() >= options.queueCapacity() + Math.max(0, free)) {
-                throw new OverloadedException("every slot is busy (" + slots.length + ") and the queue is full ("
-                        + queue.size() + " waiting, limit " + options.queueCapacity() + ")");
+            int free = Math.max(0, slots.length - active.size());
+            int room = options.queueCapacity() + free - queue.size();
+            if (rs.size() > room) {
+                throw new OverloadedException(rs.size() == 1
+                        ? "every slot is busy (" + slots.length + ") and the queue is full (" + queue.size() + " waiting, limit "
+                                + options.queueCapacity() + ")"
+                        : "no room for " + rs.size() + " generations: " + free + " free slot" + (free == 1 ? "" : "s") + " and "
+                                + Math.max(0, room - free) + " free queue place" + (room - free == 1 ? "" : "s") + " (limit "
+                                + options.queueCapacity() + ")");
             }
-            queue.add(r);
+            queue.addAll(rs);
             work.signal();
         } finally {
             lock.unlock();
         }
-        return r.handle;
+        List<Handle> handles = new ArrayList<>(rs.size());
+        for (Request r : rs) {
+            handles.add(r.handle);
+        }
+        return handles;
+    }
+
+    /**
+     * @return what stopped the scheduler for good (a fault while running the model, such as its
+     *     memory-mapped file truncated under the process), or null while it works
+     */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** {@code prefix}: the failure's class and message, as one line for a client. */
+    private String failureMessage(String prefix) {
+        Throwable f = failure;
+        if (f == null) {
+            return prefix;
+        }
+        return prefix + ": " + f.getClass().getSimpleName() + (f.getMessage() == null ? "" : ": " + f.getMessage());
     }
 
     /** @return a snapshot of the counters */
@@ -329,6 +413,39 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            loop();
+        } catch (Throwable t) {
+            fail(t);
+        }
+    }
+
+    /**
+     * The loop ended with {@code t}: the scheduler is done. Every waiting and running request
+     * fails with a {@link ModelFailureException}, and so does every later {@link #submit}.
+     */
+    private void fail(Throwable t) {
+        failure = t;
+        lock.lock();
+        try {
+            closing = true;
+            String message = failureMessage("the model failed; this server cannot generate any more");
+            for (Request r : queue) {
+                r.handle.events.add(new Failed(new ModelFailureException(message, t)));
+            }
+            queue.clear();
+            for (Request r : active) {
+                r.handle.events.add(new Failed(new ModelFailureException(message, t)));
+            }
+            active.clear();
+            activeCount = 0;
+            kvUsed = 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
         while (true) {
             lock.lock();
             try {
@@ -473,11 +590,13 @@ public final class BatchScheduler implements AutoCloseable {
         }
         try {
             model.forward(batch);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // an Error (e.g. a fault reading the weights) is fatal: see run()
+            ModelFailureException failed = new ModelFailureException("the forward pass failed: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
             for (int i = active.size() - 1; i >= 0; i--) {
                 Request r = active.get(i);
                 if (promptRows[i] > 0 || decodeRow[i] >= 0) {
-                    r.handle.events.add(new Failed(e));
+                    r.handle.events.add(new Failed(failed));
                     r.slot.cachedLength = 0;
                     lock.lock();
                     try {

@@ -57,7 +57,7 @@ public final class Sequence {
         this.decoder = new StreamingDecoder(tok);
         this.stops = new StopStringMatcher(req.stop());
         this.limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
-        this.generated = new int[Math.min(limit, contextLength - prompt.length + 1)];
+        this.generated = new int[Math.min(limit, contextLength - prompt.length)];
         // With an empty prompt the output starts the text, so the SentencePiece space prefix of
         // its first word is dropped (as SentencePiece decoders do).
         this.stripSpace = req.prompt().isEmpty() && tok.addsSpacePrefix();
@@ -91,7 +91,9 @@ public final class Sequence {
         if (n >= limit) {
             return finish(FinishReason.LENGTH);
         }
-        if (position() >= contextLength) {
+        if (position() >= contextLength - 1) {
+            // this token takes the context's last position: prompt and output fill it exactly, and
+            // nothing could follow it (no KV position is left for the token after), so it is not fed
             return finish(FinishReason.CONTEXT_FULL);
         }
         return token;
@@ -117,7 +119,7 @@ public final class Sequence {
         String s = piece;
         if (stripSpace && !s.isEmpty()) {
             stripSpace = false;
-            s = s.startsWith(" ") ? s.substring(1) : s;
+            s = tok.startOfText(s);
         }
         if (!s.isEmpty()) {
             text.append(s);

@@ -15,7 +15,8 @@ import java.util.TreeMap;
  *     biased and penalised logits, ties to the lowest id), and the top-k/top-p/min-p settings are
  *     then unused
  * @param topK keep the k most likely tokens, {@code >= 0}; {@code 0} disables
- * @param topP nucleus mass, {@code 0 < topP <= 1}; {@code 1} disables
+ * @param topP nucleus mass, {@code 0 <= topP <= 1}; {@code 1} disables, {@code 0} keeps only the most
+ *     likely token
  * @param minP keep tokens with probability {@code >= minP * p_max}, {@code 0 <= minP <= 1};
  *     {@code 0} disables
  * @param repeatPenalty CTRL repetition penalty, {@code > 0}; {@code 1} disables
@@ -125,8 +126,8 @@ public record SamplingParams(
         if (topK < 0) {
             throw bad("topK", topK, ">= 0 (0 = off)");
         }
-        if (!(topP > 0f && topP <= 1f)) {
-            throw bad("topP", topP, "0 < topP <= 1 (1 = off)");
+        if (!(topP >= 0f && topP <= 1f)) {
+            throw bad("topP", topP, "0 <= topP <= 1 (1 = off, 0 = most likely token only)");
         }
         if (!(minP >= 0f && minP <= 1f)) {
             throw bad("minP", minP, "0 <= minP <= 1 (0 = off)");

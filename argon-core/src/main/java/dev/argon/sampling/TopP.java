@@ -4,7 +4,8 @@ package dev.argon.sampling;
  * Nucleus (top-p) filtering (Holtzman et al. 2019, "The Curious Case of Neural Text
  * Degeneration"; llama.cpp {@code llama_sampler_top_p}): keeps the smallest prefix of the
  * candidates in descending order (ties to lower ids) whose softmax mass is {@code >= p}, at least
- * one token.
+ * one token. {@code p = 0} keeps exactly the most likely token (as OpenAI's {@code top_p: 0} and
+ * llama.cpp do).
  *
  * <p>Sorted input (after top-k) is walked directly. Unsorted input is never sorted:
  * {@link MassSelect} finds the prefix in expected O(n) and leaves it, unsorted, in front. When a
@@ -28,6 +29,14 @@ final class TopP implements SamplerStep {
     @Override
     public void apply(Candidates c) {
         if (p >= 1f || c.size <= 1) {
+            return;
+        }
+        if (p <= 0f) {
+            int best = c.argmax();
+            if (best >= 0) { // all NaN: left for the final step to report
+                c.move(best, 0);
+                c.size = 1;
+            }
             return;
         }
         float max = c.maxLogit();

@@ -84,4 +84,24 @@ public interface Tokenizer {
     default boolean addsSpacePrefix() {
         return false;
     }
+
+    /**
+     * Decodes ids as a text of their own, as Hugging Face's {@code decode} does: {@link #decode},
+     * and when the vocabulary {@linkplain #addsSpacePrefix adds a space prefix} (SentencePiece)
+     * the leading space that prefix put before the first word is dropped, so {@code [15043]}
+     * ("▁Hello") is {@code Hello}. Control tokens render as nothing, so {@code [BOS, 15043]} is
+     * {@code Hello} too.
+     */
+    default String decodeText(int[] ids) {
+        return startOfText(decode(ids));
+    }
+
+    /**
+     * The rule of {@link #decodeText} for text decoded piece by piece: {@code text} begins a text
+     * (its first non-empty piece); returns it without the space prefix's leading space when the
+     * vocabulary {@linkplain #addsSpacePrefix adds one}, else unchanged.
+     */
+    default String startOfText(String text) {
+        return addsSpacePrefix() && text.startsWith(" ") ? text.substring(1) : text;
+    }
 }

@@ -37,8 +37,8 @@ class SamplingParamsTest {
         rejects(new SamplingParams(Float.NaN, 40, 0.95f, 0.05f, 1f, 64, 1), "temperature", "NaN");
         rejects(new SamplingParams(Float.POSITIVE_INFINITY, 40, 0.95f, 0.05f, 1f, 64, 1), "temperature", "Infinity");
         rejects(new SamplingParams(0.8f, -1, 0.95f, 0.05f, 1f, 64, 1), "topK", "-1", ">= 0");
-        rejects(new SamplingParams(0.8f, 40, 0f, 0.05f, 1f, 64, 1), "topP", "0.0", "0 < topP <= 1");
-        rejects(new SamplingParams(0.8f, 40, 1.5f, 0.05f, 1f, 64, 1), "topP", "1.5", "0 < topP <= 1");
+        rejects(new SamplingParams(0.8f, 40, -0.1f, 0.05f, 1f, 64, 1), "topP", "-0.1", "0 <= topP <= 1");
+        rejects(new SamplingParams(0.8f, 40, 1.5f, 0.05f, 1f, 64, 1), "topP", "1.5", "0 <= topP <= 1");
         rejects(new SamplingParams(0.8f, 40, 0.95f, -0.05f, 1f, 64, 1), "minP", "-0.05", "0 <= minP <= 1");
         rejects(new SamplingParams(0.8f, 40, 0.95f, 1.01f, 1f, 64, 1), "minP", "1.01", "0 <= minP <= 1");
         rejects(new SamplingParams(0.8f, 40, 0.95f, 0.05f, 0f, 64, 1), "repeatPenalty", "0.0", "> 0");

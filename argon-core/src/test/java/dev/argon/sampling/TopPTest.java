@@ -29,6 +29,18 @@ class TopPTest {
     }
 
     @Test
+    void zeroKeepsExactlyTheMostLikelyToken() {
+        for (boolean presorted : new boolean[] {false, true}) {
+            assertThat(keep(0f, presorted)).containsExactly(1);
+        }
+        // ties go to the lower id, as everywhere
+        Candidates c = Candidates.of(new float[] {1f, 3f, 2f, 3f});
+        new TopP(0f, 0f, 4).apply(c);
+        assertThat(c.size).isEqualTo(1);
+        assertThat(c.ids[0]).isEqualTo(1);
+    }
+
+    @Test
     void alwaysKeepsAtLeastOne() {
         assertThat(keep(1e-6f, false)).containsExactly(1);
     }

@@ -101,6 +101,20 @@ class LlamaCppVocabTest {
     }
 
     @Test
+    void decodeTextDropsTheSpacePrefixAsHuggingFaceDoes() {
+        Tokenizer tok = tokenizer("ggml-vocab-llama-spm.gguf"); // Llama-2's vocabulary
+        assertThat(tok.piece(15043)).isEqualTo("▁Hello");
+        assertThat(tok.decode(new int[]{15043})).isEqualTo(" Hello");
+        assertThat(tok.decodeText(new int[]{15043})).isEqualTo("Hello");
+        assertThat(tok.decodeText(new int[]{1, 15043, 3186})).isEqualTo("Hello world"); // BOS renders as nothing
+        assertThat(tok.decodeText(tok.encode("  two spaces", false, false))).isEqualTo("  two spaces");
+        assertThat(tok.decodeText(new int[0])).isEmpty();
+        // a vocabulary without a space prefix keeps every space
+        Tokenizer gpt2 = tokenizer("ggml-vocab-gpt-2.gguf");
+        assertThat(gpt2.decodeText(gpt2.encode(" Hello", false, false))).isEqualTo(" Hello");
+    }
+
+    @Test
     void phi3EndTokensEndGeneration() {
         Tokenizer tok = tokenizer("ggml-vocab-phi-3.gguf");
         SentencePieceTokenizer spm = (SentencePieceTokenizer) tok;

@@ -8,14 +8,25 @@ import dev.argon.generate.GenerationResult;
 import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * The server's engine: continuous batching through one {@link BatchScheduler}. Up to
  * {@code parallel} requests share every forward pass; more wait in a bounded queue (503 beyond);
  * a request's slot is freed at the first step after its client is gone; prompts that start like a
  * slot's previous prompt (multi-turn chat) reuse its cached prefix.
+ *
+ * <p>Errors: a full queue is 503 {@code server_busy} at once (for {@code n} choices, when they do
+ * not all fit, none is queued); a generation whose forward pass fails is 500
+ * {@code model_failed}; once the scheduler failed for good ({@link #failure()}) every request is
+ * 503 {@code model_failed} at once.
  */
 public final class BatchingEngine implements Engine {
     /** Prompt tokens processed per step across all sequences (the prefill chunk). */
@@ -58,22 +69,67 @@ public final class BatchingEngine implements Engine {
      */
     @Override
     public GenerationResult run(GenerationRequest req, int[] promptIds, GenerationListener listener, BooleanSupplier cancelled) {
-        BatchScheduler.Handle handle;
+        return await(submit(List.of(req), promptIds, cancelled).getFirst(), listener);
+    }
+
+    /** All choices are queued or none: a request that does not fit is 503 at once and holds nothing. */
+    @Override
+    public List<GenerationResult> runAll(List<GenerationRequest> reqs, int[] promptIds, IntFunction<GenerationListener> listeners,
+                                         BooleanSupplier cancelled) {
+        List<BatchScheduler.Handle> handles = submit(reqs, promptIds, cancelled);
+        if (handles.size() == 1) {
+            return List.of(await(handles.getFirst(), listeners.apply(0)));
+        }
+        List<Future<GenerationResult>> futures = new ArrayList<>();
+        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < handles.size(); i++) {
+                int k = i;
+                futures.add(exec.submit(() -> {
+                    try {
+                        return await(handles.get(k), listeners.apply(k));
+                    } catch (RuntimeException e) {
+                        handles.forEach(BatchScheduler.Handle::cancel); // the answer failed: free the others' slots
+                        throw e;
+                    }
+                }));
+            }
+        }
+        return Engine.results(futures);
+    }
+
+    private List<BatchScheduler.Handle> submit(List<GenerationRequest> reqs, int[] promptIds, BooleanSupplier cancelled) {
         try {
-            handle = scheduler.submit(req, promptIds, cancelled);
+            return scheduler.submitAll(reqs, promptIds, cancelled);
         } catch (BatchScheduler.OverloadedException e) {
             throw ApiException.overloaded(e.getMessage());
+        } catch (BatchScheduler.ModelFailureException e) {
+            throw new ApiException(503, "server_error", null, MODEL_FAILED, e.getMessage() + "; restart the server");
         } catch (ArgonException e) {
             throw ApiException.unavailable(e.getMessage());
         }
+    }
+
+    private static GenerationResult await(BatchScheduler.Handle handle, GenerationListener listener) {
         try {
             return handle.await(listener);
+        } catch (BatchScheduler.ModelFailureException e) {
+            throw new ApiException(500, "server_error", null, MODEL_FAILED, e.getMessage());
         } catch (ArgonException e) {
             throw ApiException.unavailable(e.getMessage());
         } catch (InterruptedException e) {
+            handle.cancel();
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("the request was interrupted");
         }
+    }
+
+    /** The error code of a generation the model could not run. */
+    static final String MODEL_FAILED = "model_failed";
+
+    @Override
+    public String failure() {
+        Throwable f = scheduler.failure();
+        return f == null ? null : "the model failed: " + f.getClass().getSimpleName() + (f.getMessage() == null ? "" : ": " + f.getMessage());
     }
 
     @Override

@@ -4,8 +4,15 @@ import dev.argon.generate.GenerationListener;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * Runs generations for the server. The routes know only this interface: how generations share
@@ -44,6 +51,55 @@ public interface Engine extends AutoCloseable {
             listener.onPause();
         };
         return run(req, promptIds, onText, cancelled);
+    }
+
+    /**
+     * Runs the generations of one request ({@code n} choices of one prompt) side by side, each
+     * reporting to its own listener on its own thread. Implementations with a bounded queue admit
+     * them as a unit: all start (or wait for a slot), or the call fails at once with a 503 and
+     * none holds a place. The default runs {@link #run} on a virtual thread per generation.
+     *
+     * @param listeners the listener of generation {@code i}
+     * @return the results, in the order of {@code reqs}
+     * @throws ApiException as {@link #run}; when one generation fails the call fails
+     */
+    default List<GenerationResult> runAll(List<GenerationRequest> reqs, int[] promptIds, IntFunction<GenerationListener> listeners,
+                                          BooleanSupplier cancelled) {
+        if (reqs.size() == 1) {
+            return List.of(run(reqs.getFirst(), promptIds, listeners.apply(0), cancelled));
+        }
+        List<Future<GenerationResult>> futures = new ArrayList<>();
+        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < reqs.size(); i++) {
+                int k = i;
+                futures.add(exec.submit(() -> run(reqs.get(k), promptIds, listeners.apply(k), cancelled)));
+            }
+        }
+        return results(futures);
+    }
+
+    /** The results of finished futures, in order; the first failure is rethrown. */
+    static List<GenerationResult> results(List<Future<GenerationResult>> futures) {
+        List<GenerationResult> results = new ArrayList<>();
+        for (Future<GenerationResult> f : futures) {
+            try {
+                results.add(f.get());
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("the request was interrupted");
+            }
+        }
+        return results;
+    }
+
+    /**
+     * @return why this engine cannot run generations any more (the model failed, e.g. its file
+     *     was truncated under the server), as one line; null while it works
+     */
+    default String failure() {
+        return null;
     }
 
     /** @return the most generations that can be running or waiting at once (larger {@code n} can never be served) */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.FinishReason;
 import dev.argon.generate.GenerationListener;
+import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.sampling.TokenLogprobs;
 import dev.argon.tokenizer.Tokenizer;
@@ -14,10 +15,6 @@ import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
@@ -38,7 +35,7 @@ final class ModelRoutes {
 
     /**
      * @param aborting true once running generations must stop (the server's grace period is over)
-     * @param cancelled counts streams whose client went away
+     * @param cancelled counts generation requests whose client went away
      */
     ModelRoutes(Tokenizer tokenizer, ChatTemplate template, Engine engine, String modelId, ServerMetrics metrics,
                 BooleanSupplier aborting, AtomicInteger cancelled) {
@@ -76,6 +73,10 @@ final class ModelRoutes {
             for (int i = 0; i < n; i++) {
                 logprobs.add(Collections.synchronizedList(new ArrayList<>()));
             }
+            // the client may leave while its answer is generated: the connection is probed on the
+            // request's threads after each step's tokens (and while it waits), and the scheduler
+            // sees the result before its next step
+            ConnectionProbe client = ConnectionProbe.of(ctx);
             List<GenerationResult> results = runChoices(req, i -> new GenerationListener() {
                 @Override
                 public void onText(String text) {
@@ -87,9 +88,26 @@ final class ModelRoutes {
                         logprobs.get(i).add(lp);
                     }
                 }
-            }, aborting);
+
+                @Override
+                public void onPause() {
+                    client.gone();
+                }
+
+                @Override
+                public boolean stillWanted() {
+                    return !client.gone();
+                }
+            }, () -> client.knownGone() || aborting.getAsBoolean());
             for (GenerationResult r : results) {
                 metrics.generation(r, System.nanoTime() - start);
+            }
+            if (client.knownGone()) {
+                cancelled.incrementAndGet();
+                return; // the client went away: nobody to answer
+            }
+            if (client.readAhead()) {
+                ctx.header("Connection", "close");
             }
             Json.send(ctx, 200, responses.completion(results, wantLogprobs ? logprobs : null));
             return;
@@ -126,31 +144,14 @@ final class ModelRoutes {
         sse.done();
     }
 
-    /** Runs the request's choices, each on its own (virtual) thread when there are several. */
+    /** Runs the request's choices side by side (the engine admits them as a unit: all or none). */
     private List<GenerationResult> runChoices(CompletionRequest req, IntFunction<GenerationListener> listeners,
                                               BooleanSupplier cancelled) {
-        if (req.n() == 1) {
-            return List.of(engine.run(req.choice(0), req.promptIds(), listeners.apply(0), cancelled));
+        List<GenerationRequest> reqs = new ArrayList<>(req.n());
+        for (int i = 0; i < req.n(); i++) {
+            reqs.add(req.choice(i));
         }
-        List<Future<GenerationResult>> futures = new ArrayList<>();
-        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < req.n(); i++) {
-                int k = i;
-                futures.add(exec.submit(() -> engine.run(req.choice(k), req.promptIds(), listeners.apply(k), cancelled)));
-            }
-        }
-        List<GenerationResult> results = new ArrayList<>();
-        for (Future<GenerationResult> f : futures) {
-            try {
-                results.add(f.get());
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ApiException.unavailable("the request was interrupted");
-            }
-        }
-        return results;
+        return engine.runAll(reqs, req.promptIds(), listeners, cancelled);
     }
 
     /**
@@ -252,7 +253,7 @@ final class ModelRoutes {
         Json.send(ctx, 200, Json.object().put("prompt", parser.chatPrompt(body).text()));
     }
 
-    /** {@code {"tokens"}} → {@code {"content"}}. */
+    /** {@code {"tokens"}} → {@code {"content"}}, decoded as a text of its own ({@link Tokenizer#decodeText}). */
     void detokenize(Context ctx) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
         JsonNode tokens = body.get("tokens");
@@ -268,6 +269,6 @@ final class ModelRoutes {
             }
             ids[i] = t.intValue();
         }
-        Json.send(ctx, 200, Json.object().put("content", tokenizer.decode(ids)));
+        Json.send(ctx, 200, Json.object().put("content", tokenizer.decodeText(ids)));
     }
 }

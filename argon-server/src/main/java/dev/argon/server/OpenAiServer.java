@@ -136,9 +136,9 @@ public final class OpenAiServer implements AutoCloseable {
         a.get("/v1/models/{model}", this::model);
         a.post("/v1/completions", generation(ctx -> loaded().completion(ctx, false)));
         a.post("/v1/chat/completions", generation(ctx -> loaded().completion(ctx, true)));
-        a.post("/tokenize", ctx -> loaded().tokenize(ctx));
-        a.post("/detokenize", ctx -> loaded().detokenize(ctx));
-        a.post("/apply-template", ctx -> loaded().applyTemplate(ctx));
+        a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));
+        a.post("/detokenize", guarded(ctx -> loaded().detokenize(ctx)));
+        a.post("/apply-template", guarded(ctx -> loaded().applyTemplate(ctx)));
         a.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         a.exception(HttpResponseException.class, (e, ctx) -> {
             String message = e.getMessage();
@@ -218,7 +218,7 @@ public final class OpenAiServer implements AutoCloseable {
         return "http://" + host + ":" + port();
     }
 
-    /** @return how many streaming generations stopped because their client disconnected */
+    /** @return how many generation requests (streaming or not) stopped because their client disconnected */
     public int cancelledGenerations() {
         return cancelled.get();
     }
@@ -305,10 +305,7 @@ public final class OpenAiServer implements AutoCloseable {
                 if (state == State.STOPPING) {
                     throw new ApiException(503, "server_error", null, "shutting_down", "the server is shutting down");
                 }
-                h.handle(ctx);
-            } catch (OutOfMemoryError e) {
-                throw new ApiException(503, "server_error", null, "out_of_memory",
-                        "the server ran out of memory for this request; retry later or with a shorter prompt");
+                guarded(h).handle(ctx);
             } finally {
                 inFlight.decrementAndGet();
             }
@@ -316,9 +313,29 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
+     * Turns an {@link Error} in a handler into an OpenAI error object (Javalin maps exceptions
+     * only): running out of memory is 503, anything else (such as a fault reading a truncated
+     * model file) 500.
+     */
+    private static Handler guarded(Handler h) {
+        return ctx -> {
+            try {
+                h.handle(ctx);
+            } catch (OutOfMemoryError e) {
+                throw new ApiException(503, "server_error", null, "out_of_memory",
+                        "the server ran out of memory for this request; retry later or with a shorter prompt");
+            } catch (Error e) {
+                throw new ApiException(500, "server_error", null, "internal_error",
+                        "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+            }
+        };
+    }
+
+    /**
      * {@code /health}, as llama.cpp's server: 503 {@code loading} while the model loads, 200
      * {@code ok} with a free slot, 200 {@code busy} when every slot is generating (503 with
-     * {@code ?fail_on_no_slot}), 503 {@code stopping} once a shutdown began.
+     * {@code ?fail_on_no_slot}), 503 {@code stopping} once a shutdown began, 503 {@code error}
+     * with a {@code message} once the engine failed for good (the model cannot be run).
      */
     private void health(Context ctx) {
         State s = state;
@@ -329,6 +346,11 @@ public final class OpenAiServer implements AutoCloseable {
         }
         if (s == State.LOADING || r == null) {
             Json.send(ctx, 503, Json.object().put("status", "loading"));
+            return;
+        }
+        String failed = r.engine().failure();
+        if (failed != null) {
+            Json.send(ctx, 503, Json.object().put("status", "error").put("message", failed));
             return;
         }
         Engine.Stats st = r.engine().stats();

@@ -215,10 +215,16 @@ final class RequestParser {
         }
     }
 
+    /**
+     * The token limit: {@code max_completion_tokens}, else {@code max_tokens} (OpenAI deprecated
+     * {@code max_tokens} in favour of {@code max_completion_tokens}, which wins when both are
+     * sent; both are checked), else 16 for completions (OpenAI's default) and no limit for chat.
+     * Each must be at least 1: a request for no tokens at all is a 400 naming the parameter.
+     */
     private static int maxTokens(JsonNode body, boolean chat) {
         int maxTokens = chat ? -1 : 16;
-        for (String name : List.of("max_tokens", "max_completion_tokens")) {
-            Long v = Json.integer(body, name, 0, Integer.MAX_VALUE);
+        for (String name : List.of("max_tokens", "max_completion_tokens")) { // the later one wins
+            Long v = Json.integer(body, name, 1, Integer.MAX_VALUE);
             if (v != null) {
                 maxTokens = v.intValue();
             }

@@ -117,11 +117,11 @@ class ApiConformanceTest {
     @Test
     void integersBeyondTheirRangeNameTheRange() throws Exception {
         assertThat(assertError(post(CMPL, cmpl("\"max_tokens\":99999999999")), 400, "max_tokens"))
-                .contains("max_tokens").contains("between 0 and 2147483647").contains("99999999999");
+                .contains("max_tokens").contains("between 1 and 2147483647").contains("99999999999");
         assertThat(assertError(post(CHAT, chat("\"max_completion_tokens\":99999999999999999999999")), 400, "max_completion_tokens"))
-                .contains("max_completion_tokens").contains("between 0 and 2147483647");
-        assertThat(assertError(post(CMPL, cmpl("\"max_tokens\":-1")), 400, "max_tokens")).contains("between 0 and 2147483647");
-        assertThat(assertError(post(CMPL, cmpl("\"max_tokens\":1e20")), 400, "max_tokens")).contains("between 0 and 2147483647");
+                .contains("max_completion_tokens").contains("between 1 and 2147483647");
+        assertThat(assertError(post(CMPL, cmpl("\"max_tokens\":-1")), 400, "max_tokens")).contains("between 1 and 2147483647");
+        assertThat(assertError(post(CMPL, cmpl("\"max_tokens\":1e20")), 400, "max_tokens")).contains("between 1 and 2147483647");
         assertThat(assertError(post(CMPL, cmpl("\"n\":4294967297")), 400, "n")).contains("between 1 and 16");
         assertThat(assertError(post(CMPL, cmpl("\"top_k\":99999999999")), 400, "top_k")).contains("between 0 and 2147483647");
         assertThat(assertError(post(CMPL, cmpl("\"repeat_last_n\":-99999999999")), 400, "repeat_last_n"))

@@ -312,7 +312,7 @@ class ServerOperationsTest {
             // sampling values checked by the core come back under the API's parameter names
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"temperature\":-1}"), 400, "temperature");
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"top_k\":-1}"), 400, "top_k");
-            assertThat(assertError(post(s, cmpl, "{\"prompt\":\"x\",\"top_p\":0}"), 400, "top_p").get("message").asText())
+            assertThat(assertError(post(s, cmpl, "{\"prompt\":\"x\",\"top_p\":-0.5}"), 400, "top_p").get("message").asText())
                     .contains("top_p").doesNotContain("topP");
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"min_p\":2}"), 400, "min_p");
             assertError(post(s, cmpl, "{\"prompt\":\"x\",\"repeat_penalty\":0}"), 400, "repeat_penalty");
