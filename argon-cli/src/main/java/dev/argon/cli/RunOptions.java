@@ -32,7 +32,7 @@ final class RunOptions {
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "40", description = "Top-k sampling; 0 = off (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "Top-p (nucleus) sampling; 1 = off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "Top-p (nucleus) sampling; 1 = off, 0 = the most likely token only (default: ${DEFAULT-VALUE}).")
     float topP;
 
     @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05", description = "Min-p sampling; 0 = off (default: ${DEFAULT-VALUE}).")
