@@ -1,5 +1,7 @@
 package dev.argon.tokenizer;
 
+import dev.argon.ArgonException;
+
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.ArrayList;
@@ -163,6 +165,10 @@ public final class WordPieceTokenizer extends VocabularyTokenizer {
             }
         }
         if (!ok) {
+            if (vocab.unk() < 0) {
+                throw new ArgonException("cannot encode the word '" + (chars <= 40 ? word : word.substring(0, word.offsetByCodePoints(0, 40)) + "...")
+                        + "': the WordPiece vocabulary cannot split it and has no unknown token (tokenizer.ggml.unknown_token_id)");
+            }
             out.truncate(mark);
             out.add(vocab.unk());
         }

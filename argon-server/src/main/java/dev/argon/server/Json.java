@@ -32,7 +32,15 @@ final class Json {
      * @throws ApiException 413 for a larger body, 400 for one that is not a JSON object
      */
     static ObjectNode readObject(Context ctx, int maxBytes) {
-        byte[] bytes = readBody(ctx, maxBytes);
+        return parseObject(readBody(ctx, maxBytes));
+    }
+
+    /**
+     * Parses a request body as a JSON object.
+     *
+     * @throws ApiException 400 for one that is not a JSON object
+     */
+    static ObjectNode parseObject(byte[] bytes) {
         JsonNode node;
         try {
             node = MAPPER.readTree(bytes);
