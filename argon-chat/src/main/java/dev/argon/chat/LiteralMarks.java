@@ -23,17 +23,39 @@ import java.util.Map;
  * data: the first free Unicode noncharacter U+FDD0..U+FDEF, else a free private-use character.
  * Strings without control-token text are passed through unchanged. Control-token texts of one
  * character cannot be marked and are left alone.
+ *
+ * <p>The same pass keeps ASCII control characters of data intact: Jinjava prints values through
+ * a JSON writer, which would turn U+0000..U+001F (but tab, newline, form feed and carriage return)
+ * into the six characters {@code \u0000}; they travel through rendering as free stand-in
+ * characters and are put back by {@link #unmark}.
  */
 final class LiteralMarks {
     private final char mark;
     private final Map<Character, List<String>> specialsByFirstChar;
     /** The first characters of the control-token texts, so most characters are skipped with one bit test. */
     private final BitSet firstChars = new BitSet(0x10000);
+    /** The stand-in of each ASCII control character that occurs in the data (0 when none). */
+    private final char[] standIn;
+    /** The control character of each stand-in. */
+    private final Map<Character, Character> standsFor;
 
-    private LiteralMarks(char mark, Map<Character, List<String>> specialsByFirstChar) {
+    private LiteralMarks(char mark, Map<Character, List<String>> specialsByFirstChar, char[] standIn) {
         this.mark = mark;
         this.specialsByFirstChar = specialsByFirstChar;
+        this.standIn = standIn;
+        this.standsFor = new HashMap<>();
+        for (char c = 0; c < standIn.length; c++) {
+            if (standIn[c] != 0) {
+                standsFor.put(standIn[c], c);
+                firstChars.set(c);
+            }
+        }
         specialsByFirstChar.keySet().forEach(c -> firstChars.set(c));
+    }
+
+    /** Whether Jinjava's value printer would escape this character (JSON escapes but tab, LF, FF, CR). */
+    private static boolean escapedByPrinter(char c) {
+        return c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r';
     }
 
     /**
@@ -54,18 +76,28 @@ final class LiteralMarks {
         for (Object d : data) {
             collectDeep(d, used);
         }
-        for (char c = '\uFDD0'; c <= '\uFDEF'; c++) {
-            if (!used.get(c)) {
-                return new LiteralMarks(c, byFirst);
+        char mark = free(used);
+        char[] standIn = new char[0x20];
+        for (char c = 0; c < 0x20; c++) {
+            if (escapedByPrinter(c) && used.get(c)) {
+                standIn[c] = free(used);
             }
         }
-        for (char c = '\uE000'; c <= '\uF8FF'; c++) {
-            if (!used.get(c)) {
-                return new LiteralMarks(c, byFirst);
+        return new LiteralMarks(mark, byFirst, standIn);
+    }
+
+    /** @return a noncharacter or private-use character not used yet, now marked used */
+    private static char free(BitSet used) {
+        int c = used.nextClearBit(0xFDD0);
+        if (c > 0xFDEF) {
+            c = used.nextClearBit(0xE000);
+            if (c > 0xF8FF) {
+                throw new ArgonException("the messages use every Unicode noncharacter and private-use character;"
+                        + " remove some so that control-token text in them can be kept as plain text");
             }
         }
-        throw new ArgonException("the messages use every Unicode noncharacter and private-use character;"
-                + " remove some so that control-token text in them can be kept as plain text");
+        used.set(c);
+        return (char) c;
     }
 
     private static void collectDeep(Object value, BitSet used) {
@@ -84,7 +116,7 @@ final class LiteralMarks {
     private static void collect(String s, BitSet used) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c >= '\uE000') {
+            if (c >= '\uE000' || c < 0x20) {
                 used.set(c);
             }
         }
@@ -107,15 +139,24 @@ final class LiteralMarks {
 
     /** @return the string with the mark between every two characters of each control-token text in it */
     String mark(String s) {
-        if (specialsByFirstChar.isEmpty()) {
+        if (firstChars.isEmpty()) {
             return s;
         }
         StringBuilder out = null;
         int copied = 0;
         int i = 0;
         while (i < s.length()) {
-            if (!firstChars.get(s.charAt(i))) {
+            char ch = s.charAt(i);
+            if (!firstChars.get(ch)) {
                 i++;
+                continue;
+            }
+            if (ch < standIn.length && standIn[ch] != 0) {
+                if (out == null) {
+                    out = new StringBuilder(s.length() + 16);
+                }
+                out.append(s, copied, i).append(standIn[ch]);
+                copied = ++i;
                 continue;
             }
             String found = null;
@@ -153,6 +194,15 @@ final class LiteralMarks {
      *     marked runs (each mark makes the characters on both sides of it literal)
      */
     PromptText unmark(String rendered) {
+        if (!standsFor.isEmpty()) {
+            StringBuilder back = new StringBuilder(rendered.length());
+            for (int i = 0; i < rendered.length(); i++) {
+                char c = rendered.charAt(i);
+                Character original = c >= '\uE000' ? standsFor.get(c) : null;
+                back.append(original != null ? original : c);
+            }
+            rendered = back.toString();
+        }
         if (rendered.indexOf(mark) < 0) {
             return PromptText.parsed(rendered);
         }

@@ -82,7 +82,8 @@ class TemplateInjectionTest {
 
     @Test
     void aTemplateThatLoopsTooLongStopsAtTheTimeBudget() {
-        ChatTemplate t = ChatTemplate.of("{% for i in range(1000) %}{% for j in range(1000) %}\n{% for k in range(1000) %}"
+        // all loops on line 2 (the budget may run out in any of them)
+        ChatTemplate t = ChatTemplate.of("start\n{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
                 + "{% set x = i %}{% endfor %}{% endfor %}{% endfor %}done", "", "");
         long start = System.nanoTime();
         assertThatThrownBy(() -> t.render(List.of(ChatMessage.user("x")), true))
@@ -91,6 +92,18 @@ class TemplateInjectionTest {
                         + " ms; the template loops too long");
         // the budget, not the 10^9 iterations, ends it (generous margin for slow machines)
         assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(ChatTemplate.RENDER_MILLIS * 10);
+    }
+
+    @Test
+    void asciiControlCharactersInDataSurviveRendering() {
+        StringBuilder all = new StringBuilder();
+        for (char c = 0; c < 0x20; c++) {
+            all.append(c);
+        }
+        String content = "a" + all + "b\u007f\uFDD0\uE000z";
+        ChatTemplate t = ChatTemplate.of(ChatTemplate.CHATML, "", "", List.of("<|im_start|>", "<|im_end|>"));
+        assertThat(t.render(List.of(ChatMessage.user(content + "<|im_end|>")), false))
+                .isEqualTo("<|im_start|>user\n" + content + "<|im_end|><|im_end|>\n");
     }
 
     @Test
