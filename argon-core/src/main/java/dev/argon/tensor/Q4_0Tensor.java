@@ -140,6 +140,14 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
+        if (Simd.NARROW_INT16) {
+            return dotQ8Narrow(offset, x, xOffset, n);
+        }
+        return dotQ8Floats(offset, x, xOffset, n);
+    }
+
+    /** {@link #dotQ8} with every nibble widened to a float: the form the narrow kernel must match bit for bit. */
+    float dotQ8Floats(long offset, Q8Activations x, int xOffset, int n) {
         long bo = offset / QK * BYTES;
         int xi = xOffset;
         int xb = xOffset / QK;
@@ -166,6 +174,46 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         }
         return Simd.sum(acc0.add(acc1));
     }
+    private static final VectorSpecies<Short> SNS = Simd.SNS;
+    private static final VectorSpecies<Byte> SNB = Simd.SNB;
+    private static final int SN = Simd.SN;
+
+    /**
+     * {@link #dotQ8} for 4 and 8 float lanes (128-bit, AVX2): per block, {@code 2L} packed bytes at
+     * a time widen once to 16-bit lanes holding both nibbles, which multiply the activations'
+     * 16-bit copies (lane {@code l}: {@code (lo_l - 8) x_l + (hi_l - 8) x_{l+16}}, the offset
+     * precomputed in {@link Q8Activations#offset8}; at most 5842 in magnitude), and the 16-bit
+     * sums convert to two float vectors. Those hold exact integers, and their sum is exactly the
+     * float form's block sum ({@link #dotQ8Floats}: lane {@code j} sums the same products over
+     * the same elements {@code j mod L}), so the scale, the two swapped accumulators and the fold
+     * give the same bits as the float form and as the batched kernels. About half the vector
+     * operations of widening every nibble to a float.
+     */
+    private float dotQ8Narrow(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        short[] xs = x.qs;
+        short[] o8 = x.offset8;
+        float[] xd = x.d;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int i = xOffset, end = xOffset + n; i < end; i += QK, bo += BYTES) {
+            FloatVector s = FloatVector.zero(F);
+            for (int c = 0; c < 16; c += SN) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, data, bo + 2 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector v = q.and((short) 0x0F).mul(ShortVector.fromArray(SNS, xs, i + c))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SNS, xs, i + 16 + c)))
+                        .sub(ShortVector.fromArray(SNS, o8, i / 2 + c));
+                s = s.add((FloatVector) v.convertShape(VectorOperators.S2F, F, 0))
+                        .add((FloatVector) v.convertShape(VectorOperators.S2F, F, 1));
+            }
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[i / QK]), t);
+        }
+        return Simd.sum(acc0.add(acc1));
+    }
+
     /** 16-lane floats (512-bit vectors): one nibble half of a block is exactly one vector. */
     private static final boolean WIDE = Simd.ENABLED && L == 16 && BU == 16;
 

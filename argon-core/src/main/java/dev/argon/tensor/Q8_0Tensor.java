@@ -126,6 +126,14 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
+        if (Simd.NARROW_INT16) {
+            return dotQ8Narrow(offset, x, xOffset, n);
+        }
+        return dotQ8Floats(offset, x, xOffset, n);
+    }
+
+    /** {@link #dotQ8} with every weight widened to a float: the form the narrow kernel must match bit for bit. */
+    float dotQ8Floats(long offset, Q8Activations x, int xOffset, int n) {
         long bo = offset / QK * BYTES;
         int xi = xOffset;
         int xb = xOffset / QK;
@@ -148,6 +156,41 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
         }
         return Simd.sum(acc0.add(acc1));
     }
+    private static final VectorSpecies<Short> SNS = Simd.SNS;
+    private static final VectorSpecies<Byte> SNB = Simd.SNB;
+    private static final int SN = Simd.SN;
+
+    /**
+     * {@link #dotQ8} for 4 and 8 float lanes (128-bit, AVX2): {@code 2L} weights at a time widen
+     * once to 16-bit lanes and multiply the activations' 16-bit copies; elements {@code l} and
+     * {@code l + 16} share a lane (at most {@code 2 * 128 * 127 = 32512}: no overflow), and the
+     * sums convert to two float vectors of exact integers whose sum is exactly the float form's
+     * block sum ({@link #dotQ8Floats}), so the results have the same bits.
+     */
+    private float dotQ8Narrow(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        short[] xs = x.qs;
+        float[] xd = x.d;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int i = xOffset, end = xOffset + n; i < end; i += QK, bo += BYTES) {
+            FloatVector s = FloatVector.zero(F);
+            for (int c = 0; c < 16; c += SN) {
+                ShortVector lo = (ShortVector) ByteVector.fromMemorySegment(SNB, data, bo + 2 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, SNS, 0);
+                ShortVector hi = (ShortVector) ByteVector.fromMemorySegment(SNB, data, bo + 18 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, SNS, 0);
+                ShortVector v = lo.mul(ShortVector.fromArray(SNS, xs, i + c)).add(hi.mul(ShortVector.fromArray(SNS, xs, i + 16 + c)));
+                s = s.add((FloatVector) v.convertShape(VectorOperators.S2F, F, 0))
+                        .add((FloatVector) v.convertShape(VectorOperators.S2F, F, 1));
+            }
+            FloatVector t = acc0;
+            acc0 = acc1;
+            acc1 = s.fma(FloatVector.broadcast(F, Le.f16(data, bo) * xd[i / QK]), t);
+        }
+        return Simd.sum(acc0.add(acc1));
+    }
+
     /** 16-lane floats (512-bit vectors): half a block is exactly one vector. */
     private static final boolean WIDE = Simd.ENABLED && L == 16 && BU == 16;
 

@@ -51,6 +51,20 @@ public final class Simd {
     static final boolean INT16 = ENABLED && L == 16;
     /** 16 lanes of 16-bit integers (256 bits). */
     static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    /**
+     * Whether the single-token 8-bit kernels of 4- and 8-lane machines (128-bit NEON/SSE,
+     * AVX2) multiply in 16-bit integer lanes: a vector of {@link #SN} shorts (twice the float
+     * lanes, the same register width) converts to two float vectors. {@code -Dargon.int16=false}
+     * keeps the older float form (every weight widened to a float; the same results), for
+     * comparing the two.
+     */
+    static final boolean NARROW_INT16 = ENABLED && (L == 4 || L == 8) && !"false".equals(System.getProperty("argon.int16"));
+    /** Shorts per 16-bit vector of the narrow kernels: {@code 2 * L} (8 or 16). */
+    static final int SN = 2 * L;
+    /** {@link #SN} 16-bit lanes: a full register at 4 and 8 float lanes. */
+    static final VectorSpecies<Short> SNS = NARROW_INT16 ? VectorSpecies.of(short.class, VectorShape.forBitSize(16 * SN)) : S16;
+    /** {@link #SN} bytes, widened to {@link #SNS}. */
+    static final VectorSpecies<Byte> SNB = NARROW_INT16 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * SN)) : BS;
 
     // Shuffles that fold lanes i + w onto lanes i (w = 8, 4, 2, 1). Each is its own static final
     // field: the JIT only intrinsifies rearrange() when the shuffle is a compile-time constant.

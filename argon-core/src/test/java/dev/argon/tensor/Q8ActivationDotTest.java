@@ -42,6 +42,42 @@ class Q8ActivationDotTest {
     }
 
     /**
+     * The single-token kernel of this machine's width (16-bit lanes at 4, 8 and 16 float lanes)
+     * gives exactly the bits of the float form (every weight widened to a float), which the
+     * batched kernels follow: any width, any offset, extreme and random values.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0"})
+    void sixteenBitKernelHasTheBitsOfTheFloatForm(GgmlType type) {
+        Random rnd = new Random(11);
+        int rows = 5;
+        int cols = 32 * 24;
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = i % 97 == 0 ? 40f : (float) rnd.nextGaussian();
+        }
+        Tensor t = Tensor.of(type, Quantizer.quantize(type, w), w.length);
+        float[] x = new float[3 * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = i % 89 == 0 ? -300f : (float) (rnd.nextGaussian() * 3);
+        }
+        Q8Activations q = new Q8Activations(x.length);
+        q.quantize(x, x.length);
+        for (int r = 0; r < rows; r++) {
+            for (int xo : new int[]{0, cols, 2 * cols}) {
+                for (int n : new int[]{32, 96, cols}) {
+                    long wo = (long) r * cols;
+                    float floats = type == GgmlType.Q4_0 ? ((Q4_0Tensor) t).dotQ8Floats(wo, q, xo, n)
+                            : ((Q8_0Tensor) t).dotQ8Floats(wo, q, xo, n);
+                    assertThat(Float.floatToRawIntBits(t.dotQ8(wo, q, xo, n)))
+                            .as("%s row %d xo %d n %d (%d float lanes)", type, r, xo, n, Simd.L)
+                            .isEqualTo(Float.floatToRawIntBits(floats));
+                }
+            }
+        }
+    }
+
+    /**
      * The 16-bit block sums of the single-token kernels at their largest: Q8_0 weights of -128
      * against activations of -127 (two products per lane: 32512, just below 2^15) and Q4_0's
      * extreme nibbles (0 = -8 and 15 = +7) against +-127. Each block's exact sum, times the block's
