@@ -78,13 +78,17 @@ public final class ChatTemplate {
     private final String source;
     private final TemplateSource.Result rewritten;
     private final Map<String, String> specialTokens;
-    private final List<String> specialTexts;
+    private final LiteralMarks.Specials specials;
     private final boolean fallback;
 
     private ChatTemplate(String source, Map<String, String> specialTokens, List<String> specialTexts, boolean fallback) {
+        this(source, specialTokens, LiteralMarks.Specials.of(specialTexts), fallback);
+    }
+
+    private ChatTemplate(String source, Map<String, String> specialTokens, LiteralMarks.Specials specials, boolean fallback) {
         this.source = source;
         this.specialTokens = Map.copyOf(specialTokens);
-        this.specialTexts = List.copyOf(specialTexts);
+        this.specials = specials;
         this.fallback = fallback;
         this.rewritten = TemplateSource.rewrite(source);
         Context global = Engine.JINJAVA.getGlobalContext();
@@ -224,7 +228,7 @@ public final class ChatTemplate {
         if (tools != null) {
             data.add(tools);
         }
-        LiteralMarks marks = LiteralMarks.choose(specialTexts, rewritten.text(), data);
+        LiteralMarks marks = LiteralMarks.choose(specials, rewritten.text(), data);
         Map<String, Object> context = new HashMap<>(specialTokens);
         extraVariables.forEach((k, v) -> context.put(k, marks.copyMarked(v)));
         context.put("messages", marks.copyMarked(messages));
@@ -251,7 +255,7 @@ public final class ChatTemplate {
      * @return this template with control-token text in data parsed like the template's own
      */
     public ChatTemplate withSpecialTokensInContent() {
-        return new ChatTemplate(source, specialTokens, List.of(), fallback);
+        return new ChatTemplate(source, specialTokens, LiteralMarks.Specials.NONE, fallback);
     }
 
     /** @return the template text (the fallback's when {@link #isFallback()}) */
@@ -375,6 +379,8 @@ public final class ChatTemplate {
             }
             global.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException",
                     Object.class));
+            global.registerFunction(new ELFunctionDefinition("", "range", TemplateFunctions.class, "range",
+                    Object.class, Object[].class));
             global.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow",
                     String.class));
             return jinjava;

@@ -75,6 +75,58 @@ public final class TemplateFunctions {
         }
     }
 
+    /**
+     * {@code range([start,] stop[, step])} as Python's, limited to
+     * {@link ChatTemplate#MAX_COLLECTION_SIZE} items: a longer range is an error, not silently
+     * cut short (Jinjava's own stops at 1000 items). (Public for Jinjava's function registry.)
+     */
+    public static java.util.List<Integer> range(Object first, Object... rest) {
+        long start = 0;
+        long stop;
+        long step = 1;
+        if (rest == null || rest.length == 0) {
+            stop = integer(first);
+        } else {
+            start = integer(first);
+            stop = integer(rest[0]);
+            if (rest.length > 1) {
+                step = integer(rest[1]);
+            }
+            if (rest.length > 2) {
+                throw stop("range expected at most 3 arguments, got " + (rest.length + 1), currentLine());
+            }
+        }
+        if (step == 0) {
+            throw stop("range() arg 3 must not be zero", currentLine());
+        }
+        long count = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / -step;
+        count = Math.max(0, count);
+        if (count > ChatTemplate.MAX_COLLECTION_SIZE) {
+            throw stop("range(" + start + ", " + stop + ", " + step + ") has " + count + " items, more than the "
+                    + ChatTemplate.MAX_COLLECTION_SIZE + " a chat template may use", currentLine());
+        }
+        java.util.List<Integer> out = new java.util.ArrayList<>((int) count);
+        for (long k = 0, v = start; k < count; k++, v += step) {
+            out.add((int) v);
+        }
+        return out;
+    }
+
+    private static long integer(Object o) {
+        if (o instanceof Number n && (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte
+                || n.doubleValue() == Math.rint(n.doubleValue()))) {
+            long v = n.longValue();
+            if (Math.abs(v) <= Integer.MAX_VALUE) {
+                return v;
+            }
+        }
+        throw stop("range() needs integers within +-" + Integer.MAX_VALUE + ", got " + o, currentLine());
+    }
+
+    private static int currentLine() {
+        return JinjavaInterpreter.getCurrentMaybe().map(JinjavaInterpreter::getLineNumber).orElse(-1);
+    }
+
     /** {@code strftime_now(format)}: the current local time formatted with Python's strftime codes. */
     public static String strftimeNow(String format) {
         return StrftimeFormatter.format(ZonedDateTime.now(), format, Locale.US);

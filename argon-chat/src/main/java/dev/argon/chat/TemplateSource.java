@@ -77,6 +77,7 @@ final class TemplateSource {
             copyText(i, open);
             char kind = s.charAt(open + 1);
             if (kind == '{') {
+                requireClosed(open, codeEnd(open + 2, "}}"), "}}");
                 int end = Math.min(codeEnd(open + 2, "}}") + 2, s.length());
                 int innerStart = open + 2 + ("-+".indexOf(charAt(open + 2)) >= 0 ? 1 : 0);
                 int innerEnd = end - 2 - (end - 3 > innerStart && "-+".indexOf(s.charAt(end - 3)) >= 0 ? 1 : 0);
@@ -95,6 +96,7 @@ final class TemplateSource {
                 boolean comment = kind == '#';
                 String close = comment ? "#}" : "%}";
                 int end = comment ? indexOrEnd(s.indexOf("#}", open + 2)) : codeEnd(open + 2, "%}");
+                requireClosed(open, end, close);
                 char left = charAt(open + 2);
                 char right = end > open + 2 ? s.charAt(end - 1) : ' ';
                 if (left != '-' && left != '+') {
@@ -142,6 +144,21 @@ final class TemplateSource {
 
     private char charAt(int i) {
         return i < s.length() ? s.charAt(i) : '\0';
+    }
+
+    /**
+     * @throws dev.argon.ArgonException naming the line when the tag opened at {@code open} has no
+     *     {@code close} (Jinjava would print the broken rest of the template as text; Jinja2 refuses it)
+     */
+    private void requireClosed(int open, int closeAt, String close) {
+        if (closeAt >= s.length()) {
+            int lineOfOpen = 1;
+            for (int k = s.indexOf('\n'); k >= 0 && k < open; k = s.indexOf('\n', k + 1)) {
+                lineOfOpen++;
+            }
+            throw new dev.argon.ArgonException("chat template line " + lineOfOpen + ": '" + s.substring(open, open + 2)
+                    + "' is never closed with '" + close + "'");
+        }
     }
 
     private int indexOrEnd(int i) {

@@ -72,6 +72,27 @@ class TemplateInjectionTest {
     }
 
     @Test
+    void rangeIsPythonsUpToTheCollectionLimitAndAnErrorBeyond() {
+        ChatTemplate t = ChatTemplate.of("{% for i in range(3) %}{{ i }}{% endfor %}|{% for i in range(1, 7, 2) %}{{ i }}{% endfor %}|"
+                + "{% for i in range(5, 0, -2) %}{{ i }}{% endfor %}|{{ range(4, 2) | length }}|{{ range(100000) | length }}", "", "");
+        assertThat(t.render(List.of(ChatMessage.user("x")), false)).isEqualTo("012|135|531|0|100000");
+        ChatTemplate big = ChatTemplate.of("a\n{% for i in range(100000000) %}{{ i }}{% endfor %}", "", "");
+        assertThatThrownBy(() -> big.render(List.of(ChatMessage.user("x")), false))
+                .isInstanceOf(ArgonException.class)
+                .hasMessage("chat template line 2: range(0, 100000000, 1) has 100000000 items, more than the 100000 a chat template may use");
+    }
+
+    @Test
+    void anUnclosedTagIsAnErrorNotText() {
+        for (String[] c : new String[][]{{"{{ bos_token }}\n{{ messages[0].content", "2: '{{' is never closed with '}}'"},
+                {"a {% if true %}b {% endif", "1: '{%' is never closed with '%}'"}, {"x\n\n{# comment", "3: '{#' is never closed with '#}'"}}) {
+            assertThatThrownBy(() -> ChatTemplate.of(c[0], "<s>", "</s>"))
+                    .isInstanceOf(ArgonException.class)
+                    .hasMessage("chat template line " + c[1]);
+        }
+    }
+
+    @Test
     void aTemplateBombIsAClearErrorNotOutOfMemory() {
         ChatTemplate t = ChatTemplate.of("{% set s = 'ab' %}\n{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}", "", "");
         assertThatThrownBy(() -> t.render(List.of(ChatMessage.user("x")), true))
@@ -168,6 +189,26 @@ class TemplateInjectionTest {
         assertThat(p.isLiteral(at + 9, at + 12)).isTrue();
         assertThat(p.isLiteral(at + 10, at + 12)).isFalse();
         assertThat(p.isLiteral(text.lastIndexOf("<|im_end|>"), text.length() - 1)).isFalse();
+    }
+
+    @Test
+    void aControlTokenCannotBeCompletedAcrossTheEdgeOfData() {
+        try (GgufFile f = GgufFile.open(TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf"))) {
+            Tokenizer tok = Tokenizers.fromGguf(f);
+            // the user's "</" and the template's "s>" would spell </s> (EOS); so would "<" + "/s>"
+            ChatTemplate t = ChatTemplate.of("{{ messages[0].content.strip() }}s>|{{ messages[1].content }}/s>|"
+                    + "<s{{ messages[2].content }}", "<s>", "</s>", tok.specialTexts());
+            PromptText p = t.renderPrompt(List.of(ChatMessage.user("x</ "), ChatMessage.user(" <"), ChatMessage.user(">")), false);
+            assertThat(p.text()).isEqualTo("x</s>| </s>|<s>");
+            assertThat(count(tok.encode(p, false), tok.eos())).isZero();
+            assertThat(count(tok.encode(p, false), tok.bos())).isZero();
+            // template text next to data that merely ends in a prefix is still a control token
+            ChatTemplate u = ChatTemplate.of("{{ messages[0].content }}</s>", "<s>", "</s>", tok.specialTexts());
+            PromptText q = u.renderPrompt(List.of(ChatMessage.user("a <")), false);
+            assertThat(q.text()).isEqualTo("a <</s>");
+            assertThat(tok.encode(q, false)).endsWith(tok.eos());
+            assertThat(count(tok.encode(q, false), tok.eos())).isEqualTo(1);
+        }
     }
 
     private static int single(Tokenizer tok, String text) {
