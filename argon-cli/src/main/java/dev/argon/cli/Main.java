@@ -54,6 +54,10 @@ public final class Main implements Runnable {
                     && c.getCommandSpec().positionalParameters().isEmpty()
                     && c.getCommandSpec().findOption("--prompt") != null) {
                 hint = " (the prompt goes after -p: -p \"TEXT\")";
+            } else if (ex instanceof CommandLine.MissingParameterException
+                    && !c.getCommandSpec().positionalParameters().isEmpty()
+                    && java.util.Arrays.stream(a).anyMatch(x -> x.startsWith("-") && c.getCommandSpec().findOption(x) == null)) {
+                hint = " (text that starts with '-' goes after '--': " + c.getCommandSpec().qualifiedName() + " -- -x)";
             }
             err.println("argon: error: " + ex.getMessage() + hint);
             err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
@@ -70,6 +74,14 @@ public final class Main implements Runnable {
         });
         try {
             return cl.execute(args);
+        } catch (InternalError e) {
+            if (String.valueOf(e.getMessage()).contains("unsafe memory access")) {
+                // a page of the memory-mapped model could not be read: the file shrank or went away
+                err.println("argon: error: reading the model file failed (a fault in its memory mapping):"
+                        + " it was truncated, replaced or removed while in use");
+                return USAGE_ERROR;
+            }
+            throw e;
         } catch (OutOfMemoryError e) {
             String hint = args.length > 0 && args[0].equals("bench")
                     ? "fewer parallel sequences (-np) or shorter tests (-p, -n)"

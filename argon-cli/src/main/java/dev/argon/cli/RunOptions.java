@@ -129,13 +129,24 @@ final class RunOptions {
      * @throws ArgonException if its KV cache cannot fit in the heap (checked before allocating)
      */
     int contextFor(LanguageModel model, PrintStream err) {
+        return contextFor(model, 1, err);
+    }
+
+    /**
+     * {@link #contextFor(LanguageModel, PrintStream)} for {@code sequences} KV caches of the
+     * context each ({@code argon serve --parallel}).
+     */
+    int contextFor(LanguageModel model, int sequences, PrintStream err) {
         int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
         long need = KvCache.bytesFor(model.config().nLayers(), ctx, model.config().kvDim());
         long max = Runtime.getRuntime().maxMemory();
-        if (need > max * 3 / 4) {
+        if (need > max * 3 / 4 / sequences) {
+            String what = sequences == 1 ? String.format(Locale.ROOT, "a context of %d tokens", ctx)
+                    : String.format(Locale.ROOT, "%d sequences (--parallel) of %d tokens", sequences, ctx);
             throw new ArgonException(String.format(Locale.ROOT,
-                    "a context of %d tokens needs %.1f GiB of KV cache but the Java heap allows %.1f GiB; use a smaller -c or a larger heap (ARGON_JAVA_OPTS=-Xmx...)",
-                    ctx, need / 1073741824.0, max / 1073741824.0));
+                    "%s need%s %.1f GiB of KV cache but the Java heap allows %.1f GiB; use a smaller -c%s or a larger heap (ARGON_JAVA_OPTS=-Xmx...)",
+                    what, sequences == 1 ? "s" : "", (double) need * sequences / 1073741824.0, max / 1073741824.0,
+                    sequences == 1 ? "" : " or --parallel"));
         }
         int cores = Runtime.getRuntime().availableProcessors();
         if (threadCount() > cores) {

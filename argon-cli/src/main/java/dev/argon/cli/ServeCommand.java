@@ -175,12 +175,17 @@ final class ServeCommand implements Callable<Integer> {
             }
             if (parseSpecialInContent) {
                 template = template.withSpecialTokensInContent();
+                err.println("argon: warning: --parse-special-in-content: control-token text in chat messages becomes control"
+                        + " tokens; a client can end its turn or forge other roles (unsafe with untrusted clients)");
             }
-            ctx = opts.contextFor(model, err);
+            ctx = opts.contextFor(model, parallel, err);
             if (ctx < 2) {
                 throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
             }
-            server.ready(model, template, new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache));
+            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache);
+            engine.onFailure(message -> err.println("argon: error: " + message
+                    + "; requests fail (500/503) and /health says 503 until the server is restarted"));
+            server.ready(model, template, engine);
         } catch (RuntimeException | Error e) {
             if (signalled.get()) {
                 return 0; // stopped by a signal while loading
@@ -220,7 +225,13 @@ final class ServeCommand implements Callable<Integer> {
      *
      * @throws ArgonException if the one given is empty, or the file is missing or unreadable
      */
+    /** The largest API key file read, in bytes. */
+    static final int MAX_KEY_FILE_BYTES = 64 * 1024;
+
     String apiKey() {
+        if (apiKey != null && apiKeyFile != null) {
+            throw new ArgonException("give the API key either with --api-key or with --api-key-file, not both");
+        }
         if (apiKey != null) {
             if (apiKey.isBlank()) {
                 throw new ArgonException("--api-key is empty");
@@ -229,8 +240,17 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (apiKeyFile != null) {
             String first;
-            try (java.io.BufferedReader in = java.nio.file.Files.newBufferedReader(apiKeyFile, java.nio.charset.StandardCharsets.UTF_8)) {
-                first = in.readLine();
+            if (!java.nio.file.Files.isRegularFile(apiKeyFile) && java.nio.file.Files.exists(apiKeyFile)) {
+                throw new ArgonException("--api-key-file " + apiKeyFile + ": not a regular file");
+            }
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(apiKeyFile)) {
+                byte[] head = in.readNBytes(MAX_KEY_FILE_BYTES + 1);
+                if (head.length > MAX_KEY_FILE_BYTES) {
+                    throw new ArgonException("--api-key-file " + apiKeyFile + ": larger than " + MAX_KEY_FILE_BYTES
+                            + " bytes; expected a file holding the API key on its first line");
+                }
+                first = java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(head))
+                        .toString().lines().findFirst().orElse(null);
             } catch (java.nio.file.NoSuchFileException e) {
                 throw new ArgonException("--api-key-file " + apiKeyFile + ": no such file");
             } catch (java.nio.charset.CharacterCodingException e) {

@@ -105,9 +105,8 @@ class ServeCommandTest {
         List<String> keys = java.util.Arrays.asList(null, "flag-key", "file-key", "env-key");
         // the first line of the file, trimmed; it wins over the environment
         assertThat(statusesWithKeys(env, keys, "--api-key-file", file.toString())).containsExactly(401, 401, 200, 401);
-        // the flag wins over both
-        assertThat(statusesWithKeys(env, keys, "--api-key", "flag-key", "--api-key-file", file.toString()))
-                .containsExactly(401, 200, 401, 401);
+        // the flag wins over the environment
+        assertThat(statusesWithKeys(env, keys, "--api-key", "flag-key")).containsExactly(401, 200, 401, 401);
         // the environment alone
         assertThat(statusesWithKeys(env, keys)).containsExactly(401, 401, 401, 200);
         // none: open
@@ -120,13 +119,29 @@ class ServeCommandTest {
         java.nio.file.Path missing = dir.resolve("missing");
         java.nio.file.Path empty = java.nio.file.Files.writeString(dir.resolve("empty"), "\n  \nkey-on-line-3\n");
         for (String[] c : new String[][]{{missing.toString(), "no such file"}, {empty.toString(), "the first line is empty"},
-                {dir.toString(), "cannot read"}}) {
+                {dir.toString(), "not a regular file"}, {"/dev/zero", "not a regular file"}}) {
             CliRun r = CliRun.of("serve", "-m", model, "--port", "0", "-t", "1", "--api-key-file", c[0]);
             assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.USAGE_ERROR);
             assertThat(r.err().lines().toList()).hasSize(1);
             assertThat(r.err()).startsWith("argon: error: --api-key-file " + c[0] + ": " + c[1]).doesNotContain("Exception");
             assertThat(r.out()).isEmpty();
         }
+        java.nio.file.Path big = java.nio.file.Files.write(dir.resolve("big"), new byte[ServeCommand.MAX_KEY_FILE_BYTES + 1]);
+        CliRun r = CliRun.of("serve", "-m", model, "--port", "0", "-t", "1", "--api-key-file", big.toString());
+        assertThat(r.err()).isEqualTo("argon: error: --api-key-file " + big + ": larger than 65536 bytes; expected a file holding"
+                + " the API key on its first line" + System.lineSeparator());
+        CliRun both = CliRun.of("serve", "-m", model, "--port", "0", "--api-key", "k", "--api-key-file", big.toString());
+        assertThat(both.err()).isEqualTo("argon: error: give the API key either with --api-key or with --api-key-file, not both"
+                + System.lineSeparator());
+    }
+
+    @Test
+    void kvCachesThatCannotFitTheHeapNameParallelAndContext() {
+        CliRun r = CliRun.of("serve", "-m", TestFiles.model(MODEL).toString(), "--port", "0", "-t", "1", "--parallel", "100000",
+                "-c", "2048");
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(r.err()).contains("argon: error: 100000 sequences (--parallel) of 2048 tokens need ")
+                .contains("use a smaller -c or --parallel or a larger heap").doesNotContain("Exception");
     }
 
     /** Runs the CLI capturing System.err too (where Javalin/Jetty would log). */

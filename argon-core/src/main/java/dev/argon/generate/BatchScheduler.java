@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * Continuous batching (Yu et al., "Orca", OSDI 2022): up to {@link Options#parallel()} sequences
@@ -239,6 +240,7 @@ public final class BatchScheduler implements AutoCloseable {
     private volatile boolean stopLoop;
     /** What ended the loop for good, or null while it runs. */
     private volatile Throwable failure;
+    private volatile Consumer<Throwable> onFailure = t -> { };
     private long clock;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
@@ -340,6 +342,14 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /**
+     * Sets what to call, on the scheduler thread, when the scheduler stops for good
+     * ({@link #failure()}), before the requests fail: for example a log line.
+     */
+    public void onFailure(Consumer<Throwable> listener) {
+        this.onFailure = listener;
+    }
+
+    /**
      * @return what stopped the scheduler for good (a fault while running the model, such as its
      *     memory-mapped file truncated under the process), or null while it works
      */
@@ -426,6 +436,11 @@ public final class BatchScheduler implements AutoCloseable {
      */
     private void fail(Throwable t) {
         failure = t;
+        try {
+            onFailure.accept(t);
+        } catch (RuntimeException ignored) {
+            // the listener only reports; the requests must still fail below
+        }
         lock.lock();
         try {
             closing = true;

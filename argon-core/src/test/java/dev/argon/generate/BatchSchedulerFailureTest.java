@@ -117,6 +117,8 @@ class BatchSchedulerFailureTest {
     void anErrorInTheLoopFailsEveryRequestAndLaterOnesAtOnce() throws Exception {
         Hooked m = new Hooked();
         try (BatchScheduler s = scheduler(m, 1, 4)) {
+            List<Throwable> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+            s.onFailure(reported::add);
             assertThat(s.submit(longRequest(), prompt(), () -> false).await(t -> { }).generatedTokens()).hasSize(100);
             CountDownLatch entered = new CountDownLatch(1);
             CountDownLatch go = new CountDownLatch(1);
@@ -139,6 +141,7 @@ class BatchSchedulerFailureTest {
                         .hasMessageContaining("InternalError").hasMessageContaining("unsafe memory access");
             }
             assertThat(s.failure()).isInstanceOf(InternalError.class);
+            assertThat(reported).containsExactly(s.failure()); // once, for the server's log
             long t0 = System.nanoTime();
             assertThatThrownBy(() -> s.submit(longRequest(), prompt(), () -> false))
                     .isInstanceOf(BatchScheduler.ModelFailureException.class);

@@ -126,6 +126,11 @@ public final class BatchingEngine implements Engine {
     /** The error code of a generation the model could not run. */
     static final String MODEL_FAILED = "model_failed";
 
+    /** Calls {@code listener} with {@link #failure()}'s message once the model fails for good (for the server's log). */
+    public void onFailure(java.util.function.Consumer<String> listener) {
+        scheduler.onFailure(t -> listener.accept(failure()));
+    }
+
     @Override
     public String failure() {
         Throwable f = scheduler.failure();

@@ -48,7 +48,9 @@ final class Json {
             String where = e.getLocation() == null ? ""
                     : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
             String what = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
-                    .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "");
+                    .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "")
+                    // Jackson's advice on its own parser features means nothing to a client
+                    .replaceAll(":?\\s*enable\\s+`?[A-Za-z.]*Feature\\.[A-Z_]+`?\\s*(to allow)?", "");
             throw ApiException.badRequest(null, "the request body is not valid JSON: " + what + where);
         } catch (IOException e) {
             throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());

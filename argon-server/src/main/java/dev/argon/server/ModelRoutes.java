@@ -253,7 +253,11 @@ final class ModelRoutes {
         Json.send(ctx, 200, Json.object().put("prompt", parser.chatPrompt(body).text()));
     }
 
-    /** {@code {"tokens"}} → {@code {"content"}}, decoded as a text of its own ({@link Tokenizer#decodeText}). */
+    /**
+     * {@code {"tokens"}} → {@code {"content"}}, decoded as a text of its own: control tokens as
+     * their text ({@code <s>}), as llama.cpp's route and Hugging Face's {@code decode} show them,
+     * and the space prefix of a first word piece dropped ({@link Tokenizer#startOfText}).
+     */
     void detokenize(Context ctx) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
         JsonNode tokens = body.get("tokens");
@@ -269,6 +273,13 @@ final class ModelRoutes {
             }
             ids[i] = t.intValue();
         }
-        Json.send(ctx, 200, Json.object().put("content", tokenizer.decodeText(ids)));
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        for (int id : ids) {
+            bytes.writeBytes(tokenizer.isControl(id) ? tokenizer.piece(id).getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                    : tokenizer.tokenBytes(id));
+        }
+        String text = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        boolean wordFirst = ids.length > 0 && !tokenizer.isControl(ids[0]);
+        Json.send(ctx, 200, Json.object().put("content", wordFirst ? tokenizer.startOfText(text) : text));
     }
 }

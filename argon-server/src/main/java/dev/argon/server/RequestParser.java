@@ -186,7 +186,8 @@ final class RequestParser {
         if (ids.length >= contextLength) {
             throw new ApiException(400, "invalid_request_error", param, "context_length_exceeded",
                     "the prompt is " + ids.length + " tokens but this server's context holds " + contextLength
-                            + " tokens per request (prompt and answer); shorten the prompt or start the server with a larger -c");
+                            + " tokens per request, prompt and answer together, which leaves no room to generate;"
+                            + " shorten the prompt or start the server with a larger -c");
         }
         return ids;
     }
@@ -374,10 +375,15 @@ final class RequestParser {
         }
         if (c.isArray()) {
             StringBuilder sb = new StringBuilder();
+            int i = 0;
             for (JsonNode part : c) {
-                if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                if (!part.isObject() || !"text".equals(part.path("type").asText())) {
                     throw ApiException.badRequest(param, param + ": only text parts ({\"type\": \"text\", \"text\": ...}) are supported");
                 }
+                if (!part.path("text").isTextual()) {
+                    throw ApiException.badRequest(param, param + "[" + i + "].text must be a string");
+                }
+                i++;
                 sb.append(part.get("text").textValue());
             }
             return sb.toString();

@@ -169,12 +169,14 @@ class EdgeSemanticsTest {
         assertThat(model.tokenizer().piece(16644)).isEqualTo("▁Hello");
         assertThat(ok(post("/detokenize", "{\"tokens\":[16644]}")).get("content").asText()).isEqualTo("Hello");
         int[] ids = model.tokenizer().encode("Hello world", true, false);
-        assertThat(ids[0]).isEqualTo(1); // BOS, which renders as nothing
+        assertThat(ids[0]).isEqualTo(1); // BOS, shown as its text (llama.cpp's /detokenize, Hugging Face's decode)
         StringBuilder list = new StringBuilder();
         for (int id : ids) {
             list.append(list.isEmpty() ? "" : ",").append(id);
         }
-        assertThat(ok(post("/detokenize", "{\"tokens\":[" + list + "]}")).get("content").asText()).isEqualTo("Hello world");
+        assertThat(ok(post("/detokenize", "{\"tokens\":[" + list + "]}")).get("content").asText()).isEqualTo("<s> Hello world");
+        assertThat(ok(post("/detokenize", "{\"tokens\":[" + list.substring(2) + ",2]}")).get("content").asText())
+                .isEqualTo("Hello world</s>");
         // a word-internal piece has no space to drop
         int[] joined = model.tokenizer().encode("Helloworld", false, false);
         int inner = joined[joined.length - 1];
