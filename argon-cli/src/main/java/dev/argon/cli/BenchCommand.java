@@ -113,6 +113,7 @@ final class BenchCommand implements Runnable {
         PrintStream err = parent.streams().err();
         Path path = modelOption.resolve();
         List<Row> rows = new ArrayList<>();
+        boolean described = false;
         int maxLen = 1 + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
         for (int t : threadCounts) {
             try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
@@ -121,6 +122,11 @@ final class BenchCommand implements Runnable {
                 if (ctx > 0 && maxLen - 1 > ctx) {
                     throw new ArgonException("a test of " + (maxLen - 1) + " tokens is longer than the model's context length ("
                             + ctx + " tokens, " + model.config().architecture() + ".context_length); use -p/-n up to " + ctx);
+                }
+                if (!described) {
+                    described = true;
+                    err.println("argon: CPU " + CpuInfo.describe() + ", " + dev.argon.tensor.Simd.describe()
+                            + " (limit with ARGON_JAVA_OPTS=-XX:MaxVectorSize=16 or 32)");
                 }
                 String type = dominantType(path);
                 String name = model.config().architecture() + " " + humanCount(model.parameterCount()) + " " + type;

@@ -17,6 +17,19 @@ class BenchCommandTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("| model | size | params | backend | threads | test | t/s |")
                 .contains("| pp16 |").contains("| tg8 |").contains("llama 292.80 K F32");
+        // the report says which vector width and CPU it ran with
+        assertThat(r.err()).contains("argon: CPU " + CpuInfo.describe() + ", " + dev.argon.tensor.Simd.describe());
+        assertThat(dev.argon.tensor.Simd.describe()).matches("(128|256|512)-bit vectors \\((4|8|16) float lanes\\)|scalar kernels");
+    }
+
+    @Test
+    void cpuInfoNamesTheModelAndTheSimdFeatures(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path x86 = java.nio.file.Files.writeString(dir.resolve("x86"), "processor\t: 0\nmodel name\t: AMD EPYC\n"
+                + "flags\t\t: fpu sse avx f16c fma avx2 bmi2\n\nprocessor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu\n");
+        assertThat(CpuInfo.describe(x86)).isEqualTo("AMD EPYC (avx2 fma f16c)");
+        java.nio.file.Path arm = java.nio.file.Files.writeString(dir.resolve("arm"), "processor\t: 0\nFeatures\t: fp asimd asimddp sve\n");
+        assertThat(CpuInfo.describe(arm)).isEqualTo(System.getProperty("os.arch") + " (asimd asimddp sve)");
+        assertThat(CpuInfo.describe(dir.resolve("missing"))).isEqualTo(System.getProperty("os.arch"));
     }
 
     @Test

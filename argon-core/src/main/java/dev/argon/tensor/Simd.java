@@ -87,6 +87,14 @@ public final class Simd {
     }
 
     /**
+     * @return the vector width the kernels run with, for reports: e.g. {@code "256-bit vectors (8
+     *     float lanes)"}, or {@code "scalar kernels"} when vectors are off or unsupported
+     */
+    public static String describe() {
+        return ENABLED ? (32 * L) + "-bit vectors (" + L + " float lanes)" : "scalar kernels";
+    }
+
+    /**
      * Sums the lanes of {@code v} in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the
      * order of a floating-point reduction unspecified, and the interpreter and the JIT-compiled
      * code do use different orders, so the same input could give different results before and
