@@ -63,8 +63,13 @@ final class BenchCommand implements Runnable {
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "md", description = "md, csv or json (default: ${DEFAULT-VALUE}).")
     String format;
 
-    @Option(names = "--vs-llama-cpp", description = "Also run llama.cpp (node-llama-cpp, see tools/llama-cpp) on the same file, alternating, and print the ratio.")
+    @Option(names = "--vs-llama-cpp", description = "Also run llama.cpp on the same file, alternating, and print the ratio: a native"
+            + " llama-bench ($LLAMA_BENCH, or ~/.cache/llama.cpp-native from ../shared/tools/build-llama-cpp.sh) if there is one,"
+            + " else node-llama-cpp (see tools/llama-cpp).")
     boolean vsLlamaCpp;
+
+    /** The environment ({@code LLAMA_BENCH}, {@code HOME}); tests set their own. */
+    java.util.function.Function<String, String> environment = System::getenv;
 
     @Option(names = {"-np", "--parallel"}, split = ",", paramLabel = "P", defaultValue = "1",
             description = "Sequences decoding together for the tg tests, comma-separated; each P > 1 adds a row 'tgN np=P' "
@@ -117,7 +122,8 @@ final class BenchCommand implements Runnable {
         int maxLen = 1 + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
         for (int t : threadCounts) {
             try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
-                 LlamaCppRunner llama = vsLlamaCpp ? LlamaCppRunner.start(toolsDir(), path, t, model.config().vocabSize(), Math.max(maxLen, 256)) : null) {
+                 LlamaCppTimer llama = vsLlamaCpp ? LlamaCppTimer.start(environment, toolsDir(), path, t, model.config().vocabSize(),
+                         Math.max(maxLen, 256)) : null) {
                 int ctx = model.config().contextLength();
                 if (ctx > 0 && maxLen - 1 > ctx) {
                     throw new ArgonException("a test of " + (maxLen - 1) + " tokens is longer than the model's context length ("
@@ -127,6 +133,9 @@ final class BenchCommand implements Runnable {
                     described = true;
                     err.println("argon: CPU " + CpuInfo.describe() + ", " + dev.argon.tensor.Simd.describe()
                             + " (limit with ARGON_JAVA_OPTS=-XX:MaxVectorSize=16 or 32)");
+                    if (llama != null) {
+                        err.println("argon: comparing with " + llama.describe());
+                    }
                 }
                 String type = dominantType(path);
                 String name = model.config().architecture() + " " + humanCount(model.parameterCount()) + " " + type;
@@ -149,7 +158,7 @@ final class BenchCommand implements Runnable {
         print(rows, out);
     }
 
-    private Row measure(LanguageModel model, LlamaCppRunner llama, String name, String type, int threads, String test, int n, PrintStream err) {
+    private Row measure(LanguageModel model, LlamaCppTimer llama, String name, String type, int threads, String test, int n, PrintStream err) {
         err.printf(Locale.ROOT, "argon: %s%d, %d threads ...%n", test, n, threads);
         InferenceState state = model.newState(n + 2, KvCache.Precision.F16);
         Random random = new Random(42);

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * {@code tools/llama-cpp/bench.mjs}: it loads the model once, then times one prompt-processing or
  * generation run per request, so Argon and llama.cpp can be measured alternately in one run.
  */
-final class LlamaCppRunner implements AutoCloseable {
+final class LlamaCppRunner implements LlamaCppTimer {
     private final Process process;
     private final BufferedReader in;
     private final Writer out;
@@ -55,8 +55,13 @@ final class LlamaCppRunner implements AutoCloseable {
         }
     }
 
-    /** @return seconds llama.cpp took for one run of {@code test} ("pp" or "tg") over {@code n} tokens */
-    double time(String test, int n) {
+    @Override
+    public String describe() {
+        return "llama.cpp through node-llama-cpp (its per-call overhead slows tg)";
+    }
+
+    @Override
+    public double time(String test, int n) {
         try {
             out.write(test + " " + n + "\n");
             out.flush();

@@ -44,6 +44,31 @@ public final class Main implements Runnable {
      * @return the exit code: 0 success, 2 user error, 1 internal error
      */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cl = commandLine(out, err);
+        try {
+            return cl.execute(args);
+        } catch (InternalError e) {
+            if (String.valueOf(e.getMessage()).contains("unsafe memory access")) {
+                // a page of the memory-mapped model could not be read: the file shrank or went away
+                err.println("argon: error: reading the model file failed (a fault in its memory mapping):"
+                        + " it was truncated, replaced or removed while in use");
+                return USAGE_ERROR;
+            }
+            throw e;
+        } catch (OutOfMemoryError e) {
+            String hint = args.length > 0 && args[0].equals("bench")
+                    ? "fewer parallel sequences (-np) or shorter tests (-p, -n)"
+                    : "a smaller context (-c)";
+            err.println("argon: error: out of memory; try " + hint + " or a larger heap (ARGON_JAVA_OPTS=-Xmx...)");
+            return 1;
+        }
+    }
+
+    /**
+     * The command line with Argon's error handling (one {@code argon: error:} line and exit code
+     * 2 for a user mistake); tests that set up a command themselves use it too.
+     */
+    static CommandLine commandLine(PrintStream out, PrintStream err) {
         CommandLine cl = new CommandLine(new Main(Streams.of(out, err)));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
@@ -72,23 +97,7 @@ public final class Main implements Runnable {
             ex.printStackTrace(err);
             return 1;
         });
-        try {
-            return cl.execute(args);
-        } catch (InternalError e) {
-            if (String.valueOf(e.getMessage()).contains("unsafe memory access")) {
-                // a page of the memory-mapped model could not be read: the file shrank or went away
-                err.println("argon: error: reading the model file failed (a fault in its memory mapping):"
-                        + " it was truncated, replaced or removed while in use");
-                return USAGE_ERROR;
-            }
-            throw e;
-        } catch (OutOfMemoryError e) {
-            String hint = args.length > 0 && args[0].equals("bench")
-                    ? "fewer parallel sequences (-np) or shorter tests (-p, -n)"
-                    : "a smaller context (-c)";
-            err.println("argon: error: out of memory; try " + hint + " or a larger heap (ARGON_JAVA_OPTS=-Xmx...)");
-            return 1;
-        }
+        return cl;
     }
 
     private final Streams streams;
