@@ -229,14 +229,32 @@ public final class ChatTemplate {
             data.add(tools);
         }
         LiteralMarks marks = LiteralMarks.choose(specials, rewritten.text(), data);
+        String plain = render(marks, LiteralMarks.Mode.PLAIN, messages, tools, addGenerationPrompt, extraVariables);
+        if (specials.isEmpty()) {
+            return PromptText.parsed(marks.restore(plain));
+        }
+        // which characters came from data: see LiteralMarks (a second render, else a marked third)
+        String neutral = render(marks, LiteralMarks.Mode.NEUTRAL, messages, tools, addGenerationPrompt, extraVariables);
+        PromptText aligned = marks.aligned(plain, neutral);
+        if (aligned != null) {
+            return aligned;
+        }
+        if (marks.controlTokenCounts(plain).equals(marks.controlTokenCounts(neutral))) {
+            return PromptText.parsed(marks.restore(plain)); // another path, but no control token more than the template wrote
+        }
+        return marks.unmark(render(marks, LiteralMarks.Mode.MARKED, messages, tools, addGenerationPrompt, extraVariables));
+    }
+
+    private String render(LiteralMarks marks, LiteralMarks.Mode mode, List<? extends Map<String, ?>> messages,
+                          List<? extends Map<String, ?>> tools, boolean addGenerationPrompt, Map<String, ?> extraVariables) {
         Map<String, Object> context = new HashMap<>(specialTokens);
-        extraVariables.forEach((k, v) -> context.put(k, marks.copyMarked(v)));
-        context.put("messages", marks.copyMarked(messages));
+        extraVariables.forEach((k, v) -> context.put(k, marks.copy(v, mode)));
+        context.put("messages", marks.copy(messages, mode));
         context.put("add_generation_prompt", addGenerationPrompt);
         if (tools != null) {
-            context.put("tools", marks.copyMarked(tools));
+            context.put("tools", marks.copy(tools, mode));
         }
-        return marks.unmark(Engine.render(rewritten.text(), context));
+        return Engine.render(rewritten.text(), context);
     }
 
     private static List<Map<String, Object>> maps(List<ChatMessage> messages) {
@@ -301,6 +319,9 @@ public final class ChatTemplate {
 
     /** The shared Jinjava engine, configured like Hugging Face's Jinja2 environment, with bounds. */
     private static final class Engine {
+        private static final java.util.Set<TemplateError.ErrorReason> LIMITS = java.util.EnumSet.of(
+                TemplateError.ErrorReason.OVER_LIMIT, TemplateError.ErrorReason.OUTPUT_TOO_BIG,
+                TemplateError.ErrorReason.COLLECTION_TOO_BIG);
         static final Jinjava JINJAVA = create();
 
         /** Renders the rewritten template; all failures become one {@link ArgonException} naming the line. */
@@ -311,6 +332,9 @@ public final class ChatTemplate {
                 result = JINJAVA.renderForResult(template, context);
             } catch (OutOfMemoryError e) {
                 throw new ArgonException("chat template: rendering ran out of memory", e);
+            } catch (StackOverflowError e) {
+                throw new ArgonException("chat template: rendering nested too deeply (a value that contains itself,"
+                        + " or recursion without end)", e);
             } finally {
                 TemplateFunctions.end();
                 TemplateFunctions.Raised raised = TemplateFunctions.takeRaised();
@@ -320,7 +344,10 @@ public final class ChatTemplate {
                 }
             }
             for (TemplateError e : result.getErrors()) {
-                if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                // a limit that was hit is an error even where Jinjava only warns (macro recursion renders nothing)
+                String m = String.valueOf(e.getMessage());
+                if (e.getSeverity() == TemplateError.ErrorType.FATAL || LIMITS.contains(e.getReason())
+                        || m.contains("recursion limit") || m.startsWith("Cycle detected")) {
                     throw new ArgonException(where(e.getLineno())
                             + TemplateFunctions.describe(e).replaceAll("\\s*\\R\\s*", " "));
                 }

@@ -49,7 +49,46 @@ final class TemplateFilters {
 
     /** @return the filters to register */
     static List<Filter> all() {
-        return List.of(new ToJson(), new Trim(), new Slice(), new Items(), new MinMax("min"), new MinMax("max"), new DictSort(), new Str());
+        return List.of(new ToJson(), new Trim(), new Slice(), new Items(), new MinMax("min"), new MinMax("max"), new DictSort(), new Str(),
+                new BoundedWidth(new com.hubspot.jinjava.lib.filter.CenterFilter()),
+                new BoundedWidth(new com.hubspot.jinjava.lib.filter.IndentFilter()));
+    }
+
+    /**
+     * Jinjava's {@code center(width)} and {@code indent(width)} with the width held to
+     * {@link #MAX_WIDTH}: a width of two billion would build the whole string before any output
+     * limit applies.
+     */
+    static final class BoundedWidth implements Filter {
+        /** The widest {@code center} or {@code indent} a template may ask for. */
+        static final int MAX_WIDTH = 4096;
+        private final Filter filter;
+
+        BoundedWidth(Filter filter) {
+            this.filter = filter;
+        }
+
+        @Override
+        public String getName() {
+            return filter.getName();
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            if (args.length > 0 && args[0] != null) {
+                double width;
+                try {
+                    width = Double.parseDouble(args[0].strip());
+                } catch (NumberFormatException e) {
+                    width = 0; // not a number: the filter itself says what is wrong
+                }
+                if (Math.abs(width) > MAX_WIDTH) {
+                    throw TemplateFunctions.stop(getName() + "(" + args[0].strip() + "): the width is above the " + MAX_WIDTH
+                            + " a chat template may use", interpreter.getLineNumber());
+                }
+            }
+            return filter.filter(var, interpreter, args);
+        }
     }
 
     private static Object arg(Object[] args, Map<String, Object> kwargs, int position, String name) {

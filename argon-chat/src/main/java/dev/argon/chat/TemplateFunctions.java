@@ -181,13 +181,26 @@ public final class TemplateFunctions {
         }
     }
 
-    /** @return a one-line description of a Jinjava error */
+    /** @return a one-line description of a Jinjava error, in the template's terms rather than the library's */
     static String describe(TemplateError e) {
         for (Throwable t = e.getException(); t != null; t = t.getCause()) {
             if (t instanceof dev.argon.ArgonException) {
                 return t.getMessage();
             }
         }
-        return e.getMessage();
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("OutputTooBigException") || e.getReason() == TemplateError.ErrorReason.OUTPUT_TOO_BIG) {
+            return "the rendered text would be longer than " + ChatTemplate.MAX_OUTPUT_CHARS + " characters";
+        }
+        if (m.contains("StackOverflowError")) {
+            return "rendering nested too deeply (a value that contains itself, or recursion without end)";
+        }
+        if (e.getReason() == TemplateError.ErrorReason.COLLECTION_TOO_BIG) {
+            return "a list or map would hold more than " + ChatTemplate.MAX_COLLECTION_SIZE + " items";
+        }
+        if (m.contains("recursion limit") || m.startsWith("Cycle detected")) {
+            return m.replaceAll("Max recursion limit of (\\d+) reached for macro '(.*)'", "macro '$2' recursed deeper than $1 levels");
+        }
+        return m.replaceAll("\\bcom\\.hubspot\\.jinjava\\.[\\w.$]*\\.", "").replace("java.lang.", "");
     }
 }

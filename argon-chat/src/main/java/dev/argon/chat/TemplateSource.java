@@ -248,6 +248,7 @@ final class TemplateSource {
                 i++;
             }
         }
+        requireShallow(plain, startLine);
         String rewritten = Expressions.rewrite(code.toString());
         scanReferences(plain.toString(), startLine);
         for (int k = from; k < to; k++) {
@@ -256,6 +257,28 @@ final class TemplateSource {
             }
         }
         out.append(rewritten);
+    }
+
+    /** The deepest nesting of brackets an expression may have (Jinjava's parser slows down exponentially with depth). */
+    static final int MAX_NESTING = 32;
+
+    /** @throws dev.argon.ArgonException naming the line when brackets nest deeper than {@link #MAX_NESTING} */
+    private static void requireShallow(CharSequence plain, int startLine) {
+        int depth = 0;
+        int lineOf = startLine;
+        for (int i = 0; i < plain.length(); i++) {
+            char c = plain.charAt(i);
+            if (c == '\n') {
+                lineOf++;
+            } else if (c == '(' || c == '[' || c == '{') {
+                if (++depth > MAX_NESTING) {
+                    throw new dev.argon.ArgonException("chat template line " + lineOf + ": brackets nested deeper than "
+                            + MAX_NESTING + " levels");
+                }
+            } else if (c == ')' || c == ']' || c == '}') {
+                depth = Math.max(0, depth - 1);
+            }
+        }
     }
 
     private void scanReferences(String plain, int startLine) {

@@ -72,8 +72,8 @@ final class ServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(names = "--api-key-file", paramLabel = "FILE",
-            description = "Read the API key from the first line of FILE (trimmed). Precedence: --api-key, --api-key-file, "
-                    + "then the environment variable " + API_KEY_ENV + ".")
+            description = "Read the API key from the first line of FILE (trimmed; not with --api-key). Either wins over "
+                    + "the environment variable " + API_KEY_ENV + ".")
     Path apiKeyFile;
 
     /** The environment variable that holds the API key when no flag gives one. */

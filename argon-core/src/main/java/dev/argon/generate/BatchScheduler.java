@@ -357,11 +357,20 @@ public final class BatchScheduler implements AutoCloseable {
         return failure;
     }
 
+    /** @return what stopped the scheduler for good as one line for a client or a log ("the model failed: ..."), or null */
+    public String describeFailure() {
+        return failure == null ? null : failureMessage("the model failed");
+    }
+
     /** {@code prefix}: the failure's class and message, as one line for a client. */
     private String failureMessage(String prefix) {
         Throwable f = failure;
         if (f == null) {
             return prefix;
+        }
+        if (f instanceof InternalError && String.valueOf(f.getMessage()).contains("unsafe memory access")) {
+            return prefix + ": the model file could not be read (a fault in its memory mapping: it was truncated, replaced or"
+                    + " removed while in use)";
         }
         return prefix + ": " + f.getClass().getSimpleName() + (f.getMessage() == null ? "" : ": " + f.getMessage());
     }

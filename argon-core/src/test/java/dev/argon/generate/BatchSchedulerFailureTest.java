@@ -138,7 +138,7 @@ class BatchSchedulerFailureTest {
             for (BatchScheduler.Handle h : List.of(running, waiting)) {
                 assertThatThrownBy(() -> h.await(t -> { }))
                         .isInstanceOf(BatchScheduler.ModelFailureException.class)
-                        .hasMessageContaining("InternalError").hasMessageContaining("unsafe memory access");
+                        .hasMessageContaining("the model file could not be read (a fault in its memory mapping: it was truncated, replaced or removed while in use)");
             }
             assertThat(s.failure()).isInstanceOf(InternalError.class);
             assertThat(reported).containsExactly(s.failure()); // once, for the server's log

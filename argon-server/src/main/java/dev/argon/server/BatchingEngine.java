@@ -133,8 +133,7 @@ public final class BatchingEngine implements Engine {
 
     @Override
     public String failure() {
-        Throwable f = scheduler.failure();
-        return f == null ? null : "the model failed: " + f.getClass().getSimpleName() + (f.getMessage() == null ? "" : ": " + f.getMessage());
+        return scheduler.describeFailure();
     }
 
     @Override
