@@ -169,11 +169,17 @@ public final class OpenAiServer implements AutoCloseable {
      * so that a taken port or a bad host is one {@link ListenException} instead of a logged
      * start-up failure.
      */
+    /** Connections the kernel may hold before the server accepts them (capped by net.core.somaxconn). */
+    static final int ACCEPT_QUEUE = 1024;
+
     private ServerConnector connector(Server server, HttpConfiguration http) {
         ServerConnector c = new ServerConnector(server, new HttpConnectionFactory(http));
         c.setHost(config.host());
         c.setPort(config.port());
         c.setIdleTimeout(IDLE_TIMEOUT.toMillis());
+        // a burst of connections waits in the kernel's accept queue instead of being dropped there
+        // (the JVM's default backlog is 50); those beyond --queue then get their 503 from us
+        c.setAcceptQueueSize(ACCEPT_QUEUE);
         try {
             c.open();
         } catch (IOException | RuntimeException e) {
