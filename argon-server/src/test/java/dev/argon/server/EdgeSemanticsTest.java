@@ -2,23 +2,13 @@ package dev.argon.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.argon.TestFiles;
-import dev.argon.chat.ChatTemplate;
-import dev.argon.gguf.GgufFile;
-import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
-import dev.argon.model.Models;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -36,37 +26,24 @@ class EdgeSemanticsTest {
     /** End of sequence in the Llama-2 vocabulary; banned with logit_bias so generations run to their limit. */
     private static final String NO_EOS = "\"logit_bias\":{\"2\":-100}";
 
+    private static ServedModel served;
     private static LanguageModel model;
-    private static OpenAiServer server;
-    private static HttpClient http;
 
     @BeforeAll
     static void start() {
-        Path path = TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf");
-        model = Models.load(path, 2);
-        ChatTemplate template;
-        try (GgufFile f = GgufFile.open(path)) {
-            template = ChatTemplate.fromGguf(f, model.tokenizer());
-        }
-        server = new OpenAiServer(model, template,
-                new ServerConfig("127.0.0.1", 0, 2, 4, CTX, KvCache.Precision.F32, null, "TinyLLama-v0")).start();
-        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+        served = new ServedModel("tinyllama-v0/TinyLLama-v0.Q4_0.gguf", 4, CTX, "TinyLLama-v0");
+        model = served.model;
     }
 
     @AfterAll
     static void stop() {
-        if (server != null) {
-            server.stop(Duration.ofSeconds(5));
-        }
-        if (model != null) {
-            model.close();
+        if (served != null) {
+            served.close();
         }
     }
 
     private static HttpResponse<String> post(String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).timeout(Duration.ofSeconds(60))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return served.post(path, body);
     }
 
     private static JsonNode ok(HttpResponse<String> r) throws Exception {
