@@ -102,6 +102,10 @@ public final class ChatTemplate {
     }
 
     /**
+     * A template that knows no control tokens: {@link #renderPrompt} cannot tell them in data
+     * from the template's own, so use {@link #of(String, String, String, List)} (or
+     * {@link #fromGguf}) for prompts that are tokenized; this form suits rendering text to look at.
+     *
      * @param template a Hugging Face Jinja chat template
      * @param bosToken the text of the BOS token ({@code bos_token}), or ""
      * @param eosToken the text of the EOS token ({@code eos_token}), or ""
