@@ -11,10 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -99,15 +96,7 @@ final class GenerateCommand implements Runnable {
             throw new ArgonException("give the prompt either with -p or with -f, not both");
         }
         if (promptFile != null) {
-            try {
-                return Files.readString(promptFile, StandardCharsets.UTF_8);
-            } catch (java.nio.file.NoSuchFileException e) {
-                throw new ArgonException(promptFile + ": prompt file not found");
-            } catch (java.nio.charset.CharacterCodingException e) {
-                throw new ArgonException(promptFile + ": prompt file is not valid UTF-8");
-            } catch (IOException e) {
-                throw new ArgonException(promptFile + ": cannot read prompt file: " + e.getMessage(), e);
-            }
+            return TextFiles.readUtf8(promptFile, "prompt file");
         }
         return prompt == null ? "" : prompt;
     }

@@ -6,15 +6,11 @@ import dev.argon.synth.ModelSynthesizer;
 import dev.argon.synth.SynthArch;
 import dev.argon.synth.SynthOptions;
 import dev.argon.synth.SynthType;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.Console;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,7 +142,7 @@ final class SynthCommand implements Runnable {
         }
         long start = System.nanoTime();
         ModelSynthesizer.Result r;
-        if (progress != null ? progress : isTerminal()) {
+        if (progress != null ? progress : ProgressBars.isTerminal()) {
             try (ProgressBar bar = progressBar(err)) {
                 r = synth.write(output, seed, nThreads, (written, total) -> {
                     bar.maxHint(total);
@@ -247,31 +243,7 @@ final class SynthCommand implements Runnable {
         return v != null ? v : def;
     }
 
-    private static boolean isTerminal() {
-        Console c = System.console();
-        return c != null && c.isTerminal();
-    }
-
     private ProgressBar progressBar(PrintStream err) {
-        boolean terminal = isTerminal();
-        return new ProgressBarBuilder()
-                .setTaskName("synth " + output.getFileName())
-                .setInitialMax(1)
-                .setUnit("MiB", 1 << 20)
-                .showSpeed()
-                .setUpdateIntervalMillis(250)
-                .setStyle(terminal ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
-                .setConsumer(new ConsoleProgressBarConsumer(err, terminal ? terminalWidth() : 100))
-                .build();
-    }
-
-    /** The terminal's width from {@code COLUMNS} when exported, else 100 (no terminal library is asked). */
-    private static int terminalWidth() {
-        try {
-            String c = System.getenv("COLUMNS");
-            return c != null ? Math.max(40, Integer.parseInt(c.trim())) : 100;
-        } catch (NumberFormatException e) {
-            return 100;
-        }
+        return ProgressBars.create(err, "synth " + output.getFileName(), 1, "MiB", 1 << 20);
     }
 }

@@ -1,0 +1,71 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code argon perplexity}: llama-perplexity's output lines, the KL-divergence flow and its errors. */
+class PerplexityCommandTest {
+    private static final String TINYLLAMA = "tinyllama-v0/TinyLLama-v0.Q4_0.gguf";
+
+    @Test
+    void printsRunningEstimatesAndTheFinalLineAsLlamaPerplexity() {
+        String model = TestFiles.model(TINYLLAMA).toString();
+        String text = TestFiles.reference("eval-stories.txt").toString();
+        CliRun r = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "128", "--chunks", "2", "-t", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        // the first two of llama.cpp's running estimates at -c 128 are 13.9051 and 17.7553 (reference table)
+        assertThat(r.out()).containsPattern("^\\[1\\]13\\.9\\d{3},\\[2\\]17\\.7\\d{3},");
+        assertThat(r.out()).containsPattern("Final estimate: PPL = 17\\.7\\d{3} \\+/- \\d+\\.\\d{5}");
+        assertThat(r.err()).contains("1184 tokens, 2 chunks of 128, scoring 63 tokens per chunk");
+    }
+
+    @Test
+    void savesReferenceLogProbsAndComparesAnotherCacheTypeWithThem(@TempDir Path dir) {
+        String model = TestFiles.model(TINYLLAMA).toString();
+        String text = TestFiles.reference("eval-stories.txt").toString();
+        Path base = dir.resolve("tiny-f32.kld");
+        CliRun save = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--chunks", "2", "--cache-type", "f32",
+                "--kl-divergence-base", base.toString());
+        assertThat(save.exitCode()).as(save.err()).isZero();
+        assertThat(base).exists();
+        assertThat(save.err()).contains("reference log-probabilities written to");
+        CliRun cmp = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--chunks", "2", "--cache-type", "f16",
+                "--kl-divergence-base", base.toString(), "--kl-divergence");
+        assertThat(cmp.exitCode()).as(cmp.err()).isZero();
+        assertThat(cmp.out()).containsPattern("Mean    KLD\\s+:\\s+0\\.\\d{6} \\+/-").contains("Same top p").contains("Positions                     : 62");
+        CliRun wrong = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "128", "--chunks", "2",
+                "--kl-divergence-base", base.toString(), "--kl-divergence");
+        assertThat(wrong.exitCode()).isEqualTo(2);
+        assertThat(wrong.err()).contains("made with context (-c) 64, this run has 128");
+    }
+
+    @Test
+    void mistakesAreOneLineErrors(@TempDir Path dir) throws Exception {
+        String model = TestFiles.model(TINYLLAMA).toString();
+        Path shortText = dir.resolve("short.txt");
+        Files.writeString(shortText, "Once upon a time.");
+        CliRun tooShort = CliRun.of("perplexity", "-m", model, "-f", shortText.toString(), "-c", "128");
+        assertThat(tooShort.exitCode()).isEqualTo(2);
+        assertThat(tooShort.err()).contains("needs at least 256").doesNotContain("Exception");
+        CliRun missing = CliRun.of("perplexity", "-m", model, "-f", dir.resolve("nope.txt").toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err()).contains("nope.txt: text file not found");
+        CliRun noBase = CliRun.of("perplexity", "-m", model, "-f", shortText.toString(), "--kl-divergence");
+        assertThat(noBase.exitCode()).isEqualTo(2);
+        assertThat(noBase.err()).contains("--kl-divergence needs --kl-divergence-base");
+        CliRun noBaseFile = CliRun.of("perplexity", "-m", model, "-f", TestFiles.reference("eval-stories.txt").toString(), "-c", "64",
+                "--kl-divergence-base", dir.resolve("absent.kld").toString(), "--kl-divergence");
+        assertThat(noBaseFile.exitCode()).isEqualTo(2);
+        assertThat(noBaseFile.err()).contains("absent.kld: base logits file not found");
+        CliRun noDir = CliRun.of("perplexity", "-m", model, "-f", TestFiles.reference("eval-stories.txt").toString(), "-c", "64",
+                "--chunks", "2", "--kl-divergence-base", dir.resolve("no/such/dir/x.kld").toString());
+        assertThat(noDir.exitCode()).isEqualTo(2);
+        assertThat(noDir.err()).contains("the directory does not exist");
+    }
+}
