@@ -76,6 +76,13 @@ final class BenchCommand implements Runnable {
                     + "with the aggregate tokens/s of P sequences in one batched forward pass per step (default: ${DEFAULT-VALUE}).")
     List<Integer> parallel;
 
+    @Option(names = {"-d", "--n-depth"}, split = ",", paramLabel = "D", defaultValue = "0",
+            description = "Context depths: run each test after D tokens already in the KV cache (llama-bench's -d; default: ${DEFAULT-VALUE}).")
+    List<Integer> depths;
+
+    @picocli.CommandLine.Mixin
+    CacheTypeOptions cache = new CacheTypeOptions();
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
@@ -119,15 +126,22 @@ final class BenchCommand implements Runnable {
         Path path = modelOption.resolve();
         List<Row> rows = new ArrayList<>();
         boolean described = false;
-        int maxLen = 1 + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
+        for (int d : depths) {
+            if (d < 0) {
+                throw new ArgonException("-d is " + d + "; expected 0 or more tokens of context depth");
+            }
+        }
+        int maxDepth = depths.stream().mapToInt(i -> i).max().orElse(0);
+        KvCache.Precision kvType = cache.single();
+        int maxLen = 1 + maxDepth + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
         for (int t : threadCounts) {
             try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
                  LlamaCppTimer llama = vsLlamaCpp ? LlamaCppTimer.start(environment, toolsDir(), path, t, model.config().vocabSize(),
                          Math.max(maxLen, 256)) : null) {
                 int ctx = model.config().contextLength();
                 if (ctx > 0 && maxLen - 1 > ctx) {
-                    throw new ArgonException("a test of " + (maxLen - 1) + " tokens is longer than the model's context length ("
-                            + ctx + " tokens, " + model.config().architecture() + ".context_length); use -p/-n up to " + ctx);
+                    throw new ArgonException("a test of " + (maxLen - 1) + " tokens (with its depth -d) is longer than the model's context length ("
+                            + ctx + " tokens, " + model.config().architecture() + ".context_length); use -d + -p/-n up to " + ctx);
                 }
                 if (!described) {
                     described = true;
@@ -139,18 +153,20 @@ final class BenchCommand implements Runnable {
                 }
                 String type = dominantType(path);
                 String name = model.config().architecture() + " " + humanCount(model.parameterCount()) + " " + type;
-                for (int p : prompts) {
-                    if (p > 0) {
-                        rows.add(measure(model, llama, name, type, t, "pp", p, err));
+                for (int d : depths) {
+                    for (int p : prompts) {
+                        if (p > 0) {
+                            rows.add(measure(model, d == 0 ? llama : null, name, type, t, "pp", p, d, kvType, err));
+                        }
                     }
-                }
-                for (int g : gens) {
-                    if (g <= 0) {
-                        continue;
-                    }
-                    for (int np : parallel) {
-                        rows.add(np == 1 ? measure(model, llama, name, type, t, "tg", g, err)
-                                : measureParallel(model, name, type, t, g, np, err));
+                    for (int g : gens) {
+                        if (g <= 0) {
+                            continue;
+                        }
+                        for (int np : parallel) {
+                            rows.add(np == 1 ? measure(model, d == 0 ? llama : null, name, type, t, "tg", g, d, kvType, err)
+                                    : measureParallel(model, name, type, t, g, np, kvType, err));
+                        }
                     }
                 }
             }
@@ -158,25 +174,39 @@ final class BenchCommand implements Runnable {
         print(rows, out);
     }
 
-    private Row measure(LanguageModel model, LlamaCppTimer llama, String name, String type, int threads, String test, int n, PrintStream err) {
-        err.printf(Locale.ROOT, "argon: %s%d, %d threads ...%n", test, n, threads);
-        InferenceState state = model.newState(n + 2, KvCache.Precision.F16);
+    /**
+     * One llama-bench test ({@code ppN} or {@code tgN}) after {@code depth} tokens of context
+     * (prefilled once, not timed; llama-bench's {@code -d}, named {@code tgN @ dD}).
+     */
+    private Row measure(LanguageModel model, LlamaCppTimer llama, String name, String type, int threads, String test, int n, int depth,
+                        KvCache.Precision kvType, PrintStream err) {
+        String label = test + n + (depth > 0 ? " @ d" + depth : "");
+        err.printf(Locale.ROOT, "argon: %s, %d threads, KV cache %s ...%n", label, threads, kvType.flagName());
+        InferenceState state = model.newState(depth + n + 2, kvType);
         Random random = new Random(42);
         int vocab = model.config().vocabSize();
         int bos = Math.max(0, model.tokenizer().bos());
+        if (depth > 0) {
+            int[] context = new int[depth];
+            context[0] = bos;
+            for (int i = 1; i < depth; i++) {
+                context[i] = random.nextInt(vocab);
+            }
+            model.prefill(state, context, 0);
+        }
         double[] argon = new double[repetitions];
         double[] cpp = llama == null ? null : new double[repetitions];
-        warmUp(() -> runOnce(model, state, test, n, random, vocab, bos));
+        warmUp(() -> runOnce(model, state, test, n, depth, random, vocab, bos));
         if (llama != null) {
             llama.time(test, n);
         }
         for (int r = 0; r < repetitions; r++) {
-            argon[r] = n / runOnce(model, state, test, n, random, vocab, bos);
+            argon[r] = n / runOnce(model, state, test, n, depth, random, vocab, bos);
             if (llama != null) {
                 cpp[r] = n / llama.time(test, n);
             }
         }
-        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, test + n, mean(argon), sd(argon),
+        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, label, mean(argon), sd(argon),
                 cpp == null ? null : mean(cpp), cpp == null ? null : sd(cpp));
     }
 
@@ -214,11 +244,12 @@ final class BenchCommand implements Runnable {
     }
 
     /** {@code tgN np=P}: P sequences, each decoding N tokens, one batched forward pass per step. */
-    private Row measureParallel(LanguageModel model, String name, String type, int threads, int n, int np, PrintStream err) {
+    private Row measureParallel(LanguageModel model, String name, String type, int threads, int n, int np, KvCache.Precision kvType,
+                                PrintStream err) {
         err.printf(Locale.ROOT, "argon: tg%d with %d sequences, %d threads ...%n", n, np, threads);
         InferenceState[] states = new InferenceState[np];
         for (int i = 0; i < np; i++) {
-            states[i] = model.newState(n + 2, KvCache.Precision.F16);
+            states[i] = model.newState(n + 2, kvType);
         }
         Batch batch = new Batch(np);
         Random random = new Random(42);
@@ -252,22 +283,23 @@ final class BenchCommand implements Runnable {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** @return seconds for one run */
-    private static double runOnce(LanguageModel model, InferenceState state, String test, int n, Random random, int vocab, int bos) {
+    /** @return seconds for one run, starting at position {@code depth} (the cache before it is filled) */
+    private static double runOnce(LanguageModel model, InferenceState state, String test, int n, int depth, Random random, int vocab,
+                                  int bos) {
         if (test.equals("pp")) {
             int[] tokens = new int[n];
-            tokens[0] = bos;
+            tokens[0] = depth == 0 ? bos : random.nextInt(vocab);
             for (int i = 1; i < n; i++) {
                 tokens[i] = random.nextInt(vocab);
             }
             long t0 = System.nanoTime();
-            model.prefill(state, tokens, 0);
+            model.prefill(state, tokens, depth);
             return (System.nanoTime() - t0) / 1e9;
         }
-        model.forward(state, bos, 0, true);
+        model.forward(state, depth == 0 ? bos : random.nextInt(vocab), depth, true);
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
-            model.forward(state, random.nextInt(vocab), i + 1, true);
+            model.forward(state, random.nextInt(vocab), depth + i + 1, true);
         }
         return (System.nanoTime() - t0) / 1e9;
     }

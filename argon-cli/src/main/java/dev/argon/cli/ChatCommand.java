@@ -103,6 +103,7 @@ final class ChatCommand implements Runnable {
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads, describe(template));
+            run.printKvCache(model, ctx, 1, err);
             List<ChatMessage> conversation = new ArrayList<>();
             if (system != null) {
                 conversation.add(ChatMessage.system(system));

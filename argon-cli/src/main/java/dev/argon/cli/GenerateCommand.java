@@ -69,6 +69,7 @@ final class GenerateCommand implements Runnable {
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);
+            run.printKvCache(model, ctx, 1, err);
             if (echo) {
                 out.print(text);
                 out.flush();

@@ -48,9 +48,8 @@ final class PerplexityCommand implements Runnable {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
     Integer threads;
 
-    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache precision: f16 (llama.cpp's default) or f32 (default: ${DEFAULT-VALUE}).")
-    String cacheType;
+    @Mixin
+    CacheTypeOptions cache;
 
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of llama.cpp's 8-bit ones for quantized weights.")
     boolean f32Activations;
@@ -69,11 +68,8 @@ final class PerplexityCommand implements Runnable {
         if (klDivergence && klBase == null) {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
         }
-        KvCache.Precision precision = switch (cacheType.toLowerCase(Locale.ROOT)) {
-            case "f32" -> KvCache.Precision.F32;
-            case "f16" -> KvCache.Precision.F16;
-            default -> throw new ArgonException("--cache-type is '" + cacheType + "'; expected f32 or f16");
-        };
+        KvCache.Precision keys = cache.keys();
+        KvCache.Precision values = cache.values();
         if (threads != null && (threads < 1 || threads > Models.MAX_THREADS)) {
             throw new ArgonException("-t is " + threads + "; expected 1.." + Models.MAX_THREADS);
         }
@@ -87,19 +83,23 @@ final class PerplexityCommand implements Runnable {
             }
             int[] tokens = model.tokenizer().encode(text, true, false);
             int nChunks = Perplexity.chunks(tokens.length, ctx, chunks);
-            err.printf(Locale.ROOT, "argon: %s: %d tokens, %d chunks of %d, scoring %d tokens per chunk, KV cache %s, %d threads%n",
-                    file.getFileName(), tokens.length, nChunks, ctx, ctx - ctx / 2 - 1, cacheType.toLowerCase(Locale.ROOT), nThreads);
+            var c = model.config();
+            long perToken = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), keys, values);
+            err.printf(Locale.ROOT, "argon: %s: %d tokens, %d chunks of %d, scoring %d tokens per chunk, %d threads%n",
+                    file.getFileName(), tokens.length, nChunks, ctx, ctx - ctx / 2 - 1, nThreads);
+            err.printf(Locale.ROOT, "argon: KV cache keys %s, values %s: %d bytes per token, %.2f MiB at -c %d%n", keys.flagName(),
+                    values.flagName(), perToken, perToken * (double) ctx / (1 << 20), ctx);
             Perplexity.Result r;
             long start = System.nanoTime();
             if (klBase != null && klDivergence) {
                 try (KlDivergence.Comparison cmp = KlDivergence.reader(klBase, model.config().vocabSize(), ctx, nChunks, tokens)) {
-                    r = evaluate(model, tokens, precision, cmp, out, err);
+                    r = evaluate(model, tokens, keys, values, cmp, out, err);
                     out.print(cmp.stats().report());
                 }
             } else if (klBase != null) {
                 KlDivergence.Writer w = KlDivergence.writer(klBase, model.config().vocabSize(), ctx, nChunks, tokens);
                 try {
-                    r = evaluate(model, tokens, precision, w, out, err);
+                    r = evaluate(model, tokens, keys, values, w, out, err);
                 } catch (RuntimeException | Error e) {
                     w.abort();
                     throw e;
@@ -107,7 +107,7 @@ final class PerplexityCommand implements Runnable {
                 w.close();
                 err.printf("argon: reference log-probabilities written to %s%n", klBase);
             } else {
-                r = evaluate(model, tokens, precision, null, out, err);
+                r = evaluate(model, tokens, keys, values, null, out, err);
             }
             out.println(r.finalLine());
             err.printf(Locale.ROOT, "argon: %d tokens evaluated in %.2f s (%.1f tokens/s)%n", (long) nChunks * ctx,
@@ -115,11 +115,12 @@ final class PerplexityCommand implements Runnable {
         }
     }
 
-    private Perplexity.Result evaluate(LanguageModel model, int[] tokens, KvCache.Precision precision, Perplexity.PositionSink sink,
+    private Perplexity.Result evaluate(LanguageModel model, int[] tokens, KvCache.Precision keys, KvCache.Precision values,
+            Perplexity.PositionSink sink,
             PrintStream out, PrintStream err) {
         int nChunks = Perplexity.chunks(tokens.length, ctx, chunks);
         try (ProgressBar bar = ProgressBars.create(err, "perplexity", nChunks, " chunks", 1)) {
-            Perplexity.Result r = Perplexity.evaluate(model, tokens, ctx, batch, precision, chunks, sink, (done, total, ppl) -> {
+            Perplexity.Result r = Perplexity.evaluate(model, tokens, ctx, batch, keys, values, chunks, sink, (done, total, ppl) -> {
                 bar.stepTo(done);
                 out.printf(Locale.ROOT, "[%d]%.4f,", done, ppl);
                 out.flush();

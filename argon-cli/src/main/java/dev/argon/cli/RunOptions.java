@@ -54,9 +54,8 @@ final class RunOptions {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
     Integer threads;
 
-    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache precision: f16 (llama.cpp's default) or f32 (exact) (default: ${DEFAULT-VALUE}).")
-    String cacheType;
+    @picocli.CommandLine.Mixin
+    CacheTypeOptions cache = new CacheTypeOptions();
 
     @Option(names = "--f32-activations",
             description = "Multiply Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
@@ -103,13 +102,21 @@ final class RunOptions {
         cachePrecision();
     }
 
-    /** @return the KV cache precision of {@code --cache-type} */
+    /** @return the KV cache type of {@code --cache-type} / {@code -ctk} / {@code -ctv} (one for keys and values) */
     KvCache.Precision cachePrecision() {
-        return switch (cacheType.toLowerCase(Locale.ROOT)) {
-            case "f32" -> KvCache.Precision.F32;
-            case "f16" -> KvCache.Precision.F16;
-            default -> throw new ArgonException("--cache-type is '" + cacheType + "'; expected f32 or f16");
-        };
+        return cache.single();
+    }
+
+    /**
+     * Prints the KV cache line of the load report: type, bytes per token (all layers, keys and
+     * values) and the total for {@code sequences} caches of {@code ctx} tokens.
+     */
+    void printKvCache(LanguageModel model, int ctx, int sequences, PrintStream err) {
+        var c = model.config();
+        KvCache.Precision type = cachePrecision();
+        long perToken = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), type, type);
+        err.printf(Locale.ROOT, "argon: KV cache %s: %d bytes per token, %.2f MiB for %d x %d tokens%n", type.flagName(), perToken,
+                perToken * (double) ctx * sequences / (1 << 20), sequences, ctx);
     }
 
     /** @return the thread count ({@code -t}, default all cores) */
@@ -138,7 +145,9 @@ final class RunOptions {
      */
     int contextFor(LanguageModel model, int sequences, PrintStream err) {
         int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
-        long need = KvCache.bytesFor(model.config().nLayers(), ctx, model.config().kvDim());
+        var c = model.config();
+        KvCache.Precision type = cachePrecision();
+        long need = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), type, type) * ctx;
         long max = Runtime.getRuntime().maxMemory();
         if (need > max * 3 / 4 / sequences) {
             String what = sequences == 1 ? String.format(Locale.ROOT, "a context of %d tokens", ctx)

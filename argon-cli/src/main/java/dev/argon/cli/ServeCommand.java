@@ -89,9 +89,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
     Integer threads;
 
-    @Option(names = {"--cache-type", "-ctk"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache precision: f16 or f32 (default: ${DEFAULT-VALUE}).")
-    String cacheType;
+    @Mixin
+    CacheTypeOptions cache;
 
     /** Set by tests: called with the started server instead of waiting for a signal. */
     java.util.function.Consumer<OpenAiServer> onStarted;
@@ -121,7 +120,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         String key = apiKey();
         RunOptions opts = new RunOptions();
-        opts.cacheType = cacheType;
+        opts.cache = cache;
         opts.threads = threads;
         opts.contextSize = contextSize;
         var precision = opts.cachePrecision();
@@ -200,6 +199,7 @@ final class ServeCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d per slot, %d slot%s, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, parallel, parallel == 1 ? "" : "s", opts.threadCount());
+            opts.printKvCache(model, ctx, parallel, err);
             err.println("argon: serving " + id + " at " + server.url() + "/v1 (OpenAI-compatible; Ctrl-C to stop)");
             if (onStarted != null) {
                 onStarted.accept(server);

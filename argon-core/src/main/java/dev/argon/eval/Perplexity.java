@@ -90,6 +90,15 @@ public final class Perplexity {
      */
     public static Result evaluate(LanguageModel model, int[] tokens, int ctx, int batchSize, KvCache.Precision precision,
             int maxChunks, PositionSink sink, Listener listener) {
+        return evaluate(model, tokens, ctx, batchSize, precision, precision, maxChunks, sink, listener);
+    }
+
+    /**
+     * {@link #evaluate(LanguageModel, int[], int, int, KvCache.Precision, int, PositionSink, Listener)}
+     * with separate encodings of the cached keys and values.
+     */
+    public static Result evaluate(LanguageModel model, int[] tokens, int ctx, int batchSize, KvCache.Precision keys,
+            KvCache.Precision values, int maxChunks, PositionSink sink, Listener listener) {
         if (batchSize < 1) {
             throw new ArgonException("batch size (-b) is " + batchSize + "; expected at least 1");
         }
@@ -99,7 +108,7 @@ public final class Perplexity {
         boolean replaceFirst = bos >= 0 && tokens.length > 0 && tokens[0] == bos;
         int first = ctx / 2;
         Batch batch = new Batch(Math.min(batchSize, ctx));
-        InferenceState state = model.newState(ctx, precision);
+        InferenceState state = model.newState(ctx, keys, values);
         float[] logProbs = new float[vocab];
         double nll = 0;
         double nll2 = 0;

@@ -2,79 +2,222 @@ package dev.argon.kv;
 
 import dev.argon.ArgonException;
 
+import java.util.Locale;
+
 /**
- * Key/value cache for causal self-attention, preallocated for the whole context: per layer, keys
- * and values as row-major {@code [capacity, kvDim]} float arrays, where {@code kvDim =
- * nKvHeads * headDim} and row {@code t} holds the projections of the token at position {@code t}.
+ * Key/value cache for causal self-attention: per layer, keys and values of {@code capacity}
+ * cache rows of {@code kvDim = nKvHeads * headDim} values, row {@code t} holding the projections
+ * of the token at position {@code t}. Attention reads it through {@link #keys(int)} /
+ * {@link #values(int)} (the exact F32 encoding, no copy) or {@link #readKeys} /
+ * {@link #readValues} (any encoding, decoded to floats), so the storage can change without
+ * touching the model.
  *
- * <p>{@link Precision#F16} rounds every stored value to IEEE half precision, as llama.cpp's
- * default F16 cache does, so results can be compared with llama.cpp's; storage itself stays F32
- * (a compact F16/quantized layout is separate work).
+ * <p>Keys and values each have their own encoding ({@link Precision}, llama.cpp's
+ * {@code --cache-type-k/-v}): {@code F32} (exact), {@code F16} and {@code BF16} (two bytes),
+ * {@code Q8_0}, {@code Q4_0}, {@code Q4_1} (block-quantized, {@link BlockRows}), and the
+ * Hadamard-rotated 4-bit {@code Q4_0H}/{@code Q4_1H} ({@link Hadamard}: keys and values are rotated
+ * per head before quantizing; attention rotates the queries the same way and rotates each head's
+ * output back). With an F16 cache the queries and the attention weights are rounded to F16 before
+ * they meet the keys and values, as llama.cpp's F16 dot products do.
  */
 public final class KvCache {
-    /** Precision of cached keys and values. */
+    /** Encoding of cached keys or values. */
     public enum Precision {
-        /** Exact float32. */
-        F32,
-        /** Rounded to float16 (llama.cpp's default {@code --cache-type-k f16}). */
-        F16
+        /** Exact float32 (4 bytes). */
+        F32("f32"),
+        /** IEEE half precision (2 bytes; llama.cpp's default). */
+        F16("f16"),
+        /** bfloat16 (2 bytes: float32's range, 8 bits of mantissa). */
+        BF16("bf16"),
+        /** 8-bit symmetric blocks with an F16 scale (8.5 bits per value at blocks of 32). */
+        Q8_0("q8_0"),
+        /** 4-bit symmetric blocks with an F16 scale (4.5 bits per value at blocks of 32). */
+        Q4_0("q4_0"),
+        /** 4-bit blocks with an F16 scale and minimum (5 bits per value at blocks of 32). */
+        Q4_1("q4_1"),
+        /** {@link #Q4_0} after a Hadamard rotation of each head. */
+        Q4_0H("q4_0h"),
+        /** {@link #Q4_1} after a Hadamard rotation of each head. */
+        Q4_1H("q4_1h");
+
+        private final String flag;
+
+        Precision(String flag) {
+            this.flag = flag;
+        }
+
+        /** @return the name used by flags and requests ({@code f16}, {@code q8_0}, ...) */
+        public String flagName() {
+            return flag;
+        }
+
+        /** @return whether rows are Hadamard-rotated per head before quantizing */
+        public boolean rotated() {
+            return this == Q4_0H || this == Q4_1H;
+        }
+
+        /**
+         * @return the encoding a flag value names (case-insensitive)
+         * @throws ArgonException naming {@code flagName} and the accepted values otherwise
+         */
+        public static Precision parse(String value, String flagName) {
+            for (Precision p : values()) {
+                if (p.flag.equalsIgnoreCase(value.trim())) {
+                    return p;
+                }
+            }
+            StringBuilder all = new StringBuilder();
+            for (Precision p : values()) {
+                all.append(all.isEmpty() ? "" : ", ").append(p.flag);
+            }
+            throw new ArgonException(flagName + " is '" + value + "'; expected one of " + all);
+        }
     }
 
-    private final float[][] keys;
-    private final float[][] values;
+    private final KvRows keys;
+    private final KvRows values;
     private final int capacity;
     private final int kvDim;
-    private final Precision precision;
+    private final int headDim;
+    private final Precision keyPrecision;
+    private final Precision valuePrecision;
+    /** Scratch {@code [kvDim]} for rotating before storing (a cache belongs to one sequence). */
+    private final float[] rotated;
+
+    /**
+     * A cache with the same encoding for keys and values and heads of {@code kvDim} (one head).
+     * Quantized encodings need the head size: use the other constructor.
+     */
+    public KvCache(int nLayers, int capacity, int kvDim, Precision precision) {
+        this(nLayers, capacity, kvDim, kvDim, precision, precision);
+    }
 
     /**
      * @param nLayers number of transformer layers
      * @param capacity context size in tokens
      * @param kvDim floats per token per layer ({@code nKvHeads * headDim})
-     * @param precision precision of stored values
+     * @param headDim values per head (quantization blocks and rotations stay within a head)
+     * @param keyPrecision encoding of the keys
+     * @param valuePrecision encoding of the values
+     * @throws ArgonException if the cache does not fit in Java arrays, or a 4-bit encoding meets a
+     *     head size of 1
      */
-    public KvCache(int nLayers, int capacity, int kvDim, Precision precision) {
+    public KvCache(int nLayers, int capacity, int kvDim, int headDim, Precision keyPrecision, Precision valuePrecision) {
         if (capacity < 1 || (long) capacity * kvDim > Integer.MAX_VALUE - 16) {
             throw new ArgonException("a KV cache of " + capacity + " tokens x " + kvDim + " floats per layer does not fit in one array"
                     + " (at most " + (Integer.MAX_VALUE - 16) / kvDim + " tokens for this model); use a smaller context (-c)");
         }
+        if (headDim < 1 || kvDim % headDim != 0) {
+            throw new IllegalArgumentException("head size " + headDim + " for kvDim " + kvDim);
+        }
         this.capacity = capacity;
         this.kvDim = kvDim;
-        this.precision = precision;
-        this.keys = new float[nLayers][];
-        this.values = new float[nLayers][];
-        for (int l = 0; l < nLayers; l++) {
-            keys[l] = new float[Math.multiplyExact(capacity, kvDim)];
-            values[l] = new float[capacity * kvDim];
+        this.headDim = headDim;
+        this.keyPrecision = keyPrecision;
+        this.valuePrecision = valuePrecision;
+        this.keys = rows(nLayers, capacity, kvDim, headDim, keyPrecision);
+        this.values = rows(nLayers, capacity, kvDim, headDim, valuePrecision);
+        this.rotated = keyPrecision.rotated() || valuePrecision.rotated() ? new float[kvDim] : null;
+    }
+
+    private static KvRows rows(int nLayers, int capacity, int kvDim, int headDim, Precision p) {
+        int block = BlockRows.blockFor(headDim);
+        if (block < 2 && p.compareTo(Precision.Q4_0) >= 0) {
+            throw new ArgonException(String.format(Locale.ROOT, "KV cache type %s needs an even head size; this model's is %d",
+                    p.flagName(), headDim));
         }
+        return switch (p) {
+            case F32 -> new KvRows.F32Rows(nLayers, capacity, kvDim);
+            case F16 -> new KvRows.HalfRows(nLayers, capacity, kvDim, false);
+            case BF16 -> new KvRows.HalfRows(nLayers, capacity, kvDim, true);
+            case Q8_0 -> new BlockRows(nLayers, capacity, kvDim, block, BlockRows.Kind.Q8_0);
+            case Q4_0, Q4_0H -> new BlockRows(nLayers, capacity, kvDim, block, BlockRows.Kind.Q4_0);
+            case Q4_1, Q4_1H -> new BlockRows(nLayers, capacity, kvDim, block, BlockRows.Kind.Q4_1);
+        };
     }
 
     /**
      * Stores the key and value vectors {@code [kvDim]} (at {@code k[ko..]} and {@code v[vo..]}) of the
-     * token at {@code pos} in layer {@code layer}.
+     * token at {@code pos} in layer {@code layer} (the arrays are not changed; a rotated encoding
+     * rotates a copy).
      */
     public void store(int layer, int pos, float[] k, int ko, float[] v, int vo) {
-        int o = pos * kvDim;
-        float[] kd = keys[layer];
-        float[] vd = values[layer];
-        if (precision == Precision.F16) {
-            for (int i = 0; i < kvDim; i++) {
-                kd[o + i] = Float.float16ToFloat(Float.floatToFloat16(k[ko + i]));
-                vd[o + i] = Float.float16ToFloat(Float.floatToFloat16(v[vo + i]));
-            }
+        if (pos < 0 || pos >= capacity) {
+            throw new IllegalArgumentException("position " + pos + " outside the cache of " + capacity);
+        }
+        if (keyPrecision.rotated()) {
+            System.arraycopy(k, ko, rotated, 0, kvDim);
+            Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
+            keys.store(layer, pos, rotated, 0);
         } else {
-            System.arraycopy(k, ko, kd, o, kvDim);
-            System.arraycopy(v, vo, vd, o, kvDim);
+            keys.store(layer, pos, k, ko);
+        }
+        if (valuePrecision.rotated()) {
+            System.arraycopy(v, vo, rotated, 0, kvDim);
+            Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
+            values.store(layer, pos, rotated, 0);
+        } else {
+            values.store(layer, pos, v, vo);
         }
     }
 
-    /** @return the keys of layer {@code layer}, {@code [capacity, kvDim]} */
-    public float[] keys(int layer) {
-        return keys[layer];
+    /** @return whether the keys are exact F32 rows readable through {@link #keys(int)} */
+    public boolean keysAreFloats() {
+        return keys instanceof KvRows.F32Rows;
     }
 
-    /** @return the values of layer {@code layer}, {@code [capacity, kvDim]} */
+    /** @return whether the values are exact F32 rows readable through {@link #values(int)} */
+    public boolean valuesAreFloats() {
+        return values instanceof KvRows.F32Rows;
+    }
+
+    /**
+     * @return the keys of layer {@code layer}, {@code [capacity, kvDim]}
+     * @throws IllegalStateException unless {@link #keysAreFloats()}
+     */
+    public float[] keys(int layer) {
+        if (keys instanceof KvRows.F32Rows f) {
+            return f.floats(layer);
+        }
+        throw new IllegalStateException("keys are stored as " + keyPrecision + "; use readKeys");
+    }
+
+    /**
+     * @return the values of layer {@code layer}, {@code [capacity, kvDim]}
+     * @throws IllegalStateException unless {@link #valuesAreFloats()}
+     */
     public float[] values(int layer) {
-        return values[layer];
+        if (values instanceof KvRows.F32Rows f) {
+            return f.floats(layer);
+        }
+        throw new IllegalStateException("values are stored as " + valuePrecision + "; use readValues");
+    }
+
+    /**
+     * Decodes columns {@code [col, col+n)} (e.g. one head) of the keys at cache rows
+     * {@code [first, first+count)} into {@code dst[dstOff + p*n + j]}; rotated encodings return
+     * the rotated keys.
+     */
+    public void readKeys(int layer, int first, int count, int col, int n, float[] dst, int dstOff) {
+        keys.read(layer, first, count, col, n, dst, dstOff);
+    }
+
+    /** {@link #readKeys} for the values. */
+    public void readValues(int layer, int first, int count, int col, int n, float[] dst, int dstOff) {
+        values.read(layer, first, count, col, n, dst, dstOff);
+    }
+
+    /**
+     * Moves cache rows {@code [from, from+count)} to {@code [to, to+count)} in every layer, keys and
+     * values (the rows may overlap). The keys keep the rotary embedding of their old positions:
+     * whoever moves them re-rotates them.
+     */
+    public void moveRows(int from, int to, int count) {
+        if (from < 0 || to < 0 || count < 0 || from + count > capacity || to + count > capacity) {
+            throw new IllegalArgumentException("rows [" + from + ", " + (from + count) + ") to " + to + " in a cache of " + capacity);
+        }
+        keys.move(from, to, count);
+        values.move(from, to, count);
     }
 
     /** @return the context size in tokens */
@@ -87,18 +230,49 @@ public final class KvCache {
         return kvDim;
     }
 
-    /** @return the precision of stored values */
-    public Precision precision() {
-        return precision;
+    /** @return values per head */
+    public int headDim() {
+        return headDim;
     }
 
-    /** @return bytes a cache of this size holds, computed without allocating it */
+    /** @return the encoding of the keys (also the cache's precision when both sides share one) */
+    public Precision precision() {
+        return keyPrecision;
+    }
+
+    /** @return the encoding of the keys */
+    public Precision keyPrecision() {
+        return keyPrecision;
+    }
+
+    /** @return the encoding of the values */
+    public Precision valuePrecision() {
+        return valuePrecision;
+    }
+
+    /** @return bytes an F32 cache of this size would hold, computed without allocating it (an upper bound for every encoding) */
     public static long bytesFor(int nLayers, long capacity, int kvDim) {
         return 2L * nLayers * capacity * kvDim * Float.BYTES;
     }
 
+    /** @return bytes one token takes in all layers, keys and values, with these encodings */
+    public static long bytesPerToken(int nLayers, int kvDim, int headDim, Precision keys, Precision values) {
+        return nLayers * (rowBytes(kvDim, headDim, keys) + rowBytes(kvDim, headDim, values));
+    }
+
+    private static long rowBytes(int kvDim, int headDim, Precision p) {
+        int block = BlockRows.blockFor(headDim);
+        return switch (p) {
+            case F32 -> 4L * kvDim;
+            case F16, BF16 -> 2L * kvDim;
+            case Q8_0 -> BlockRows.bytesPerRow(kvDim, block, BlockRows.Kind.Q8_0);
+            case Q4_0, Q4_0H -> BlockRows.bytesPerRow(kvDim, block, BlockRows.Kind.Q4_0);
+            case Q4_1, Q4_1H -> BlockRows.bytesPerRow(kvDim, block, BlockRows.Kind.Q4_1);
+        };
+    }
+
     /** @return bytes held by the cache */
     public long bytes() {
-        return 2L * keys.length * capacity * kvDim * Float.BYTES;
+        return keys.bytes() + values.bytes();
     }
 }

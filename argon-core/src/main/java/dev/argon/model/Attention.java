@@ -1,5 +1,6 @@
 package dev.argon.model;
 
+import dev.argon.kv.Hadamard;
 import dev.argon.kv.KvCache;
 import dev.argon.tensor.Ops;
 import dev.argon.tensor.ThreadPool;
@@ -40,8 +41,10 @@ public final class Attention {
      * values at positions up to its own (causal), within the window if any. Row {@code t} belongs
      * to the sequence whose cache is {@code caches[t]} and sits at {@code positions[t]}; its key
      * and value are already stored there. Rows of different sequences can share one call
-     * (continuous batching). With an F16 cache the queries and the attention weights are rounded
-     * to F16 before they meet the cached keys and values, as F16 dot products (and llama.cpp) do.
+     * (continuous batching). With F16 keys the queries, with F16 values the attention weights are
+     * rounded to F16 before they meet the cached keys and values, as F16 dot products (and
+     * llama.cpp) do; with Hadamard-rotated keys the queries are rotated the same way (in place),
+     * with rotated values each head's output is rotated back.
      * Heads are split across the pool's threads.
      *
      * @param q queries {@code [n, nHeads * headDim]}
@@ -57,8 +60,11 @@ public final class Attention {
         float cap = options.softCap();
         int window = options.window();
         for (int t = 0; t < n; t++) {
-            if (caches[t].precision() == KvCache.Precision.F16) {
+            KvCache.Precision kp = caches[t].keyPrecision();
+            if (kp == KvCache.Precision.F16) {
                 roundToF16(q, t * qDim, qDim);
+            } else if (kp.rotated()) {
+                Hadamard.rotate(q, t * qDim, qDim, Hadamard.blockFor(headDim));
             }
         }
         long work = 0; // score and weighted-sum multiply-adds of all rows
@@ -66,31 +72,60 @@ public final class Attention {
             work += 2L * nHeads * headDim * (positions[t] + 1);
         }
         pool.parallelFor(nHeads, work, (h0, h1) -> {
+            float[] rows = null; // decoded keys or values of one head, for encodings other than F32
             for (int h = h0; h < h1; h++) {
                 int kvh = (h / group) * headDim;
                 int so = h * scoreStride;
                 for (int t = 0; t < n; t++) {
                     KvCache cache = caches[t];
-                    float[] keys = cache.keys(layer);
-                    float[] values = cache.values(layer);
                     int kvDim = cache.kvDim();
                     int pos = positions[t];
                     int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
+                    int count = pos + 1 - first;
                     int qo = t * qDim + h * headDim;
-                    Ops.dots(q, qo, keys, first * kvDim + kvh, kvDim, pos + 1 - first, headDim, scores, so + first);
+                    if (cache.keysAreFloats()) {
+                        Ops.dots(q, qo, cache.keys(layer), first * kvDim + kvh, kvDim, count, headDim, scores, so + first);
+                    } else {
+                        rows = scratch(rows, count * headDim);
+                        cache.readKeys(layer, first, count, kvh, headDim, rows, 0);
+                        Ops.dots(q, qo, rows, 0, headDim, count, headDim, scores, so + first);
+                    }
                     for (int p = first; p <= pos; p++) {
                         float s = scores[so + p] * scale;
                         scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
                     }
-                    Ops.softmax(scores, so + first, pos + 1 - first);
-                    if (cache.precision() == KvCache.Precision.F16) {
-                        roundToF16(scores, so + first, pos + 1 - first);
+                    Ops.softmax(scores, so + first, count);
+                    if (cache.valuePrecision() == KvCache.Precision.F16) {
+                        roundToF16(scores, so + first, count);
                     }
-                    Ops.weightedSum(out, qo, scores, so + first, values, first * kvDim + kvh, kvDim, pos + 1 - first, headDim);
+                    if (cache.valuesAreFloats()) {
+                        Ops.weightedSum(out, qo, scores, so + first, cache.values(layer), first * kvDim + kvh, kvDim, count, headDim);
+                    } else {
+                        rows = scratch(rows, count * headDim);
+                        cache.readValues(layer, first, count, kvh, headDim, rows, 0);
+                        Ops.weightedSum(out, qo, scores, so + first, rows, 0, headDim, count, headDim);
+                        if (cache.valuePrecision().rotated()) {
+                            Hadamard.rotate(out, qo, headDim, Hadamard.blockFor(headDim)); // its own inverse
+                        }
+                    }
                 }
             }
         });
     }
+
+    private static float[] scratch(float[] have, int n) {
+        if (have != null && have.length >= n) {
+            return have;
+        }
+        float[][] holder = ROWS.get();
+        if (holder[0].length < n) {
+            holder[0] = new float[Math.max(n, holder[0].length * 2)];
+        }
+        return holder[0];
+    }
+
+    /** Per-thread buffer for decoded key or value rows of one head. */
+    private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
 
     private static void roundToF16(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {

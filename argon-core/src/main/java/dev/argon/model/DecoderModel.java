@@ -76,8 +76,8 @@ public final class DecoderModel implements LanguageModel {
         final Rope[] ropes;
         private Batch own;
 
-        State(int ctx, KvCache.Precision precision) {
-            super(new KvCache(config.nLayers(), ctx, config.kvDim(), precision));
+        State(int ctx, KvCache.Precision keys, KvCache.Precision values) {
+            super(new KvCache(config.nLayers(), ctx, config.kvDim(), config.headDim(), keys, values));
             ropes = b.ropes().stream().map(r -> new Rope(r, ctx)).toArray(Rope[]::new);
         }
 
@@ -200,7 +200,12 @@ public final class DecoderModel implements LanguageModel {
 
     @Override
     public InferenceState newState(int contextLength, KvCache.Precision precision) {
-        return new State(contextLength, precision);
+        return new State(contextLength, precision, precision);
+    }
+
+    @Override
+    public InferenceState newState(int contextLength, KvCache.Precision keys, KvCache.Precision values) {
+        return new State(contextLength, keys, values);
     }
 
     @Override

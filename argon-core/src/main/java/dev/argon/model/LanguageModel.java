@@ -26,6 +26,21 @@ public interface LanguageModel extends AutoCloseable {
      */
     InferenceState newState(int contextLength, KvCache.Precision precision);
 
+    /**
+     * Allocates the state of one sequence whose cached keys and values have their own encodings
+     * (llama.cpp's {@code --cache-type-k} and {@code --cache-type-v}). The default supports equal
+     * encodings only.
+     *
+     * @throws dev.argon.ArgonException if the model cannot store this combination
+     */
+    default InferenceState newState(int contextLength, KvCache.Precision keys, KvCache.Precision values) {
+        if (keys != values) {
+            throw new dev.argon.ArgonException("this model keeps keys and values in one encoding; got " + keys.flagName()
+                    + " and " + values.flagName());
+        }
+        return newState(contextLength, keys);
+    }
+
     /** Allocates the state of one sequence with an exact (F32) KV cache. */
     default InferenceState newState(int contextLength) {
         return newState(contextLength, KvCache.Precision.F32);

@@ -1,0 +1,147 @@
+package dev.argon.kv;
+
+/**
+ * One side (keys or values) of a {@link KvCache}: per layer, {@code capacity} rows of
+ * {@code kvDim} values, row {@code t} holding the token at cache position {@code t}, in one of the
+ * encodings of {@link KvCache.Precision}. Attention reads rows back as floats through
+ * {@link #read}; the F32 encoding also exposes its arrays ({@link F32Rows#floats}) so the exact
+ * path copies nothing.
+ */
+abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows {
+    final int capacity;
+    final int kvDim;
+
+    KvRows(int capacity, int kvDim) {
+        this.capacity = capacity;
+        this.kvDim = kvDim;
+    }
+
+    /** Encodes {@code src[off .. off+kvDim)} as row {@code pos} of layer {@code layer}. */
+    abstract void store(int layer, int pos, float[] src, int off);
+
+    /**
+     * Decodes columns {@code [col, col+n)} of rows {@code [first, first+count)} of layer
+     * {@code layer} into {@code dst[dstOff + p*n + j]} (rows packed, {@code n} apart).
+     */
+    abstract void read(int layer, int first, int count, int col, int n, float[] dst, int dstOff);
+
+    /** Moves rows {@code [from, from+count)} to {@code [to, to+count)} in every layer (overlap allowed). */
+    abstract void move(int from, int to, int count);
+
+    /** @return bytes held */
+    abstract long bytes();
+
+    /** Exact float32 rows. */
+    static final class F32Rows extends KvRows {
+        private final float[][] data;
+
+        F32Rows(int nLayers, int capacity, int kvDim) {
+            super(capacity, kvDim);
+            data = new float[nLayers][];
+            for (int l = 0; l < nLayers; l++) {
+                data[l] = new float[Math.multiplyExact(capacity, kvDim)];
+            }
+        }
+
+        float[] floats(int layer) {
+            return data[layer];
+        }
+
+        @Override
+        void store(int layer, int pos, float[] src, int off) {
+            System.arraycopy(src, off, data[layer], pos * kvDim, kvDim);
+        }
+
+        @Override
+        void read(int layer, int first, int count, int col, int n, float[] dst, int dstOff) {
+            float[] d = data[layer];
+            for (int p = 0; p < count; p++) {
+                System.arraycopy(d, (first + p) * kvDim + col, dst, dstOff + p * n, n);
+            }
+        }
+
+        @Override
+        void move(int from, int to, int count) {
+            for (float[] d : data) {
+                System.arraycopy(d, from * kvDim, d, to * kvDim, count * kvDim);
+            }
+        }
+
+        @Override
+        long bytes() {
+            return (long) data.length * capacity * kvDim * Float.BYTES;
+        }
+    }
+
+    /**
+     * Two bytes per value: IEEE half precision (llama.cpp's default {@code f16}) or bfloat16
+     * (the upper half of a float32, rounded to nearest even).
+     */
+    static final class HalfRows extends KvRows {
+        private final short[][] data;
+        private final boolean bf16;
+
+        HalfRows(int nLayers, int capacity, int kvDim, boolean bf16) {
+            super(capacity, kvDim);
+            this.bf16 = bf16;
+            data = new short[nLayers][];
+            for (int l = 0; l < nLayers; l++) {
+                data[l] = new short[Math.multiplyExact(capacity, kvDim)];
+            }
+        }
+
+        @Override
+        void store(int layer, int pos, float[] src, int off) {
+            short[] d = data[layer];
+            int o = pos * kvDim;
+            if (bf16) {
+                for (int i = 0; i < kvDim; i++) {
+                    d[o + i] = toBf16(src[off + i]);
+                }
+            } else {
+                for (int i = 0; i < kvDim; i++) {
+                    d[o + i] = Float.floatToFloat16(src[off + i]);
+                }
+            }
+        }
+
+        @Override
+        void read(int layer, int first, int count, int col, int n, float[] dst, int dstOff) {
+            short[] d = data[layer];
+            for (int p = 0; p < count; p++) {
+                int s = (first + p) * kvDim + col;
+                int o = dstOff + p * n;
+                if (bf16) {
+                    for (int j = 0; j < n; j++) {
+                        dst[o + j] = Float.intBitsToFloat(d[s + j] << 16);
+                    }
+                } else {
+                    for (int j = 0; j < n; j++) {
+                        dst[o + j] = Float.float16ToFloat(d[s + j]);
+                    }
+                }
+            }
+        }
+
+        @Override
+        void move(int from, int to, int count) {
+            for (short[] d : data) {
+                System.arraycopy(d, from * kvDim, d, to * kvDim, count * kvDim);
+            }
+        }
+
+        @Override
+        long bytes() {
+            return (long) data.length * capacity * kvDim * 2;
+        }
+
+        /** float32 → bfloat16 bits, rounding to nearest even; NaN stays NaN. */
+        static short toBf16(float x) {
+            int bits = Float.floatToRawIntBits(x);
+            if (Float.isNaN(x)) {
+                return (short) ((bits >>> 16) | 0x40);
+            }
+            return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+        }
+    }
+}
