@@ -1,6 +1,7 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
@@ -55,15 +56,22 @@ public final class BatchScheduler implements AutoCloseable {
      * @param queueCapacity requests that may wait for a slot, >= 0
      * @param stepTokens prompt tokens processed per step across all sequences, >= 1
      * @param prefixReuse whether a new request may reuse a slot's cached prompt prefix
+     * @param policy what a slot's full KV cache does (stop, shift, sinks + window)
      */
     public record Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
-                          boolean prefixReuse) {
+                          boolean prefixReuse, ContextPolicy policy) {
         /** @throws IllegalArgumentException if a value is out of range */
         public Options {
             if (parallel < 1 || contextLength < 2 || queueCapacity < 0 || stepTokens < 1) {
                 throw new IllegalArgumentException("parallel " + parallel + ", context " + contextLength + ", queue "
                         + queueCapacity + ", step tokens " + stepTokens);
             }
+        }
+
+        /** Options whose full caches stop generation ({@link ContextPolicy#NONE}). */
+        public Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
+                       boolean prefixReuse) {
+            this(parallel, contextLength, precision, queueCapacity, stepTokens, prefixReuse, ContextPolicy.NONE);
         }
     }
 
@@ -263,7 +271,7 @@ public final class BatchScheduler implements AutoCloseable {
         this.options = options;
         this.slots = new Slot[options.parallel()];
         for (int i = 0; i < slots.length; i++) {
-            slots[i] = new Slot(model.newState(options.contextLength(), options.precision()));
+            slots[i] = new Slot(model.newState(options.contextLength(), options.precision(), options.precision(), options.policy()));
         }
         this.batch = new Batch(options.stepTokens() + options.parallel());
         this.sampleRequest = new Request[options.parallel()];
@@ -308,7 +316,7 @@ public final class BatchScheduler implements AutoCloseable {
         List<Request> rs = new ArrayList<>(reqs.size());
         for (GenerationRequest req : reqs) {
             Request r = new Request(req, prompt, cancelled);
-            r.seq = new Sequence(model, req, prompt, options.contextLength(), r); // validates the sampling parameters
+            r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), r); // validates the sampling parameters
             rs.add(r);
         }
         lock.lock();
@@ -545,6 +553,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         // keep at least the last prompt token to compute: its logits start the generation
         int reuse = Math.min(bestShared, r.prompt.length - 1);
+        best.state.resetEviction();
         r.slot = best;
         r.fed = reuse;
         r.reused = reuse;
@@ -669,7 +678,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         long used = 0;
         for (Request r : active) {
-            used += r.prefilling() ? r.fed : r.seq.position() + 1;
+            used += r.prefilling() ? r.fed : r.seq.position() + 1 - r.slot.state.evicted();
         }
         kvUsed = used;
         countCached();
@@ -712,7 +721,8 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void finish(Request r) {
         Slot s = r.slot;
-        int valid = Math.min(r.fed, r.prompt.length);
+        // a cache that evicted tokens no longer holds the prompt at its positions
+        int valid = s.state.evicted() > 0 ? 0 : Math.min(r.fed, r.prompt.length);
         s.cached = r.prompt;
         s.cachedLength = valid;
         countCached();

@@ -161,6 +161,38 @@ public final class KvCache {
         }
     }
 
+    /**
+     * Replaces the key of cache row {@code row} in layer {@code layer} with {@code k[ko .. ko+kvDim)}
+     * (not changed; rotated encodings rotate a copy); the value stays.
+     */
+    public void storeKey(int layer, int row, float[] k, int ko) {
+        if (row < 0 || row >= capacity) {
+            throw new IllegalArgumentException("row " + row + " outside the cache of " + capacity);
+        }
+        if (keyPrecision.rotated()) {
+            System.arraycopy(k, ko, rotated, 0, kvDim);
+            Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
+            keys.store(layer, row, rotated, 0);
+        } else {
+            keys.store(layer, row, k, ko);
+        }
+    }
+
+    /**
+     * @return the keys of rows {@code [first, first+count)} of layer {@code layer} as stored, decoded
+     *     to floats {@code [count, kvDim]} (a Hadamard rotation undone)
+     */
+    public float[] copyKeys(int layer, int first, int count) {
+        float[] out = new float[count * kvDim];
+        keys.read(layer, first, count, 0, kvDim, out, 0);
+        if (keyPrecision.rotated()) {
+            for (int r = 0; r < count; r++) {
+                Hadamard.rotate(out, r * kvDim, kvDim, Hadamard.blockFor(headDim));
+            }
+        }
+        return out;
+    }
+
     /** @return whether the keys are exact F32 rows readable through {@link #keys(int)} */
     public boolean keysAreFloats() {
         return keys instanceof KvRows.F32Rows;
