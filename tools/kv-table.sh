@@ -20,6 +20,6 @@ for c in "${configs[@]}"; do
   ppl="$(grep -o 'Final estimate: PPL = [0-9.]*' <<<"$out" | awk '{print $5}')"
   dppl="$(grep 'PPL change' <<<"$out" | awk '{print $4, $5}')"
   kld="$(grep 'Mean    KLD' <<<"$out" | awk '{print $4}')"
-  top="$(grep 'Same top p' <<<"$out" | awk '{print $5, $6}')"
+  top="$(grep 'Same top p' <<<"$out" | awk '{print $5 " %"}')"
   echo "| \`$c\` | $bytes | $ppl | $dppl | $kld | $top |"
 done

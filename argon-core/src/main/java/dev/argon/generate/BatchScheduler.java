@@ -90,9 +90,13 @@ public final class BatchScheduler implements AutoCloseable {
      * @param generatedTokens tokens generated
      * @param steps forward passes run
      * @param rows token rows run in those passes (rows / steps = mean batch size)
+     * @param kvBytes bytes the slots' KV caches hold now (memory grows with use and is released
+     *     when a request ends, down to the prompt kept for prefix reuse)
+     * @param copiedPromptTokens of {@code reusedPromptTokens}, those copied from another slot's cache
      */
     public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long kvTokensCached, long requests,
-                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows) {
+                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows, long kvBytes,
+                        long copiedPromptTokens) {
     }
 
     /** The wait queue is full (HTTP 503). */
@@ -253,6 +257,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
     private final AtomicLong reusedTokens = new AtomicLong();
+    private final AtomicLong copiedTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong rows = new AtomicLong();
@@ -393,7 +398,16 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(), kvCached,
-                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get());
+                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get(), kvBytes(),
+                copiedTokens.get());
+    }
+
+    private long kvBytes() {
+        long b = 0;
+        for (Slot s : slots) {
+            b += s.state.kvCache().bytes();
+        }
+        return b;
     }
 
     /** @return the options this scheduler runs with */
@@ -554,6 +568,9 @@ public final class BatchScheduler implements AutoCloseable {
         // keep at least the last prompt token to compute: its logits start the generation
         int reuse = Math.min(bestShared, r.prompt.length - 1);
         best.state.resetEviction();
+        if (options.prefixReuse()) {
+            reuse = copyLongerPrefix(best, r.prompt, reuse);
+        }
         r.slot = best;
         r.fed = reuse;
         r.reused = reuse;
@@ -565,6 +582,50 @@ public final class BatchScheduler implements AutoCloseable {
         active.add(r);
         activeCount = active.size();
     }
+
+    /**
+     * Cross-slot prefix caching: when another slot (running or idle) holds a longer computed
+     * prefix of {@code prompt} than {@code target}'s own {@code reuse} tokens, copies those rows
+     * into {@code target}'s cache, which is cheaper than computing them. Only prompt rows are
+     * copied (computed with the prompt arithmetic), so outputs stay bit-identical.
+     *
+     * @return the prompt tokens {@code target} now holds
+     */
+    private int copyLongerPrefix(Slot target, int[] prompt, int reuse) {
+        Slot source = null;
+        int longest = reuse;
+        for (Slot s : slots) {
+            if (s == target || s.state.evicted() > 0) {
+                continue;
+            }
+            int n = commonPrefix(s, prompt);
+            for (Request other : active) {
+                if (other.slot == s) {
+                    int computed = Math.min(other.fed, other.prompt.length);
+                    int i = 0;
+                    while (i < computed && i < prompt.length && other.prompt[i] == prompt[i]) {
+                        i++;
+                    }
+                    n = i;
+                }
+            }
+            n = Math.min(n, prompt.length - 1);
+            if (n > longest) {
+                longest = n;
+                source = s;
+            }
+        }
+        if (source == null || longest < reuse + MIN_COPY) {
+            return reuse;
+        }
+        target.state.kvCache().copyPrefix(source.state.kvCache(), longest);
+        target.cached = prompt;
+        copiedTokens.addAndGet(longest);
+        return longest;
+    }
+
+    /** Shorter prefixes than this are computed rather than copied from another slot. */
+    private static final int MIN_COPY = 16;
 
     private boolean isBusy(Slot s) {
         for (Request r : active) {
@@ -722,9 +783,10 @@ public final class BatchScheduler implements AutoCloseable {
     private void finish(Request r) {
         Slot s = r.slot;
         // a cache that evicted tokens no longer holds the prompt at its positions
-        int valid = s.state.evicted() > 0 ? 0 : Math.min(r.fed, r.prompt.length);
+        int valid = s.state.evicted() > 0 || !options.prefixReuse() ? 0 : Math.min(r.fed, r.prompt.length);
         s.cached = r.prompt;
         s.cachedLength = valid;
+        s.state.kvCache().release(valid);
         countCached();
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;
