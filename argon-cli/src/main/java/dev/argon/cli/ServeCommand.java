@@ -92,6 +92,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     CacheTypeOptions cache;
 
+    @Mixin
+    ContextPolicyOptions contextPolicy;
+
     /** Set by tests: called with the started server instead of waiting for a signal. */
     java.util.function.Consumer<OpenAiServer> onStarted;
 
@@ -121,6 +124,7 @@ final class ServeCommand implements Callable<Integer> {
         String key = apiKey();
         RunOptions opts = new RunOptions();
         opts.cache = cache;
+        opts.contextPolicy = contextPolicy;
         opts.threads = threads;
         opts.contextSize = contextSize;
         var precision = opts.cachePrecision();
@@ -181,7 +185,8 @@ final class ServeCommand implements Callable<Integer> {
             if (ctx < 2) {
                 throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
             }
-            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache);
+            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
+                    contextPolicy.policy(model.tokenizer(), ctx));
             engine.onFailure(message -> err.println("argon: error: " + message
                     + "; requests fail (500/503) and /health says 503 until the server is restarted"));
             server.ready(model, template, engine);

@@ -5,6 +5,7 @@ import dev.argon.generate.BatchScheduler;
 import dev.argon.generate.GenerationListener;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
 
@@ -45,8 +46,17 @@ public final class BatchingEngine implements Engine {
      */
     public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
                    boolean prefixReuse) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, ContextPolicy.NONE);
+    }
+
+    /**
+     * @param policy what a slot's full KV cache does: stop, shift the context, or keep sinks + a window
+     * @see #BatchingEngine(LanguageModel, int, int, int, KvCache.Precision, boolean)
+     */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, ContextPolicy policy) {
         this.scheduler = new BatchScheduler(model, new BatchScheduler.Options(parallel, contextLength, precision,
-                queueCapacity, STEP_TOKENS, prefixReuse));
+                queueCapacity, STEP_TOKENS, prefixReuse, policy));
         this.contextLength = contextLength;
         this.capacity = parallel + queueCapacity;
     }
