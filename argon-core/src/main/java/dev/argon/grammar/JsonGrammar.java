@@ -3,8 +3,9 @@ package dev.argon.grammar;
 /**
  * GBNF for JSON (RFC 8259) as Argon writes it: {@link #VALUE_RULES} defines {@code value},
  * {@code object}, {@code array}, {@code string}, {@code number} and {@code ws}; whitespace between
- * tokens is limited to one space, or a newline followed by at most 20 spaces or tabs, so a model
- * cannot loop on whitespace forever.
+ * tokens is limited to one space, or a newline followed by at most 20 spaces or tabs, and numbers
+ * to 16 integer digits, 15 fraction digits and 3 exponent digits, so a model cannot loop on
+ * whitespace or digits forever.
  */
 public final class JsonGrammar {
     /** The rules for any JSON value (no {@code root}). */
@@ -14,8 +15,8 @@ public final class JsonGrammar {
             array ::= "[" ws ( value ws ( "," ws value ws )* )? "]"
             string ::= "\\"" char* "\\""
             char ::= [^"\\\\\\x00-\\x1F] | "\\\\" ( ["\\\\/bfnrt] | "u" [0-9a-fA-F]{4} )
-            number ::= integer ( "." [0-9]+ )? ( [eE] [-+]? [0-9]+ )?
-            integer ::= "-"? ( "0" | [1-9] [0-9]* )
+            number ::= integer ( "." [0-9]{1,15} )? ( [eE] [-+]? [0-9]{1,3} )?
+            integer ::= "-"? ( "0" | [1-9] [0-9]{0,15} )
             ws ::= ( " " | "\\n" [ \\t]{0,20} )?
             """;
 
