@@ -32,6 +32,9 @@ final class GenerateCommand implements Runnable {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    StructuredOutputOptions structured;
+
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
@@ -56,7 +59,8 @@ final class GenerateCommand implements Runnable {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         String text = promptText();
-        GenerationRequest request = new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial);
+        GenerationRequest request = new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial)
+                .withConstraint(structured.constraint());
         run.validate(request);
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
