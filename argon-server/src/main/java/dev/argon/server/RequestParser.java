@@ -112,6 +112,7 @@ final class RequestParser {
         if (logprobs >= 0) {
             req = req.withLogprobs(logprobs);
         }
+        req = req.withConstraint(StructuredOutput.parse(body));
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body));
     }
@@ -209,10 +210,6 @@ final class RequestParser {
             if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().equals("none"))) {
                 throw ApiException.badRequest(name, "'" + name + "' (tool calling) is not supported yet");
             }
-        }
-        JsonNode format = body.get("response_format");
-        if (format != null && !format.isNull() && !(format.isObject() && "text".equals(format.path("type").asText()))) {
-            throw ApiException.badRequest("response_format", "only {\"type\": \"text\"} is supported as 'response_format'");
         }
     }
 
