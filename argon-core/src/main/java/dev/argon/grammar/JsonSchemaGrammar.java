@@ -38,8 +38,11 @@ public final class JsonSchemaGrammar {
     private final Map<String, String> byBody = new LinkedHashMap<>();
     private final Map<String, String> refRules = new LinkedHashMap<>();
 
-    private JsonSchemaGrammar(Object root) {
+    private final String rootName;
+
+    private JsonSchemaGrammar(Object root, String rootName) {
         this.root = asSchema(root, "#");
+        this.rootName = rootName;
     }
 
     /**
@@ -49,11 +52,22 @@ public final class JsonSchemaGrammar {
      *     {@code $ref}, with its JSON pointer
      */
     public static String toGbnf(Object schema) {
-        JsonSchemaGrammar c = new JsonSchemaGrammar(schema);
-        String body = c.visit(schema, "#", "root");
-        StringBuilder sb = new StringBuilder("root ::= ").append(body).append('\n');
-        c.rules.forEach((name, def) -> sb.append(name).append(" ::= ").append(def).append('\n'));
-        sb.append(JsonGrammar.VALUE_RULES);
+        return rules(schema, "root") + JsonGrammar.VALUE_RULES;
+    }
+
+    /**
+     * The rules of a schema for use inside a larger grammar: the schema's documents are rule
+     * {@code name}, every other rule it defines starts with {@code name + "-"}, and it refers to
+     * the rules of {@link JsonGrammar#VALUE_RULES}, which the caller appends once.
+     *
+     * @param name a GBNF rule name (lower-case letters, digits, '-')
+     * @throws GrammarException as {@link #toGbnf}
+     */
+    public static String rules(Object schema, String name) {
+        JsonSchemaGrammar c = new JsonSchemaGrammar(schema, name);
+        String body = c.visit(schema, "#", name);
+        StringBuilder sb = new StringBuilder(name).append(" ::= ").append(body).append('\n');
+        c.rules.forEach((n, def) -> sb.append(n).append(" ::= ").append(def).append('\n'));
         return sb.toString();
     }
 
@@ -277,15 +291,13 @@ public final class JsonSchemaGrammar {
         Object target;
         String name;
         if (ref.equals("#")) {
-            target = root;
-            name = "root";
-            refRules.put(ref, name);
-            return name;
+            refRules.put(ref, rootName);
+            return rootName;
         } else if (ref.startsWith("#/$defs/") || ref.startsWith("#/definitions/")) {
             String key = ref.substring(ref.indexOf('/', 2) + 1);
             Object defs = root.get(ref.startsWith("#/$defs/") ? "$defs" : "definitions");
             target = defs instanceof Map<?, ?> m ? m.get(key) : null;
-            name = "def-" + sanitize(key);
+            name = rootName + "-def-" + sanitize(key);
         } else {
             throw new GrammarException("JSON schema at " + at + "/$ref: only local references '#', '#/$defs/NAME' and"
                     + " '#/definitions/NAME' are supported, found '" + ref + "'");
@@ -305,7 +317,7 @@ public final class JsonSchemaGrammar {
 
     /** @return a rule name standing for {@code body} (an identical body reuses its rule) */
     private String rule(String name, String body) {
-        if (body.matches("[a-z][a-z0-9-]*")) {
+        if (body.matches("[a-z][a-zA-Z0-9-]*")) {
             return body; // already a rule name
         }
         String known = byBody.get(body);
@@ -314,7 +326,7 @@ public final class JsonSchemaGrammar {
         }
         String n = name;
         int k = 1;
-        while (rules.containsKey(n) || n.equals("root")) {
+        while (rules.containsKey(n) || n.equals(rootName)) {
             n = name + "-" + (++k);
         }
         rules.put(n, body);
