@@ -10,6 +10,7 @@ import dev.argon.generate.Generator;
 import dev.argon.gguf.GgufFile;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
+import dev.argon.generate.TokenConstraint;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.PromptText;
 import dev.argon.tokenizer.Tokenizer;
@@ -61,6 +62,9 @@ final class ChatCommand implements Runnable {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    StructuredOutputOptions structured;
+
     @Option(names = "--system", paramLabel = "TEXT", description = "System message that starts the conversation.")
     String system;
 
@@ -86,6 +90,7 @@ final class ChatCommand implements Runnable {
         PrintStream err = parent.streams().err();
         SamplingParams sampling = run.sampling();
         run.validate(new GenerationRequest("", nPredict, sampling, List.of(), true, true));
+        TokenConstraint.Factory constraint = structured.constraint();
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
@@ -99,7 +104,7 @@ final class ChatCommand implements Runnable {
             }
             int ctx = run.contextFor(model, err);
             Session session = new Session(run.generator(model, ctx), model.tokenizer(), template, sampling, nPredict, ctx,
-                    ids -> run.printPrompt(model.tokenizer(), ids, err));
+                    ids -> run.printPrompt(model.tokenizer(), ids, err), constraint);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads, describe(template));
@@ -246,10 +251,11 @@ final class ChatCommand implements Runnable {
 
     /** Renders the conversation and generates one answer. */
     private record Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling,
-                           int maxTokens, int contextLength, Consumer<int[]> onPrompt, boolean tokenizerAddsBos) {
+                           int maxTokens, int contextLength, Consumer<int[]> onPrompt, boolean tokenizerAddsBos,
+                           TokenConstraint.Factory constraint) {
         Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling, int maxTokens,
-                int contextLength, Consumer<int[]> onPrompt) {
-            this(generator, tokenizer, template, sampling, maxTokens, contextLength, onPrompt, addsBos(tokenizer));
+                int contextLength, Consumer<int[]> onPrompt, TokenConstraint.Factory constraint) {
+            this(generator, tokenizer, template, sampling, maxTokens, contextLength, onPrompt, addsBos(tokenizer), constraint);
         }
 
         private static boolean addsBos(Tokenizer t) {
@@ -300,7 +306,8 @@ final class ChatCommand implements Runnable {
         }
 
         GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
-            GenerationRequest req = new GenerationRequest(prompt(conversation), maxTokens, sampling, template.stopStrings(), true, -1);
+            GenerationRequest req = new GenerationRequest(prompt(conversation), maxTokens, sampling, template.stopStrings(), true, -1)
+                    .withConstraint(constraint);
             int[] ids = generator.tokenizePrompt(req, contextLength);
             onPrompt.accept(ids);
             return generator.generate(req, ids, contextLength, onText, cancelled);

@@ -32,6 +32,9 @@ final class GenerateCommand implements Runnable {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    StructuredOutputOptions structured;
+
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
@@ -60,7 +63,8 @@ final class GenerateCommand implements Runnable {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         String text = promptText();
-        GenerationRequest request = new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial);
+        GenerationRequest request = new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial)
+                .withConstraint(structured.constraint());
         run.validate(request);
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
@@ -71,7 +75,7 @@ final class GenerateCommand implements Runnable {
             if (ignoreEos) {
                 request = new GenerationRequest(request.prompt(), request.maxTokens(),
                         request.sampling().withLogitBias(RunOptions.endOfGenerationBan(model.tokenizer(), request.sampling())),
-                        request.stop(), request.addSpecial(), request.logprobs());
+                        request.stop(), request.addSpecial(), request.logprobs(), request.constraint());
             }
             int[] promptIds = generator.tokenizePrompt(request, ctx);
             run.printPrompt(model.tokenizer(), promptIds, err);

@@ -14,7 +14,13 @@ public enum FinishReason {
      * The caller cancelled the generation (or a server's shutdown grace period ran out). The
      * OpenAI API has no such value; the answer was cut short, so it reports {@code length}.
      */
-    CANCELLED("length");
+    CANCELLED("length"),
+    /**
+     * The request's constraint (grammar, JSON schema) allows no token at this point: no token of
+     * the vocabulary continues the text, and the grammar does not accept it as complete (a
+     * complete text ends with an end-of-generation token instead).
+     */
+    CONSTRAINT_DEAD_END("stop");
 
     private final String openAiName;
 

@@ -19,9 +19,16 @@ import java.util.List;
  * @param addSpecial add BOS/EOS as the model's metadata says
  * @param logprobs -1 for no log-probabilities; {@code 0..20}: report each generated token's
  *     log-probability and that many most likely alternatives (OpenAI's {@code top_logprobs})
+ * @param constraint restricts the tokens generated (a grammar, a JSON schema), or null for none
  */
 public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
-                                boolean addSpecial, int logprobs) {
+                                boolean addSpecial, int logprobs, TokenConstraint.Factory constraint) {
+
+    /** A request without a constraint on the tokens generated. */
+    public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, int logprobs) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, null);
+    }
 
     /**
      * A request for a text prompt.
@@ -42,7 +49,12 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, constraint);
+    }
+
+    /** @return this request with its generated tokens restricted by {@code c} (null: unrestricted) */
+    public GenerationRequest withConstraint(TokenConstraint.Factory c) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, c);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */

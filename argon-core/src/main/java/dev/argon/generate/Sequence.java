@@ -14,7 +14,8 @@ import java.util.Arrays;
  * scheduled (alone in {@link Generator}, batched with others in {@link BatchScheduler}): sample
  * the next token from the logits, stream its text (complete UTF-8 characters, stop strings held
  * back and never emitted), and decide when to finish (end-of-generation token, stop string, token
- * limit, full context, cancellation).
+ * limit, full context, cancellation). A request's {@link TokenConstraint} masks the logits
+ * before sampling.
  *
  * <p>Protocol: after the prompt's logits are known, call {@link #next(float[])}; while it returns
  * a token id, feed that token at {@link #position()} and call {@link #next} with the new logits.
@@ -29,6 +30,8 @@ public final class Sequence {
     private final StreamingDecoder decoder;
     private final StopStringMatcher stops;
     private final GenerationListener listener;
+    private final TokenConstraint constraint; // null when unconstrained
+    private final float[] masked; // the constrained logits, or null
     private final StringBuilder text = new StringBuilder();
     private final int limit;
     private final boolean unbounded;
@@ -67,6 +70,8 @@ public final class Sequence {
         for (int t : prompt) {
             sampler.accept(t);
         }
+        this.constraint = req.constraint() == null ? null : req.constraint().create(tok);
+        this.masked = constraint == null ? null : new float[model.config().vocabSize()];
         this.decoder = new StreamingDecoder(tok);
         this.stops = new StopStringMatcher(req.stop());
         this.limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
@@ -91,8 +96,19 @@ public final class Sequence {
         if (n >= limit) {
             return finish(FinishReason.LENGTH);
         }
+        if (constraint != null) {
+            // an exact mask: the sampler draws from the distribution renormalised over the allowed tokens
+            System.arraycopy(logits, 0, masked, 0, masked.length);
+            if (!constraint.mask(masked)) {
+                return finish(FinishReason.CONSTRAINT_DEAD_END);
+            }
+            logits = masked;
+        }
         int token = sampler.sample(logits);
         sampler.accept(token);
+        if (constraint != null) {
+            constraint.accept(token);
+        }
         if (n == generated.length) {
             generated = Arrays.copyOf(generated, Math.max(16, n * 2));
         }

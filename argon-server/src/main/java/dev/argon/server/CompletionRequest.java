@@ -13,9 +13,10 @@ import dev.argon.sampling.SamplingParams;
  * @param generation what to generate (prompt text, limits, sampling, stop strings)
  * @param promptIds the tokenized prompt, shorter than the engine's context
  * @param n how many choices (independent generations from the same prompt) to return
+ * @param tools the request's tool calling, or null when it offers no tools
  */
 record CompletionRequest(boolean chat, boolean stream, boolean includeUsage, GenerationRequest generation, int[] promptIds,
-                         int n) {
+                         int n, ToolCalls tools) {
     /**
      * @return the generation of choice {@code i}: with a fixed seed, choice {@code i} samples with
      *     {@code seed + i}, so the choices differ but the whole answer repeats
@@ -29,6 +30,6 @@ record CompletionRequest(boolean chat, boolean stream, boolean includeUsage, Gen
         SamplingParams q = new SamplingParams(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(),
                 seed, p.presencePenalty(), p.frequencyPenalty(), p.logitBias());
         GenerationRequest g = generation;
-        return new GenerationRequest(g.prompt(), g.maxTokens(), q, g.stop(), g.addSpecial(), g.logprobs());
+        return new GenerationRequest(g.prompt(), g.maxTokens(), q, g.stop(), g.addSpecial(), g.logprobs(), g.constraint());
     }
 }

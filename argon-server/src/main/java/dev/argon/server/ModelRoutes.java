@@ -61,7 +61,8 @@ final class ModelRoutes {
     void completion(Context ctx, boolean chat) {
         long start = System.nanoTime();
         CompletionRequest req = parser.parse(Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES), chat);
-        Responses responses = new Responses(chat, req.stream(), modelId, tokenizer).withUsageInChunks(req.includeUsage());
+        Responses responses = new Responses(chat, req.stream(), modelId, tokenizer).withUsageInChunks(req.includeUsage())
+                .withTools(req.tools() != null && req.tools().callsPossible() ? req.tools() : null);
         boolean wantLogprobs = req.generation().logprobs() >= 0;
         int n = req.n();
         if (n > engine.capacity()) {
@@ -167,6 +168,7 @@ final class ModelRoutes {
         private final List<TokenLogprobs> pending;
         private boolean roleSent;
         private int offset;
+        private final StringBuilder held = new StringBuilder();
 
         ChoiceStream(int index, SseStream sse, Responses responses, boolean chat, boolean logprobs) {
             this.index = index;
@@ -186,6 +188,10 @@ final class ModelRoutes {
         @Override
         public void onText(String text) {
             role();
+            if (responses.tools() != null) {
+                held.append(text); // an answer that may be a tool call is sent whole at the end
+                return;
+            }
             sse.buffer(responses.chunk(index, text, false, null, drain(), offset));
             offset += text.length();
         }
@@ -206,6 +212,17 @@ final class ModelRoutes {
             role();
             if (reason == FinishReason.STOP_STRING && pending != null) {
                 pending.clear();
+            }
+            if (responses.tools() != null) {
+                ToolCalls.Parsed parsed = responses.tools().parseOutput(held.toString());
+                if (!parsed.calls().isEmpty()) {
+                    sse.buffer(responses.toolCallsChunk(index, parsed.content(), parsed.calls()));
+                    sse.send(responses.chunk(index, null, false, Responses.finishName(reason, true), drain(), offset));
+                    return;
+                }
+                if (!held.isEmpty()) {
+                    sse.buffer(responses.chunk(index, held.toString(), false, null, drain(), offset));
+                }
             }
             sse.send(responses.chunk(index, chat ? null : "", false, reason.openAiName(), drain(), offset));
         }
@@ -250,7 +267,7 @@ final class ModelRoutes {
     void applyTemplate(Context ctx) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
         RequestParser.checkModel(body, modelId);
-        Json.send(ctx, 200, Json.object().put("prompt", parser.chatPrompt(body).text()));
+        Json.send(ctx, 200, Json.object().put("prompt", parser.chatPrompt(body, parser.tools(body)).text()));
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.argon.ArgonException;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.GenerationRequest;
+import dev.argon.generate.TokenConstraint;
 import dev.argon.sampling.Logprobs;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.PromptText;
@@ -95,9 +96,10 @@ final class RequestParser {
         int maxTokens = maxTokens(body, chat);
         SamplingParams sampling = sampling(body);
         List<String> stops = new ArrayList<>(stopStrings(body));
+        ToolCalls tools = ToolCalls.parse(body, chat, template);
         PromptText prompt;
         if (chat) {
-            prompt = withoutWrittenBos(chatPrompt(body));
+            prompt = withoutWrittenBos(chatPrompt(body, tools));
             stops.addAll(template.stopStrings());
         } else {
             prompt = PromptText.parsed(promptText(body));
@@ -112,8 +114,15 @@ final class RequestParser {
         if (logprobs >= 0) {
             req = req.withLogprobs(logprobs);
         }
+        TokenConstraint.Factory constraint = StructuredOutput.parse(body);
+        TokenConstraint.Factory forcedCall = tools == null ? null : tools.constraint();
+        if (constraint != null && forcedCall != null) {
+            throw ApiException.badRequest("tool_choice", "a required tool call cannot be combined with 'response_format',"
+                    + " 'grammar' or 'json_schema'");
+        }
+        req = req.withConstraint(forcedCall != null ? forcedCall : constraint);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
-                choices(body));
+                choices(body), tools);
     }
 
     /** Most choices ({@code n}) one request may ask for. */
@@ -204,16 +213,6 @@ final class RequestParser {
         if (!chat && suffix != null && !suffix.isNull() && !(suffix.isTextual() && suffix.textValue().isEmpty())) {
             throw ApiException.badRequest("suffix", "'suffix' (insertion) is not supported");
         }
-        for (String name : List.of("tools", "tool_choice", "functions", "function_call")) {
-            JsonNode v = body.get(name);
-            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().equals("none"))) {
-                throw ApiException.badRequest(name, "'" + name + "' (tool calling) is not supported yet");
-            }
-        }
-        JsonNode format = body.get("response_format");
-        if (format != null && !format.isNull() && !(format.isObject() && "text".equals(format.path("type").asText()))) {
-            throw ApiException.badRequest("response_format", "only {\"type\": \"text\"} is supported as 'response_format'");
-        }
     }
 
     /**
@@ -296,6 +295,16 @@ final class RequestParser {
      * @throws ApiException 400 naming {@code messages} for a malformed list or a template error
      */
     PromptText chatPrompt(JsonNode body) {
+        return chatPrompt(body, null);
+    }
+
+    /** @return the chat request's tool calling ({@link ToolCalls#parse}), or null */
+    ToolCalls tools(JsonNode body) {
+        return ToolCalls.parse(body, true, template);
+    }
+
+    /** Renders the messages with the request's tools (see {@link ToolCalls}), or none when null. */
+    PromptText chatPrompt(JsonNode body, ToolCalls tools) {
         JsonNode messages = body.get("messages");
         if (messages == null || messages.isNull()) {
             throw ApiException.badRequest("messages", "'messages' is required");
@@ -310,11 +319,49 @@ final class RequestParser {
         for (int i = 0; i < messages.size(); i++) {
             list.add(message(messages.get(i), "messages[" + i + "]"));
         }
+        if (tools != null && tools.templateTools() == null) {
+            list = genericToolMessages(list, tools);
+        }
         try {
-            return template.renderPrompt(list, null, true, Map.of());
+            return template.renderPrompt(list, tools == null ? null : tools.templateTools(), true, Map.of());
         } catch (ArgonException e) {
             throw ApiException.badRequest("messages", e.getMessage());
         }
+    }
+
+    /**
+     * For a template that renders no tools: the tools described in the system message
+     * ({@link ToolCalls#GENERIC_PROMPT}), earlier calls written as the JSON the model is asked
+     * for, and tool results as user messages.
+     */
+    private static List<Map<String, Object>> genericToolMessages(List<Map<String, Object>> in, ToolCalls tools) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        String text = tools.callsPossible() ? tools.genericSystemText() : null;
+        for (Map<String, Object> m : in) {
+            Map<String, Object> c = new LinkedHashMap<>(m);
+            if (out.isEmpty() && text != null && "system".equals(c.get("role"))) {
+                c.put("content", c.get("content") + "\n\n" + text);
+                text = null;
+            } else if ("tool".equals(c.get("role"))) {
+                c.put("role", "user");
+                c.put("content", "Result of tool call" + (c.get("tool_call_id") == null ? "" : " " + c.get("tool_call_id")) + ": " + c.get("content"));
+            } else if (c.get("tool_calls") instanceof List<?> calls && !calls.isEmpty()) {
+                List<Object> written = new ArrayList<>();
+                for (Object call : calls) {
+                    Object f = call instanceof Map<?, ?> cm && cm.get("function") != null ? cm.get("function") : call;
+                    written.add(f);
+                }
+                String json = Json.write(Json.MAPPER.valueToTree(Map.of("tool_calls", written)));
+                String before = String.valueOf(c.get("content"));
+                c.put("content", before.isEmpty() ? json : before + "\n" + json);
+                c.remove("tool_calls");
+            }
+            out.add(c);
+        }
+        if (text != null) {
+            out.addFirst(new LinkedHashMap<>(Map.of("role", "system", "content", text)));
+        }
+        return out;
     }
 
     /** Templates write {@code bos_token} themselves; the tokenizer adds BOS too, so the written one is dropped. */
@@ -352,7 +399,7 @@ final class RequestParser {
         }
         map.put("content", content(c, param + ".content"));
         if (hasToolCalls) {
-            map.put("tool_calls", Json.MAPPER.convertValue(toolCalls, List.class));
+            map.put("tool_calls", toolCallsForTemplate(toolCalls));
         }
         for (String name : List.of("name", "tool_call_id")) {
             JsonNode v = m.get(name);
@@ -364,6 +411,35 @@ final class RequestParser {
             }
         }
         return map;
+    }
+
+    /**
+     * An assistant message's {@code tool_calls} as templates expect them: OpenAI sends
+     * {@code function.arguments} as a JSON string; templates write it with {@code tojson}, so a
+     * string holding a JSON object is passed as that object (as llama.cpp and Hugging Face do).
+     */
+    private static List<Object> toolCallsForTemplate(JsonNode toolCalls) {
+        List<Object> out = new ArrayList<>();
+        for (JsonNode call : toolCalls) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> c = Json.MAPPER.convertValue(call, LinkedHashMap.class);
+            JsonNode args = call.path("function").path("arguments");
+            if (args.isTextual() && c.get("function") instanceof Map<?, ?> f) {
+                try {
+                    JsonNode parsed = Json.MAPPER.readTree(args.asText());
+                    if (parsed != null && parsed.isObject()) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> fm = new LinkedHashMap<>((Map<String, Object>) f);
+                        fm.put("arguments", Json.MAPPER.convertValue(parsed, LinkedHashMap.class));
+                        c.put("function", fm);
+                    }
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    // not JSON: passed on as the string it is
+                }
+            }
+            out.add(c);
+        }
+        return out;
     }
 
     private static String content(JsonNode c, String param) {

@@ -56,7 +56,13 @@ final class Responses {
             GenerationResult r = results.get(i);
             ObjectNode choice = choices.addObject();
             choice.put("index", i);
-            if (chat) {
+            ToolCalls.Parsed parsed = chat && tools != null ? tools.parseOutput(r.text()) : null;
+            if (parsed != null && !parsed.calls().isEmpty()) {
+                ObjectNode msg = choice.putObject("message");
+                msg.put("role", "assistant").put("content", parsed.content());
+                msg.putNull("refusal");
+                msg.set("tool_calls", parsed.calls());
+            } else if (chat) {
                 ObjectNode msg = choice.putObject("message");
                 msg.put("role", "assistant").put("content", r.text());
                 msg.putNull("refusal");
@@ -65,7 +71,7 @@ final class Responses {
             }
             choice.set("logprobs", logprobs == null ? NullNode.getInstance()
                     : logprobs(r.finishReason() == FinishReason.STOP_STRING ? within(logprobs.get(i), r.text()) : logprobs.get(i), 0));
-            choice.put("finish_reason", r.finishReason().openAiName());
+            choice.put("finish_reason", finishName(r.finishReason(), parsed != null && !parsed.calls().isEmpty()));
         }
         out.set("usage", usage(results));
         return out;
@@ -89,6 +95,57 @@ final class Responses {
     Responses withUsageInChunks(boolean on) {
         this.usageInChunks = on;
         return this;
+    }
+
+    private ToolCalls tools;
+
+    /**
+     * Parses chat answers for tool calls ({@link ToolCalls#parseOutput}): an answer holding calls
+     * gets {@code tool_calls} and finish reason {@code tool_calls}.
+     *
+     * @param t the request's tool calling, or null for none
+     * @return this
+     */
+    Responses withTools(ToolCalls t) {
+        this.tools = t;
+        return this;
+    }
+
+    /** @return the request's tool calling, or null */
+    ToolCalls tools() {
+        return tools;
+    }
+
+    /** @return OpenAI's finish reason: {@code tool_calls} when the answer ended normally with calls */
+    static String finishName(FinishReason r, boolean calls) {
+        boolean ended = r == FinishReason.END_OF_SEQUENCE || r == FinishReason.STOP_STRING || r == FinishReason.CONSTRAINT_DEAD_END;
+        return calls && ended ? "tool_calls" : r.openAiName();
+    }
+
+    /**
+     * A streamed chunk carrying whole tool calls as OpenAI's {@code delta.tool_calls} (each with
+     * its {@code index}, {@code id}, {@code type} and the complete {@code function}).
+     */
+    ObjectNode toolCallsChunk(int index, String content, com.fasterxml.jackson.databind.node.ArrayNode calls) {
+        ObjectNode out = header();
+        ObjectNode choice = out.putArray("choices").addObject();
+        choice.put("index", index);
+        ObjectNode delta = choice.putObject("delta");
+        if (content != null) {
+            delta.put("content", content);
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode list = delta.putArray("tool_calls");
+        for (int k = 0; k < calls.size(); k++) {
+            ObjectNode c = list.addObject();
+            c.put("index", k);
+            c.setAll((ObjectNode) calls.get(k));
+        }
+        choice.putNull("logprobs");
+        choice.putNull("finish_reason");
+        if (usageInChunks) {
+            out.putNull("usage");
+        }
+        return out;
     }
 
     ObjectNode chunk(int index, String text, boolean role, String finish, List<TokenLogprobs> logprobs, int textOffset) {

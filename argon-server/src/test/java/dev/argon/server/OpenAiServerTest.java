@@ -352,11 +352,11 @@ class OpenAiServerTest {
     }
 
     @Test
-    void toolCallingIsRefusedForNow() throws Exception {
+    void aMalformedToolIsRefused() throws Exception {
         HttpResponse<String> r = post("/v1/chat/completions",
                 "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"function\"}],\"max_tokens\":2}");
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(r.body()).contains("\"param\":\"tools\"");
+        assertThat(r.body()).contains("\"param\":\"tools[0]\"");
     }
     private static String sampled(String prompt, int n, long seed) {
         GenerationRequest req = new GenerationRequest(prompt, n, new SamplingParams(0.8f, 40, 0.95f, 0.05f, 1f, 64, seed),

@@ -1,0 +1,216 @@
+package dev.argon.grammar;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Runs a {@link Grammar} over bytes as a pushdown recognizer whose configurations are built into a
+ * deterministic automaton on demand. A configuration is the set of parse stacks still alive (the
+ * approach of llama.cpp's grammar sampler); stacks are hash-consed lists of grammar positions, and
+ * each distinct set of stacks gets a state id whose 256 byte transitions are computed once and
+ * cached. So after warm-up, consuming a byte is one array read.
+ *
+ * <p>A stack's top is always a byte-set element, or the stack is empty (the grammar has matched a
+ * complete string). References whose continuation is the end of their alternative are not pushed
+ * (tail calls), so right-recursive repetition keeps stacks short. Not thread-safe.
+ */
+final class GrammarAutomaton {
+    /** The state with no live stack: no byte can follow. */
+    static final int DEAD = -1;
+    private static final int UNKNOWN = -2;
+    private static final int MAX_STATES = 200_000;
+
+    private final Grammar g;
+    // stack nodes: node 0 is the empty stack
+    private int[] nodePos = new int[1024];
+    private int[] nodeParent = new int[1024];
+    private int nodes = 1;
+    private final Map<Long, Integer> nodeIds = new HashMap<>();
+    private final Map<Integer, int[]> expansions = new HashMap<>();
+    // states
+    private final Map<Key, Integer> stateIds = new HashMap<>();
+    private int[][] stateStacks = new int[256][];
+    private boolean[] accepting = new boolean[256];
+    private int[] trans = new int[256 * 256];
+    private int states;
+    private final int start;
+
+    GrammarAutomaton(Grammar g) {
+        this.g = g;
+        Arrays.fill(trans, UNKNOWN);
+        IntSet tops = new IntSet();
+        // the start configuration: every alternative of root, with nothing to return to
+        for (int alt : g.alternatives[g.root]) {
+            expand(node(alt, 0), tops);
+        }
+        this.start = state(tops.sorted());
+    }
+
+    /** @return the state before any byte */
+    int start() {
+        return start;
+    }
+
+    /** @return whether the bytes consumed to reach {@code state} form a complete string of the grammar */
+    boolean accepting(int state) {
+        return accepting[state];
+    }
+
+    /** @return the number of states built so far */
+    int stateCount() {
+        return states;
+    }
+
+    /** @return the state after consuming byte {@code b} (0..255) in {@code state}, or {@link #DEAD} */
+    int step(int state, int b) {
+        int t = trans[(state << 8) | b];
+        if (t != UNKNOWN) {
+            return t;
+        }
+        t = compute(state, b);
+        trans[(state << 8) | b] = t;
+        return t;
+    }
+
+    private final IntSet scratch = new IntSet();
+
+    private int compute(int state, int b) {
+        int[] stacks = stateStacks[state];
+        IntSet out = scratch;
+        out.clear();
+        for (int n : stacks) {
+            if (n == 0) {
+                continue;
+            }
+            int pos = nodePos[n];
+            if (g.setContains(g.code[pos], b)) {
+                expand(node(pos + 1, nodeParent[n]), out);
+            }
+        }
+        if (out.size == 0) {
+            return DEAD;
+        }
+        if (states >= MAX_STATES) {
+            throw new GrammarException("the grammar needs more than " + MAX_STATES
+                    + " parser states (it is too ambiguous); simplify it");
+        }
+        return state(out.sorted());
+    }
+
+    private int state(int[] stacks) {
+        Key k = new Key(stacks);
+        Integer id = stateIds.get(k);
+        if (id != null) {
+            return id;
+        }
+        int s = states++;
+        if (s == stateStacks.length) {
+            stateStacks = Arrays.copyOf(stateStacks, s * 2);
+            accepting = Arrays.copyOf(accepting, s * 2);
+        }
+        if ((s + 1) * 256 > trans.length) {
+            int old = trans.length;
+            trans = Arrays.copyOf(trans, old * 2);
+            Arrays.fill(trans, old, trans.length, UNKNOWN);
+        }
+        stateStacks[s] = stacks;
+        accepting[s] = stacks.length > 0 && stacks[0] == 0;
+        stateIds.put(k, s);
+        return s;
+    }
+
+    private int node(int pos, int parent) {
+        long key = ((long) pos << 32) | (parent & 0xFFFFFFFFL);
+        Integer id = nodeIds.get(key);
+        if (id != null) {
+            return id;
+        }
+        int n = nodes++;
+        if (n == nodePos.length) {
+            nodePos = Arrays.copyOf(nodePos, n * 2);
+            nodeParent = Arrays.copyOf(nodeParent, n * 2);
+        }
+        nodePos[n] = pos;
+        nodeParent[n] = parent;
+        nodeIds.put(key, n);
+        return n;
+    }
+
+    /** Adds the stacks with a byte set (or nothing) on top that stack {@code n} stands for. */
+    private void expand(int n, IntSet out) {
+        int[] cached = expansions.get(n);
+        if (cached == null) {
+            IntSet tmp = new IntSet();
+            expandInto(n, tmp, 0);
+            cached = tmp.sorted();
+            expansions.put(n, cached);
+        }
+        for (int t : cached) {
+            out.add(t);
+        }
+    }
+
+    private void expandInto(int n, IntSet out, int depth) {
+        if (depth > 100_000) {
+            throw new GrammarException("the grammar nests rules more than 100000 deep without consuming input");
+        }
+        if (n == 0) {
+            out.add(0);
+            return;
+        }
+        int pos = nodePos[n];
+        int e = g.code[pos];
+        if (e >= 0) {
+            out.add(n);
+        } else if (e == Grammar.END) {
+            expandInto(nodeParent[n], out, depth + 1);
+        } else {
+            int rule = -2 - e;
+            int parent = nodeParent[n];
+            int cont = g.code[pos + 1] == Grammar.END ? parent : node(pos + 1, parent);
+            for (int alt : g.alternatives[rule]) {
+                expandInto(node(alt, cont), out, depth + 1);
+            }
+        }
+    }
+
+    /** A small growable set of ints (insertion order, deduplicated). */
+    static final class IntSet {
+        int[] a = new int[16];
+        int size;
+        private final java.util.HashSet<Integer> seen = new java.util.HashSet<>();
+
+        void clear() {
+            size = 0;
+            seen.clear();
+        }
+
+        void add(int v) {
+            if (seen.add(v)) {
+                if (size == a.length) {
+                    a = Arrays.copyOf(a, size * 2);
+                }
+                a[size++] = v;
+            }
+        }
+
+        int[] sorted() {
+            int[] s = Arrays.copyOf(a, size);
+            Arrays.sort(s);
+            return s;
+        }
+    }
+
+    private record Key(int[] a) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Arrays.equals(a, k.a);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(a);
+        }
+    }
+}
