@@ -2,6 +2,8 @@ package dev.argon.generate;
 
 import dev.argon.ArgonException;
 import dev.argon.sampling.Logprobs;
+import dev.argon.sampling.SamplerChain;
+import dev.argon.sampling.SamplerStep;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.PromptText;
 
@@ -19,9 +21,45 @@ import java.util.List;
  * @param addSpecial add BOS/EOS as the model's metadata says
  * @param logprobs -1 for no log-probabilities; {@code 0..20}: report each generated token's
  *     log-probability and that many most likely alternatives (OpenAI's {@code top_logprobs})
+ * @param steps the caller's own sampler steps (a watermark, a library user's logit processor),
+ *     inserted into the sampling chain as {@link SamplerChain#create(SamplingParams, int, List)}
+ *     says; these are prototypes, each sequence runs its own {@link SamplerStep#copy() copies};
+ *     null means none
  */
 public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
-                                boolean addSpecial, int logprobs) {
+                                boolean addSpecial, int logprobs, List<SamplerStep> steps) {
+
+    /** Copies {@code steps} (null: none). */
+    public GenerationRequest {
+        steps = steps == null ? List.of() : List.copyOf(steps);
+    }
+
+    /** A request without extra sampler steps. */
+    public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, int logprobs) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, List.of());
+    }
+
+    /** @return this request with {@code extra} sampler steps appended to its own */
+    public GenerationRequest withSteps(List<? extends SamplerStep> extra) {
+        List<SamplerStep> all = new java.util.ArrayList<>(steps);
+        all.addAll(extra);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all);
+    }
+
+    /** @return this request with other sampling settings (its extra steps kept) */
+    public GenerationRequest withSampling(SamplingParams other) {
+        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps);
+    }
+
+    /** @return fresh copies of {@link #steps()} for one sequence's chain */
+    public List<SamplerStep> stepCopies() {
+        List<SamplerStep> copies = new java.util.ArrayList<>(steps.size());
+        for (SamplerStep s : steps) {
+            copies.add(s.copy());
+        }
+        return copies;
+    }
 
     /**
      * A request for a text prompt.
@@ -42,7 +80,7 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */

@@ -50,7 +50,7 @@ public final class Sequence {
         this.contextLength = contextLength;
         this.tok = model.tokenizer();
         this.listener = listener;
-        this.sampler = SamplerChain.create(req.sampling(), model.config().vocabSize());
+        this.sampler = SamplerChain.create(req.sampling(), model.config().vocabSize(), req.stepCopies());
         for (int t : prompt) {
             sampler.accept(t);
         }
