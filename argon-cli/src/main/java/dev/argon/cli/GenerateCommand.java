@@ -32,6 +32,9 @@ final class GenerateCommand implements Runnable {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    WatermarkOptions watermark;
+
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
@@ -56,7 +59,7 @@ final class GenerateCommand implements Runnable {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         String text = promptText();
-        GenerationRequest request = new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial);
+        GenerationRequest request = watermark.apply(new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial));
         run.validate(request);
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
