@@ -112,6 +112,7 @@ final class RequestParser {
         if (logprobs >= 0) {
             req = req.withLogprobs(logprobs);
         }
+        req = WatermarkFields.apply(body, req);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body));
     }
