@@ -25,31 +25,42 @@ import java.util.List;
  *     inserted into the sampling chain as {@link SamplerChain#create(SamplingParams, int, List)}
  *     says; these are prototypes, each sequence runs its own {@link SamplerStep#copy() copies};
  *     null means none
+ * @param guidance classifier-free guidance, or null for none
  */
 public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
-                                boolean addSpecial, int logprobs, List<SamplerStep> steps) {
+                                boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance) {
 
     /** Copies {@code steps} (null: none). */
     public GenerationRequest {
         steps = steps == null ? List.of() : List.copyOf(steps);
     }
 
-    /** A request without extra sampler steps. */
+    /** A request without extra sampler steps or guidance. */
     public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
                              boolean addSpecial, int logprobs) {
-        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, List.of());
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, List.of(), null);
+    }
+
+    /** @return this request with classifier-free guidance (null: none) */
+    public GenerationRequest withGuidance(Guidance g) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, g);
+    }
+
+    /** @return whether classifier-free guidance is on and changes anything */
+    public boolean guided() {
+        return guidance != null && guidance.active();
     }
 
     /** @return this request with {@code extra} sampler steps appended to its own */
     public GenerationRequest withSteps(List<? extends SamplerStep> extra) {
         List<SamplerStep> all = new java.util.ArrayList<>(steps);
         all.addAll(extra);
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all, guidance);
     }
 
     /** @return this request with other sampling settings (its extra steps kept) */
     public GenerationRequest withSampling(SamplingParams other) {
-        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps);
+        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps, guidance);
     }
 
     /** @return fresh copies of {@link #steps()} for one sequence's chain */
@@ -80,7 +91,7 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps, guidance);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */

@@ -2,6 +2,7 @@ package dev.argon.generate;
 
 import dev.argon.ArgonException;
 import dev.argon.kv.KvCache;
+import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
 
@@ -58,6 +59,9 @@ public final class Generator {
      */
     public int[] tokenizePrompt(GenerationRequest req, int contextLength) {
         req.validate();
+        if (req.guided()) {
+            negativePrompt(model, req, contextLength);
+        }
         int[] prompt = model.tokenizer().encode(req.prompt(), req.addSpecial());
         if (prompt.length == 0) {
             throw new ArgonException("the prompt is empty and the model adds no BOS token: nothing to start generating from");
@@ -87,6 +91,9 @@ public final class Generator {
      */
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
+        if (req.guided()) {
+            return runGuided(req, prompt, contextLength, listener, cancelled);
+        }
         Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
         InferenceState state = model.newState(contextLength, cachePrecision);
         long t0 = System.nanoTime();
@@ -102,6 +109,73 @@ public final class Generator {
                 break;
             }
             logits = model.forward(state, token, seq.position(), true);
+        }
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * Tokenizes the negative prompt of a guided request (with BOS as the model says).
+     *
+     * @throws ArgonException if it is empty (and the model adds no BOS) or does not fit in the context
+     */
+    public int[] tokenizeNegativePrompt(GenerationRequest req, int contextLength) {
+        return negativePrompt(model, req, contextLength);
+    }
+
+    /** See {@link #tokenizeNegativePrompt}; shared with {@link BatchScheduler}. */
+    static int[] negativePrompt(LanguageModel model, GenerationRequest req, int contextLength) {
+        int[] ids = model.tokenizer().encode(req.guidance().negativePrompt(), req.addSpecial());
+        if (ids.length == 0) {
+            throw new ArgonException("the negative prompt (--cfg-negative-prompt) is empty and the model adds no BOS token:"
+                    + " give a negative prompt");
+        }
+        if (ids.length >= contextLength) {
+            throw new ArgonException("the negative prompt is " + ids.length + " tokens but the context holds " + contextLength
+                    + " (-c); it must be shorter than the context");
+        }
+        return ids;
+    }
+
+    /**
+     * Classifier-free guidance ({@link Guidance}): the conditional and unconditional sequences
+     * are prefilled, then every decode step runs both as two rows of one {@link Batch}, and the
+     * sequence samples from the mixed log-probabilities. Each sequence has its own KV cache.
+     */
+    private GenerationResult runGuided(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                       BooleanSupplier cancelled) {
+        int[] negative = negativePrompt(model, req, contextLength);
+        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
+        InferenceState cond = model.newState(contextLength, cachePrecision);
+        InferenceState uncond = model.newState(contextLength, cachePrecision);
+        float scale = req.guidance().scale();
+        long t0 = System.nanoTime();
+        float[] mixed = new float[model.config().vocabSize()];
+        float[] c = model.prefill(cond, prompt, 0);
+        Guidance.mix(c, model.prefill(uncond, negative, 0), scale, mixed);
+        long t1 = System.nanoTime();
+        Batch batch = new Batch(2);
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                seq.cancel();
+                break;
+            }
+            int token = seq.next(mixed);
+            if (token < 0) {
+                break;
+            }
+            int pos = seq.position();
+            int upos = negative.length + pos - prompt.length;
+            if (upos >= contextLength) {
+                // the unconditional sequence (its prompt longer than the conditional one) is full
+                seq.cancel();
+                break;
+            }
+            batch.clear();
+            int rc = batch.add(cond, token, pos, false, true);
+            int ru = batch.add(uncond, token, upos, false, true);
+            model.forward(batch);
+            Guidance.mix(batch.logits(rc), batch.logits(ru), scale, mixed);
         }
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
