@@ -4,6 +4,8 @@ import dev.argon.ArgonException;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
+import dev.argon.generate.Guidance;
+import dev.argon.tokenizer.PromptText;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
 import picocli.CommandLine.Command;
@@ -54,12 +56,25 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--parse-special", description = "Treat text such as <s> in the prompt as the special token it names.")
     boolean parseSpecial;
 
+    @Option(names = "--cfg-scale", paramLabel = "S", defaultValue = "1.0",
+            description = "Classifier-free guidance scale; 1 = off, > 1 steers away from the negative prompt (default: ${DEFAULT-VALUE}).")
+    float cfgScale;
+
+    @Option(names = "--cfg-negative-prompt", paramLabel = "TEXT",
+            description = "Negative prompt for classifier-free guidance (default: empty, i.e. only BOS).")
+    String cfgNegativePrompt;
+
     @Override
     public void run() {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         String text = promptText();
         GenerationRequest request = watermark.apply(new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial));
+        if (cfgNegativePrompt != null && cfgScale == 1f) {
+            throw new ArgonException("--cfg-negative-prompt needs --cfg-scale other than 1 (1 = no guidance)");
+        }
+        request = request.withGuidance(new Guidance(cfgScale,
+                new PromptText(cfgNegativePrompt == null ? "" : cfgNegativePrompt, parseSpecial, null)));
         run.validate(request);
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
@@ -72,7 +87,7 @@ final class GenerateCommand implements Runnable {
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);
-            run.printKvCache(model, ctx, 1, err);
+            run.printKvCache(model, ctx, request.guided() ? 2 : 1, err);
             if (echo) {
                 out.print(text);
                 out.flush();
