@@ -114,4 +114,32 @@ class GuidanceTest {
         assertThatThrownBy(() -> new Guidance(-1f, null)).isInstanceOf(ArgonException.class).hasMessageContaining("--cfg-scale");
         assertThatThrownBy(() -> new Guidance(Float.NaN, null)).isInstanceOf(ArgonException.class);
     }
+
+    @Test
+    void theSchedulerRunsGuidedRequestsAsPairedRowsWithTheSameOutput() throws Exception {
+        GenerationRequest guided = request("Once upon a time", 30, new SamplingParams(0.8f, 40, 0.95f, 0.05f, 1f, 64, 17))
+                .withGuidance(new Guidance(2f, PromptText.plain("The little dog was very sad and he cried all day")));
+        GenerationRequest shortNegative = request("Lily went to the park with her mom and", 20, SamplingParams.greedy())
+                .withGuidance(new Guidance(1.5f, PromptText.plain("")));
+        GenerationRequest plain = request("Tim wanted to", 25, SamplingParams.greedy());
+        Generator g = new Generator(model);
+        GenerationResult[] solo = {g.generate(guided, CTX, s -> { }), g.generate(shortNegative, CTX, s -> { }), g.generate(plain, CTX, s -> { })};
+        GenerationRequest[] reqs = {guided, shortNegative, plain};
+        try (BatchScheduler s = new BatchScheduler(model, new BatchScheduler.Options(4, CTX, dev.argon.kv.KvCache.Precision.F32, 8, 4, true))) {
+            List<BatchScheduler.Handle> handles = new ArrayList<>();
+            for (GenerationRequest r : reqs) {
+                handles.add(s.submit(r, g.tokenizePrompt(r, CTX), () -> false));
+            }
+            for (int i = 0; i < reqs.length; i++) {
+                GenerationResult r = handles.get(i).await(text -> { });
+                assertThat(r.generatedTokens()).as("request %d", i).containsExactly(solo[i].generatedTokens());
+                assertThat(r.text()).isEqualTo(solo[i].text());
+            }
+            assertThat(s.stats().active()).isZero();
+        }
+        try (BatchScheduler one = new BatchScheduler(model, new BatchScheduler.Options(1, CTX, dev.argon.kv.KvCache.Precision.F32, 8, 4, true))) {
+            assertThatThrownBy(() -> one.submit(guided, g.tokenizePrompt(guided, CTX), () -> false))
+                    .isInstanceOf(ArgonException.class).hasMessageContaining("at least 2 slots");
+        }
+    }
 }
