@@ -21,8 +21,8 @@ import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The {@code watermark} completion fields and {@code POST /watermark/detect}, over HTTP with stories260K. */
-class WatermarkServerTest {
+/** The {@code watermark} and guidance completion fields and {@code POST /watermark/detect}, over HTTP with stories260K. */
+class SteeringServerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static LanguageModel model;
     private static OpenAiServer server;
@@ -99,5 +99,28 @@ class WatermarkServerTest {
         assertThat(JSON.readTree(r.body()).at("/error/param").textValue()).isEqualTo("key");
         r = post("/watermark/detect", "{\"text\":\"abc\",\"key\":\"\"}");
         assertThat(r.statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void guidanceFieldsGiveTheLibrarysGuidedOutput() throws Exception {
+        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":30,\"temperature\":0";
+        HttpResponse<String> plain = post("/v1/completions", body + "}");
+        HttpResponse<String> guided = post("/v1/completions", body + ",\"guidance_scale\":3,\"negative_prompt\":\"Lily\"}");
+        HttpResponse<String> one = post("/v1/completions", body + ",\"guidance_scale\":1}");
+        assertThat(guided.statusCode()).as(guided.body()).isEqualTo(200);
+        String g = JSON.readTree(guided.body()).at("/choices/0/text").textValue();
+        String p = JSON.readTree(plain.body()).at("/choices/0/text").textValue();
+        assertThat(JSON.readTree(one.body()).at("/choices/0/text").textValue()).isEqualTo(p);
+        assertThat(g).isNotEqualTo(p);
+        var req = dev.argon.generate.GenerationRequest.of("Once upon a time", 30, dev.argon.sampling.SamplingParams.greedy())
+                .withGuidance(new dev.argon.generate.Guidance(3f, dev.argon.tokenizer.PromptText.plain("Lily")));
+        assertThat(g).isEqualTo(new dev.argon.generate.Generator(model).generate(req, 512, x -> { }).text());
+
+        HttpResponse<String> bad = post("/v1/completions", body + ",\"negative_prompt\":\"x\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("negative_prompt");
+        bad = post("/v1/completions", body + ",\"guidance_scale\":500}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("guidance_scale");
     }
 }
