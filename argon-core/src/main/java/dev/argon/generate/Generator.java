@@ -6,6 +6,7 @@ import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
 
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -18,6 +19,7 @@ import java.util.function.Consumer;
 public final class Generator {
     private final LanguageModel model;
     private final KvCache.Precision cachePrecision;
+    private final RewardGuidance rewards;
 
     /** A generator with an exact (F32) KV cache. */
     public Generator(LanguageModel model) {
@@ -26,8 +28,23 @@ public final class Generator {
 
     /** @param cachePrecision precision of the KV cache of each generation */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
+        this(model, cachePrecision, null);
+    }
+
+    private Generator(LanguageModel model, KvCache.Precision cachePrecision, RewardGuidance rewards) {
         this.model = model;
         this.cachePrecision = cachePrecision;
+        this.rewards = rewards;
+    }
+
+    /**
+     * A generator whose sequences are steered by reward models ({@link RewardGuidance}, GenARM).
+     *
+     * @throws ArgonException if a reward model's vocabulary differs from this model's
+     */
+    public Generator withRewards(RewardGuidance g) {
+        g.checkVocabulary(model);
+        return new Generator(model, cachePrecision, g);
     }
 
     /**
@@ -91,6 +108,12 @@ public final class Generator {
      */
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
+        if (rewards != null && rewards.active()) {
+            if (req.guided()) {
+                throw new ArgonException("classifier-free guidance (--cfg-scale) and reward models (--reward-model) cannot be combined");
+            }
+            return runRewarded(req, prompt, contextLength, listener, cancelled);
+        }
         if (req.guided()) {
             return runGuided(req, prompt, contextLength, listener, cancelled);
         }
@@ -176,6 +199,46 @@ public final class Generator {
             int ru = batch.add(uncond, token, upos, false, true);
             model.forward(batch);
             Guidance.mix(batch.logits(rc), batch.logits(ru), scale, mixed);
+        }
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * GenARM ({@link RewardGuidance}): the base and every reward model run the same tokens, each
+     * in its own state, one forward pass each per step; the sequence samples from the mix.
+     */
+    private GenerationResult runRewarded(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                         BooleanSupplier cancelled) {
+        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
+        List<RewardGuidance.Reward> rs = rewards.rewards();
+        InferenceState base = model.newState(contextLength, cachePrecision);
+        InferenceState[] states = new InferenceState[rs.size()];
+        float[][] rewardLogits = new float[rs.size()][];
+        float[] mixed = new float[model.config().vocabSize()];
+        long t0 = System.nanoTime();
+        float[] logits = model.prefill(base, prompt, 0);
+        for (int i = 0; i < rs.size(); i++) {
+            states[i] = rs.get(i).model().newState(contextLength, cachePrecision);
+            rewardLogits[i] = rs.get(i).model().prefill(states[i], prompt, 0);
+        }
+        rewards.mix(logits, rewardLogits, mixed);
+        long t1 = System.nanoTime();
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                seq.cancel();
+                break;
+            }
+            int token = seq.next(mixed);
+            if (token < 0) {
+                break;
+            }
+            int pos = seq.position();
+            logits = model.forward(base, token, pos, true);
+            for (int i = 0; i < rs.size(); i++) {
+                rewardLogits[i] = rs.get(i).model().forward(states[i], token, pos, true);
+            }
+            rewards.mix(logits, rewardLogits, mixed);
         }
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
