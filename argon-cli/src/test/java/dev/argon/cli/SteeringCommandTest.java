@@ -29,4 +29,24 @@ class SteeringCommandTest {
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("needs --cfg-scale");
     }
+
+    @Test
+    void rewardModelsSteerAndMismatchedOnesAreRefused() {
+        String q8 = TestFiles.model("tinyllamas/stories260K/stories260K-q8_0.ggufv2.gguf").toString();
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "1", "--seed", "4");
+        CliRun zero = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "1", "--seed", "4",
+                "--reward-model", q8, "--reward-weight", "0");
+        CliRun steered = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "1", "--seed", "4",
+                "--reward-model", q8, "--reward-beta", "0.2");
+        assertThat(steered.exitCode()).as(steered.err()).isZero();
+        assertThat(zero.out()).isEqualTo(plain.out());
+        assertThat(steered.out()).isNotEqualTo(plain.out());
+        CliRun tiny = CliRun.of("generate", "-m", STORIES, "-n", "5", "--reward-model",
+                TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf").toString());
+        assertThat(tiny.exitCode()).isEqualTo(2);
+        assertThat(tiny.err()).contains("TinyLLama-v0.Q4_0.gguf").contains("same vocabulary");
+        CliRun weights = CliRun.of("generate", "-m", STORIES, "-n", "5", "--reward-model", q8, "--reward-weight", "1", "--reward-weight", "2");
+        assertThat(weights.exitCode()).isEqualTo(2);
+        assertThat(weights.err()).contains("one weight per reward model");
+    }
 }
