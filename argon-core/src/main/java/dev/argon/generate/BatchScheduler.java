@@ -212,6 +212,14 @@ public final class BatchScheduler implements AutoCloseable {
         int next;
         long started;
         long firstLogits;
+        /** Classifier-free guidance: the unconditional sequence's prompt, slot and progress (null/unused when unguided). */
+        int[] negative;
+        Slot guideSlot;
+        int guideFed;
+        /** The last prompt row's logits of each sequence, kept until both prompts are in, and their mix. */
+        float[] condLogits;
+        float[] uncondLogits;
+        float[] mixed;
 
         Request(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
             this.handle = new Handle(BatchScheduler.this);
@@ -232,7 +240,23 @@ public final class BatchScheduler implements AutoCloseable {
         }
 
         boolean prefilling() {
-            return fed < prompt.length;
+            return fed < prompt.length || (negative != null && guideFed < negative.length);
+        }
+
+        /** Slots this request runs on: two with guidance. */
+        int slotsNeeded() {
+            return negative == null ? 1 : 2;
+        }
+
+        /** The unconditional sequence's position of the token the conditional one feeds at {@code pos}. */
+        int guidePosition(int pos) {
+            return negative.length + pos - prompt.length;
+        }
+
+        /** Mixes the two sequences' logits ({@link Guidance#mix}) into {@link #mixed}. */
+        float[] mix(float[] cond, float[] uncond) {
+            Guidance.mix(cond, uncond, req.guidance().scale(), mixed);
+            return mixed;
         }
     }
 
@@ -322,6 +346,20 @@ public final class BatchScheduler implements AutoCloseable {
         for (GenerationRequest req : reqs) {
             Request r = new Request(req, prompt, cancelled);
             r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), r); // validates the sampling parameters
+            if (req.guided()) {
+                if (options.policy().unbounded()) {
+                    throw new ArgonException("classifier-free guidance cannot be combined with a context shift or sinks + window yet");
+                }
+                if (slots.length < 2) {
+                    throw new ArgonException("classifier-free guidance runs two sequences and needs at least 2 slots (--parallel), but"
+                            + " there is " + slots.length);
+                }
+                r.negative = Generator.negativePrompt(model, req, options.contextLength());
+                int vocab = model.config().vocabSize();
+                r.condLogits = new float[vocab];
+                r.uncondLogits = new float[vocab];
+                r.mixed = new float[vocab];
+            }
             rs.add(r);
         }
         lock.lock();
@@ -512,7 +550,7 @@ public final class BatchScheduler implements AutoCloseable {
                     return;
                 }
                 dropCancelledWaiting();
-                while (active.size() < slots.length && !queue.isEmpty()) {
+                while (!queue.isEmpty() && freeSlots() >= queue.peek().slotsNeeded()) {
                     admit(queue.poll());
                 }
             } finally {
@@ -576,6 +614,9 @@ public final class BatchScheduler implements AutoCloseable {
         r.reused = reuse;
         best.cachedLength = reuse;
         best.lastUsed = ++clock;
+        if (r.negative != null) {
+            admitGuide(r);
+        }
         r.started = System.nanoTime();
         promptTokens.addAndGet(r.prompt.length);
         reusedTokens.addAndGet(reuse);
@@ -627,13 +668,47 @@ public final class BatchScheduler implements AutoCloseable {
     /** Shorter prefixes than this are computed rather than copied from another slot. */
     private static final int MIN_COPY = 16;
 
+    /**
+     * Gives a guided request's unconditional sequence the free slot (other than its own) whose
+     * cached prompt shares the longest prefix with the negative prompt, else the least recently used.
+     */
+    private void admitGuide(Request r) {
+        Slot best = null;
+        int bestShared = -1;
+        for (Slot s : slots) {
+            if (s == r.slot || isBusy(s)) {
+                continue;
+            }
+            int shared = options.prefixReuse() ? commonPrefix(s, r.negative) : 0;
+            if (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed)) {
+                best = s;
+                bestShared = shared;
+            }
+        }
+        int reuse = Math.min(bestShared, r.negative.length - 1);
+        best.state.resetEviction();
+        r.guideSlot = best;
+        r.guideFed = reuse;
+        best.cachedLength = reuse;
+        best.lastUsed = ++clock;
+        reusedTokens.addAndGet(reuse);
+    }
+
     private boolean isBusy(Slot s) {
         for (Request r : active) {
-            if (r.slot == s) {
+            if (r.slot == s || r.guideSlot == s) {
                 return true;
             }
         }
         return false;
+    }
+
+    private int freeSlots() {
+        int free = 0;
+        for (Slot s : slots) {
+            free += isBusy(s) ? 0 : 1;
+        }
+        return free;
     }
 
     private static int commonPrefix(Slot s, int[] prompt) {
@@ -661,6 +736,7 @@ public final class BatchScheduler implements AutoCloseable {
         batch.clear();
         int budget = options.stepTokens();
         int[] promptRows = new int[active.size()];
+        int[] guideRows = new int[active.size()];
         for (int i = 0; i < active.size() && budget > 0; i++) {
             Request r = active.get(i);
             if (!r.prefilling()) {
@@ -673,6 +749,15 @@ public final class BatchScheduler implements AutoCloseable {
             }
             promptRows[i] = k;
             budget -= k;
+            if (r.negative != null) {
+                int g = Math.min(r.negative.length - r.guideFed, budget);
+                for (int j = 0; j < g; j++) {
+                    int pos = r.guideFed + j;
+                    batch.add(r.guideSlot.state, r.negative[pos], pos, true, pos == r.negative.length - 1);
+                }
+                guideRows[i] = g;
+                budget -= g;
+            }
         }
         int[] decodeRow = new int[active.size()];
         for (int i = 0; i < active.size(); i++) {
@@ -680,6 +765,9 @@ public final class BatchScheduler implements AutoCloseable {
             decodeRow[i] = -1;
             if (!r.prefilling()) {
                 decodeRow[i] = batch.add(r.slot.state, r.next, r.seq.position(), false, true);
+                if (r.negative != null) {
+                    batch.add(r.guideSlot.state, r.next, r.guidePosition(r.seq.position()), false, true); // the row after
+                }
             }
         }
         try {
@@ -689,9 +777,12 @@ public final class BatchScheduler implements AutoCloseable {
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
             for (int i = active.size() - 1; i >= 0; i--) {
                 Request r = active.get(i);
-                if (promptRows[i] > 0 || decodeRow[i] >= 0) {
+                if (promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0) {
                     r.handle.events.add(new Failed(failed));
                     r.slot.cachedLength = 0;
+                    if (r.guideSlot != null) {
+                        r.guideSlot.cachedLength = 0;
+                    }
                     lock.lock();
                     try {
                         active.remove(i);
@@ -709,7 +800,25 @@ public final class BatchScheduler implements AutoCloseable {
         int sampled = 0;
         for (int i = 0; i < active.size(); i++) {
             Request r = active.get(i);
-            if (promptRows[i] > 0) {
+            if (r.negative != null && (promptRows[i] > 0 || guideRows[i] > 0)) {
+                row += promptRows[i];
+                r.fed += promptRows[i];
+                r.slot.cachedLength = 0;
+                if (promptRows[i] > 0 && r.fed == r.prompt.length) {
+                    System.arraycopy(batch.logits(row - 1), 0, r.condLogits, 0, r.condLogits.length);
+                }
+                row += guideRows[i];
+                r.guideFed += guideRows[i];
+                r.guideSlot.cachedLength = 0;
+                if (guideRows[i] > 0 && r.guideFed == r.negative.length) {
+                    System.arraycopy(batch.logits(row - 1), 0, r.uncondLogits, 0, r.uncondLogits.length);
+                }
+                if (!r.prefilling()) {
+                    r.firstLogits = System.nanoTime();
+                    sampleRequest[sampled] = r;
+                    sampleRow[sampled++] = -1; // from the kept logits
+                }
+            } else if (promptRows[i] > 0) {
                 row += promptRows[i];
                 r.fed += promptRows[i];
                 r.slot.cachedLength = 0; // the cache changes; its prompt is recorded when the request ends
@@ -728,7 +837,16 @@ public final class BatchScheduler implements AutoCloseable {
         model.pool().parallelFor(sampled, (start, end) -> {
             for (int k = start; k < end; k++) {
                 Request r = sampleRequest[k];
-                r.next = r.seq.next(batch.logits(sampleRow[k]));
+                if (r.negative == null) {
+                    r.next = r.seq.next(batch.logits(sampleRow[k]));
+                } else {
+                    int at = sampleRow[k];
+                    r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
+                    if (r.next >= 0 && r.guidePosition(r.seq.position()) >= options.contextLength()) {
+                        r.seq.cancel(); // the unconditional sequence (a longer prompt) is full
+                        r.next = -1;
+                    }
+                }
             }
         });
         java.util.Arrays.fill(sampleRequest, 0, sampled, null);
@@ -740,6 +858,9 @@ public final class BatchScheduler implements AutoCloseable {
         long used = 0;
         for (Request r : active) {
             used += r.prefilling() ? r.fed : r.seq.position() + 1 - r.slot.state.evicted();
+            if (r.negative != null) {
+                used += r.prefilling() ? r.guideFed : r.guidePosition(r.seq.position()) + 1;
+            }
         }
         kvUsed = used;
         countCached();
@@ -787,6 +908,11 @@ public final class BatchScheduler implements AutoCloseable {
         s.cached = r.prompt;
         s.cachedLength = valid;
         s.state.kvCache().release(valid);
+        if (r.guideSlot != null) {
+            r.guideSlot.cached = r.negative;
+            r.guideSlot.cachedLength = options.prefixReuse() ? Math.min(r.guideFed, r.negative.length) : 0;
+            r.guideSlot.state.kvCache().release(r.guideSlot.cachedLength);
+        }
         countCached();
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;

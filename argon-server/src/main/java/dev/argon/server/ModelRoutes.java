@@ -299,4 +299,9 @@ final class ModelRoutes {
         boolean wordFirst = ids.length > 0 && !tokenizer.isControl(ids[0]);
         Json.send(ctx, 200, Json.object().put("content", wordFirst ? tokenizer.startOfText(text) : text));
     }
+
+    /** {@code POST /watermark/detect}: see {@link WatermarkFields}. */
+    void watermarkDetect(Context ctx) {
+        WatermarkFields.detect(ctx, tokenizer);
+    }
 }

@@ -60,7 +60,8 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
-            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics");
+            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics",
+            "/watermark/detect");
 
     private enum State { LOADING, READY, STOPPING }
 
@@ -139,6 +140,7 @@ public final class OpenAiServer implements AutoCloseable {
         a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));
         a.post("/detokenize", guarded(ctx -> loaded().detokenize(ctx)));
         a.post("/apply-template", guarded(ctx -> loaded().applyTemplate(ctx)));
+        a.post("/watermark/detect", guarded(ctx -> loaded().watermarkDetect(ctx)));
         a.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         a.exception(HttpResponseException.class, (e, ctx) -> {
             String message = e.getMessage();

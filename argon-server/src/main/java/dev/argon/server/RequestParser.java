@@ -5,6 +5,7 @@ import dev.argon.ArgonException;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.TokenConstraint;
+import dev.argon.generate.Guidance;
 import dev.argon.sampling.Logprobs;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.PromptText;
@@ -121,8 +122,36 @@ final class RequestParser {
                     + " 'grammar' or 'json_schema'");
         }
         req = req.withConstraint(forcedCall != null ? forcedCall : constraint);
+        req = WatermarkFields.apply(body, req);
+        req = guidance(body, req);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body), tools);
+    }
+
+    /**
+     * Classifier-free guidance (Argon extension, the names of diffusers and text-generation
+     * pipelines): {@code guidance_scale} (0..100, 1 = off) and {@code negative_prompt} (plain text,
+     * never parsed for control tokens, with BOS as the model says; default empty).
+     */
+    private GenerationRequest guidance(JsonNode body, GenerationRequest req) {
+        float scale = Json.number(body, "guidance_scale", 1f, 0, 100);
+        String negative = Json.string(body, "negative_prompt", null);
+        if (scale == 1f) {
+            if (negative != null) {
+                throw ApiException.badRequest("negative_prompt", "'negative_prompt' needs a 'guidance_scale' other than 1 (1 = no guidance)");
+            }
+            return req;
+        }
+        Guidance g = new Guidance(scale, PromptText.plain(negative == null ? "" : negative));
+        int[] ids = tokenizer.encode(g.negativePrompt(), true);
+        if (ids.length == 0) {
+            throw ApiException.badRequest("negative_prompt", "'negative_prompt' is empty and the model adds no BOS token; give one");
+        }
+        if (ids.length >= contextLength) {
+            throw ApiException.badRequest("negative_prompt", "'negative_prompt' is " + ids.length + " tokens; it must be shorter than the"
+                    + " context (" + contextLength + ")");
+        }
+        return req.withGuidance(g);
     }
 
     /** Most choices ({@code n}) one request may ask for. */
