@@ -54,9 +54,11 @@ public final class LmCodec {
      * @param windows windows (model contexts)
      * @param codeBits bits of arithmetic code (without the header, window counts and padding)
      * @param fileBytes compressed size including the header
-     * @param modelBits the model's cross-entropy of the tokens in bits (the ideal code length)
+     * @param modelBits the model's cross-entropy of the tokens in bits
+     * @param quantizedBits the same under the quantized frequencies (the ideal code length; below
+     *     {@code modelBits} when tokens the model gives less than 2^-24 cost 24 bits instead)
      */
-    public record Stats(long bytes, long tokens, long windows, long codeBits, long fileBytes, double modelBits) {
+    public record Stats(long bytes, long tokens, long windows, long codeBits, long fileBytes, double modelBits, double quantizedBits) {
         /** @return compressed bits per original byte */
         public double bitsPerByte() {
             return bytes == 0 ? 0 : 8.0 * fileBytes / bytes;
@@ -66,9 +68,10 @@ public final class LmCodec {
         public String summary() {
             return String.format(Locale.ROOT,
                     "%d bytes -> %d bytes (%.4f bits/byte), %d tokens in %d windows; model cross-entropy %.4f bits/byte,"
-                            + " arithmetic code %d bits (%+.3f%% of it), header and window framing %d bytes",
+                            + " arithmetic code %d bits (%+.3f%% of it; %+.3f%% of the quantized distribution's), header and window framing %d bytes",
                     bytes, fileBytes, bitsPerByte(), tokens, windows, bytes == 0 ? 0 : modelBits / bytes, codeBits,
-                    modelBits == 0 ? 0 : 100.0 * (codeBits - modelBits) / modelBits, fileBytes - (codeBits + 7) / 8);
+                    modelBits == 0 ? 0 : 100.0 * (codeBits - modelBits) / modelBits,
+                    quantizedBits == 0 ? 0 : 100.0 * (codeBits - quantizedBits) / quantizedBits, fileBytes - (codeBits + 7) / 8);
         }
     }
 
@@ -124,6 +127,7 @@ public final class LmCodec {
         Ahead ahead = new Ahead(context, batchSize);
         ArithmeticEncoder enc = new ArithmeticEncoder();
         double modelBits = 0;
+        double quantizedBits = 0;
         long codeBits = 0;
         long windows = 0;
         int pos = 0;
@@ -149,6 +153,7 @@ public final class LmCodec {
                     break;
                 }
                 modelBits += f.modelBits(t);
+                quantizedBits += f.bits(t);
                 k++;
                 if (listener != null) {
                     listener.progress(pos + k, tokens.length);
@@ -168,7 +173,7 @@ public final class LmCodec {
             counted.write(enc.toByteArray());
         }
         counted.flush();
-        return new Stats(data.length, tokens.length, windows, codeBits, counted.count, modelBits);
+        return new Stats(data.length, tokens.length, windows, codeBits, counted.count, modelBits, quantizedBits);
     }
 
     /**
