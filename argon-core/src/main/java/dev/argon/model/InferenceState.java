@@ -8,6 +8,7 @@ import dev.argon.kv.KvCache;
  */
 public abstract class InferenceState {
     private final KvCache kvCache;
+    private ForwardObserver observer;
 
     protected InferenceState(KvCache kvCache) {
         this.kvCache = kvCache;
@@ -21,5 +22,15 @@ public abstract class InferenceState {
     /** @return the context size in tokens */
     public final int contextLength() {
         return kvCache.capacity();
+    }
+
+    /** Sets (or with {@code null} removes) the observer of this sequence's forward passes. */
+    public final void observe(ForwardObserver o) {
+        this.observer = o;
+    }
+
+    /** @return the observer of this sequence's forward passes, or {@code null} */
+    public final ForwardObserver observer() {
+        return observer;
     }
 }
