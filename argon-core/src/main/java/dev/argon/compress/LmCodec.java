@@ -130,6 +130,7 @@ public final class LmCodec {
         double quantizedBits = 0;
         long codeBits = 0;
         long windows = 0;
+        int lastWindow = 0;
         int pos = 0;
         while (pos < tokens.length) {
             windows++;
@@ -139,6 +140,10 @@ public final class LmCodec {
             ahead.start(tokens, pos);
             int k = 0;
             int max = Math.min(context - 1, tokens.length - pos);
+            if (windowBits > 0 && windows > 1) {
+                // compute about as many positions per pass as the last window took (results do not depend on it)
+                ahead.limit = Math.max(8, lastWindow + 8);
+            }
             while (k < max) {
                 int t = tokens[pos + k];
                 distribution(f, ahead, k);
@@ -160,6 +165,7 @@ public final class LmCodec {
                 }
             }
             pos += k;
+            lastWindow = k;
             if (windowBits > 0) {
                 enc.finish();
                 codeBits += enc.bits();
@@ -301,6 +307,8 @@ public final class LmCodec {
         private int start;
         private int first;
         private int count;
+        /** Most positions per pass for the current window (Equal-Info Windows end early). */
+        int limit = Integer.MAX_VALUE;
 
         Ahead(int context, int batchSize) {
             this.context = context;
@@ -325,7 +333,7 @@ public final class LmCodec {
                 }
                 batch.clear();
                 int inputs = Math.min(context, (bos >= 0 ? 1 : 0) + tokens.length - start);
-                int rowsNow = Math.min(batch.capacity(), inputs - j);
+                int rowsNow = Math.min(Math.min(batch.capacity(), limit), inputs - j);
                 for (int r = 0; r < rowsNow; r++) {
                     batch.add(state, input(j + r), j + r, true, true);
                 }

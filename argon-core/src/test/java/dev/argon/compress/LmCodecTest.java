@@ -155,7 +155,9 @@ class LmCodecTest {
         LmCodec f32 = new LmCodec(model, id, false, KvCache.Precision.F16);
         assertThatThrownBy(() -> f32.check(h, "x.argz")).hasMessageContaining("arithmetic mode q8/f16");
         byte[] bad = z.clone();
-        bad[bad.length - 1] ^= 0x10;
+        ByteArrayInputStream afterHeader = new ByteArrayInputStream(z);
+        CompressedHeader.read(afterHeader, "x.argz");
+        bad[z.length - afterHeader.available()] ^= (byte) 0x80; // the code's first bit
         ByteArrayInputStream in = new ByteArrayInputStream(bad);
         CompressedHeader hb = CompressedHeader.read(in, "x.argz");
         assertThatThrownBy(() -> codec(model).decompress(hb, in, "x.argz", null)).isInstanceOf(ArgonException.class)
