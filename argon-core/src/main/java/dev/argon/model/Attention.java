@@ -54,6 +54,17 @@ public final class Attention {
      */
     public static void attend(float[] q, float[] out, float[] scores, int scoreStride, KvCache[] caches, int[] positions,
                               int n, int layer, int nHeads, int nKvHeads, int headDim, Options options, ThreadPool pool) {
+        attend(q, out, scores, scoreStride, caches, positions, n, layer, nHeads, nKvHeads, headDim, options, pool, null);
+    }
+
+    /**
+     * {@link #attend(float[], float[], float[], int, KvCache[], int[], int, int, int, int, int, Options, ThreadPool)}
+     * that also shows each row's attention weights to {@code observers[t]} when that is not null
+     * ({@code observers} itself may be null).
+     */
+    public static void attend(float[] q, float[] out, float[] scores, int scoreStride, KvCache[] caches, int[] positions,
+                              int n, int layer, int nHeads, int nKvHeads, int headDim, Options options, ThreadPool pool,
+                              ForwardObserver[] observers) {
         int group = nHeads / nKvHeads;
         int qDim = nHeads * headDim;
         float scale = options.scale();
@@ -95,6 +106,9 @@ public final class Attention {
                         scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
                     }
                     Ops.softmax(scores, so + first, count);
+                    if (observers != null && observers[t] != null) {
+                        observers[t].attention(layer, h, pos, scores, so + first, first, count);
+                    }
                     if (cache.valuePrecision() == KvCache.Precision.F16) {
                         roundToF16(scores, so + first, count);
                     }

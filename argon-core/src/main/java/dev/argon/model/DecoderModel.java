@@ -117,6 +117,8 @@ public final class DecoderModel implements LanguageModel {
         final KvCache[] caches;
         /** Cache row of each batch row. */
         final int[] cacheRows;
+        /** Row → its sequence's {@link ForwardObserver}; null when no row has one. */
+        ForwardObserver[] observers;
         float[] scores = new float[0];
         final Q8Activations xq;
 
@@ -282,6 +284,7 @@ public final class DecoderModel implements LanguageModel {
             rows[t] = row;
             stride = Math.max(stride, row + 1);
         }
+        ForwardObserver[] observers = observers(s, batch, n);
         int dim = c.dim();
         int qDim = c.nHeads() * c.headDim();
         int kvDim = c.kvDim();
@@ -308,7 +311,7 @@ public final class DecoderModel implements LanguageModel {
                 s.caches[t].store(l, rows[t], s.k, t * kvDim, s.v, t * kvDim);
             }
             Attention.attend(s.q, s.attnOut, scores, stride, s.caches, rows, n, l, c.nHeads(), c.nKvHeads(),
-                    c.headDim(), L.attention(), pool);
+                    c.headDim(), L.attention(), pool, observers);
             L.output().apply(s.attnOut, s.quantized(s.attnOut, n, qDim), s.proj, n, gemm, pool);
             if (L.postAttnNorm() != null) {
                 L.postAttnNorm().rows(s.proj, s.proj, n);
@@ -324,6 +327,9 @@ public final class DecoderModel implements LanguageModel {
             Ops.add(s.x, s.proj, n * dim);
         }
         java.util.Arrays.fill(s.caches, 0, n, null);
+        if (observers != null) {
+            showHidden(s, batch, n, observers);
+        }
         int m = batch.logitRows;
         if (m == 0) {
             return;
@@ -421,6 +427,36 @@ public final class DecoderModel implements LanguageModel {
             for (int i = 0; i < keep; i++) {
                 st.ropes[ri].rotateBy(k, i * kvDim, config.nKvHeads(), config.headDim(), st.evicted());
                 cache.storeKey(l, i, k, i * kvDim);
+            }
+        }
+    }
+
+    /** @return the rows' observers, or null when no row's sequence has one */
+    private static ForwardObserver[] observers(Scratch s, Batch batch, int n) {
+        ForwardObserver[] o = null;
+        for (int t = 0; t < n; t++) {
+            ForwardObserver f = batch.states[t].observer();
+            if (f != null) {
+                if (o == null) {
+                    o = s.observers != null && s.observers.length >= n ? s.observers : new ForwardObserver[batch.capacity()];
+                    s.observers = o;
+                    java.util.Arrays.fill(o, null);
+                }
+                o[t] = f;
+            }
+        }
+        return o;
+    }
+
+    /** Shows the observers that want them the final hidden states (the output norm of x). */
+    private void showHidden(Scratch s, Batch batch, int n, ForwardObserver[] observers) {
+        int dim = config.dim();
+        float[] h = null;
+        for (int t = 0; t < n; t++) {
+            if (observers[t] != null && observers[t].wantsHidden()) {
+                h = h != null ? h : new float[dim];
+                b.outputNorm().apply(h, 0, s.x, t * dim);
+                observers[t].hidden(batch.positions[t], h, 0, dim);
             }
         }
     }

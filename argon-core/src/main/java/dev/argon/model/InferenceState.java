@@ -17,6 +17,7 @@ public abstract class InferenceState {
     private int evicted;
     /** Exact copies of the kept prefix's keys as first stored, per layer (taken at the first eviction). */
     float[][] keptKeys;
+    private ForwardObserver observer;
 
     protected InferenceState(KvCache kvCache) {
         this.kvCache = kvCache;
@@ -60,5 +61,15 @@ public abstract class InferenceState {
 
     final void addEvicted(int n) {
         evicted += n;
+    }
+
+    /** Sets (or with {@code null} removes) the observer of this sequence's forward passes. */
+    public final void observe(ForwardObserver o) {
+        this.observer = o;
+    }
+
+    /** @return the observer of this sequence's forward passes, or {@code null} */
+    public final ForwardObserver observer() {
+        return observer;
     }
 }

@@ -61,7 +61,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
             "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics",
-            "/watermark/detect");
+            "/watermark/detect", "/v1/rerank", "/rerank", "/v1/embeddings", "/embeddings");
 
     private enum State { LOADING, READY, STOPPING }
 
@@ -72,6 +72,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final AtomicInteger cancelled = new AtomicInteger();
     private volatile State state = State.LOADING;
     private volatile ModelRoutes routes;
+    private volatile ToolRoutes tools;
     private volatile boolean abortAll;
     private Javalin app;
 
@@ -105,6 +106,7 @@ public final class OpenAiServer implements AutoCloseable {
             engine.close();
             throw new IllegalStateException("the server is " + state.name().toLowerCase() + "; cannot take a model now");
         }
+        tools = new ToolRoutes(model, config.modelId(), config.contextLength());
         routes = new ModelRoutes(model.tokenizer(), template, engine, config.modelId(), metrics, () -> abortAll, cancelled);
         state = State.READY;
         return this;
@@ -141,6 +143,12 @@ public final class OpenAiServer implements AutoCloseable {
         a.post("/detokenize", guarded(ctx -> loaded().detokenize(ctx)));
         a.post("/apply-template", guarded(ctx -> loaded().applyTemplate(ctx)));
         a.post("/watermark/detect", guarded(ctx -> loaded().watermarkDetect(ctx)));
+        for (String path : new String[] {"/v1/rerank", "/rerank"}) {
+            a.post(path, generation(ctx -> tools().rerank(ctx)));
+        }
+        for (String path : new String[] {"/v1/embeddings", "/embeddings"}) {
+            a.post(path, generation(ctx -> tools().embeddings(ctx)));
+        }
         a.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         a.exception(HttpResponseException.class, (e, ctx) -> {
             String message = e.getMessage();
@@ -295,6 +303,11 @@ public final class OpenAiServer implements AutoCloseable {
             throw new ApiException(401, "invalid_request_error", null, "invalid_api_key",
                     key == null ? "missing API key: send 'Authorization: Bearer KEY'" : "invalid API key");
         }
+    }
+
+    private ToolRoutes tools() {
+        loaded();
+        return tools;
     }
 
     private ModelRoutes loaded() {
