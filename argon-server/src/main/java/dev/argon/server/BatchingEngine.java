@@ -45,8 +45,18 @@ public final class BatchingEngine implements Engine {
      */
     public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
                    boolean prefixReuse) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, STEP_TOKENS);
+    }
+
+    /**
+     * As the six-argument constructor, with {@code stepTokens} prompt tokens per forward pass
+     * across all sequences (several prompts' rows are packed into one pass; offline batch jobs
+     * take more than the server's {@value #STEP_TOKENS}, as they need no short steps for streaming).
+     */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, int stepTokens) {
         this.scheduler = new BatchScheduler(model, new BatchScheduler.Options(parallel, contextLength, precision,
-                queueCapacity, STEP_TOKENS, prefixReuse));
+                queueCapacity, stepTokens, prefixReuse));
         this.contextLength = contextLength;
         this.capacity = parallel + queueCapacity;
     }
