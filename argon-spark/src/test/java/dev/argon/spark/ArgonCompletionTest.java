@@ -16,6 +16,10 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +37,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @Timeout(180)
 class ArgonCompletionTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String MODEL = "tinyllamas/stories260K/stories260K.gguf";
+
+    @TempDir
+    Path dir;
 
     @Test
     void completesAPromptColumnInLocal2WithOneModelLoadPerJvm() throws Exception {
@@ -56,9 +64,10 @@ class ArgonCompletionTest {
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                 .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
         Map<Integer, Row> out = new HashMap<>();
+        Map<String, String> fromFile = new HashMap<>();
         int loadsBefore = ExecutorEngine.loads();
         try {
-            Dataset<Row> df = spark.createDataFrame(rows, schema).repartition(2);
+            Dataset<Row> df = spark.createDataFrame(rows, schema); // local[2]: two partitions, two tasks at once
             assertThat(df.rdd().getNumPartitions()).isEqualTo(2);
             ArgonCompletion argon = new ArgonCompletion().setModelPath(model.toString()).setMaxTokens(16).setTemperature(0)
                     .setParallel(3).setContextSize(64).setThreads(2).setErrorCol("error");
@@ -66,6 +75,20 @@ class ArgonCompletionTest {
             assertThat(result.schema().fieldNames()).containsExactly("id", "prompt", "completion", "error");
             for (Row r : result.collectAsList()) {
                 out.put(r.getInt(0), r);
+            }
+            // the spark-submit entry point on a text file, with the same settings: the same engine, the same texts
+            Path input = dir.resolve("prompts.txt");
+            Files.write(input, prompts);
+            SparkBatch.run(spark, SparkBatch.options(new String[]{"--model", model.toString(), "--input", input.toString(),
+                    "--output", dir.resolve("out").toString(), "--max-tokens", "16", "--temperature", "0", "--parallel", "3",
+                    "--ctx-size", "64", "--threads", "2"}));
+            try (var parts = Files.list(dir.resolve("out"))) {
+                for (Path part : parts.filter(f -> f.getFileName().toString().startsWith("part-")).toList()) {
+                    for (String line : Files.readAllLines(part)) {
+                        JsonNode row = JSON.readTree(line);
+                        fromFile.put(row.get("prompt").asText(), row.get("completion").asText());
+                    }
+                }
             }
             // a missing input column is refused on the driver, naming it
             assertThatThrownBy(() -> new ArgonCompletion().setModelPath(model.toString()).setInputCol("text").transform(df))
@@ -75,6 +98,7 @@ class ArgonCompletionTest {
         }
         assertThat(ExecutorEngine.loads() - loadsBefore).as("models loaded in this JVM").isEqualTo(1);
         assertThat(out).hasSize(prompts.size() + 2);
+        assertThat(fromFile).hasSize(prompts.size());
 
         try (LanguageModel m = Models.load(model, new ModelOptions(2, true))) {
             Generator g = new Generator(m, KvCache.Precision.F16);
@@ -83,6 +107,7 @@ class ArgonCompletionTest {
                 String expected = g.generate(req, 64, text -> { }).text();
                 assertThat(out.get(i).getString(2)).as("prompt %s", prompts.get(i)).isEqualTo(expected).isNotEmpty();
                 assertThat(out.get(i).isNullAt(3)).isTrue();
+                assertThat(fromFile.get(prompts.get(i))).isEqualTo(expected);
             }
         }
         assertThat(out.get(100).isNullAt(2)).isTrue();
