@@ -46,7 +46,17 @@ public final class BatchingEngine implements Engine {
      */
     public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
                    boolean prefixReuse) {
-        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, ContextPolicy.NONE);
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, STEP_TOKENS, ContextPolicy.NONE);
+    }
+
+    /**
+     * As the six-argument constructor, with {@code stepTokens} prompt tokens per forward pass
+     * across all sequences (several prompts' rows are packed into one pass; offline batch jobs
+     * take more than the server's {@value #STEP_TOKENS}, as they need no short steps for streaming).
+     */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, int stepTokens) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, stepTokens, ContextPolicy.NONE);
     }
 
     /**
@@ -55,8 +65,14 @@ public final class BatchingEngine implements Engine {
      */
     public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
                    boolean prefixReuse, ContextPolicy policy) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, STEP_TOKENS, policy);
+    }
+
+    /** The general constructor: {@code stepTokens} prompt tokens per pass and a context policy. */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, int stepTokens, ContextPolicy policy) {
         this.scheduler = new BatchScheduler(model, new BatchScheduler.Options(parallel, contextLength, precision,
-                queueCapacity, STEP_TOKENS, prefixReuse, policy));
+                queueCapacity, stepTokens, prefixReuse, policy));
         this.contextLength = contextLength;
         this.capacity = parallel + queueCapacity;
     }

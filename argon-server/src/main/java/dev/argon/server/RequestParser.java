@@ -207,7 +207,7 @@ final class RequestParser {
         return ApiException.badRequest(param, message);
     }
 
-    private int[] tokenize(PromptText prompt, String param) {
+    int[] tokenize(PromptText prompt, String param) {
         // A token covers at most maxTokenBytes bytes of text, so a longer text cannot fit: refuse it
         // before spending time and memory on tokenizing megabytes.
         long bytes = (long) prompt.text().length() * 3 >= (long) contextLength * maxTokenBytes
