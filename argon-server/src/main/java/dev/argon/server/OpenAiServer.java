@@ -1,5 +1,6 @@
 package dev.argon.server;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.model.LanguageModel;
@@ -18,7 +19,10 @@ import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -60,7 +64,10 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
-            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics");
+            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics", "/props", "/slots");
+
+    /** Request attribute: tokens a generation route processed (prompt and generated), for the access log. */
+    static final String TOKENS_ATTRIBUTE = "argon.tokens";
 
     private enum State { LOADING, READY, STOPPING }
 
@@ -73,6 +80,7 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile ModelRoutes routes;
     private volatile boolean abortAll;
     private Javalin app;
+    private volatile Consumer<String> accessLog;
 
     /** A server without a model yet: {@link #start()} it, then hand the model over with {@link #ready}. */
     public OpenAiServer(ServerConfig config) {
@@ -104,8 +112,20 @@ public final class OpenAiServer implements AutoCloseable {
             engine.close();
             throw new IllegalStateException("the server is " + state.name().toLowerCase() + "; cannot take a model now");
         }
-        routes = new ModelRoutes(model.tokenizer(), template, engine, config.modelId(), metrics, () -> abortAll, cancelled);
+        routes = new ModelRoutes(model.tokenizer(), template, engine, config, metrics, () -> abortAll, cancelled);
         state = State.READY;
+        return this;
+    }
+
+    /**
+     * Sends one line per answered request to {@code log}: method, path, status, tokens (prompt
+     * plus generated, for generations) and milliseconds, such as
+     * {@code POST /v1/chat/completions 200 41 tokens 182 ms}. Call before {@link #start()}.
+     *
+     * @return this server
+     */
+    public OpenAiServer onAccessLog(Consumer<String> log) {
+        this.accessLog = log;
         return this;
     }
 
@@ -127,15 +147,34 @@ public final class OpenAiServer implements AutoCloseable {
             cfg.http.prefer405over404 = true;
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.jetty.addConnector(this::connector);
-            cfg.requestLogger.http((ctx, ms) -> metrics.request(routeLabel(ctx), ctx.statusCode(), ms));
+            cfg.requestLogger.http((ctx, ms) -> {
+                metrics.request(routeLabel(ctx), ctx.statusCode(), ms);
+                Consumer<String> log = accessLog;
+                if (log != null) {
+                    Object tokens = ctx.attribute(TOKENS_ATTRIBUTE);
+                    log.accept(String.format(Locale.ROOT, "%s %s %d%s %.0f ms", ctx.method(), ctx.path(), ctx.statusCode(),
+                            tokens == null ? "" : " " + tokens + " tokens", ms));
+                }
+            });
         });
-        a.before(this::authorize);
+        Cors cors = new Cors(config.corsOrigins());
+        a.before(cors::headers);
+        if (cors.enabled()) {
+            a.options("/*", cors::preflight);
+        }
+        a.before(ctx -> {
+            if (!(cors.enabled() && ctx.method() == io.javalin.http.HandlerType.OPTIONS)) {
+                authorize(ctx);
+            }
+        });
         a.get("/health", this::health);
         a.get("/metrics", ctx -> ctx.status(200).contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape()));
         a.get("/v1/models", this::models);
         a.get("/v1/models/{model}", this::model);
         a.post("/v1/completions", generation(ctx -> loaded().completion(ctx, false)));
         a.post("/v1/chat/completions", generation(ctx -> loaded().completion(ctx, true)));
+        a.get("/props", ctx -> Json.send(ctx, 200, LlamaCppRoutes.props(config, loaded())));
+        a.get("/slots", ctx -> Json.send(ctx, 200, LlamaCppRoutes.slots(config, loaded())));
         a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));
         a.post("/detokenize", guarded(ctx -> loaded().detokenize(ctx)));
         a.post("/apply-template", guarded(ctx -> loaded().applyTemplate(ctx)));
@@ -369,17 +408,22 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void models(Context ctx) {
         ObjectNode list = Json.object().put("object", "list");
-        list.putArray("data").add(modelObject());
+        ArrayNode data = list.putArray("data");
+        for (String name : config.modelNames()) {
+            data.add(modelObject(name));
+        }
         Json.send(ctx, 200, list);
     }
 
     private void model(Context ctx) {
-        RequestParser.checkModel(Json.object().put("model", ctx.pathParam("model")), config.modelId());
-        Json.send(ctx, 200, modelObject());
+        String asked = ctx.pathParam("model");
+        RequestParser.checkModel(Json.object().put("model", asked), config.modelNames());
+        String name = config.modelNames().stream().filter(n -> RequestParser.serves(List.of(n), asked)).findFirst().orElse(config.modelId());
+        Json.send(ctx, 200, modelObject(name));
     }
 
-    private ObjectNode modelObject() {
-        return Json.object().put("id", config.modelId()).put("object", "model").put("created", created).put("owned_by", "argon");
+    private ObjectNode modelObject(String name) {
+        return Json.object().put("id", name).put("object", "model").put("created", created).put("owned_by", "argon");
     }
 
     /** The route for metrics (also for a wrong method on it); anything unknown is {@code other} (bounded label values). */
