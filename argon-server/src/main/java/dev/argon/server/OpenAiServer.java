@@ -31,7 +31,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Routes: {@code POST /v1/completions}, {@code POST /v1/chat/completions} ({@link ModelRoutes},
  * requests parsed by {@link RequestParser}), {@code GET /v1/models} (and {@code /v1/models/ID}), {@code POST /tokenize},
- * {@code POST /detokenize}, {@code POST /apply-template}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}).
+ * {@code POST /detokenize}, {@code POST /apply-template}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}),
+ * llama.cpp's {@code GET /props} and {@code /slots} ({@link LlamaCppRoutes}), Ollama's {@code /api/chat},
+ * {@code /api/generate}, {@code /api/tags}, {@code /api/show}, {@code /api/version} ({@link OllamaRoutes}); CORS ({@link Cors}).
  * Errors are OpenAI error objects, never stack traces. Generations run on an {@link Engine}.
  *
  * <p>Life cycle: {@link #start()} binds the port; until {@link #ready} hands over the model,
@@ -64,7 +66,8 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
-            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics", "/props", "/slots");
+            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics", "/props", "/slots",
+            "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version");
 
     /** Request attribute: tokens a generation route processed (prompt and generated), for the access log. */
     static final String TOKENS_ATTRIBUTE = "argon.tokens";
@@ -78,6 +81,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final AtomicInteger cancelled = new AtomicInteger();
     private volatile State state = State.LOADING;
     private volatile ModelRoutes routes;
+    private volatile OllamaRoutes ollama;
     private volatile boolean abortAll;
     private Javalin app;
     private volatile Consumer<String> accessLog;
@@ -112,7 +116,17 @@ public final class OpenAiServer implements AutoCloseable {
             engine.close();
             throw new IllegalStateException("the server is " + state.name().toLowerCase() + "; cannot take a model now");
         }
-        routes = new ModelRoutes(model.tokenizer(), template, engine, config, metrics, () -> abortAll, cancelled);
+        ModelRoutes r = new ModelRoutes(model.tokenizer(), template, engine, config, metrics, () -> abortAll, cancelled);
+        long size = model.weightBytes();
+        if (config.modelPath() != null) {
+            try {
+                size = java.nio.file.Files.size(java.nio.file.Path.of(config.modelPath()));
+            } catch (IOException | RuntimeException e) {
+                // the weights' size then
+            }
+        }
+        ollama = new OllamaRoutes(r, config, model.config().architecture(), model.parameterCount(), size, () -> abortAll);
+        routes = r;
         state = State.READY;
         return this;
     }
@@ -173,6 +187,11 @@ public final class OpenAiServer implements AutoCloseable {
         a.get("/v1/models/{model}", this::model);
         a.post("/v1/completions", generation(ctx -> loaded().completion(ctx, false)));
         a.post("/v1/chat/completions", generation(ctx -> loaded().completion(ctx, true)));
+        a.get("/api/version", ctx -> Json.send(ctx, 200, OllamaRoutes.version()));
+        a.get("/api/tags", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().tags())));
+        a.post("/api/show", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().show(ctx))));
+        a.post("/api/chat", generation(ollama(ctx -> ollamaRoutes().chat(ctx))));
+        a.post("/api/generate", generation(ollama(ctx -> ollamaRoutes().generate(ctx))));
         a.get("/props", ctx -> Json.send(ctx, 200, LlamaCppRoutes.props(config, loaded())));
         a.get("/slots", ctx -> Json.send(ctx, 200, LlamaCppRoutes.slots(config, loaded())));
         a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));
@@ -340,6 +359,26 @@ public final class OpenAiServer implements AutoCloseable {
             throw new ApiException(503, "server_error", null, "model_loading", "the model is still loading; retry in a moment (GET /health says when it is ready)");
         }
         return r;
+    }
+
+    private OllamaRoutes ollamaRoutes() {
+        loaded();
+        return ollama;
+    }
+
+    /** Ollama's error form for its routes: {@code {"error": "message"}} with the status of the {@link ApiException}. */
+    private static Handler ollama(Handler h) {
+        Handler g = guarded(h);
+        return ctx -> {
+            try {
+                g.handle(ctx);
+            } catch (ApiException e) {
+                if (e.status() == 503 && ("server_busy".equals(e.code()) || "model_loading".equals(e.code()))) {
+                    ctx.header("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+                }
+                Json.send(ctx, e.status(), Json.object().put("error", e.getMessage()));
+            }
+        };
     }
 
     /** Counts the request for the drain in {@link #stop}; refuses it once stopping; turns running out of memory into a 503. */
