@@ -357,11 +357,7 @@ final class RequestParser {
 
     /** Templates write {@code bos_token} themselves; the tokenizer adds BOS too, so the written one is dropped. */
     private PromptText withoutWrittenBos(PromptText prompt) {
-        String bos = template.bosToken();
-        if (tokenizerAddsBos && !bos.isEmpty() && prompt.text().startsWith(bos) && !prompt.isLiteral(0, bos.length())) {
-            return prompt.substring(bos.length());
-        }
-        return prompt;
+        return dev.argon.chat.ChatPrompts.withoutWrittenBos(template, prompt, tokenizerAddsBos);
     }
 
     private static Map<String, Object> message(JsonNode m, String param) {
