@@ -33,7 +33,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * requests parsed by {@link RequestParser}), {@code GET /v1/models} (and {@code /v1/models/ID}), {@code POST /tokenize},
  * {@code POST /detokenize}, {@code POST /apply-template}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}),
  * llama.cpp's {@code GET /props} and {@code /slots} ({@link LlamaCppRoutes}), Ollama's {@code /api/chat},
- * {@code /api/generate}, {@code /api/tags}, {@code /api/show}, {@code /api/version} ({@link OllamaRoutes}); CORS ({@link Cors}).
+ * {@code /api/generate}, {@code /api/tags}, {@code /api/show}, {@code /api/version} ({@link OllamaRoutes}); CORS ({@link Cors});
+ * the chat page at {@code /} ({@link ChatPage}).
  * Errors are OpenAI error objects, never stack traces. Generations run on an {@link Engine}.
  *
  * <p>Life cycle: {@link #start()} binds the port; until {@link #ready} hands over the model,
@@ -67,7 +68,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
             "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics", "/props", "/slots",
-            "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version");
+            "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version", "/", "/ui/chat.js", "/ui/chat.css");
 
     /** Request attribute: tokens a generation route processed (prompt and generated), for the access log. */
     static final String TOKENS_ATTRIBUTE = "argon.tokens";
@@ -177,7 +178,7 @@ public final class OpenAiServer implements AutoCloseable {
             a.options("/*", cors::preflight);
         }
         a.before(ctx -> {
-            if (!(cors.enabled() && ctx.method() == io.javalin.http.HandlerType.OPTIONS)) {
+            if (!(cors.enabled() && ctx.method() == io.javalin.http.HandlerType.OPTIONS) && !ChatPage.serves(ctx.path())) {
                 authorize(ctx);
             }
         });
@@ -187,6 +188,10 @@ public final class OpenAiServer implements AutoCloseable {
         a.get("/v1/models/{model}", this::model);
         a.post("/v1/completions", generation(ctx -> loaded().completion(ctx, false)));
         a.post("/v1/chat/completions", generation(ctx -> loaded().completion(ctx, true)));
+        ChatPage page = new ChatPage();
+        for (String path : ChatPage.FILES.keySet()) {
+            a.get(path, page::serve);
+        }
         a.get("/api/version", ctx -> Json.send(ctx, 200, OllamaRoutes.version()));
         a.get("/api/tags", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().tags())));
         a.post("/api/show", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().show(ctx))));
