@@ -1,5 +1,6 @@
 package dev.argon.langchain4j;
 
+import dev.argon.chat.ArgonLocalModel;
 import dev.argon.generate.GenerationResult;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;

@@ -1,5 +1,6 @@
 package dev.argon.langchain4j;
 
+import dev.argon.chat.ArgonLocalModel;
 import dev.argon.generate.FinishReason;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;

@@ -1,5 +1,6 @@
 package dev.argon.langchain4j;
 
+import dev.argon.chat.ArgonLocalModel;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.argon.ArgonException;

@@ -1,8 +1,6 @@
-package dev.argon.langchain4j;
+package dev.argon.chat;
 
 import dev.argon.ArgonException;
-import dev.argon.chat.ChatPrompts;
-import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.GenerationListener;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
@@ -23,7 +21,8 @@ import java.util.function.Consumer;
 
 /**
  * A GGUF model loaded in this JVM with its chat template, context size and KV cache type: what
- * {@link ArgonChatModel} and {@link ArgonStreamingChatModel} generate with. One instance may back
+ * the in-process chat models of other frameworks ({@code argon-langchain4j}'s {@code ArgonChatModel},
+ * {@code argon-spring-ai}'s {@code ArgonSpringAiChatModel}) generate with. One instance may back
  * several chat models and serve several threads at once (each generation has its own KV cache of
  * {@link #contextLength()} tokens). Chat prompts are built exactly as {@code argon serve}'s chat
  * routes build them ({@link ChatPrompts}), with the template's stop strings, so greedy answers are
