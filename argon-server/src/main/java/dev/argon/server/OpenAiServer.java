@@ -195,8 +195,8 @@ public final class OpenAiServer implements AutoCloseable {
         a.get("/api/version", ctx -> Json.send(ctx, 200, OllamaRoutes.version()));
         a.get("/api/tags", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().tags())));
         a.post("/api/show", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().show(ctx))));
-        a.post("/api/chat", generation(ollama(ctx -> ollamaRoutes().chat(ctx))));
-        a.post("/api/generate", generation(ollama(ctx -> ollamaRoutes().generate(ctx))));
+        a.post("/api/chat", ollama(generation(ctx -> ollamaRoutes().chat(ctx))));
+        a.post("/api/generate", ollama(generation(ctx -> ollamaRoutes().generate(ctx))));
         a.get("/props", ctx -> Json.send(ctx, 200, LlamaCppRoutes.props(config, loaded())));
         a.get("/slots", ctx -> Json.send(ctx, 200, LlamaCppRoutes.slots(config, loaded())));
         a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));
