@@ -101,7 +101,7 @@ final class ChatCommand implements Runnable {
                 template = template.withSpecialTokensInContent();
             }
             int ctx = run.contextFor(model, err);
-            Session session = new Session(new Generator(model, run.cachePrecision()), model.tokenizer(), template, sampling, nPredict, ctx,
+            Session session = new Session(run.generator(model, ctx), model.tokenizer(), template, sampling, nPredict, ctx,
                     ids -> run.printPrompt(model.tokenizer(), ids, err));
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),

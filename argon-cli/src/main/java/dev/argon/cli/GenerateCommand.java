@@ -48,6 +48,10 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (not printed); repeatable.")
     List<String> stop = List.of();
 
+    @Option(names = "--ignore-eos",
+            description = "Never end at an end-of-generation token (its logit is biased by -100, as OpenAI's logit_bias bans a token); with -n, run to the limit.")
+    boolean ignoreEos;
+
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
 
@@ -66,7 +70,12 @@ final class GenerateCommand implements Runnable {
         long loadStart = System.nanoTime();
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             int ctx = run.contextFor(model, err);
-            Generator generator = new Generator(model, run.cachePrecision());
+            Generator generator = run.generator(model, ctx);
+            if (ignoreEos) {
+                request = new GenerationRequest(request.prompt(), request.maxTokens(),
+                        request.sampling().withLogitBias(RunOptions.endOfGenerationBan(model.tokenizer(), request.sampling())),
+                        request.stop(), request.addSpecial(), request.logprobs());
+            }
             int[] promptIds = generator.tokenizePrompt(request, ctx);
             run.printPrompt(model.tokenizer(), promptIds, err);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",

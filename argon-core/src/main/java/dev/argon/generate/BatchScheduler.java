@@ -1,6 +1,7 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
@@ -55,15 +56,22 @@ public final class BatchScheduler implements AutoCloseable {
      * @param queueCapacity requests that may wait for a slot, >= 0
      * @param stepTokens prompt tokens processed per step across all sequences, >= 1
      * @param prefixReuse whether a new request may reuse a slot's cached prompt prefix
+     * @param policy what a slot's full KV cache does (stop, shift, sinks + window)
      */
     public record Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
-                          boolean prefixReuse) {
+                          boolean prefixReuse, ContextPolicy policy) {
         /** @throws IllegalArgumentException if a value is out of range */
         public Options {
             if (parallel < 1 || contextLength < 2 || queueCapacity < 0 || stepTokens < 1) {
                 throw new IllegalArgumentException("parallel " + parallel + ", context " + contextLength + ", queue "
                         + queueCapacity + ", step tokens " + stepTokens);
             }
+        }
+
+        /** Options whose full caches stop generation ({@link ContextPolicy#NONE}). */
+        public Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
+                       boolean prefixReuse) {
+            this(parallel, contextLength, precision, queueCapacity, stepTokens, prefixReuse, ContextPolicy.NONE);
         }
     }
 
@@ -82,9 +90,13 @@ public final class BatchScheduler implements AutoCloseable {
      * @param generatedTokens tokens generated
      * @param steps forward passes run
      * @param rows token rows run in those passes (rows / steps = mean batch size)
+     * @param kvBytes bytes the slots' KV caches hold now (memory grows with use and is released
+     *     when a request ends, down to the prompt kept for prefix reuse)
+     * @param copiedPromptTokens of {@code reusedPromptTokens}, those copied from another slot's cache
      */
     public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long kvTokensCached, long requests,
-                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows) {
+                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows, long kvBytes,
+                        long copiedPromptTokens) {
     }
 
     /** The wait queue is full (HTTP 503). */
@@ -245,6 +257,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
     private final AtomicLong reusedTokens = new AtomicLong();
+    private final AtomicLong copiedTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong rows = new AtomicLong();
@@ -263,7 +276,7 @@ public final class BatchScheduler implements AutoCloseable {
         this.options = options;
         this.slots = new Slot[options.parallel()];
         for (int i = 0; i < slots.length; i++) {
-            slots[i] = new Slot(model.newState(options.contextLength(), options.precision()));
+            slots[i] = new Slot(model.newState(options.contextLength(), options.precision(), options.precision(), options.policy()));
         }
         this.batch = new Batch(options.stepTokens() + options.parallel());
         this.sampleRequest = new Request[options.parallel()];
@@ -308,7 +321,7 @@ public final class BatchScheduler implements AutoCloseable {
         List<Request> rs = new ArrayList<>(reqs.size());
         for (GenerationRequest req : reqs) {
             Request r = new Request(req, prompt, cancelled);
-            r.seq = new Sequence(model, req, prompt, options.contextLength(), r); // validates the sampling parameters
+            r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), r); // validates the sampling parameters
             rs.add(r);
         }
         lock.lock();
@@ -385,7 +398,16 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(), kvCached,
-                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get());
+                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get(), kvBytes(),
+                copiedTokens.get());
+    }
+
+    private long kvBytes() {
+        long b = 0;
+        for (Slot s : slots) {
+            b += s.state.kvCache().bytes();
+        }
+        return b;
     }
 
     /** @return the options this scheduler runs with */
@@ -545,6 +567,10 @@ public final class BatchScheduler implements AutoCloseable {
         }
         // keep at least the last prompt token to compute: its logits start the generation
         int reuse = Math.min(bestShared, r.prompt.length - 1);
+        best.state.resetEviction();
+        if (options.prefixReuse()) {
+            reuse = copyLongerPrefix(best, r.prompt, reuse);
+        }
         r.slot = best;
         r.fed = reuse;
         r.reused = reuse;
@@ -556,6 +582,50 @@ public final class BatchScheduler implements AutoCloseable {
         active.add(r);
         activeCount = active.size();
     }
+
+    /**
+     * Cross-slot prefix caching: when another slot (running or idle) holds a longer computed
+     * prefix of {@code prompt} than {@code target}'s own {@code reuse} tokens, copies those rows
+     * into {@code target}'s cache, which is cheaper than computing them. Only prompt rows are
+     * copied (computed with the prompt arithmetic), so outputs stay bit-identical.
+     *
+     * @return the prompt tokens {@code target} now holds
+     */
+    private int copyLongerPrefix(Slot target, int[] prompt, int reuse) {
+        Slot source = null;
+        int longest = reuse;
+        for (Slot s : slots) {
+            if (s == target || s.state.evicted() > 0) {
+                continue;
+            }
+            int n = commonPrefix(s, prompt);
+            for (Request other : active) {
+                if (other.slot == s) {
+                    int computed = Math.min(other.fed, other.prompt.length);
+                    int i = 0;
+                    while (i < computed && i < prompt.length && other.prompt[i] == prompt[i]) {
+                        i++;
+                    }
+                    n = i;
+                }
+            }
+            n = Math.min(n, prompt.length - 1);
+            if (n > longest) {
+                longest = n;
+                source = s;
+            }
+        }
+        if (source == null || longest < reuse + MIN_COPY) {
+            return reuse;
+        }
+        target.state.kvCache().copyPrefix(source.state.kvCache(), longest);
+        target.cached = prompt;
+        copiedTokens.addAndGet(longest);
+        return longest;
+    }
+
+    /** Shorter prefixes than this are computed rather than copied from another slot. */
+    private static final int MIN_COPY = 16;
 
     private boolean isBusy(Slot s) {
         for (Request r : active) {
@@ -669,7 +739,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         long used = 0;
         for (Request r : active) {
-            used += r.prefilling() ? r.fed : r.seq.position() + 1;
+            used += r.prefilling() ? r.fed : r.seq.position() + 1 - r.slot.state.evicted();
         }
         kvUsed = used;
         countCached();
@@ -712,9 +782,11 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void finish(Request r) {
         Slot s = r.slot;
-        int valid = Math.min(r.fed, r.prompt.length);
+        // a cache that evicted tokens no longer holds the prompt at its positions
+        int valid = s.state.evicted() > 0 || !options.prefixReuse() ? 0 : Math.min(r.fed, r.prompt.length);
         s.cached = r.prompt;
         s.cachedLength = valid;
+        s.state.kvCache().release(valid);
         countCached();
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;

@@ -1,6 +1,7 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
@@ -17,6 +18,7 @@ import java.util.function.Consumer;
 public final class Generator {
     private final LanguageModel model;
     private final KvCache.Precision cachePrecision;
+    private final ContextPolicy policy;
 
     /** A generator with an exact (F32) KV cache. */
     public Generator(LanguageModel model) {
@@ -25,8 +27,18 @@ public final class Generator {
 
     /** @param cachePrecision precision of the KV cache of each generation */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
+        this(model, cachePrecision, ContextPolicy.NONE);
+    }
+
+    /**
+     * @param cachePrecision precision of the KV cache of each generation
+     * @param policy what a full KV cache does: stop, shift the context, or keep sinks + a window
+     *     (the last two generate without bound)
+     */
+    public Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy) {
         this.model = model;
         this.cachePrecision = cachePrecision;
+        this.policy = policy;
     }
 
     /**
@@ -87,8 +99,8 @@ public final class Generator {
      */
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
-        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
-        InferenceState state = model.newState(contextLength, cachePrecision);
+        InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
+        Sequence seq = new Sequence(model, req, prompt, contextLength, policy.unbounded(), listener);
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();

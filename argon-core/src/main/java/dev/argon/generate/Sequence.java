@@ -31,7 +31,8 @@ public final class Sequence {
     private final GenerationListener listener;
     private final StringBuilder text = new StringBuilder();
     private final int limit;
-    private final int[] generated;
+    private final boolean unbounded;
+    private int[] generated;
     private int n;
     private boolean stripSpace;
     private FinishReason reason;
@@ -42,6 +43,18 @@ public final class Sequence {
      * @throws dev.argon.ArgonException if a sampling parameter is invalid
      */
     public Sequence(LanguageModel model, GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener) {
+        this(model, req, prompt, contextLength, false, listener);
+    }
+
+    /**
+     * @param prompt prompt token ids, {@code 0 < length < contextLength}
+     * @param contextLength KV cache size in tokens
+     * @param unbounded whether the KV cache evicts tokens when full
+     *     ({@link dev.argon.kv.ContextPolicy}), so a full context does not end the sequence
+     * @throws dev.argon.ArgonException if a sampling parameter is invalid
+     */
+    public Sequence(LanguageModel model, GenerationRequest req, int[] prompt, int contextLength, boolean unbounded,
+                    GenerationListener listener) {
         if (prompt.length == 0 || prompt.length >= contextLength) {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens for a context of " + contextLength);
         }
@@ -57,7 +70,8 @@ public final class Sequence {
         this.decoder = new StreamingDecoder(tok);
         this.stops = new StopStringMatcher(req.stop());
         this.limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
-        this.generated = new int[Math.min(limit, contextLength - prompt.length)];
+        this.unbounded = unbounded;
+        this.generated = new int[Math.min(Math.min(limit, unbounded ? 1024 : contextLength - prompt.length), 1 << 20)];
         // With an empty prompt the output starts the text, so the SentencePiece space prefix of
         // its first word is dropped (as SentencePiece decoders do).
         this.stripSpace = req.prompt().isEmpty() && tok.addsSpacePrefix();
@@ -79,6 +93,9 @@ public final class Sequence {
         }
         int token = sampler.sample(logits);
         sampler.accept(token);
+        if (n == generated.length) {
+            generated = Arrays.copyOf(generated, Math.max(16, n * 2));
+        }
         generated[n++] = token;
         listener.onToken(token, req.logprobs() >= 0 ? Logprobs.of(logits, token, req.logprobs()) : null);
         if (tok.isEndOfGeneration(token)) {
@@ -91,7 +108,7 @@ public final class Sequence {
         if (n >= limit) {
             return finish(FinishReason.LENGTH);
         }
-        if (position() >= contextLength - 1) {
+        if (!unbounded && position() >= contextLength - 1) {
             // this token takes the context's last position: prompt and output fill it exactly, and
             // nothing could follow it (no KV position is left for the token after), so it is not fed
             return finish(FinishReason.CONTEXT_FULL);

@@ -145,6 +145,8 @@ public final class KvCache {
         if (pos < 0 || pos >= capacity) {
             throw new IllegalArgumentException("position " + pos + " outside the cache of " + capacity);
         }
+        keys.ensure(pos + 1);
+        values.ensure(pos + 1);
         if (keyPrecision.rotated()) {
             System.arraycopy(k, ko, rotated, 0, kvDim);
             Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
@@ -159,6 +161,38 @@ public final class KvCache {
         } else {
             values.store(layer, pos, v, vo);
         }
+    }
+
+    /**
+     * Replaces the key of cache row {@code row} in layer {@code layer} with {@code k[ko .. ko+kvDim)}
+     * (not changed; rotated encodings rotate a copy); the value stays.
+     */
+    public void storeKey(int layer, int row, float[] k, int ko) {
+        if (row < 0 || row >= capacity) {
+            throw new IllegalArgumentException("row " + row + " outside the cache of " + capacity);
+        }
+        if (keyPrecision.rotated()) {
+            System.arraycopy(k, ko, rotated, 0, kvDim);
+            Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
+            keys.store(layer, row, rotated, 0);
+        } else {
+            keys.store(layer, row, k, ko);
+        }
+    }
+
+    /**
+     * @return the keys of rows {@code [first, first+count)} of layer {@code layer} as stored, decoded
+     *     to floats {@code [count, kvDim]} (a Hadamard rotation undone)
+     */
+    public float[] copyKeys(int layer, int first, int count) {
+        float[] out = new float[count * kvDim];
+        keys.read(layer, first, count, 0, kvDim, out, 0);
+        if (keyPrecision.rotated()) {
+            for (int r = 0; r < count; r++) {
+                Hadamard.rotate(out, r * kvDim, kvDim, Hadamard.blockFor(headDim));
+            }
+        }
+        return out;
     }
 
     /** @return whether the keys are exact F32 rows readable through {@link #keys(int)} */
@@ -271,8 +305,34 @@ public final class KvCache {
         };
     }
 
-    /** @return bytes held by the cache */
+    /** @return bytes held by the cache now (memory grows with the rows stored, see {@link #release}) */
     public long bytes() {
         return keys.bytes() + values.bytes();
+    }
+
+    /** @return rows whose memory is allocated now */
+    public int allocatedRows() {
+        return keys.allocated;
+    }
+
+    /** Frees the memory of rows {@code >= rows}; the first {@code rows} stay as they are. */
+    public void release(int rows) {
+        keys.shrink(rows);
+        values.shrink(rows);
+    }
+
+    /**
+     * Copies the keys and values of rows {@code [0, rows)} of every layer from {@code src}, whose
+     * encodings and sizes must equal this cache's (a prefix computed by another sequence).
+     *
+     * @throws IllegalArgumentException if the caches differ or {@code rows} exceeds either
+     */
+    public void copyPrefix(KvCache src, int rows) {
+        if (src.keyPrecision != keyPrecision || src.valuePrecision != valuePrecision || src.kvDim != kvDim
+                || src.headDim != headDim || rows > src.keys.allocated || rows > capacity) {
+            throw new IllegalArgumentException("cannot copy " + rows + " rows between different caches");
+        }
+        keys.copyFrom(src.keys, rows);
+        values.copyFrom(src.values, rows);
     }
 }

@@ -38,9 +38,9 @@ public final class Attention {
 
     /**
      * Attends the queries of {@code n} token rows, each over its own sequence's cached keys and
-     * values at positions up to its own (causal), within the window if any. Row {@code t} belongs
-     * to the sequence whose cache is {@code caches[t]} and sits at {@code positions[t]}; its key
-     * and value are already stored there. Rows of different sequences can share one call
+     * values in cache rows up to its own (causal), within the window if any. Row {@code t} belongs
+     * to the sequence whose cache is {@code caches[t]} and sits in cache row {@code positions[t]}
+     * (its position minus the tokens its cache evicted); its key and value are already stored there. Rows of different sequences can share one call
      * (continuous batching). With F16 keys the queries, with F16 values the attention weights are
      * rounded to F16 before they meet the cached keys and values, as F16 dot products (and
      * llama.cpp) do; with Hadamard-rotated keys the queries are rotated the same way (in place),

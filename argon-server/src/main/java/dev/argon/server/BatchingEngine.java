@@ -155,7 +155,7 @@ public final class BatchingEngine implements Engine {
     public Stats stats() {
         BatchScheduler.Stats s = scheduler.stats();
         return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.kvTokensCached(),
-                s.reusedPromptTokens());
+                s.reusedPromptTokens(), s.kvBytes(), s.copiedPromptTokens());
     }
 
     @Override
