@@ -128,6 +128,11 @@ final class ServeCommand implements Callable<Integer> {
             throw new ArgonException("--port is " + port + "; expected 0..65535");
         }
         RunOptions opts = run;
+        ContextPolicyOptions policy = opts.contextPolicy;
+        if (policy.contextShift || policy.sinks >= 0 || policy.window > 0 || policy.keep != 0) {
+            throw new ArgonException("--context-shift, --keep, --kv-sink and --kv-window are not supported by argon serve yet"
+                    + " (a full context ends a request with finish_reason \"length\")");
+        }
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
         for (String a : aliases) {
