@@ -81,6 +81,9 @@ final class ChatCommand implements Runnable {
                     + " untrusted text; by default message text is always plain text and only the template writes control tokens.")
     boolean parseSpecialInContent;
 
+    @Mixin
+    ChatTemplateOptions chatTemplate;
+
     /** The terminal of the interactive mode; null = the system's (tests set their own). */
     Terminal terminal;
 
@@ -97,7 +100,7 @@ final class ChatCommand implements Runnable {
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
-                template = ChatTemplate.fromGguf(file, model.tokenizer());
+                template = chatTemplate.apply(ChatTemplate.fromGguf(file, model.tokenizer()));
             }
             if (parseSpecialInContent) {
                 template = template.withSpecialTokensInContent();

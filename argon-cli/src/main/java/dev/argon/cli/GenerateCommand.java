@@ -44,8 +44,11 @@ final class GenerateCommand implements Runnable {
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
-    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.")
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file; - = standard input.")
     Path promptFile;
+
+    /** Standard input, for {@code -f -} (tests set their own). */
+    java.io.InputStream stdin = System.in;
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "256",
             description = "Tokens to generate; -1 = until end of sequence or the context is full (default: ${DEFAULT-VALUE}).")
@@ -170,6 +173,9 @@ final class GenerateCommand implements Runnable {
     private String promptText() {
         if (prompt != null && promptFile != null) {
             throw new ArgonException("give the prompt either with -p or with -f, not both");
+        }
+        if (promptFile != null && promptFile.toString().equals("-")) {
+            return TextFiles.readUtf8(stdin, "prompt from standard input (-f -)");
         }
         if (promptFile != null) {
             return TextFiles.readUtf8(promptFile, "prompt file");

@@ -109,7 +109,7 @@ public final class CompletionApi {
             throw RequestParser.coreError(e);
         }
         int[] ids = parser.tokenize(generation.prompt(), "prompt");
-        return new Prepared(new CompletionRequest(false, false, false, generation, ids, 1));
+        return new Prepared(new CompletionRequest(false, false, false, generation, ids, 1, null));
     }
 
     /**
@@ -142,7 +142,9 @@ public final class CompletionApi {
                 }
             }
         }, cancelled);
-        return new Responses(req.chat(), false, modelId, tokenizer).completion(results, wantLogprobs ? logprobs : null);
+        return new Responses(req.chat(), false, modelId, tokenizer)
+                .withTools(req.tools() != null && req.tools().callsPossible() ? req.tools() : null)
+                .completion(results, wantLogprobs ? logprobs : null);
     }
 
     /** @return OpenAI's error body {@code {"error": {"message", "type", "param", "code"}}} for {@code e} */
