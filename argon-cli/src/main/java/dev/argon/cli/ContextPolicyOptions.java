@@ -23,8 +23,12 @@ final class ContextPolicyOptions {
     int sinks;
 
     @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0",
-            description = "Recent tokens kept with --kv-sink (default: the context minus the sinks).")
+            description = "Recent tokens kept with --kv-sink or --kv-heavy (default: the context minus the sinks or heavy hitters).")
     int window;
+
+    @Option(names = "--kv-heavy", paramLabel = "H", defaultValue = "-1",
+            description = "H2O: keep the H older tokens that received the most attention plus the last --kv-window tokens, evicting the least attended; generation goes on.")
+    int heavy;
 
     /**
      * @param ctx the context size
@@ -32,15 +36,20 @@ final class ContextPolicyOptions {
      * @throws ArgonException naming the flags if they conflict or are out of range
      */
     ContextPolicy policy(Tokenizer tokenizer, int ctx) {
-        boolean streaming = sinks >= 0 || window > 0;
-        if (contextShift && streaming) {
-            throw new ArgonException("--context-shift and --kv-sink/--kv-window are two ways to handle a full context; choose one");
+        boolean h2o = heavy >= 0;
+        boolean streaming = sinks >= 0 || (window > 0 && !h2o);
+        if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (h2o ? 1 : 0) > 1) {
+            throw new ArgonException("--context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways to handle"
+                    + " a full context; choose one");
         }
-        if (keep < 0 || window < 0 || sinks < -1) {
-            throw new ArgonException("--keep, --kv-sink and --kv-window must be >= 0; got " + keep + ", " + sinks + ", " + window);
+        if (keep < 0 || window < 0 || sinks < -1 || heavy < -1) {
+            throw new ArgonException("--keep, --kv-sink, --kv-heavy and --kv-window must be >= 0; got " + keep + ", " + sinks + ", "
+                    + heavy + ", " + window);
         }
         ContextPolicy p;
-        if (contextShift) {
+        if (h2o) {
+            p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : ctx - heavy);
+        } else if (contextShift) {
             int[] empty = tokenizer.encode("", true, false);
             boolean bos = empty.length > 0 && empty[0] == tokenizer.bos();
             p = ContextPolicy.shift(keep + (bos ? 1 : 0));

@@ -56,8 +56,12 @@ final class PerplexityCommand implements Runnable {
             description = "Score with a KV cache of S attention sinks plus --kv-window recent tokens (StreamingLLM) instead of the whole chunk.")
     int sinks;
 
-    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0", description = "Recent tokens kept with --kv-sink.")
+    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0", description = "Recent tokens kept with --kv-sink or --kv-heavy.")
     int window;
+
+    @Option(names = "--kv-heavy", paramLabel = "H", defaultValue = "-1",
+            description = "Score with an H2O cache: the H most attended older tokens plus --kv-window recent ones.")
+    int heavy;
 
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of llama.cpp's 8-bit ones for quantized weights.")
     boolean f32Activations;
@@ -77,7 +81,13 @@ final class PerplexityCommand implements Runnable {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
         }
         ContextPolicy policy = ContextPolicy.NONE;
-        if (sinks >= 0 || window > 0) {
+        if (heavy >= 0) {
+            if (window < 1 || sinks >= 0) {
+                throw new ArgonException("--kv-heavy H needs --kv-window W (W >= 1) and no --kv-sink; got window " + window);
+            }
+            policy = ContextPolicy.heavyHitters(heavy, window);
+            policy.validate(ctx);
+        } else if (sinks >= 0 || window > 0) {
             if (window < 1 || sinks < 0) {
                 throw new ArgonException("--kv-sink S and --kv-window W go together (S >= 0, W >= 1); got " + sinks + " and " + window);
             }

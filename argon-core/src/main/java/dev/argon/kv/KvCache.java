@@ -81,6 +81,8 @@ public final class KvCache {
     private final int headDim;
     private final Precision keyPrecision;
     private final Precision valuePrecision;
+    /** Attention each row received, per query head {@code [nHeads][capacity]}; null unless tracked. */
+    private float[][] mass;
     /** Scratch {@code [kvDim]} for rotating before storing (a cache belongs to one sequence). */
     private final float[] rotated;
 
@@ -147,6 +149,11 @@ public final class KvCache {
         }
         keys.ensure(pos + 1);
         values.ensure(pos + 1);
+        if (mass != null && layer == 0) {
+            for (float[] m : mass) {
+                m[pos] = 0;
+            }
+        }
         if (keyPrecision.rotated()) {
             System.arraycopy(k, ko, rotated, 0, kvDim);
             Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
@@ -252,6 +259,73 @@ public final class KvCache {
         }
         keys.move(from, to, count);
         values.move(from, to, count);
+        if (mass != null) {
+            for (float[] m : mass) {
+                System.arraycopy(m, from, m, to, count);
+            }
+        }
+    }
+
+    /**
+     * Starts summing, per row, the attention weights it receives ({@link #attentionMass}), for
+     * eviction by attention (H2O). Costs {@code nHeads * capacity} floats.
+     */
+    public void trackAttention(int nHeads) {
+        mass = new float[nHeads][capacity];
+    }
+
+    /**
+     * @return the attention weights received so far by each row from query head {@code head},
+     *     {@code [capacity]}, to be added to by attention (one thread per head); null when not tracked
+     */
+    public float[] attentionMass(int head) {
+        return mass == null ? null : mass[head];
+    }
+
+    /** @return the attention row {@code row} received from every head, layer and query so far (0 when not tracked) */
+    public double attentionReceived(int row) {
+        double sum = 0;
+        if (mass != null) {
+            for (float[] m : mass) {
+                sum += m[row];
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * H2O's eviction step: removes, of rows {@code [0, used - window)}, the one that received the
+     * least attention so far (the first on ties); later rows (and their attention sums) move down
+     * one row, keeping their keys' rotations.
+     *
+     * @return the row removed
+     * @throws IllegalStateException if attention is not tracked or no row lies outside the window
+     */
+    public int evictLeastAttended(int used, int window) {
+        if (mass == null || used - window < 1 || used > keys.allocated) {
+            throw new IllegalStateException("cannot evict from " + used + " rows with a window of " + window
+                    + (mass == null ? " (attention not tracked)" : ""));
+        }
+        int victim = 0;
+        double least = Double.MAX_VALUE;
+        for (int r = 0; r < used - window; r++) {
+            double m = attentionReceived(r);
+            if (m < least) {
+                least = m;
+                victim = r;
+            }
+        }
+        moveRows(victim + 1, victim, used - victim - 1);
+        return victim;
+    }
+
+    /** Forgets the attention received (a new sequence starts in this cache). */
+    public void clearAttention() {
+        if (mass != null) {
+            for (float[] m : mass) {
+                java.util.Arrays.fill(m, 0);
+            }
+        }
     }
 
     /** @return the context size in tokens */

@@ -106,6 +106,12 @@ public final class Attention {
                         scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
                     }
                     Ops.softmax(scores, so + first, count);
+                    float[] mass = cache.attentionMass(h);
+                    if (mass != null) { // eviction by attention received (H2O): this head's thread owns mass
+                        for (int p = first; p <= pos; p++) {
+                            mass[p] += scores[so + p];
+                        }
+                    }
                     if (observers != null && observers[t] != null) {
                         observers[t].attention(layer, h, pos, scores, so + first, first, count);
                     }

@@ -223,6 +223,9 @@ public final class DecoderModel implements LanguageModel {
         }
         State st = new State(contextLength, keys, values);
         st.setContextPolicy(policy);
+        if (policy.needsAttentionMass()) {
+            st.kvCache().trackAttention(config.nHeads());
+        }
         return st;
     }
 
@@ -394,11 +397,27 @@ public final class DecoderModel implements LanguageModel {
                 continue;
             }
             int d = Math.max(need, p.discard(used));
+            if (p.needsAttentionMass()) {
+                if (d > used - p.window()) {
+                    throw new ArgonException("the KV cache cannot make room for " + (last - batch.positions[t] + 1)
+                            + " new tokens outside the recent window of " + p.window());
+                }
+                evictLeastAttended(st, d, used, p.window());
+                continue;
+            }
             if (d > used - p.keep()) {
                 throw new ArgonException("the KV cache cannot make room for " + (last - batch.positions[t] + 1)
                         + " new tokens: " + used + " held, " + p.keep() + " kept, limit " + limit);
             }
             evict(st, p.keep(), d, used);
+        }
+    }
+
+    /** H2O: evicts the least attended row outside the recent window, {@code d} times ({@link KvCache#evictLeastAttended}). */
+    private static void evictLeastAttended(State st, int d, int used, int window) {
+        for (int e = 0; e < d; e++) {
+            st.kvCache().evictLeastAttended(used - e, window);
+            st.addEvicted(1);
         }
     }
 

@@ -57,6 +57,7 @@ public abstract class InferenceState {
     public final void resetEviction() {
         evicted = 0;
         keptKeys = null;
+        kvCache.clearAttention();
     }
 
     final void addEvicted(int n) {

@@ -208,4 +208,45 @@ class ContextPolicyTest {
         assertThatThrownBy(() -> model.newState(16, KvCache.Precision.F32, KvCache.Precision.F32, ContextPolicy.shift(15)))
                 .isInstanceOf(ArgonException.class).hasMessageContaining("--keep");
     }
+
+    @Test
+    void heavyHittersEvictTheLeastAttendedRowOutsideTheWindow() {
+        KvCache c = new KvCache(1, 8, 2, 2, KvCache.Precision.F32, KvCache.Precision.F32);
+        c.trackAttention(2);
+        for (int r = 0; r < 6; r++) {
+            c.store(0, r, new float[]{r, -r}, 0, new float[]{10 * r, 0}, 0);
+        }
+        float[] received = {5, 1, 3, 0.5f, 9, 0.1f}; // row 5 is least attended but inside the window
+        for (int r = 0; r < 6; r++) {
+            c.attentionMass(0)[r] = received[r] / 2;
+            c.attentionMass(1)[r] = received[r] / 2;
+        }
+        assertThat(c.evictLeastAttended(6, 2)).isEqualTo(3);
+        float[] k = c.copyKeys(0, 0, 5);
+        assertThat(k).containsExactly(0, 0, 1, -1, 2, -2, 4, -4, 5, -5);
+        assertThat(c.attentionReceived(3)).isEqualTo(9.0);
+        assertThat(c.evictLeastAttended(5, 2)).isEqualTo(1);
+        assertThat(c.copyKeys(0, 0, 4)).containsExactly(0, 0, 2, -2, 4, -4, 5, -5);
+    }
+
+    @Test
+    void heavyHittersSumTheAttentionEveryRowReceivesAndGenerateBeyondTheContext() {
+        // before any eviction, every query's softmax adds 1 per head and layer
+        InferenceState s = model.newState(32, KvCache.Precision.F32, KvCache.Precision.F32, ContextPolicy.heavyHitters(8, 8));
+        for (int pos = 0; pos < 16; pos++) {
+            model.forward(s, text[pos], pos, true);
+        }
+        double total = 0;
+        for (int r = 0; r < 16; r++) {
+            total += s.kvCache().attentionReceived(r);
+        }
+        assertThat(total).isCloseTo(16.0 * model.config().nLayers() * model.config().nHeads(), org.assertj.core.data.Offset.offset(1e-3));
+        assertThat(s.kvCache().attentionReceived(0)).as("the first token collects attention (a sink)").isGreaterThan(total / 16);
+
+        GenerationRequest req = GenerationRequest.of("Once upon a time", 120, SamplingParams.greedy());
+        GenerationResult r = new Generator(model, KvCache.Precision.F16, ContextPolicy.heavyHitters(8, 24)).generate(req, 32, t -> { });
+        GenerationResult bounded = new Generator(model, KvCache.Precision.F16).generate(req, 32, t -> { });
+        assertThat(r.generatedTokens().length + r.promptTokens().length).isGreaterThan(32);
+        assertThat(Arrays.copyOf(r.generatedTokens(), bounded.generatedTokens().length)).containsExactly(bounded.generatedTokens());
+    }
 }
