@@ -90,7 +90,7 @@ class GenerateCommandTest {
     void conflictingContextPoliciesAreRefused() {
         CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "x", "--context-shift", "--kv-sink", "4");
         assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.err()).contains("argon: error: --context-shift and --kv-sink/--kv-window");
+        assertThat(r.err()).contains("argon: error: --context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways");
         CliRun big = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "x", "-c", "32", "--kv-sink", "4",
                 "--kv-window", "40");
         assertThat(big.exitCode()).isEqualTo(2);
