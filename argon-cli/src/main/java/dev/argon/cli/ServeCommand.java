@@ -35,7 +35,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Serve a model over an OpenAI-compatible HTTP API, with continuous batching.",
-                "Routes: /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /props, /slots, /health, /metrics. "
+                "Routes: /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /props, /slots, /health, /metrics;"
+                        + " Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/version; a chat page at /. "
+                        + "The sampling flags are the defaults of requests that omit them. "
                         + "Runs until SIGTERM or Ctrl-C."})
 final class ServeCommand implements Callable<Integer> {
     @ParentCommand
