@@ -29,6 +29,9 @@ final class BinaryFiles {
         if (Files.isDirectory(file)) {
             throw new ArgonException(file + ": " + what + " is a directory");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new ArgonException(file + ": " + what + " is not a regular file (a pipe or device); expected a file");
+        }
         try {
             return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {

@@ -62,6 +62,9 @@ class CompressCommandTest {
         CliRun missing = CliRun.of("compress", "-m", TestFiles.model(STORIES).toString(), dir.resolve("nope").toString(), "-o", z.toString());
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("nope: input file not found");
+        CliRun device = CliRun.of("compress", "-m", TestFiles.model(STORIES).toString(), "/dev/null", "-o", z.toString());
+        assertThat(device.exitCode()).isEqualTo(2);
+        assertThat(device.err()).contains("/dev/null: input file is not a regular file");
         CliRun badBits = CliRun.of("compress", "-m", TestFiles.model(STORIES).toString(), in.toString(), "-o", z.toString(), "--window-bits", "20");
         assertThat(badBits.exitCode()).isEqualTo(2);
         assertThat(badBits.err()).contains("--window-bits is 20");

@@ -335,7 +335,7 @@ class ServerOperationsTest {
             HttpResponse<String> wrongMethod = get(s, cmpl);
             assertError(wrongMethod, 405, null);
             assertThat(wrongMethod.headers().firstValue("Allow")).hasValue("POST");
-            assertError(post(s, "/v1/embeddings", "{}"), 404, null);
+            assertError(post(s, "/v1/images/generations", "{}"), 404, null);
         }
     }
 
