@@ -69,7 +69,7 @@ public final class OpenAiServer implements AutoCloseable {
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
             "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics", "/props", "/slots",
             "/watermark/detect", "/v1/rerank", "/rerank", "/v1/embeddings", "/embeddings",
-            "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version", "/", "/ui/chat.js", "/ui/chat.css");
+            "/api/chat", "/api/generate", "/api/embed", "/api/tags", "/api/show", "/api/version", "/", "/ui/chat.js", "/ui/chat.css");
 
     /** Request attribute: tokens a generation route processed (prompt and generated), for the access log. */
     static final String TOKENS_ATTRIBUTE = "argon.tokens";
@@ -200,6 +200,7 @@ public final class OpenAiServer implements AutoCloseable {
         a.post("/api/show", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().show(ctx))));
         a.post("/api/chat", ollama(generation(ctx -> ollamaRoutes().chat(ctx))));
         a.post("/api/generate", ollama(generation(ctx -> ollamaRoutes().generate(ctx))));
+        a.post("/api/embed", ollama(generation(ctx -> Json.send(ctx, 200, tools().ollamaEmbed(ctx)))));
         a.get("/props", ctx -> Json.send(ctx, 200, LlamaCppRoutes.props(config, loaded())));
         a.get("/slots", ctx -> Json.send(ctx, 200, LlamaCppRoutes.slots(config, loaded())));
         a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));

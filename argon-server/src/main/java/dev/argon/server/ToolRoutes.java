@@ -143,48 +143,97 @@ final class ToolRoutes {
         } catch (ArgonException e) {
             throw ApiException.badRequest("pooling", e.getMessage());
         }
-        Embedder embedder = new Embedder(model, pooling, 64);
+        List<Embedder.Embedding> embeddings = embedAll(inputs, pooling);
         ObjectNode out = Json.object();
         out.put("object", "list");
         ArrayNode data = out.putArray("data");
         int tokens = 0;
+        for (int i = 0; i < embeddings.size(); i++) {
+            Embedder.Embedding e = embeddings.get(i);
+            tokens += e.tokens();
+            ObjectNode o = data.addObject();
+            o.put("object", "embedding");
+            o.put("index", i);
+            if (format.equals("base64")) {
+                ByteBuffer b = ByteBuffer.allocate(4 * e.vector().length).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : e.vector()) {
+                    b.putFloat(v);
+                }
+                o.put("embedding", Base64.getEncoder().encodeToString(b.array()));
+            } else {
+                ArrayNode arr = o.putArray("embedding");
+                for (float v : e.vector()) {
+                    arr.add(v);
+                }
+            }
+        }
+        out.put("model", modelId);
+        usage(out, tokens);
+        Json.send(ctx, 200, out);
+    }
+
+    /** Embeds each input in turn (one request at a time); 400 naming {@code input[i]} for an input that does not fit. */
+    private List<Embedder.Embedding> embedAll(List<String> inputs, Embedder.Pooling pooling) {
+        Embedder embedder = new Embedder(model, pooling, 64);
+        List<Embedder.Embedding> out = new ArrayList<>();
         oneAtATime.lock();
         try {
             for (int i = 0; i < inputs.size(); i++) {
-                Embedder.Embedding e;
                 int n = model.tokenizer().encode(inputs.get(i), true, false).length;
                 if (n > contextLength) {
                     throw ApiException.badRequest("input", (inputs.size() > 1 ? "input[" + i + "]: " : "") + "the input has " + n
                             + " tokens; the server's context (-c) is " + contextLength);
                 }
                 try {
-                    e = embedder.embed(inputs.get(i));
+                    out.add(embedder.embed(inputs.get(i)));
                 } catch (ArgonException ex) {
                     throw ApiException.badRequest("input", (inputs.size() > 1 ? "input[" + i + "]: " : "") + ex.getMessage());
-                }
-                tokens += e.tokens();
-                ObjectNode o = data.addObject();
-                o.put("object", "embedding");
-                o.put("index", i);
-                if (format.equals("base64")) {
-                    ByteBuffer b = ByteBuffer.allocate(4 * e.vector().length).order(ByteOrder.LITTLE_ENDIAN);
-                    for (float v : e.vector()) {
-                        b.putFloat(v);
-                    }
-                    o.put("embedding", Base64.getEncoder().encodeToString(b.array()));
-                } else {
-                    ArrayNode arr = o.putArray("embedding");
-                    for (float v : e.vector()) {
-                        arr.add(v);
-                    }
                 }
             }
         } finally {
             oneAtATime.unlock();
         }
-        out.put("model", modelId);
-        usage(out, tokens);
-        Json.send(ctx, 200, out);
+        return out;
+    }
+
+    /**
+     * Ollama's {@code POST /api/embed}: {@code {"model", "input": string | [string]}} →
+     * {@code {"model", "embeddings": [[...]], "total_duration", "load_duration", "prompt_eval_count"}}
+     * (mean pooling, L2-normalized, as Ollama's embeddings are). Errors are 400s naming the field.
+     */
+    ObjectNode ollamaEmbed(Context ctx) {
+        long start = System.nanoTime();
+        JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
+        JsonNode input = body.get("input");
+        List<String> inputs = new ArrayList<>();
+        if (input != null && input.isTextual()) {
+            inputs.add(input.asText());
+        } else if (input != null && input.isArray() && !input.isEmpty() && input.size() <= MAX_INPUTS) {
+            for (int i = 0; i < input.size(); i++) {
+                if (!input.get(i).isTextual()) {
+                    throw ApiException.badRequest("input", "'input[" + i + "]' must be a string");
+                }
+                inputs.add(input.get(i).asText());
+            }
+        } else {
+            throw ApiException.badRequest("input", "'input' must be a string or an array of 1.." + MAX_INPUTS + " strings");
+        }
+        List<Embedder.Embedding> embeddings = embedAll(inputs, Embedder.Pooling.MEAN);
+        ObjectNode out = Json.object();
+        out.put("model", Json.string(body, "model", modelId));
+        ArrayNode all = out.putArray("embeddings");
+        int tokens = 0;
+        for (Embedder.Embedding e : embeddings) {
+            ArrayNode arr = all.addArray();
+            for (float v : e.vector()) {
+                arr.add(v);
+            }
+            tokens += e.tokens();
+        }
+        out.put("total_duration", System.nanoTime() - start);
+        out.put("load_duration", 0);
+        out.put("prompt_eval_count", tokens);
+        return out;
     }
 
     private static void usage(ObjectNode out, int tokens) {

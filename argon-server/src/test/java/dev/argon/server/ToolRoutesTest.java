@@ -120,6 +120,22 @@ class ToolRoutesTest {
     }
 
     @Test
+    void ollamaEmbedReturnsTheSameMeanPooledVectors() throws Exception {
+        float[] a = new Embedder(served.model, Embedder.Pooling.MEAN, 64).embed("Once upon a time").vector();
+        float[] b = new Embedder(served.model, Embedder.Pooling.MEAN, 64).embed("The cat sat.").vector();
+        JsonNode out = ok(served.post("/api/embed", "{\"model\":\"" + ID + "\",\"input\":[\"Once upon a time\",\"The cat sat.\"]}"));
+        assertThat(out.get("embeddings")).hasSize(2);
+        for (int i = 0; i < a.length; i++) {
+            assertThat((float) out.get("embeddings").get(0).get(i).asDouble()).isEqualTo(a[i]);
+            assertThat((float) out.get("embeddings").get(1).get(i).asDouble()).isEqualTo(b[i]);
+        }
+        assertThat(out.get("prompt_eval_count").asInt()).isPositive();
+        HttpResponse<String> bad = served.post("/api/embed", "{\"input\":[1]}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(Json.MAPPER.readTree(bad.body()).get("error").asText()).contains("'input[0]' must be a string");
+    }
+
+    @Test
     void openAiJavaAndLangChain4jReadTheEmbeddings() {
         float[] expected = new Embedder(served.model, Embedder.Pooling.MEAN, 64).embed("Once upon a time").vector();
         OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(served.server.url() + "/v1").apiKey("none")
