@@ -141,6 +141,11 @@ public final class ArgonLocalModel implements AutoCloseable {
         }
     }
 
+    /** @return the loaded model (for embeddings and other non-chat uses; owned by this object) */
+    public LanguageModel model() {
+        return model;
+    }
+
     /** @return the model's name (its file name without {@code .gguf}) */
     public String name() {
         return name;

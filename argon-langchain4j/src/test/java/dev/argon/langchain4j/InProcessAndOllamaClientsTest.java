@@ -103,6 +103,29 @@ class InProcessAndOllamaClientsTest {
     }
 
     @Test
+    void inProcessEmbeddingsEqualTheServersVectors() throws Exception {
+        ArgonEmbeddingModel em = new ArgonEmbeddingModel(local);
+        var r = em.embedAll(java.util.List.of(dev.langchain4j.data.segment.TextSegment.from("Once upon a time"),
+                dev.langchain4j.data.segment.TextSegment.from("The cat sat.")));
+        assertThat(r.content()).hasSize(2);
+        assertThat(em.dimension()).isEqualTo(model.config().dim());
+        java.net.http.HttpResponse<String> http = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + server.port() + "/v1/embeddings"))
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"input\":[\"Once upon a time\",\"The cat sat.\"]}")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        var data = new com.fasterxml.jackson.databind.ObjectMapper().readTree(http.body()).get("data");
+        for (int k = 0; k < 2; k++) {
+            float[] v = r.content().get(k).vector();
+            assertThat(v).hasSize(model.config().dim());
+            for (int i = 0; i < v.length; i++) {
+                assertThat(v[i]).isEqualTo((float) data.get(k).get("embedding").get(i).asDouble());
+            }
+        }
+        assertThat(r.tokenUsage().inputTokenCount()).isPositive();
+    }
+
+    @Test
     void inProcessGreedyAnswersEqualTheServers() throws Exception {
         JsonNode expected = serverAnswer("You tell stories.", "Tell me about Lily.");
         assertThat(content(expected)).isNotBlank();
