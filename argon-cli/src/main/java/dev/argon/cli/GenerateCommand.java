@@ -51,6 +51,10 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (not printed); repeatable.")
     List<String> stop = List.of();
 
+    @Option(names = "--ban-string", paramLabel = "TEXT",
+            description = "Never emit this text: back up to the token that started it and ban that token there; repeatable.")
+    List<String> banStrings = List.of();
+
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
 
@@ -93,6 +97,9 @@ final class GenerateCommand implements Runnable {
             throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
                     + " --reward-model files; give one weight per reward model, or none (1 each)");
         }
+        if (!banStrings.isEmpty() && (request.guided() || !rewardModels.isEmpty())) {
+            throw new ArgonException("--ban-string cannot be combined with --cfg-scale or --reward-model");
+        }
         if (rewardModels.isEmpty() && rewardBeta != 1f) {
             throw new ArgonException("--reward-beta needs --reward-model");
         }
@@ -104,7 +111,7 @@ final class GenerateCommand implements Runnable {
         long loadStart = System.nanoTime();
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             int ctx = run.contextFor(model, err);
-            Generator generator = new Generator(model, run.cachePrecision());
+            Generator generator = new Generator(model, run.cachePrecision()).withBannedStrings(banStrings);
             List<LanguageModel> rewardLoaded = new java.util.ArrayList<>();
             try {
                 if (!rewardModels.isEmpty()) {

@@ -20,6 +20,7 @@ public final class Generator {
     private final LanguageModel model;
     private final KvCache.Precision cachePrecision;
     private final RewardGuidance rewards;
+    private final BannedStrings banned;
 
     /** A generator with an exact (F32) KV cache. */
     public Generator(LanguageModel model) {
@@ -28,13 +29,26 @@ public final class Generator {
 
     /** @param cachePrecision precision of the KV cache of each generation */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
-        this(model, cachePrecision, null);
+        this(model, cachePrecision, null, null);
     }
 
-    private Generator(LanguageModel model, KvCache.Precision cachePrecision, RewardGuidance rewards) {
+    private Generator(LanguageModel model, KvCache.Precision cachePrecision, RewardGuidance rewards, BannedStrings banned) {
         this.model = model;
         this.cachePrecision = cachePrecision;
         this.rewards = rewards;
+        this.banned = banned;
+    }
+
+    /**
+     * A generator that never emits any of {@code strings} ({@code --ban-string}): when one
+     * appears, the sequence backs up to the token where it started and bans that token there
+     * (see {@link Sequence#rollback}). Streamed text is held back by the longest banned string
+     * plus the longest token text. Unguided generation only.
+     *
+     * @throws ArgonException if a string is empty
+     */
+    public Generator withBannedStrings(List<String> strings) {
+        return new Generator(model, cachePrecision, rewards, strings.isEmpty() ? null : new BannedStrings(strings));
     }
 
     /**
@@ -44,7 +58,7 @@ public final class Generator {
      */
     public Generator withRewards(RewardGuidance g) {
         g.checkVocabulary(model);
-        return new Generator(model, cachePrecision, g);
+        return new Generator(model, cachePrecision, g, banned);
     }
 
     /**
@@ -108,6 +122,12 @@ public final class Generator {
      */
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
+        if (banned != null) {
+            if (req.guided() || (rewards != null && rewards.active())) {
+                throw new ArgonException("banned strings (--ban-string) cannot be combined with guidance or reward models");
+            }
+            return banned.run(model, model.newState(contextLength, cachePrecision), req, prompt, contextLength, listener, cancelled);
+        }
         if (rewards != null && rewards.active()) {
             if (req.guided()) {
                 throw new ArgonException("classifier-free guidance (--cfg-scale) and reward models (--reward-model) cannot be combined");
