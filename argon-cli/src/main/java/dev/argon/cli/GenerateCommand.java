@@ -61,6 +61,10 @@ final class GenerateCommand implements Runnable {
             description = "Never end at an end-of-generation token (its logit is biased by -100, as OpenAI's logit_bias bans a token); with -n, run to the limit.")
     boolean ignoreEos;
 
+    @Option(names = "--ban-string", paramLabel = "TEXT",
+            description = "Never emit this text: back up to the token that started it and ban that token there; repeatable.")
+    List<String> banStrings = List.of();
+
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
 
@@ -104,6 +108,9 @@ final class GenerateCommand implements Runnable {
             throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
                     + " --reward-model files; give one weight per reward model, or none (1 each)");
         }
+        if (!banStrings.isEmpty() && (request.guided() || !rewardModels.isEmpty())) {
+            throw new ArgonException("--ban-string cannot be combined with --cfg-scale or --reward-model");
+        }
         if (rewardModels.isEmpty() && rewardBeta != 1f) {
             throw new ArgonException("--reward-beta needs --reward-model");
         }
@@ -115,7 +122,7 @@ final class GenerateCommand implements Runnable {
         long loadStart = System.nanoTime();
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             int ctx = run.contextFor(model, err);
-            Generator generator = run.generator(model, ctx);
+            Generator generator = run.generator(model, ctx).withBannedStrings(banStrings);
             if (ignoreEos) {
                 request = request.withSampling(request.sampling().withLogitBias(
                         RunOptions.endOfGenerationBan(model.tokenizer(), request.sampling())));

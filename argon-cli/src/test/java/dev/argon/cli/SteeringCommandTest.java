@@ -49,4 +49,16 @@ class SteeringCommandTest {
         assertThat(weights.exitCode()).isEqualTo(2);
         assertThat(weights.err()).contains("one weight per reward model");
     }
+
+    @Test
+    void banStringKeepsTheTextOut() {
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "30", "--temp", "0");
+        CliRun banned = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "30", "--temp", "0", "--ban-string", "Lily");
+        assertThat(plain.out()).contains("Lily");
+        assertThat(banned.exitCode()).as(banned.err()).isZero();
+        assertThat(banned.out()).doesNotContain("Lily").startsWith(", there was a little girl named ");
+        CliRun both = CliRun.of("generate", "-m", STORIES, "-n", "5", "--ban-string", "x", "--cfg-scale", "2");
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).contains("--ban-string");
+    }
 }

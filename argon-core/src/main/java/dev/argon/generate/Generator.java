@@ -22,6 +22,7 @@ public final class Generator {
     private final KvCache.Precision cachePrecision;
     private final ContextPolicy policy;
     private final RewardGuidance rewards;
+    private final BannedStrings banned;
 
     /** A generator with an exact (F32) KV cache. */
     public Generator(LanguageModel model) {
@@ -30,7 +31,7 @@ public final class Generator {
 
     /** @param cachePrecision precision of the KV cache of each generation */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
-        this(model, cachePrecision, ContextPolicy.NONE, null);
+        this(model, cachePrecision, ContextPolicy.NONE, null, null);
     }
 
     /**
@@ -39,14 +40,28 @@ public final class Generator {
      *     (the last two generate without bound)
      */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy) {
-        this(model, cachePrecision, policy, null);
+        this(model, cachePrecision, policy, null, null);
     }
 
-    private Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy, RewardGuidance rewards) {
+    private Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy, RewardGuidance rewards,
+                      BannedStrings banned) {
         this.model = model;
         this.cachePrecision = cachePrecision;
         this.policy = policy;
         this.rewards = rewards;
+        this.banned = banned;
+    }
+
+    /**
+     * A generator that never emits any of {@code strings} ({@code --ban-string}): when one
+     * appears, the sequence backs up to the token where it started and bans that token there
+     * (see {@link Sequence#rollback}). Streamed text is held back by the longest banned string
+     * plus the longest token text. Unguided generation only.
+     *
+     * @throws ArgonException if a string is empty
+     */
+    public Generator withBannedStrings(List<String> strings) {
+        return new Generator(model, cachePrecision, policy, rewards, strings.isEmpty() ? null : new BannedStrings(strings));
     }
 
     /**
@@ -56,7 +71,7 @@ public final class Generator {
      */
     public Generator withRewards(RewardGuidance g) {
         g.checkVocabulary(model);
-        return new Generator(model, cachePrecision, policy, g);
+        return new Generator(model, cachePrecision, policy, g, banned);
     }
 
     /**
@@ -121,9 +136,15 @@ public final class Generator {
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
         boolean rewarded = rewards != null && rewards.active();
-        if (policy.unbounded() && (rewarded || req.guided())) {
-            throw new ArgonException("a context shift or sinks + window (" + policy + ") cannot be combined with"
-                    + " classifier-free guidance or reward models yet");
+        if (policy.unbounded() && (rewarded || req.guided() || banned != null)) {
+            throw new ArgonException("a context shift, sinks + window or H2O (" + policy + ") cannot be combined with"
+                    + " classifier-free guidance, reward models or banned strings yet");
+        }
+        if (banned != null) {
+            if (req.guided() || rewarded) {
+                throw new ArgonException("banned strings (--ban-string) cannot be combined with guidance or reward models");
+            }
+            return banned.run(model, model.newState(contextLength, cachePrecision), req, prompt, contextLength, listener, cancelled);
         }
         if (rewarded) {
             if (req.guided()) {

@@ -235,6 +235,24 @@ public final class Sequence {
         return prompt.length + n - 1;
     }
 
+    /** @return how many tokens {@link #rollback} can remove now */
+    public int checkpointsKept() {
+        return Math.min(n, checkpoints.size());
+    }
+
+    /** @return the text so far (stop strings and incomplete characters held back are not in it yet) */
+    public CharSequence text() {
+        return text;
+    }
+
+    /** @return the generated token at index {@code i < generatedCount()} */
+    public int generated(int i) {
+        if (i < 0 || i >= n) {
+            throw new IndexOutOfBoundsException("token " + i + " of " + n);
+        }
+        return generated[i];
+    }
+
     /** @return the prompt token ids */
     public int[] prompt() {
         return prompt;

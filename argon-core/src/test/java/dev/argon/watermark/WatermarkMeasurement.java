@@ -32,6 +32,8 @@ class WatermarkMeasurement {
         try (LanguageModel model = Models.load(TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf"), 2)) {
             Generator g = new Generator(model);
             int detected = 0;
+            int full = 0;
+            int fullDetected = 0;
             int nullTests = 0;
             int nullOver4 = 0;
             int nullOver2 = 0;
@@ -62,9 +64,20 @@ class WatermarkMeasurement {
                 GenerationResult u = g.run(plain, prompt, 512, l, () -> false);
                 nllPlain += nll[0];
                 tokPlain += u.generatedTokens().length;
-                double z = d.detect(model.tokenizer().encode(m.text(), false, false)).z();
+                WatermarkDetector.Score score = d.detect(model.tokenizer().encode(m.text(), false, false));
+                double z = score.z();
                 zSum += z;
                 detected += z >= 4 ? 1 : 0;
+                if (m.generatedTokens().length == 200) {
+                    full++;
+                    fullDetected += z >= 4 ? 1 : 0;
+                } else {
+                    System.out.printf(Locale.ROOT, "MEASURE seed %d ended after %d tokens: scored %d, z %.2f%n", seed,
+                            m.generatedTokens().length, score.scored(), z);
+                }
+                if (seed % 10 == 9) {
+                    System.out.printf(Locale.ROOT, "MEASURE progress %d: detected %d, mean z %.2f%n", seed + 1, detected, zSum / (seed + 1));
+                }
                 int[] plainIds = model.tokenizer().encode(u.text(), false, false);
                 for (int k = 0; k < 5; k++) {
                     double zn = new WatermarkDetector(k == 0 ? key : WatermarkScheme.of("other " + k)).detect(plainIds).z();
@@ -73,6 +86,8 @@ class WatermarkMeasurement {
                     nullOver2 += zn > 2 ? 1 : 0;
                 }
             }
+            System.out.printf(Locale.ROOT, "MEASURE texts of the full 200 tokens: %d, detected z>=4 %d (%.1f%%)%n", full, fullDetected,
+                    100.0 * fullDetected / Math.max(1, full));
             System.out.printf(Locale.ROOT, "MEASURE samples %d: detected z>=4 %d (%.1f%%), mean z %.2f | null tests %d: z>4 %d (%.2f%%, nominal %.4f%%), z>2 %d (%.2f%%, nominal 2.28%%) | PPL marked %.3f plain %.3f%n",
                     samples, detected, 100.0 * detected / samples, zSum / samples, nullTests, nullOver4, 100.0 * nullOver4 / nullTests,
                     100 * WatermarkDetector.upperTail(4), nullOver2, 100.0 * nullOver2 / nullTests,

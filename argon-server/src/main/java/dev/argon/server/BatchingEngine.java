@@ -124,6 +124,10 @@ public final class BatchingEngine implements Engine {
     }
 
     private List<BatchScheduler.Handle> submit(List<GenerationRequest> reqs, int[] promptIds, BooleanSupplier cancelled) {
+        if (reqs.getFirst().guided() && scheduler.options().parallel() < 2) {
+            throw ApiException.badRequest("guidance_scale", "'guidance_scale' runs a second sequence and needs a server with"
+                    + " --parallel 2 or more; this one has " + scheduler.options().parallel());
+        }
         try {
             return scheduler.submitAll(reqs, promptIds, cancelled);
         } catch (BatchScheduler.OverloadedException e) {

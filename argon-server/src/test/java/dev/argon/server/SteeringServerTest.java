@@ -123,4 +123,24 @@ class SteeringServerTest {
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("guidance_scale");
     }
+
+    @Test
+    void guidanceOnAOneSlotServerIsA400() throws Exception {
+        ChatTemplate template;
+        try (GgufFile f = GgufFile.open(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"))) {
+            template = ChatTemplate.fromGguf(f, model.tokenizer());
+        }
+        OpenAiServer one = new OpenAiServer(model, template, new ServerConfig("127.0.0.1", 0, 1, 4, 256, KvCache.Precision.F32, null,
+                "stories260K")).start();
+        try {
+            HttpRequest r = HttpRequest.newBuilder(URI.create(one.url() + "/v1/completions")).timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\",\"max_tokens\":3,\"guidance_scale\":2}")).build();
+            HttpResponse<String> resp = http.send(r, HttpResponse.BodyHandlers.ofString());
+            assertThat(resp.statusCode()).as(resp.body()).isEqualTo(400);
+            assertThat(JSON.readTree(resp.body()).at("/error/message").textValue()).contains("--parallel 2");
+        } finally {
+            one.stop(Duration.ofSeconds(5));
+        }
+    }
 }
