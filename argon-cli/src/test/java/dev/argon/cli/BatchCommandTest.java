@@ -223,9 +223,10 @@ class BatchCommandTest {
                 completion("ok", "again", 5),
                 "[1, 2]"));
         Path out = dir.resolve("out.jsonl");
-        CliRun r = batch(in, out);
+        CliRun r = batch(in, out, "--progress");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.err()).contains("1 ok, 8 errors");
+        assertThat(r.err()).contains("batch").contains("9/9").contains("rows").contains("tok/s"); // the progress bar
         List<JsonNode> rows = rows(out);
         assertThat(rows).hasSize(9);
         Map<String, JsonNode> byLine = new HashMap<>();
