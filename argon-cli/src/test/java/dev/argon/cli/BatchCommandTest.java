@@ -279,6 +279,10 @@ class BatchCommandTest {
         CliRun np = CliRun.of("batch", "-m", TestFiles.model(MODEL).toString(), "-i", in.toString(), "-o", out.toString(), "-np", "0");
         assertThat(np.exitCode()).isEqualTo(2);
         assertThat(np.err()).contains("--parallel is 0");
+        CliRun noModel = CliRun.of("batch", "-m", dir.resolve("missing.gguf").toString(), "-i", in.toString(), "-o", out.toString());
+        assertThat(noModel.exitCode()).isEqualTo(2);
+        assertThat(noModel.err()).contains("argon: error:").contains("missing.gguf");
+        assertThat(out).doesNotExist(); // a run that wrote no row leaves no file behind
         CliRun temp = batch(in, out, "--temp", "-1");
         assertThat(temp.exitCode()).isEqualTo(2);
         assertThat(temp.err()).contains("--temp");
