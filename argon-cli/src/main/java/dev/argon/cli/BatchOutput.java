@@ -32,11 +32,15 @@ final class BatchOutput implements AutoCloseable {
     private final FileChannel channel;
     private final Set<String> done = new HashSet<>();
     private final int resumedRows;
+    /** The file this run created, deleted again when the run ends without writing a row (it failed early); else null. */
+    private Path created;
+    private int written;
 
-    private BatchOutput(FileChannel channel, Set<String> done) {
+    private BatchOutput(FileChannel channel, Set<String> done, Path created) {
         this.channel = channel;
         this.done.addAll(done);
         this.resumedRows = done.size();
+        this.created = created;
     }
 
     /**
@@ -55,6 +59,7 @@ final class BatchOutput implements AutoCloseable {
             if (parent != null && !Files.isDirectory(parent)) {
                 throw new ArgonException("--output " + path + ": directory " + parent + " does not exist");
             }
+            boolean existed = Files.exists(path);
             FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             try {
                 long keep = readDone(path, ch, done);
@@ -66,7 +71,7 @@ final class BatchOutput implements AutoCloseable {
                 ch.close();
                 throw e;
             }
-            return new BatchOutput(ch, done);
+            return new BatchOutput(ch, done, existed ? null : path);
         } catch (NoSuchFileException e) {
             throw new ArgonException("cannot create --output " + path + ": no such directory");
         } catch (IOException e) {
@@ -151,6 +156,7 @@ final class BatchOutput implements AutoCloseable {
                 channel.write(buf);
             }
             done.add(key);
+            written++;
         } catch (IOException e) {
             throw new ArgonException("cannot write the batch output: " + e.getMessage());
         }
@@ -160,6 +166,9 @@ final class BatchOutput implements AutoCloseable {
     public synchronized void close() {
         try {
             channel.close();
+            if (created != null && written == 0) {
+                Files.deleteIfExists(created); // nothing written (an early failure, or an empty input): leave no empty file
+            }
         } catch (IOException e) {
             throw new ArgonException("cannot close the batch output: " + e.getMessage());
         }

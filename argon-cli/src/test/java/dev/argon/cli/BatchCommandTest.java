@@ -221,13 +221,15 @@ class BatchCommandTest {
                 "{\"custom_id\": \"s\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {\"messages\": [], \"max_tokens\": 4}}",
                 completion("ok", "Once upon a time", 5),
                 completion("ok", "again", 5),
-                "[1, 2]"));
+                "[1, 2]",
+                completion("long", "cat ".repeat(300), 5)));
         Path out = dir.resolve("out.jsonl");
-        CliRun r = batch(in, out);
+        CliRun r = batch(in, out, "--progress");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.err()).contains("1 ok, 8 errors");
+        assertThat(r.err()).contains("1 ok, 9 errors");
+        assertThat(r.err()).contains("batch").contains("10/10").contains("rows").contains("tok/s"); // the progress bar
         List<JsonNode> rows = rows(out);
-        assertThat(rows).hasSize(9);
+        assertThat(rows).hasSize(10);
         Map<String, JsonNode> byLine = new HashMap<>();
         Map<String, JsonNode> byCustomId = new HashMap<>();
         for (JsonNode row : rows) {
@@ -248,6 +250,9 @@ class BatchCommandTest {
         assertError(byCustomId.get("t"), "top_p", "'top_p' is 3");
         assertError(byCustomId.get("g"), "method", "'GET'; expected POST");
         assertError(byCustomId.get("s"), "messages", "'messages' is empty");
+        assertError(byCustomId.get("long"), "prompt", "but the context holds 256 tokens");
+        assertThat(byCustomId.get("long").at("/body/error/code").asText()).isEqualTo("context_length_exceeded");
+        assertThat(byCustomId.get("long").at("/body/error/message").asText()).contains("use a larger -c").doesNotContain("server");
         assertThat(byCustomId.get("ok").get("status_code").asInt()).isEqualTo(200);
         assertThat(byCustomId.get("ok").at("/body/choices/0/text").asText()).isEqualTo(", there was a little");
     }
@@ -278,6 +283,10 @@ class BatchCommandTest {
         CliRun np = CliRun.of("batch", "-m", TestFiles.model(MODEL).toString(), "-i", in.toString(), "-o", out.toString(), "-np", "0");
         assertThat(np.exitCode()).isEqualTo(2);
         assertThat(np.err()).contains("--parallel is 0");
+        CliRun noModel = CliRun.of("batch", "-m", dir.resolve("missing.gguf").toString(), "-i", in.toString(), "-o", out.toString());
+        assertThat(noModel.exitCode()).isEqualTo(2);
+        assertThat(noModel.err()).contains("argon: error:").contains("missing.gguf");
+        assertThat(out).doesNotExist(); // a run that wrote no row leaves no file behind
         CliRun temp = batch(in, out, "--temp", "-1");
         assertThat(temp.exitCode()).isEqualTo(2);
         assertThat(temp.err()).contains("--temp");

@@ -89,7 +89,12 @@ public final class CompletionApi {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("body", "'body' must be a JSON object (the request body of " + url + ")");
         }
-        CompletionRequest req = parser.parse(body, chat);
+        CompletionRequest req;
+        try {
+            req = parser.parse(body, chat);
+        } catch (ApiException e) {
+            throw offline(e);
+        }
         if (req.stream()) {
             throw ApiException.badRequest("stream", "'stream' is not supported in a batch: each answer is written whole");
         }
@@ -108,7 +113,12 @@ public final class CompletionApi {
         } catch (ArgonException e) {
             throw RequestParser.coreError(e);
         }
-        int[] ids = parser.tokenize(generation.prompt(), "prompt");
+        int[] ids;
+        try {
+            ids = parser.tokenize(generation.prompt(), "prompt");
+        } catch (ApiException e) {
+            throw offline(e);
+        }
         return new Prepared(new CompletionRequest(false, false, false, generation, ids, 1, null));
     }
 
@@ -145,6 +155,16 @@ public final class CompletionApi {
         return new Responses(req.chat(), false, modelId, tokenizer)
                 .withTools(req.tools() != null && req.tools().callsPossible() ? req.tools() : null)
                 .completion(results, wantLogprobs ? logprobs : null);
+    }
+
+    /** The parser's error in words for an offline job: its context is the job's {@code -c}, not a server's. */
+    private static ApiException offline(ApiException e) {
+        if (!"context_length_exceeded".equals(e.code())) {
+            return e;
+        }
+        String message = e.getMessage().replace("this server's context", "the context")
+                .replace("start the server with a larger -c", "use a larger -c");
+        return new ApiException(e.status(), e.type(), e.param(), e.code(), message);
     }
 
     /** @return OpenAI's error body {@code {"error": {"message", "type", "param", "code"}}} for {@code e} */

@@ -109,6 +109,7 @@ public final class ArgonCompletion extends Transformer {
         setDefault(parseSpecial, (Object) false);
     }
 
+    /** @return this stage's id */
     @Override
     public String uid() {
         return uid;
@@ -116,145 +117,177 @@ public final class ArgonCompletion extends Transformer {
 
     // ---- params (public accessors: spark.ml finds params by these methods) ----
 
+    /** @return the {@code inputCol} param (defaults in the class comment) */
     public Param<String> inputCol() {
         return inputCol;
     }
 
+    /** @return the {@code outputCol} param (defaults in the class comment) */
     public Param<String> outputCol() {
         return outputCol;
     }
 
+    /** @return the {@code errorCol} param (defaults in the class comment) */
     public Param<String> errorCol() {
         return errorCol;
     }
 
+    /** @return the {@code modelPath} param (defaults in the class comment) */
     public Param<String> modelPath() {
         return modelPath;
     }
 
+    /** @return the {@code maxTokens} param (defaults in the class comment) */
     public IntParam maxTokens() {
         return maxTokens;
     }
 
+    /** @return the {@code temperature} param (defaults in the class comment) */
     public DoubleParam temperature() {
         return temperature;
     }
 
+    /** @return the {@code topK} param (defaults in the class comment) */
     public IntParam topK() {
         return topK;
     }
 
+    /** @return the {@code topP} param (defaults in the class comment) */
     public DoubleParam topP() {
         return topP;
     }
 
+    /** @return the {@code minP} param (defaults in the class comment) */
     public DoubleParam minP() {
         return minP;
     }
 
+    /** @return the {@code seed} param (defaults in the class comment) */
     public LongParam seed() {
         return seed;
     }
 
+    /** @return the {@code parallel} param (defaults in the class comment) */
     public IntParam parallel() {
         return parallel;
     }
 
+    /** @return the {@code batchTokens} param (defaults in the class comment) */
     public IntParam batchTokens() {
         return batchTokens;
     }
 
+    /** @return the {@code contextSize} param (defaults in the class comment) */
     public IntParam contextSize() {
         return contextSize;
     }
 
+    /** @return the {@code threads} param (defaults in the class comment) */
     public IntParam threads() {
         return threads;
     }
 
+    /** @return the {@code cacheType} param (defaults in the class comment) */
     public Param<String> cacheType() {
         return cacheType;
     }
 
+    /** @return the {@code parseSpecial} param (defaults in the class comment) */
     public BooleanParam parseSpecial() {
         return parseSpecial;
     }
 
+    /** Sets {@code inputCol}. @return this */
     public ArgonCompletion setInputCol(String v) {
         set(inputCol, v);
         return this;
     }
 
+    /** Sets {@code outputCol}. @return this */
     public ArgonCompletion setOutputCol(String v) {
         set(outputCol, v);
         return this;
     }
 
+    /** Sets {@code errorCol}. @return this */
     public ArgonCompletion setErrorCol(String v) {
         set(errorCol, v);
         return this;
     }
 
+    /** Sets {@code modelPath}. @return this */
     public ArgonCompletion setModelPath(String v) {
         set(modelPath, v);
         return this;
     }
 
+    /** Sets {@code maxTokens}. @return this */
     public ArgonCompletion setMaxTokens(int v) {
         set(maxTokens, (Object) v);
         return this;
     }
 
+    /** Sets {@code temperature}. @return this */
     public ArgonCompletion setTemperature(double v) {
         set(temperature, (Object) v);
         return this;
     }
 
+    /** Sets {@code topK}. @return this */
     public ArgonCompletion setTopK(int v) {
         set(topK, (Object) v);
         return this;
     }
 
+    /** Sets {@code topP}. @return this */
     public ArgonCompletion setTopP(double v) {
         set(topP, (Object) v);
         return this;
     }
 
+    /** Sets {@code minP}. @return this */
     public ArgonCompletion setMinP(double v) {
         set(minP, (Object) v);
         return this;
     }
 
+    /** Sets {@code seed}. @return this */
     public ArgonCompletion setSeed(long v) {
         set(seed, (Object) v);
         return this;
     }
 
+    /** Sets {@code parallel}. @return this */
     public ArgonCompletion setParallel(int v) {
         set(parallel, (Object) v);
         return this;
     }
 
+    /** Sets {@code batchTokens}. @return this */
     public ArgonCompletion setBatchTokens(int v) {
         set(batchTokens, (Object) v);
         return this;
     }
 
+    /** Sets {@code contextSize}. @return this */
     public ArgonCompletion setContextSize(int v) {
         set(contextSize, (Object) v);
         return this;
     }
 
+    /** Sets {@code threads}. @return this */
     public ArgonCompletion setThreads(int v) {
         set(threads, (Object) v);
         return this;
     }
 
+    /** Sets {@code cacheType}. @return this */
     public ArgonCompletion setCacheType(String v) {
         set(cacheType, v);
         return this;
     }
 
+    /** Sets {@code parseSpecial}. @return this */
     public ArgonCompletion setParseSpecial(boolean v) {
         set(parseSpecial, (Object) v);
         return this;

@@ -31,6 +31,7 @@ public final class SparkBatch {
     private SparkBatch() {
     }
 
+    /** Runs the job with {@link SparkBatch}'s options on the session spark-submit configured; bad options exit 2. */
     public static void main(String[] args) {
         Map<String, String> o;
         try {
