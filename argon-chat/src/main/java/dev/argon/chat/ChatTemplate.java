@@ -280,6 +280,47 @@ public final class ChatTemplate {
         return new ChatTemplate(source, specialTokens, LiteralMarks.Specials.NONE, fallback);
     }
 
+    /**
+     * This template's BOS/EOS texts and control tokens with another template text: for
+     * {@code --chat-template}, which overrides a file's template.
+     *
+     * @param template a Hugging Face Jinja chat template, or a name of {@link #builtin(String)}
+     * @throws ArgonException if the template uses a filter or test that is not supported
+     */
+    public ChatTemplate withSource(String template) {
+        String named = builtin(template);
+        return new ChatTemplate(named != null ? named : template, specialTokens, specials, false);
+    }
+
+    /** The names {@link #builtin(String)} knows, as llama.cpp's {@code --chat-template} names them. */
+    public static final List<String> BUILTIN_NAMES = List.of("chatml", "llama2", "llama3", "phi3", "gemma", "zephyr");
+
+    /**
+     * A well-known chat format by llama.cpp's name for it (the formats as their model cards
+     * describe them): {@code chatml}, {@code llama2}, {@code llama3}, {@code phi3}, {@code gemma}
+     * (assistant turns as {@code model}), {@code zephyr}.
+     *
+     * @return the template text, or null when {@code name} is none of {@link #BUILTIN_NAMES}
+     */
+    public static String builtin(String name) {
+        return switch (name) {
+            case "chatml" -> CHATML;
+            case "llama2" -> LLAMA2;
+            case "llama3" -> "{% for message in messages %}{% if loop.index0 == 0 %}{{ bos_token }}{% endif %}"
+                    + "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}"
+                    + "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
+            case "phi3" -> "{% for message in messages %}{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
+                    + "{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}";
+            case "gemma" -> "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}{% set role = 'model' %}"
+                    + "{% else %}{% set role = message['role'] %}{% endif %}"
+                    + "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}"
+                    + "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}";
+            case "zephyr" -> "{% for message in messages %}{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token + '\n' }}"
+                    + "{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}";
+            default -> null;
+        };
+    }
+
     /** @return the template text (the fallback's when {@link #isFallback()}) */
     public String source() {
         return source;

@@ -81,6 +81,9 @@ final class ChatCommand implements Runnable {
                     + " untrusted text; by default message text is always plain text and only the template writes control tokens.")
     boolean parseSpecialInContent;
 
+    @Mixin
+    ChatTemplateOptions chatTemplate;
+
     /** The terminal of the interactive mode; null = the system's (tests set their own). */
     Terminal terminal;
 
@@ -97,13 +100,13 @@ final class ChatCommand implements Runnable {
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
-                template = ChatTemplate.fromGguf(file, model.tokenizer());
+                template = chatTemplate.apply(ChatTemplate.fromGguf(file, model.tokenizer()));
             }
             if (parseSpecialInContent) {
                 template = template.withSpecialTokensInContent();
             }
             int ctx = run.contextFor(model, err);
-            Session session = new Session(new Generator(model, run.cachePrecision()), model.tokenizer(), template, sampling, nPredict, ctx,
+            Session session = new Session(run.generator(model, ctx), model.tokenizer(), template, sampling, nPredict, ctx,
                     ids -> run.printPrompt(model.tokenizer(), ids, err), constraint);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),

@@ -4,6 +4,9 @@ import dev.argon.ArgonException;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
+import dev.argon.generate.Guidance;
+import dev.argon.generate.RewardGuidance;
+import dev.argon.tokenizer.PromptText;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
 import picocli.CommandLine.Command;
@@ -35,11 +38,17 @@ final class GenerateCommand implements Runnable {
     @Mixin
     StructuredOutputOptions structured;
 
+    @Mixin
+    WatermarkOptions watermark;
+
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
-    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.")
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file; - = standard input.")
     Path promptFile;
+
+    /** Standard input, for {@code -f -} (tests set their own). */
+    java.io.InputStream stdin = System.in;
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "256",
             description = "Tokens to generate; -1 = until end of sequence or the context is full (default: ${DEFAULT-VALUE}).")
@@ -48,57 +57,125 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (not printed); repeatable.")
     List<String> stop = List.of();
 
+    @Option(names = "--ignore-eos",
+            description = "Never end at an end-of-generation token (its logit is biased by -100, as OpenAI's logit_bias bans a token); with -n, run to the limit.")
+    boolean ignoreEos;
+
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
 
     @Option(names = "--parse-special", description = "Treat text such as <s> in the prompt as the special token it names.")
     boolean parseSpecial;
 
+    @Option(names = "--cfg-scale", paramLabel = "S", defaultValue = "1.0",
+            description = "Classifier-free guidance scale; 1 = off, > 1 steers away from the negative prompt (default: ${DEFAULT-VALUE}).")
+    float cfgScale;
+
+    @Option(names = "--cfg-negative-prompt", paramLabel = "TEXT",
+            description = "Negative prompt for classifier-free guidance (default: empty, i.e. only BOS).")
+    String cfgNegativePrompt;
+
+    @Option(names = "--reward-model", paramLabel = "FILE",
+            description = "GenARM: steer with this autoregressive reward model (same vocabulary as the model); repeatable.")
+    List<Path> rewardModels = List.of();
+
+    @Option(names = "--reward-weight", paramLabel = "W",
+            description = "Weight of each --reward-model, in order (default: 1 each); repeatable.")
+    List<Float> rewardWeights = List.of();
+
+    @Option(names = "--reward-beta", paramLabel = "B", defaultValue = "1.0",
+            description = "GenARM beta: p ~ p_base * prod p_reward^(w/B); smaller steers harder (default: ${DEFAULT-VALUE}).")
+    float rewardBeta;
+
     @Override
     public void run() {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         String text = promptText();
-        GenerationRequest request = new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial)
+        GenerationRequest request = watermark.apply(new GenerationRequest(text, nPredict, run.sampling(), stop, true, parseSpecial))
                 .withConstraint(structured.constraint());
+        if (cfgNegativePrompt != null && cfgScale == 1f) {
+            throw new ArgonException("--cfg-negative-prompt needs --cfg-scale other than 1 (1 = no guidance)");
+        }
+        request = request.withGuidance(new Guidance(cfgScale,
+                new PromptText(cfgNegativePrompt == null ? "" : cfgNegativePrompt, parseSpecial, null)));
         run.validate(request);
+        if (!rewardWeights.isEmpty() && rewardWeights.size() != rewardModels.size()) {
+            throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
+                    + " --reward-model files; give one weight per reward model, or none (1 each)");
+        }
+        if (rewardModels.isEmpty() && rewardBeta != 1f) {
+            throw new ArgonException("--reward-beta needs --reward-model");
+        }
+        if (!rewardModels.isEmpty() && request.guided()) {
+            throw new ArgonException("classifier-free guidance (--cfg-scale) and reward models (--reward-model) cannot be combined");
+        }
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             int ctx = run.contextFor(model, err);
-            Generator generator = new Generator(model, run.cachePrecision());
-            int[] promptIds = generator.tokenizePrompt(request, ctx);
-            run.printPrompt(model.tokenizer(), promptIds, err);
-            err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
-                    path.getFileName(), model.config().architecture(), model.parameterCount(),
-                    (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);
-            run.printKvCache(model, ctx, 1, err);
-            if (echo) {
-                out.print(text);
-                out.flush();
+            Generator generator = run.generator(model, ctx);
+            if (ignoreEos) {
+                request = request.withSampling(request.sampling().withLogitBias(
+                        RunOptions.endOfGenerationBan(model.tokenizer(), request.sampling())));
             }
-            // A closed pipe (| head) or a full disk stops the generation instead of running on unseen.
-            GenerationResult r = generator.generate(request, promptIds, ctx, piece -> {
-                out.print(piece);
-                out.flush();
-            }, out::checkError);
-            out.println();
+            List<LanguageModel> rewardLoaded = new java.util.ArrayList<>();
+            try {
+                if (!rewardModels.isEmpty()) {
+                    List<RewardGuidance.Reward> rs = new java.util.ArrayList<>();
+                    for (int i = 0; i < rewardModels.size(); i++) {
+                        LanguageModel rm = Models.load(rewardModels.get(i), run.modelOptions());
+                        rewardLoaded.add(rm);
+                        rs.add(new RewardGuidance.Reward(rewardModels.get(i).getFileName().toString(), rm,
+                                rewardWeights.isEmpty() ? 1f : rewardWeights.get(i)));
+                    }
+                    generator = generator.withRewards(new RewardGuidance(rs, rewardBeta));
+                }
+                generate(generator, model, path, loadStart, request, ctx, text, out, err, nThreads);
+            } finally {
+                for (LanguageModel rm : rewardLoaded) {
+                    rm.close();
+                }
+            }
+        }
+    }
+
+    private void generate(Generator generator, LanguageModel model, Path path, long loadStart, GenerationRequest request, int ctx,
+                          String text, PrintStream out, PrintStream err, int nThreads) {
+        int[] promptIds = generator.tokenizePrompt(request, ctx);
+        run.printPrompt(model.tokenizer(), promptIds, err);
+        err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads%n",
+                path.getFileName(), model.config().architecture(), model.parameterCount(),
+                (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);
+        run.printKvCache(model, ctx, request.guided() ? 2 : 1, err);
+        if (echo) {
+            out.print(text);
             out.flush();
-            err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%s%n",
-                    r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
-                    r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
-                    run.temperature > 0 ? " | seed " + r.seed() : "");
-            // a reader that went away (| head) ends the command quietly; any other write error is one
-            if (out.checkError() && !CheckedOutput.readerClosed(out)) {
-                throw new ArgonException("cannot write the generated text to standard output (full disk or another write error)");
-            }
+        }
+        // A closed pipe (| head) or a full disk stops the generation instead of running on unseen.
+        GenerationResult r = generator.generate(request, promptIds, ctx, piece -> {
+            out.print(piece);
+            out.flush();
+        }, out::checkError);
+        out.println();
+        out.flush();
+        err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%s%n",
+                r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
+                r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
+                run.temperature > 0 ? " | seed " + r.seed() : "");
+        // a reader that went away (| head) ends the command quietly; any other write error is one
+        if (out.checkError() && !CheckedOutput.readerClosed(out)) {
+            throw new ArgonException("cannot write the generated text to standard output (full disk or another write error)");
         }
     }
 
     private String promptText() {
         if (prompt != null && promptFile != null) {
             throw new ArgonException("give the prompt either with -p or with -f, not both");
+        }
+        if (promptFile != null && promptFile.toString().equals("-")) {
+            return TextFiles.readUtf8(stdin, "prompt from standard input (-f -)");
         }
         if (promptFile != null) {
             return TextFiles.readUtf8(promptFile, "prompt file");

@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
  */
 @Command(name = "argon", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pure-Java inference engine for GGUF language models.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, BenchCommand.class, InspectCommand.class, TokenizeCommand.class, SynthCommand.class, LoadTestCommand.class, PerplexityCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, BenchCommand.class, InspectCommand.class, TokenizeCommand.class, SynthCommand.class, LoadTestCommand.class, PerplexityCommand.class, WatermarkCommand.class, CompressCommand.class, DecompressCommand.class, RerankCommand.class, EmbedCommand.class, BatchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for user errors (bad arguments, bad input files). */
     public static final int USAGE_ERROR = 2;

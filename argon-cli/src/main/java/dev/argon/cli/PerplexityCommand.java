@@ -3,6 +3,7 @@ package dev.argon.cli;
 import dev.argon.ArgonException;
 import dev.argon.eval.KlDivergence;
 import dev.argon.eval.Perplexity;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.ModelOptions;
@@ -51,6 +52,17 @@ final class PerplexityCommand implements Runnable {
     @Mixin
     CacheTypeOptions cache;
 
+    @Option(names = "--kv-sink", paramLabel = "S", defaultValue = "-1",
+            description = "Score with a KV cache of S attention sinks plus --kv-window recent tokens (StreamingLLM) instead of the whole chunk.")
+    int sinks;
+
+    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0", description = "Recent tokens kept with --kv-sink or --kv-heavy.")
+    int window;
+
+    @Option(names = "--kv-heavy", paramLabel = "H", defaultValue = "-1",
+            description = "Score with an H2O cache: the H most attended older tokens plus --kv-window recent ones.")
+    int heavy;
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of llama.cpp's 8-bit ones for quantized weights.")
     boolean f32Activations;
 
@@ -67,6 +79,20 @@ final class PerplexityCommand implements Runnable {
         PrintStream err = parent.streams().err();
         if (klDivergence && klBase == null) {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
+        }
+        ContextPolicy policy = ContextPolicy.NONE;
+        if (heavy >= 0) {
+            if (window < 1 || sinks >= 0) {
+                throw new ArgonException("--kv-heavy H needs --kv-window W (W >= 1) and no --kv-sink; got window " + window);
+            }
+            policy = ContextPolicy.heavyHitters(heavy, window);
+            policy.validate(ctx);
+        } else if (sinks >= 0 || window > 0) {
+            if (window < 1 || sinks < 0) {
+                throw new ArgonException("--kv-sink S and --kv-window W go together (S >= 0, W >= 1); got " + sinks + " and " + window);
+            }
+            policy = ContextPolicy.streaming(sinks, window);
+            policy.validate(ctx);
         }
         KvCache.Precision keys = cache.keys();
         KvCache.Precision values = cache.values();
@@ -87,19 +113,21 @@ final class PerplexityCommand implements Runnable {
             long perToken = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), keys, values);
             err.printf(Locale.ROOT, "argon: %s: %d tokens, %d chunks of %d, scoring %d tokens per chunk, %d threads%n",
                     file.getFileName(), tokens.length, nChunks, ctx, ctx - ctx / 2 - 1, nThreads);
-            err.printf(Locale.ROOT, "argon: KV cache keys %s, values %s: %d bytes per token, %.2f MiB at -c %d%n", keys.flagName(),
-                    values.flagName(), perToken, perToken * (double) ctx / (1 << 20), ctx);
+            int rows = policy.unbounded() ? policy.keep() + policy.window() : ctx;
+            err.printf(Locale.ROOT, "argon: KV cache keys %s, values %s: %d bytes per token, %.2f MiB for %d tokens%s%n", keys.flagName(),
+                    values.flagName(), perToken, perToken * (double) rows / (1 << 20), rows,
+                    policy.unbounded() ? " (" + policy + ", " + String.format(Locale.ROOT, "%.1fx", ctx / (double) rows) + " less than -c " + ctx + ")" : "");
             Perplexity.Result r;
             long start = System.nanoTime();
             if (klBase != null && klDivergence) {
                 try (KlDivergence.Comparison cmp = KlDivergence.reader(klBase, model.config().vocabSize(), ctx, nChunks, tokens)) {
-                    r = evaluate(model, tokens, keys, values, cmp, out, err);
+                    r = evaluate(model, tokens, keys, values, policy, cmp, out, err);
                     out.print(cmp.stats().report());
                 }
             } else if (klBase != null) {
                 KlDivergence.Writer w = KlDivergence.writer(klBase, model.config().vocabSize(), ctx, nChunks, tokens);
                 try {
-                    r = evaluate(model, tokens, keys, values, w, out, err);
+                    r = evaluate(model, tokens, keys, values, policy, w, out, err);
                 } catch (RuntimeException | Error e) {
                     w.abort();
                     throw e;
@@ -107,7 +135,7 @@ final class PerplexityCommand implements Runnable {
                 w.close();
                 err.printf("argon: reference log-probabilities written to %s%n", klBase);
             } else {
-                r = evaluate(model, tokens, keys, values, null, out, err);
+                r = evaluate(model, tokens, keys, values, policy, null, out, err);
             }
             out.println(r.finalLine());
             err.printf(Locale.ROOT, "argon: %d tokens evaluated in %.2f s (%.1f tokens/s)%n", (long) nChunks * ctx,
@@ -116,11 +144,11 @@ final class PerplexityCommand implements Runnable {
     }
 
     private Perplexity.Result evaluate(LanguageModel model, int[] tokens, KvCache.Precision keys, KvCache.Precision values,
-            Perplexity.PositionSink sink,
+            ContextPolicy policy, Perplexity.PositionSink sink,
             PrintStream out, PrintStream err) {
         int nChunks = Perplexity.chunks(tokens.length, ctx, chunks);
         try (ProgressBar bar = ProgressBars.create(err, "perplexity", nChunks, " chunks", 1)) {
-            Perplexity.Result r = Perplexity.evaluate(model, tokens, ctx, batch, keys, values, chunks, sink, (done, total, ppl) -> {
+            Perplexity.Result r = Perplexity.evaluate(model, tokens, ctx, batch, keys, values, policy, chunks, sink, (done, total, ppl) -> {
                 bar.stepTo(done);
                 out.printf(Locale.ROOT, "[%d]%.4f,", done, ppl);
                 out.flush();

@@ -57,6 +57,9 @@ final class RunOptions {
     @picocli.CommandLine.Mixin
     CacheTypeOptions cache = new CacheTypeOptions();
 
+    @picocli.CommandLine.Mixin
+    ContextPolicyOptions contextPolicy = new ContextPolicyOptions();
+
     @Option(names = "--f32-activations",
             description = "Multiply Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights with exact F32 activations instead of 8-bit ones (llama.cpp's arithmetic, the default).")
     boolean f32Activations;
@@ -115,8 +118,26 @@ final class RunOptions {
         var c = model.config();
         KvCache.Precision type = cachePrecision();
         long perToken = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), type, type);
-        err.printf(Locale.ROOT, "argon: KV cache %s: %d bytes per token, %.2f MiB for %d x %d tokens%n", type.flagName(), perToken,
-                perToken * (double) ctx * sequences / (1 << 20), sequences, ctx);
+        var policy = contextPolicy.policy(model.tokenizer(), ctx);
+        err.printf(Locale.ROOT, "argon: KV cache %s: %d bytes per token, %.2f MiB for %d x %d tokens%s%n", type.flagName(), perToken,
+                perToken * (double) ctx * sequences / (1 << 20), sequences, ctx,
+                policy.unbounded() ? "; when full: " + policy : "");
+    }
+
+    /** @return a generator for {@code model} with the KV cache type and context policy of the flags */
+    dev.argon.generate.Generator generator(LanguageModel model, int ctx) {
+        return new dev.argon.generate.Generator(model, cachePrecision(), contextPolicy.policy(model.tokenizer(), ctx));
+    }
+
+    /** @return {@code sampling}'s logit bias plus -100 (a ban) for every end-of-generation token (llama.cpp's {@code --ignore-eos}) */
+    static Map<Integer, Float> endOfGenerationBan(dev.argon.tokenizer.Tokenizer tokenizer, SamplingParams sampling) {
+        Map<Integer, Float> bias = new java.util.TreeMap<>(sampling.logitBias());
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            if (tokenizer.isEndOfGeneration(id)) {
+                bias.put(id, -100f);
+            }
+        }
+        return bias;
     }
 
     /** @return the thread count ({@code -t}, default all cores) */

@@ -2,6 +2,7 @@ package dev.argon.cli;
 
 import dev.argon.ArgonException;
 import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.GenerationRequest;
 import dev.argon.gguf.GgufFile;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
@@ -16,6 +17,8 @@ import picocli.CommandLine.ParentCommand;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -32,7 +35,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Serve a model over an OpenAI-compatible HTTP API, with continuous batching.",
-                "Routes: /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /health, /metrics. "
+                "Routes: /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /props, /slots, /health, /metrics;"
+                        + " Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/version; a chat page at /. "
+                        + "The sampling flags are the defaults of requests that omit them. "
                         + "Runs until SIGTERM or Ctrl-C."})
 final class ServeCommand implements Callable<Integer> {
     @ParentCommand
@@ -82,15 +87,24 @@ final class ServeCommand implements Callable<Integer> {
     /** The environment, replaced by tests. */
     java.util.function.UnaryOperator<String> environment = System::getenv;
 
-    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", defaultValue = "0",
-            description = "Context size of each slot in tokens; 0 = the model's, capped at " + RunOptions.DEFAULT_MAX_CONTEXT + ".")
-    int contextSize;
+    /** Context (-c, per slot), threads, KV cache type, arithmetic, and the sampling flags: the defaults of every request. */
+    @Mixin
+    RunOptions run;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
-    Integer threads;
+    @Option(names = {"-a", "--alias"}, paramLabel = "NAME",
+            description = "A model name clients may send (and /v1/models lists); repeatable. The first is the name the server reports.")
+    List<String> aliases = new ArrayList<>();
+
+    @Option(names = "--cors-origin", paramLabel = "ORIGIN",
+            description = "Let web pages from ORIGIN (such as http://localhost:3000; * = any) call the API from a browser:"
+                    + " CORS headers and OPTIONS preflights; repeatable.")
+    List<String> corsOrigins = new ArrayList<>();
 
     @Mixin
-    CacheTypeOptions cache;
+    ChatTemplateOptions chatTemplate;
+
+    @Option(names = "--no-access-log", description = "Do not print a line per request (method, path, status, tokens, ms) to standard error.")
+    boolean noAccessLog;
 
     /** Set by tests: called with the started server instead of waiting for a signal. */
     java.util.function.Consumer<OpenAiServer> onStarted;
@@ -115,19 +129,34 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new ArgonException("--port is " + port + "; expected 0..65535");
         }
-        if (contextSize < 0) {
-            throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
+        RunOptions opts = run;
+        // the sampling flags are the defaults of every request: checked here, naming the flags
+        opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
+        for (String a : aliases) {
+            if (a.isBlank()) {
+                throw new ArgonException("--alias is empty; expected a model name");
+            }
+        }
+        for (String o : corsOrigins) {
+            if (!o.equals("*") && !o.matches("(?i)https?://[^/\\s]+")) {
+                throw new ArgonException("--cors-origin '" + o + "' is not an origin; expected scheme://host[:port] such as"
+                        + " http://localhost:3000, or *");
+            }
         }
         String key = apiKey();
-        RunOptions opts = new RunOptions();
-        opts.cache = cache;
-        opts.threads = threads;
-        opts.contextSize = contextSize;
         var precision = opts.cachePrecision();
         Path path = modelOption.resolve();
-        String id = path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        String fileId = path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        String id = aliases.isEmpty() ? fileId : aliases.getFirst();
+        List<String> otherNames = new ArrayList<>(aliases);
+        otherNames.add(fileId);
         // Bind first, load after: /health says "loading" (503) meanwhile, as llama.cpp's server does.
-        OpenAiServer server = new OpenAiServer(new ServerConfig(host, port, parallel, queue, 0, precision, key, id));
+        OpenAiServer server = new OpenAiServer(new ServerConfig(host, port, parallel, queue, 0, precision, key, id)
+                .withAliases(otherNames).withCorsOrigins(corsOrigins).withDefaultSampling(opts.sampling())
+                .withModelPath(path.toString()));
+        if (!noAccessLog) {
+            server.onAccessLog(line -> err.println("argon: " + line));
+        }
         try {
             server.start();
         } catch (OpenAiServer.ListenException e) {
@@ -170,7 +199,7 @@ final class ServeCommand implements Callable<Integer> {
             model = Models.load(path, opts.modelOptions());
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
-                template = ChatTemplate.fromGguf(file, model.tokenizer());
+                template = chatTemplate.apply(ChatTemplate.fromGguf(file, model.tokenizer()));
             }
             if (parseSpecialInContent) {
                 template = template.withSpecialTokensInContent();
@@ -181,7 +210,8 @@ final class ServeCommand implements Callable<Integer> {
             if (ctx < 2) {
                 throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
             }
-            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache);
+            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
+                    opts.contextPolicy.policy(model.tokenizer(), ctx));
             engine.onFailure(message -> err.println("argon: error: " + message
                     + "; requests fail (500/503) and /health says 503 until the server is restarted"));
             server.ready(model, template, engine);

@@ -30,4 +30,20 @@ final class TextFiles {
             throw new ArgonException(file + ": cannot read " + what + ": " + e.getMessage(), e);
         }
     }
+
+    /**
+     * @param what what the stream is, for the message
+     * @return the stream's text to its end, decoded as strict UTF-8
+     * @throws ArgonException if it cannot be read or is not valid UTF-8
+     */
+    static String readUtf8(java.io.InputStream in, String what) {
+        try {
+            byte[] bytes = in.readAllBytes();
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ArgonException(what + " is not valid UTF-8");
+        } catch (IOException e) {
+            throw new ArgonException("cannot read " + what + ": " + e.getMessage(), e);
+        }
+    }
 }

@@ -100,6 +100,6 @@ class BenchCommandTest {
         assertThat(none.out()).isEmpty();
         CliRun tooLong = CliRun.of("bench", "-m", m, "-p", "100000", "-n", "0");
         assertThat(tooLong.exitCode()).isEqualTo(2);
-        assertThat(tooLong.err()).startsWith("argon: error: a test of 100000 tokens is longer than the model's context length");
+        assertThat(tooLong.err()).startsWith("argon: error: a test of 100000 tokens (with its depth -d) is longer than the model's context length");
     }
 }

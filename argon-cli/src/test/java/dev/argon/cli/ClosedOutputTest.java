@@ -65,10 +65,11 @@ class ClosedOutputTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(head.text()).isEqualTo(", there was a little");
         List<String> lines = r.err().lines().toList();
-        assertThat(lines).hasSize(2);
+        assertThat(lines).hasSize(3);
         assertThat(lines.get(0)).startsWith("argon: stories260K.gguf (llama, 292800 parameters) loaded in ");
+        assertThat(lines.get(1)).startsWith("argon: KV cache f16: 640 bytes per token");
         // ", there was a little" is five tokens; the sixth (" girl") finds the pipe closed
-        assertThat(lines.get(1)).startsWith("argon: prompt 5 tokens ").contains("| generated 6 tokens ")
+        assertThat(lines.get(2)).startsWith("argon: prompt 5 tokens ").contains("| generated 6 tokens ")
                 .endsWith("| finish: cancelled");
     }
 
@@ -110,6 +111,6 @@ class ClosedOutputTest {
         assertThat(p.exitValue()).as(err).isZero();
         assertThat(new String(head, StandardCharsets.UTF_8)).isEqualTo(", there was a little");
         assertThat(err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).toList())
-                .hasSize(2).last().asString().endsWith("| finish: cancelled");
+                .hasSize(3).last().asString().endsWith("| finish: cancelled");
     }
 }

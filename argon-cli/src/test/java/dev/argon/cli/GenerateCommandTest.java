@@ -69,4 +69,31 @@ class GenerateCommandTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.err()).contains("generated 11 tokens").contains("finish: context_full");
     }
+
+    @Test
+    void sinksWindowAndContextShiftGenerateBeyondTheContext() {
+        for (String[] policy : new String[][]{{"--kv-sink", "4", "--kv-window", "28"}, {"--context-shift", "--keep", "2"}}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("generate", "-m", TestFiles.model(STORIES).toString(),
+                    "-p", "Once upon a time", "-n", "300", "--temp", "0", "-c", "32", "--ignore-eos"));
+            args.addAll(java.util.List.of(policy));
+            CliRun r = CliRun.of(args.toArray(String[]::new));
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertThat(r.err()).contains("generated 300 tokens").contains("finish: length").contains("when full: ");
+            // the first 27 tokens fit without eviction, so they equal plain generation's
+            CliRun plain = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "Once upon a time", "-n", "20",
+                    "--temp", "0", "-c", "32", "--ignore-eos");
+            assertThat(r.out()).startsWith(plain.out().strip());
+        }
+    }
+
+    @Test
+    void conflictingContextPoliciesAreRefused() {
+        CliRun r = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "x", "--context-shift", "--kv-sink", "4");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("argon: error: --context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways");
+        CliRun big = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "x", "-c", "32", "--kv-sink", "4",
+                "--kv-window", "40");
+        assertThat(big.exitCode()).isEqualTo(2);
+        assertThat(big.err()).contains("do not fit in the context of 32 (-c)");
+    }
 }

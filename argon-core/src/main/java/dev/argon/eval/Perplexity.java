@@ -1,6 +1,7 @@
 package dev.argon.eval;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
@@ -99,6 +100,24 @@ public final class Perplexity {
      */
     public static Result evaluate(LanguageModel model, int[] tokens, int ctx, int batchSize, KvCache.Precision keys,
             KvCache.Precision values, int maxChunks, PositionSink sink, Listener listener) {
+        return evaluate(model, tokens, ctx, batchSize, keys, values, ContextPolicy.NONE, maxChunks, sink, listener);
+    }
+
+    /**
+     * {@link #evaluate(LanguageModel, int[], int, int, KvCache.Precision, KvCache.Precision, int, PositionSink, Listener)}
+     * with a KV cache that holds only attention sinks and a window of recent tokens
+     * ({@link ContextPolicy#streaming}; its cache has {@code sinks + window} rows, so a chunk of
+     * {@code ctx} tokens is scored with that fraction of the memory). Once the cache is full, one
+     * token is fed per pass, so every position sees exactly the sinks and the window before it.
+     *
+     * @throws ArgonException if the policy is not {@link ContextPolicy.Kind#NONE} or {@link ContextPolicy.Kind#STREAMING}
+     */
+    public static Result evaluate(LanguageModel model, int[] tokens, int ctx, int batchSize, KvCache.Precision keys,
+            KvCache.Precision values, ContextPolicy policy, int maxChunks, PositionSink sink, Listener listener) {
+        if (policy.kind() == ContextPolicy.Kind.SHIFT) {
+            throw new ArgonException("perplexity evaluates chunks that fit in the context; a context shift never happens"
+                    + " (use --kv-sink/--kv-window for a smaller cache)");
+        }
         if (batchSize < 1) {
             throw new ArgonException("batch size (-b) is " + batchSize + "; expected at least 1");
         }
@@ -108,7 +127,8 @@ public final class Perplexity {
         boolean replaceFirst = bos >= 0 && tokens.length > 0 && tokens[0] == bos;
         int first = ctx / 2;
         Batch batch = new Batch(Math.min(batchSize, ctx));
-        InferenceState state = model.newState(ctx, keys, values);
+        int cacheRows = policy.unbounded() ? Math.min(ctx, policy.keep() + policy.window()) : ctx;
+        InferenceState state = model.newState(cacheRows, keys, values, policy);
         float[] logProbs = new float[vocab];
         double nll = 0;
         double nll2 = 0;
@@ -117,9 +137,13 @@ public final class Perplexity {
         for (int c = 0; c < nChunks; c++) {
             int start = c * ctx;
             int pos = 0;
+            state.resetEviction();
             while (pos < ctx) {
                 batch.clear();
                 int rows = Math.min(batch.capacity(), ctx - pos);
+                if (pos + rows > cacheRows) {
+                    rows = Math.max(1, cacheRows - pos); // past the cache: one token per pass, evicting one
+                }
                 for (int r = 0; r < rows; r++) {
                     int p = pos + r;
                     int token = p == 0 && replaceFirst ? bos : tokens[start + p];

@@ -1,6 +1,7 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
@@ -55,15 +56,22 @@ public final class BatchScheduler implements AutoCloseable {
      * @param queueCapacity requests that may wait for a slot, >= 0
      * @param stepTokens prompt tokens processed per step across all sequences, >= 1
      * @param prefixReuse whether a new request may reuse a slot's cached prompt prefix
+     * @param policy what a slot's full KV cache does (stop, shift, sinks + window)
      */
     public record Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
-                          boolean prefixReuse) {
+                          boolean prefixReuse, ContextPolicy policy) {
         /** @throws IllegalArgumentException if a value is out of range */
         public Options {
             if (parallel < 1 || contextLength < 2 || queueCapacity < 0 || stepTokens < 1) {
                 throw new IllegalArgumentException("parallel " + parallel + ", context " + contextLength + ", queue "
                         + queueCapacity + ", step tokens " + stepTokens);
             }
+        }
+
+        /** Options whose full caches stop generation ({@link ContextPolicy#NONE}). */
+        public Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
+                       boolean prefixReuse) {
+            this(parallel, contextLength, precision, queueCapacity, stepTokens, prefixReuse, ContextPolicy.NONE);
         }
     }
 
@@ -82,9 +90,13 @@ public final class BatchScheduler implements AutoCloseable {
      * @param generatedTokens tokens generated
      * @param steps forward passes run
      * @param rows token rows run in those passes (rows / steps = mean batch size)
+     * @param kvBytes bytes the slots' KV caches hold now (memory grows with use and is released
+     *     when a request ends, down to the prompt kept for prefix reuse)
+     * @param copiedPromptTokens of {@code reusedPromptTokens}, those copied from another slot's cache
      */
     public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long kvTokensCached, long requests,
-                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows) {
+                        long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows, long kvBytes,
+                        long copiedPromptTokens) {
     }
 
     /** The wait queue is full (HTTP 503). */
@@ -200,6 +212,14 @@ public final class BatchScheduler implements AutoCloseable {
         int next;
         long started;
         long firstLogits;
+        /** Classifier-free guidance: the unconditional sequence's prompt, slot and progress (null/unused when unguided). */
+        int[] negative;
+        Slot guideSlot;
+        int guideFed;
+        /** The last prompt row's logits of each sequence, kept until both prompts are in, and their mix. */
+        float[] condLogits;
+        float[] uncondLogits;
+        float[] mixed;
 
         Request(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
             this.handle = new Handle(BatchScheduler.this);
@@ -220,7 +240,23 @@ public final class BatchScheduler implements AutoCloseable {
         }
 
         boolean prefilling() {
-            return fed < prompt.length;
+            return fed < prompt.length || (negative != null && guideFed < negative.length);
+        }
+
+        /** Slots this request runs on: two with guidance. */
+        int slotsNeeded() {
+            return negative == null ? 1 : 2;
+        }
+
+        /** The unconditional sequence's position of the token the conditional one feeds at {@code pos}. */
+        int guidePosition(int pos) {
+            return negative.length + pos - prompt.length;
+        }
+
+        /** Mixes the two sequences' logits ({@link Guidance#mix}) into {@link #mixed}. */
+        float[] mix(float[] cond, float[] uncond) {
+            Guidance.mix(cond, uncond, req.guidance().scale(), mixed);
+            return mixed;
         }
     }
 
@@ -245,6 +281,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
     private final AtomicLong reusedTokens = new AtomicLong();
+    private final AtomicLong copiedTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong rows = new AtomicLong();
@@ -263,7 +300,7 @@ public final class BatchScheduler implements AutoCloseable {
         this.options = options;
         this.slots = new Slot[options.parallel()];
         for (int i = 0; i < slots.length; i++) {
-            slots[i] = new Slot(model.newState(options.contextLength(), options.precision()));
+            slots[i] = new Slot(model.newState(options.contextLength(), options.precision(), options.precision(), options.policy()));
         }
         this.batch = new Batch(options.stepTokens() + options.parallel());
         this.sampleRequest = new Request[options.parallel()];
@@ -308,7 +345,21 @@ public final class BatchScheduler implements AutoCloseable {
         List<Request> rs = new ArrayList<>(reqs.size());
         for (GenerationRequest req : reqs) {
             Request r = new Request(req, prompt, cancelled);
-            r.seq = new Sequence(model, req, prompt, options.contextLength(), r); // validates the sampling parameters
+            r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), r); // validates the sampling parameters
+            if (req.guided()) {
+                if (options.policy().unbounded()) {
+                    throw new ArgonException("classifier-free guidance cannot be combined with a context shift or sinks + window yet");
+                }
+                if (slots.length < 2) {
+                    throw new ArgonException("classifier-free guidance runs two sequences and needs at least 2 slots (--parallel), but"
+                            + " there is " + slots.length);
+                }
+                r.negative = Generator.negativePrompt(model, req, options.contextLength());
+                int vocab = model.config().vocabSize();
+                r.condLogits = new float[vocab];
+                r.uncondLogits = new float[vocab];
+                r.mixed = new float[vocab];
+            }
             rs.add(r);
         }
         lock.lock();
@@ -385,7 +436,16 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(), kvCached,
-                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get());
+                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get(), kvBytes(),
+                copiedTokens.get());
+    }
+
+    private long kvBytes() {
+        long b = 0;
+        for (Slot s : slots) {
+            b += s.state.kvCache().bytes();
+        }
+        return b;
     }
 
     /** @return the options this scheduler runs with */
@@ -490,7 +550,7 @@ public final class BatchScheduler implements AutoCloseable {
                     return;
                 }
                 dropCancelledWaiting();
-                while (active.size() < slots.length && !queue.isEmpty()) {
+                while (!queue.isEmpty() && freeSlots() >= queue.peek().slotsNeeded()) {
                     admit(queue.poll());
                 }
             } finally {
@@ -545,11 +605,18 @@ public final class BatchScheduler implements AutoCloseable {
         }
         // keep at least the last prompt token to compute: its logits start the generation
         int reuse = Math.min(bestShared, r.prompt.length - 1);
+        best.state.resetEviction();
+        if (options.prefixReuse()) {
+            reuse = copyLongerPrefix(best, r.prompt, reuse);
+        }
         r.slot = best;
         r.fed = reuse;
         r.reused = reuse;
         best.cachedLength = reuse;
         best.lastUsed = ++clock;
+        if (r.negative != null) {
+            admitGuide(r);
+        }
         r.started = System.nanoTime();
         promptTokens.addAndGet(r.prompt.length);
         reusedTokens.addAndGet(reuse);
@@ -557,13 +624,91 @@ public final class BatchScheduler implements AutoCloseable {
         activeCount = active.size();
     }
 
+    /**
+     * Cross-slot prefix caching: when another slot (running or idle) holds a longer computed
+     * prefix of {@code prompt} than {@code target}'s own {@code reuse} tokens, copies those rows
+     * into {@code target}'s cache, which is cheaper than computing them. Only prompt rows are
+     * copied (computed with the prompt arithmetic), so outputs stay bit-identical.
+     *
+     * @return the prompt tokens {@code target} now holds
+     */
+    private int copyLongerPrefix(Slot target, int[] prompt, int reuse) {
+        Slot source = null;
+        int longest = reuse;
+        for (Slot s : slots) {
+            if (s == target || s.state.evicted() > 0) {
+                continue;
+            }
+            int n = commonPrefix(s, prompt);
+            for (Request other : active) {
+                if (other.slot == s) {
+                    int computed = Math.min(other.fed, other.prompt.length);
+                    int i = 0;
+                    while (i < computed && i < prompt.length && other.prompt[i] == prompt[i]) {
+                        i++;
+                    }
+                    n = i;
+                }
+            }
+            n = Math.min(n, prompt.length - 1);
+            if (n > longest) {
+                longest = n;
+                source = s;
+            }
+        }
+        if (source == null || longest < reuse + MIN_COPY) {
+            return reuse;
+        }
+        target.state.kvCache().copyPrefix(source.state.kvCache(), longest);
+        target.cached = prompt;
+        copiedTokens.addAndGet(longest);
+        return longest;
+    }
+
+    /** Shorter prefixes than this are computed rather than copied from another slot. */
+    private static final int MIN_COPY = 16;
+
+    /**
+     * Gives a guided request's unconditional sequence the free slot (other than its own) whose
+     * cached prompt shares the longest prefix with the negative prompt, else the least recently used.
+     */
+    private void admitGuide(Request r) {
+        Slot best = null;
+        int bestShared = -1;
+        for (Slot s : slots) {
+            if (s == r.slot || isBusy(s)) {
+                continue;
+            }
+            int shared = options.prefixReuse() ? commonPrefix(s, r.negative) : 0;
+            if (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed)) {
+                best = s;
+                bestShared = shared;
+            }
+        }
+        int reuse = Math.min(bestShared, r.negative.length - 1);
+        best.state.resetEviction();
+        r.guideSlot = best;
+        r.guideFed = reuse;
+        best.cachedLength = reuse;
+        best.lastUsed = ++clock;
+        reusedTokens.addAndGet(reuse);
+    }
+
     private boolean isBusy(Slot s) {
         for (Request r : active) {
-            if (r.slot == s) {
+            if (r.slot == s || r.guideSlot == s) {
                 return true;
             }
         }
         return false;
+    }
+
+    private int freeSlots() {
+        int free = 0;
+        for (Slot s : slots) {
+            free += isBusy(s) ? 0 : 1;
+        }
+        return free;
     }
 
     private static int commonPrefix(Slot s, int[] prompt) {
@@ -591,6 +736,7 @@ public final class BatchScheduler implements AutoCloseable {
         batch.clear();
         int budget = options.stepTokens();
         int[] promptRows = new int[active.size()];
+        int[] guideRows = new int[active.size()];
         for (int i = 0; i < active.size() && budget > 0; i++) {
             Request r = active.get(i);
             if (!r.prefilling()) {
@@ -603,6 +749,15 @@ public final class BatchScheduler implements AutoCloseable {
             }
             promptRows[i] = k;
             budget -= k;
+            if (r.negative != null) {
+                int g = Math.min(r.negative.length - r.guideFed, budget);
+                for (int j = 0; j < g; j++) {
+                    int pos = r.guideFed + j;
+                    batch.add(r.guideSlot.state, r.negative[pos], pos, true, pos == r.negative.length - 1);
+                }
+                guideRows[i] = g;
+                budget -= g;
+            }
         }
         int[] decodeRow = new int[active.size()];
         for (int i = 0; i < active.size(); i++) {
@@ -610,6 +765,9 @@ public final class BatchScheduler implements AutoCloseable {
             decodeRow[i] = -1;
             if (!r.prefilling()) {
                 decodeRow[i] = batch.add(r.slot.state, r.next, r.seq.position(), false, true);
+                if (r.negative != null) {
+                    batch.add(r.guideSlot.state, r.next, r.guidePosition(r.seq.position()), false, true); // the row after
+                }
             }
         }
         try {
@@ -619,9 +777,12 @@ public final class BatchScheduler implements AutoCloseable {
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
             for (int i = active.size() - 1; i >= 0; i--) {
                 Request r = active.get(i);
-                if (promptRows[i] > 0 || decodeRow[i] >= 0) {
+                if (promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0) {
                     r.handle.events.add(new Failed(failed));
                     r.slot.cachedLength = 0;
+                    if (r.guideSlot != null) {
+                        r.guideSlot.cachedLength = 0;
+                    }
                     lock.lock();
                     try {
                         active.remove(i);
@@ -639,7 +800,25 @@ public final class BatchScheduler implements AutoCloseable {
         int sampled = 0;
         for (int i = 0; i < active.size(); i++) {
             Request r = active.get(i);
-            if (promptRows[i] > 0) {
+            if (r.negative != null && (promptRows[i] > 0 || guideRows[i] > 0)) {
+                row += promptRows[i];
+                r.fed += promptRows[i];
+                r.slot.cachedLength = 0;
+                if (promptRows[i] > 0 && r.fed == r.prompt.length) {
+                    System.arraycopy(batch.logits(row - 1), 0, r.condLogits, 0, r.condLogits.length);
+                }
+                row += guideRows[i];
+                r.guideFed += guideRows[i];
+                r.guideSlot.cachedLength = 0;
+                if (guideRows[i] > 0 && r.guideFed == r.negative.length) {
+                    System.arraycopy(batch.logits(row - 1), 0, r.uncondLogits, 0, r.uncondLogits.length);
+                }
+                if (!r.prefilling()) {
+                    r.firstLogits = System.nanoTime();
+                    sampleRequest[sampled] = r;
+                    sampleRow[sampled++] = -1; // from the kept logits
+                }
+            } else if (promptRows[i] > 0) {
                 row += promptRows[i];
                 r.fed += promptRows[i];
                 r.slot.cachedLength = 0; // the cache changes; its prompt is recorded when the request ends
@@ -658,7 +837,16 @@ public final class BatchScheduler implements AutoCloseable {
         model.pool().parallelFor(sampled, (start, end) -> {
             for (int k = start; k < end; k++) {
                 Request r = sampleRequest[k];
-                r.next = r.seq.next(batch.logits(sampleRow[k]));
+                if (r.negative == null) {
+                    r.next = r.seq.next(batch.logits(sampleRow[k]));
+                } else {
+                    int at = sampleRow[k];
+                    r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
+                    if (r.next >= 0 && r.guidePosition(r.seq.position()) >= options.contextLength()) {
+                        r.seq.cancel(); // the unconditional sequence (a longer prompt) is full
+                        r.next = -1;
+                    }
+                }
             }
         });
         java.util.Arrays.fill(sampleRequest, 0, sampled, null);
@@ -669,7 +857,10 @@ public final class BatchScheduler implements AutoCloseable {
         }
         long used = 0;
         for (Request r : active) {
-            used += r.prefilling() ? r.fed : r.seq.position() + 1;
+            used += r.prefilling() ? r.fed : r.seq.position() + 1 - r.slot.state.evicted();
+            if (r.negative != null) {
+                used += r.prefilling() ? r.guideFed : r.guidePosition(r.seq.position()) + 1;
+            }
         }
         kvUsed = used;
         countCached();
@@ -712,9 +903,16 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void finish(Request r) {
         Slot s = r.slot;
-        int valid = Math.min(r.fed, r.prompt.length);
+        // a cache that evicted tokens no longer holds the prompt at its positions
+        int valid = s.state.evicted() > 0 || !options.prefixReuse() ? 0 : Math.min(r.fed, r.prompt.length);
         s.cached = r.prompt;
         s.cachedLength = valid;
+        s.state.kvCache().release(valid);
+        if (r.guideSlot != null) {
+            r.guideSlot.cached = r.negative;
+            r.guideSlot.cachedLength = options.prefixReuse() ? Math.min(r.guideFed, r.negative.length) : 0;
+            r.guideSlot.state.kvCache().release(r.guideSlot.cachedLength);
+        }
         countCached();
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;

@@ -2,6 +2,8 @@ package dev.argon.generate;
 
 import dev.argon.ArgonException;
 import dev.argon.sampling.Logprobs;
+import dev.argon.sampling.SamplerChain;
+import dev.argon.sampling.SamplerStep;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.PromptText;
 
@@ -19,15 +21,38 @@ import java.util.List;
  * @param addSpecial add BOS/EOS as the model's metadata says
  * @param logprobs -1 for no log-probabilities; {@code 0..20}: report each generated token's
  *     log-probability and that many most likely alternatives (OpenAI's {@code top_logprobs})
+ * @param steps the caller's own sampler steps (a watermark, a library user's logit processor),
+ *     inserted into the sampling chain as {@link SamplerChain#create(SamplingParams, int, List)}
+ *     says; these are prototypes, each sequence runs its own {@link SamplerStep#copy() copies};
+ *     null means none
+ * @param guidance classifier-free guidance, or null for none
  * @param constraint restricts the tokens generated (a grammar, a JSON schema), or null for none
  */
 public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
-                                boolean addSpecial, int logprobs, TokenConstraint.Factory constraint) {
+                                boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance,
+                                TokenConstraint.Factory constraint) {
 
-    /** A request without a constraint on the tokens generated. */
+    /** Copies {@code steps} (null: none). */
+    public GenerationRequest {
+        steps = steps == null ? List.of() : List.copyOf(steps);
+    }
+
+    /** A request without extra sampler steps, guidance or constraint. */
     public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
                              boolean addSpecial, int logprobs) {
-        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, null);
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, List.of(), null, null);
+    }
+
+    /** A request with a constraint on the tokens generated (null: none). */
+    public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, int logprobs, TokenConstraint.Factory constraint) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, List.of(), null, constraint);
+    }
+
+    /** A request with extra sampler steps and guidance (either may be null). */
+    public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, null);
     }
 
     /**
@@ -47,14 +72,45 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
         this(prompt, maxTokens, sampling, stop, addSpecial, parseSpecial, -1);
     }
 
+    /** @return this request with classifier-free guidance (null: none) */
+    public GenerationRequest withGuidance(Guidance g) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, g, constraint);
+    }
+
+    /** @return whether classifier-free guidance is on and changes anything */
+    public boolean guided() {
+        return guidance != null && guidance.active();
+    }
+
+    /** @return this request with {@code extra} sampler steps appended to its own */
+    public GenerationRequest withSteps(List<? extends SamplerStep> extra) {
+        List<SamplerStep> all = new java.util.ArrayList<>(steps);
+        all.addAll(extra);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all, guidance, constraint);
+    }
+
+    /** @return this request with other sampling settings (its extra steps kept) */
+    public GenerationRequest withSampling(SamplingParams other) {
+        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps, guidance, constraint);
+    }
+
+    /** @return fresh copies of {@link #steps()} for one sequence's chain */
+    public List<SamplerStep> stepCopies() {
+        List<SamplerStep> copies = new java.util.ArrayList<>(steps.size());
+        for (SamplerStep s : steps) {
+            copies.add(s.copy());
+        }
+        return copies;
+    }
+
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, constraint);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps, guidance, constraint);
     }
 
     /** @return this request with its generated tokens restricted by {@code c} (null: unrestricted) */
     public GenerationRequest withConstraint(TokenConstraint.Factory c) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, c);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, c);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */

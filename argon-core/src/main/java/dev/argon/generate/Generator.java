@@ -1,10 +1,13 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
+import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
 
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -17,6 +20,8 @@ import java.util.function.Consumer;
 public final class Generator {
     private final LanguageModel model;
     private final KvCache.Precision cachePrecision;
+    private final ContextPolicy policy;
+    private final RewardGuidance rewards;
 
     /** A generator with an exact (F32) KV cache. */
     public Generator(LanguageModel model) {
@@ -25,8 +30,33 @@ public final class Generator {
 
     /** @param cachePrecision precision of the KV cache of each generation */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
+        this(model, cachePrecision, ContextPolicy.NONE, null);
+    }
+
+    /**
+     * @param cachePrecision precision of the KV cache of each generation
+     * @param policy what a full KV cache does: stop, shift the context, or keep sinks + a window
+     *     (the last two generate without bound)
+     */
+    public Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy) {
+        this(model, cachePrecision, policy, null);
+    }
+
+    private Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy, RewardGuidance rewards) {
         this.model = model;
         this.cachePrecision = cachePrecision;
+        this.policy = policy;
+        this.rewards = rewards;
+    }
+
+    /**
+     * A generator whose sequences are steered by reward models ({@link RewardGuidance}, GenARM).
+     *
+     * @throws ArgonException if a reward model's vocabulary differs from this model's
+     */
+    public Generator withRewards(RewardGuidance g) {
+        g.checkVocabulary(model);
+        return new Generator(model, cachePrecision, policy, g);
     }
 
     /**
@@ -58,6 +88,9 @@ public final class Generator {
      */
     public int[] tokenizePrompt(GenerationRequest req, int contextLength) {
         req.validate();
+        if (req.guided()) {
+            negativePrompt(model, req, contextLength);
+        }
         int[] prompt = model.tokenizer().encode(req.prompt(), req.addSpecial());
         if (prompt.length == 0) {
             throw new ArgonException("the prompt is empty and the model adds no BOS token: nothing to start generating from");
@@ -87,8 +120,22 @@ public final class Generator {
      */
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
-        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
-        InferenceState state = model.newState(contextLength, cachePrecision);
+        boolean rewarded = rewards != null && rewards.active();
+        if (policy.unbounded() && (rewarded || req.guided())) {
+            throw new ArgonException("a context shift or sinks + window (" + policy + ") cannot be combined with"
+                    + " classifier-free guidance or reward models yet");
+        }
+        if (rewarded) {
+            if (req.guided()) {
+                throw new ArgonException("classifier-free guidance (--cfg-scale) and reward models (--reward-model) cannot be combined");
+            }
+            return runRewarded(req, prompt, contextLength, listener, cancelled);
+        }
+        if (req.guided()) {
+            return runGuided(req, prompt, contextLength, listener, cancelled);
+        }
+        InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
+        Sequence seq = new Sequence(model, req, prompt, contextLength, policy.unbounded(), listener);
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();
@@ -102,6 +149,113 @@ public final class Generator {
                 break;
             }
             logits = model.forward(state, token, seq.position(), true);
+        }
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * Tokenizes the negative prompt of a guided request (with BOS as the model says).
+     *
+     * @throws ArgonException if it is empty (and the model adds no BOS) or does not fit in the context
+     */
+    public int[] tokenizeNegativePrompt(GenerationRequest req, int contextLength) {
+        return negativePrompt(model, req, contextLength);
+    }
+
+    /** See {@link #tokenizeNegativePrompt}; shared with {@link BatchScheduler}. */
+    static int[] negativePrompt(LanguageModel model, GenerationRequest req, int contextLength) {
+        int[] ids = model.tokenizer().encode(req.guidance().negativePrompt(), req.addSpecial());
+        if (ids.length == 0) {
+            throw new ArgonException("the negative prompt (--cfg-negative-prompt) is empty and the model adds no BOS token:"
+                    + " give a negative prompt");
+        }
+        if (ids.length >= contextLength) {
+            throw new ArgonException("the negative prompt is " + ids.length + " tokens but the context holds " + contextLength
+                    + " (-c); it must be shorter than the context");
+        }
+        return ids;
+    }
+
+    /**
+     * Classifier-free guidance ({@link Guidance}): the conditional and unconditional sequences
+     * are prefilled, then every decode step runs both as two rows of one {@link Batch}, and the
+     * sequence samples from the mixed log-probabilities. Each sequence has its own KV cache.
+     */
+    private GenerationResult runGuided(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                       BooleanSupplier cancelled) {
+        int[] negative = negativePrompt(model, req, contextLength);
+        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
+        InferenceState cond = model.newState(contextLength, cachePrecision);
+        InferenceState uncond = model.newState(contextLength, cachePrecision);
+        float scale = req.guidance().scale();
+        long t0 = System.nanoTime();
+        float[] mixed = new float[model.config().vocabSize()];
+        float[] c = model.prefill(cond, prompt, 0);
+        Guidance.mix(c, model.prefill(uncond, negative, 0), scale, mixed);
+        long t1 = System.nanoTime();
+        Batch batch = new Batch(2);
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                seq.cancel();
+                break;
+            }
+            int token = seq.next(mixed);
+            if (token < 0) {
+                break;
+            }
+            int pos = seq.position();
+            int upos = negative.length + pos - prompt.length;
+            if (upos >= contextLength) {
+                // the unconditional sequence (its prompt longer than the conditional one) is full
+                seq.cancel();
+                break;
+            }
+            batch.clear();
+            int rc = batch.add(cond, token, pos, false, true);
+            int ru = batch.add(uncond, token, upos, false, true);
+            model.forward(batch);
+            Guidance.mix(batch.logits(rc), batch.logits(ru), scale, mixed);
+        }
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * GenARM ({@link RewardGuidance}): the base and every reward model run the same tokens, each
+     * in its own state, one forward pass each per step; the sequence samples from the mix.
+     */
+    private GenerationResult runRewarded(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                         BooleanSupplier cancelled) {
+        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
+        List<RewardGuidance.Reward> rs = rewards.rewards();
+        InferenceState base = model.newState(contextLength, cachePrecision);
+        InferenceState[] states = new InferenceState[rs.size()];
+        float[][] rewardLogits = new float[rs.size()][];
+        float[] mixed = new float[model.config().vocabSize()];
+        long t0 = System.nanoTime();
+        float[] logits = model.prefill(base, prompt, 0);
+        for (int i = 0; i < rs.size(); i++) {
+            states[i] = rs.get(i).model().newState(contextLength, cachePrecision);
+            rewardLogits[i] = rs.get(i).model().prefill(states[i], prompt, 0);
+        }
+        rewards.mix(logits, rewardLogits, mixed);
+        long t1 = System.nanoTime();
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                seq.cancel();
+                break;
+            }
+            int token = seq.next(mixed);
+            if (token < 0) {
+                break;
+            }
+            int pos = seq.position();
+            logits = model.forward(base, token, pos, true);
+            for (int i = 0; i < rs.size(); i++) {
+                rewardLogits[i] = rs.get(i).model().forward(states[i], token, pos, true);
+            }
+            rewards.mix(logits, rewardLogits, mixed);
         }
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);

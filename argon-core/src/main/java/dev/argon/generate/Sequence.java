@@ -26,15 +26,19 @@ public final class Sequence {
     private final int[] prompt;
     private final int contextLength;
     private final Tokenizer tok;
-    private final SamplerChain sampler;
-    private final StreamingDecoder decoder;
-    private final StopStringMatcher stops;
+    private SamplerChain sampler;
+    private StreamingDecoder decoder;
+    private StopStringMatcher stops;
+    /** Rollback: the sampler's state before each of the last {@link #checkpointDepth} generated tokens (oldest first). */
+    private final java.util.ArrayDeque<SamplerChain> checkpoints = new java.util.ArrayDeque<>();
+    private int checkpointDepth;
     private final GenerationListener listener;
     private final TokenConstraint constraint; // null when unconstrained
     private final float[] masked; // the constrained logits, or null
     private final StringBuilder text = new StringBuilder();
     private final int limit;
-    private final int[] generated;
+    private final boolean unbounded;
+    private int[] generated;
     private int n;
     private boolean stripSpace;
     private FinishReason reason;
@@ -45,6 +49,18 @@ public final class Sequence {
      * @throws dev.argon.ArgonException if a sampling parameter is invalid
      */
     public Sequence(LanguageModel model, GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener) {
+        this(model, req, prompt, contextLength, false, listener);
+    }
+
+    /**
+     * @param prompt prompt token ids, {@code 0 < length < contextLength}
+     * @param contextLength KV cache size in tokens
+     * @param unbounded whether the KV cache evicts tokens when full
+     *     ({@link dev.argon.kv.ContextPolicy}), so a full context does not end the sequence
+     * @throws dev.argon.ArgonException if a sampling parameter is invalid
+     */
+    public Sequence(LanguageModel model, GenerationRequest req, int[] prompt, int contextLength, boolean unbounded,
+                    GenerationListener listener) {
         if (prompt.length == 0 || prompt.length >= contextLength) {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens for a context of " + contextLength);
         }
@@ -53,7 +69,7 @@ public final class Sequence {
         this.contextLength = contextLength;
         this.tok = model.tokenizer();
         this.listener = listener;
-        this.sampler = SamplerChain.create(req.sampling(), model.config().vocabSize());
+        this.sampler = SamplerChain.create(req.sampling(), model.config().vocabSize(), req.stepCopies());
         for (int t : prompt) {
             sampler.accept(t);
         }
@@ -62,7 +78,8 @@ public final class Sequence {
         this.decoder = new StreamingDecoder(tok);
         this.stops = new StopStringMatcher(req.stop());
         this.limit = req.maxTokens() < 0 ? Integer.MAX_VALUE : req.maxTokens();
-        this.generated = new int[Math.min(limit, contextLength - prompt.length)];
+        this.unbounded = unbounded;
+        this.generated = new int[Math.min(Math.min(limit, unbounded ? 1024 : contextLength - prompt.length), 1 << 20)];
         // With an empty prompt the output starts the text, so the SentencePiece space prefix of
         // its first word is dropped (as SentencePiece decoders do).
         this.stripSpace = req.prompt().isEmpty() && tok.addsSpacePrefix();
@@ -90,10 +107,19 @@ public final class Sequence {
             }
             logits = masked;
         }
+        if (checkpointDepth > 0) {
+            if (checkpoints.size() == checkpointDepth) {
+                checkpoints.removeFirst();
+            }
+            checkpoints.addLast(sampler.copy());
+        }
         int token = sampler.sample(logits);
         sampler.accept(token);
         if (constraint != null) {
             constraint.accept(token);
+        }
+        if (n == generated.length) {
+            generated = Arrays.copyOf(generated, Math.max(16, n * 2));
         }
         generated[n++] = token;
         listener.onToken(token, req.logprobs() >= 0 ? Logprobs.of(logits, token, req.logprobs()) : null);
@@ -107,12 +133,67 @@ public final class Sequence {
         if (n >= limit) {
             return finish(FinishReason.LENGTH);
         }
-        if (position() >= contextLength - 1) {
+        if (!unbounded && position() >= contextLength - 1) {
             // this token takes the context's last position: prompt and output fill it exactly, and
             // nothing could follow it (no KV position is left for the token after), so it is not fed
             return finish(FinishReason.CONTEXT_FULL);
         }
         return token;
+    }
+
+    /**
+     * Keeps what {@link #rollback} needs for up to {@code depth} tokens: a
+     * {@link SamplerChain#copy() copy} of the sampler before each generated token (0, the default,
+     * keeps nothing). Call before the first {@link #next}.
+     */
+    public void keepCheckpoints(int depth) {
+        if (depth < 0) {
+            throw new IllegalArgumentException("depth " + depth);
+        }
+        checkpointDepth = depth;
+    }
+
+    /**
+     * Removes the last {@code k} generated tokens (SequenceMatch's backspace, Cundy and Ermon 2024):
+     * the sampler returns to its state before the first removed token (penalty window, watermark
+     * context, random draws), and the text, UTF-8 and stop-string state are rebuilt from the tokens
+     * kept; a finished sequence runs again. The KV cache needs nothing: positions from
+     * {@link #position()} on are rewritten before they are read. Text already given to the listener
+     * is not taken back (a caller that may roll back holds streamed text back);
+     * {@link #result}'s text is exact.
+     *
+     * <p>Then feed the returned token at {@link #position()} and pass its logits to {@link #next}:
+     * with the same logits and sampler state, generation continues exactly as it did the first time.
+     * Rolling back every generated token re-feeds the prompt's last token with decode arithmetic,
+     * whose logits may differ in the last bits from the prefill's.
+     *
+     * @param k tokens to remove, {@code 1 <= k <=} min(generated, checkpoints kept)
+     * @return the token to feed at {@link #position()}: the last kept one (the prompt's last if none)
+     * @throws IllegalArgumentException if {@code k} is out of range
+     * @throws IllegalStateException if the sequence is constrained by a grammar (its matcher state is not checkpointed)
+     */
+    public int rollback(int k) {
+        if (constraint != null) {
+            throw new IllegalStateException("rollback is not supported for a sequence constrained by a grammar or schema");
+        }
+        if (k < 1 || k > n || k > checkpoints.size()) {
+            throw new IllegalArgumentException("cannot roll back " + k + " tokens: " + n + " generated, " + checkpoints.size()
+                    + " checkpoints kept (keepCheckpoints)");
+        }
+        for (int i = 1; i < k; i++) {
+            checkpoints.removeLast();
+        }
+        sampler = checkpoints.removeLast();
+        n -= k;
+        reason = null;
+        decoder = new StreamingDecoder(tok);
+        stops = new StopStringMatcher(req.stop());
+        text.setLength(0);
+        stripSpace = req.prompt().isEmpty() && tok.addsSpacePrefix();
+        for (int i = 0; i < n; i++) {
+            append(stops.append(decoder.append(generated[i])));
+        }
+        return n > 0 ? generated[n - 1] : prompt[prompt.length - 1];
     }
 
     /** Ends the sequence as {@link FinishReason#CANCELLED} (text held back so far is emitted). */
@@ -132,15 +213,21 @@ public final class Sequence {
     }
 
     private void emit(String piece) {
+        String s = append(piece);
+        if (!s.isEmpty()) {
+            listener.onText(s);
+        }
+    }
+
+    /** Adds a piece to the text (dropping the space prefix of the first word when due); returns what was added. */
+    private String append(String piece) {
         String s = piece;
         if (stripSpace && !s.isEmpty()) {
             stripSpace = false;
             s = tok.startOfText(s);
         }
-        if (!s.isEmpty()) {
-            text.append(s);
-            listener.onText(s);
-        }
+        text.append(s);
+        return s;
     }
 
     /** @return the position of the last sampled token, where it is fed next */

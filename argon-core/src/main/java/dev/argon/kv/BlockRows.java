@@ -46,11 +46,31 @@ final class BlockRows extends KvRows {
         codes = new byte[nLayers][];
         scales = new short[nLayers][];
         mins = kind == Kind.Q4_1 ? new short[nLayers][] : null;
-        for (int l = 0; l < nLayers; l++) {
-            codes[l] = new byte[Math.multiplyExact(capacity, codeBytes)];
-            scales[l] = new short[capacity * blocksPerRow];
+        Math.multiplyExact(capacity, codeBytes);
+        resize(0);
+    }
+
+    @Override
+    void resize(int rows) {
+        for (int l = 0; l < codes.length; l++) {
+            codes[l] = codes[l] == null ? new byte[rows * codeBytes] : java.util.Arrays.copyOf(codes[l], rows * codeBytes);
+            scales[l] = scales[l] == null ? new short[rows * blocksPerRow] : java.util.Arrays.copyOf(scales[l], rows * blocksPerRow);
             if (mins != null) {
-                mins[l] = new short[capacity * blocksPerRow];
+                mins[l] = mins[l] == null ? new short[rows * blocksPerRow] : java.util.Arrays.copyOf(mins[l], rows * blocksPerRow);
+            }
+        }
+        allocated = rows;
+    }
+
+    @Override
+    void copyFrom(KvRows src, int rows) {
+        ensure(rows);
+        BlockRows o = (BlockRows) src;
+        for (int l = 0; l < codes.length; l++) {
+            System.arraycopy(o.codes[l], 0, codes[l], 0, rows * codeBytes);
+            System.arraycopy(o.scales[l], 0, scales[l], 0, rows * blocksPerRow);
+            if (mins != null) {
+                System.arraycopy(o.mins[l], 0, mins[l], 0, rows * blocksPerRow);
             }
         }
     }
@@ -182,7 +202,7 @@ final class BlockRows extends KvRows {
 
     @Override
     long bytes() {
-        return (long) codes.length * capacity * bytesPerRow(kvDim, block, kind);
+        return (long) codes.length * allocated * bytesPerRow(kvDim, block, kind);
     }
 
     /** Bytes one row of {@code kvDim} values takes in this encoding (4-bit codes counted packed). */

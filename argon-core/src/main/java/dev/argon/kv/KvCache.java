@@ -81,6 +81,8 @@ public final class KvCache {
     private final int headDim;
     private final Precision keyPrecision;
     private final Precision valuePrecision;
+    /** Attention each row received, per query head {@code [nHeads][capacity]}; null unless tracked. */
+    private float[][] mass;
     /** Scratch {@code [kvDim]} for rotating before storing (a cache belongs to one sequence). */
     private final float[] rotated;
 
@@ -145,6 +147,13 @@ public final class KvCache {
         if (pos < 0 || pos >= capacity) {
             throw new IllegalArgumentException("position " + pos + " outside the cache of " + capacity);
         }
+        keys.ensure(pos + 1);
+        values.ensure(pos + 1);
+        if (mass != null && layer == 0) {
+            for (float[] m : mass) {
+                m[pos] = 0;
+            }
+        }
         if (keyPrecision.rotated()) {
             System.arraycopy(k, ko, rotated, 0, kvDim);
             Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
@@ -159,6 +168,38 @@ public final class KvCache {
         } else {
             values.store(layer, pos, v, vo);
         }
+    }
+
+    /**
+     * Replaces the key of cache row {@code row} in layer {@code layer} with {@code k[ko .. ko+kvDim)}
+     * (not changed; rotated encodings rotate a copy); the value stays.
+     */
+    public void storeKey(int layer, int row, float[] k, int ko) {
+        if (row < 0 || row >= capacity) {
+            throw new IllegalArgumentException("row " + row + " outside the cache of " + capacity);
+        }
+        if (keyPrecision.rotated()) {
+            System.arraycopy(k, ko, rotated, 0, kvDim);
+            Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
+            keys.store(layer, row, rotated, 0);
+        } else {
+            keys.store(layer, row, k, ko);
+        }
+    }
+
+    /**
+     * @return the keys of rows {@code [first, first+count)} of layer {@code layer} as stored, decoded
+     *     to floats {@code [count, kvDim]} (a Hadamard rotation undone)
+     */
+    public float[] copyKeys(int layer, int first, int count) {
+        float[] out = new float[count * kvDim];
+        keys.read(layer, first, count, 0, kvDim, out, 0);
+        if (keyPrecision.rotated()) {
+            for (int r = 0; r < count; r++) {
+                Hadamard.rotate(out, r * kvDim, kvDim, Hadamard.blockFor(headDim));
+            }
+        }
+        return out;
     }
 
     /** @return whether the keys are exact F32 rows readable through {@link #keys(int)} */
@@ -218,6 +259,73 @@ public final class KvCache {
         }
         keys.move(from, to, count);
         values.move(from, to, count);
+        if (mass != null) {
+            for (float[] m : mass) {
+                System.arraycopy(m, from, m, to, count);
+            }
+        }
+    }
+
+    /**
+     * Starts summing, per row, the attention weights it receives ({@link #attentionMass}), for
+     * eviction by attention (H2O). Costs {@code nHeads * capacity} floats.
+     */
+    public void trackAttention(int nHeads) {
+        mass = new float[nHeads][capacity];
+    }
+
+    /**
+     * @return the attention weights received so far by each row from query head {@code head},
+     *     {@code [capacity]}, to be added to by attention (one thread per head); null when not tracked
+     */
+    public float[] attentionMass(int head) {
+        return mass == null ? null : mass[head];
+    }
+
+    /** @return the attention row {@code row} received from every head, layer and query so far (0 when not tracked) */
+    public double attentionReceived(int row) {
+        double sum = 0;
+        if (mass != null) {
+            for (float[] m : mass) {
+                sum += m[row];
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * H2O's eviction step: removes, of rows {@code [0, used - window)}, the one that received the
+     * least attention so far (the first on ties); later rows (and their attention sums) move down
+     * one row, keeping their keys' rotations.
+     *
+     * @return the row removed
+     * @throws IllegalStateException if attention is not tracked or no row lies outside the window
+     */
+    public int evictLeastAttended(int used, int window) {
+        if (mass == null || used - window < 1 || used > keys.allocated) {
+            throw new IllegalStateException("cannot evict from " + used + " rows with a window of " + window
+                    + (mass == null ? " (attention not tracked)" : ""));
+        }
+        int victim = 0;
+        double least = Double.MAX_VALUE;
+        for (int r = 0; r < used - window; r++) {
+            double m = attentionReceived(r);
+            if (m < least) {
+                least = m;
+                victim = r;
+            }
+        }
+        moveRows(victim + 1, victim, used - victim - 1);
+        return victim;
+    }
+
+    /** Forgets the attention received (a new sequence starts in this cache). */
+    public void clearAttention() {
+        if (mass != null) {
+            for (float[] m : mass) {
+                java.util.Arrays.fill(m, 0);
+            }
+        }
     }
 
     /** @return the context size in tokens */
@@ -271,8 +379,34 @@ public final class KvCache {
         };
     }
 
-    /** @return bytes held by the cache */
+    /** @return bytes held by the cache now (memory grows with the rows stored, see {@link #release}) */
     public long bytes() {
         return keys.bytes() + values.bytes();
+    }
+
+    /** @return rows whose memory is allocated now */
+    public int allocatedRows() {
+        return keys.allocated;
+    }
+
+    /** Frees the memory of rows {@code >= rows}; the first {@code rows} stay as they are. */
+    public void release(int rows) {
+        keys.shrink(rows);
+        values.shrink(rows);
+    }
+
+    /**
+     * Copies the keys and values of rows {@code [0, rows)} of every layer from {@code src}, whose
+     * encodings and sizes must equal this cache's (a prefix computed by another sequence).
+     *
+     * @throws IllegalArgumentException if the caches differ or {@code rows} exceeds either
+     */
+    public void copyPrefix(KvCache src, int rows) {
+        if (src.keyPrecision != keyPrecision || src.valuePrecision != valuePrecision || src.kvDim != kvDim
+                || src.headDim != headDim || rows > src.keys.allocated || rows > capacity) {
+            throw new IllegalArgumentException("cannot copy " + rows + " rows between different caches");
+        }
+        keys.copyFrom(src.keys, rows);
+        values.copyFrom(src.values, rows);
     }
 }

@@ -1,20 +1,49 @@
 package dev.argon.kv;
 
 /**
- * One side (keys or values) of a {@link KvCache}: per layer, {@code capacity} rows of
- * {@code kvDim} values, row {@code t} holding the token at cache position {@code t}, in one of the
+ * One side (keys or values) of a {@link KvCache}: per layer, up to {@code capacity} rows of
+ * {@code kvDim} values, row {@code t} holding the token at cache row {@code t}, in one of the
  * encodings of {@link KvCache.Precision}. Attention reads rows back as floats through
  * {@link #read}; the F32 encoding also exposes its arrays ({@link F32Rows#floats}) so the exact
  * path copies nothing.
+ *
+ * <p>Memory follows use: the arrays hold {@link #allocated} rows, grown on demand (doubling, at
+ * least {@value #MIN_ROWS} rows, at most {@code capacity}) and shrunk by {@link #shrink} when a
+ * sequence ends, so an idle cache holds only what it keeps for prefix reuse.
  */
 abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows {
+    /** Rows allocated at the first store. */
+    static final int MIN_ROWS = 64;
+
     final int capacity;
     final int kvDim;
+    /** Rows the arrays hold now. */
+    int allocated;
 
     KvRows(int capacity, int kvDim) {
         this.capacity = capacity;
         this.kvDim = kvDim;
     }
+
+    /** Makes sure rows {@code [0, rows)} exist (contents kept). */
+    final void ensure(int rows) {
+        if (rows > allocated) {
+            resize(Math.min(capacity, Math.max(rows, Math.max(MIN_ROWS, 2 * allocated))));
+        }
+    }
+
+    /** Releases the memory of rows {@code >= rows} (contents of the first {@code rows} kept). */
+    final void shrink(int rows) {
+        if (rows < allocated) {
+            resize(rows);
+        }
+    }
+
+    /** Reallocates every layer's arrays to {@code rows} rows, keeping the contents that fit. */
+    abstract void resize(int rows);
+
+    /** Copies rows {@code [0, rows)} of every layer from {@code src} (same encoding and sizes). */
+    abstract void copyFrom(KvRows src, int rows);
 
     /** Encodes {@code src[off .. off+kvDim)} as row {@code pos} of layer {@code layer}. */
     abstract void store(int layer, int pos, float[] src, int off);
@@ -38,8 +67,24 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         F32Rows(int nLayers, int capacity, int kvDim) {
             super(capacity, kvDim);
             data = new float[nLayers][];
-            for (int l = 0; l < nLayers; l++) {
-                data[l] = new float[Math.multiplyExact(capacity, kvDim)];
+            Math.multiplyExact(capacity, kvDim);
+            resize(0);
+        }
+
+        @Override
+        void resize(int rows) {
+            for (int l = 0; l < data.length; l++) {
+                data[l] = data[l] == null ? new float[rows * kvDim] : java.util.Arrays.copyOf(data[l], rows * kvDim);
+            }
+            allocated = rows;
+        }
+
+        @Override
+        void copyFrom(KvRows src, int rows) {
+            ensure(rows);
+            F32Rows o = (F32Rows) src;
+            for (int l = 0; l < data.length; l++) {
+                System.arraycopy(o.data[l], 0, data[l], 0, rows * kvDim);
             }
         }
 
@@ -69,7 +114,7 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
 
         @Override
         long bytes() {
-            return (long) data.length * capacity * kvDim * Float.BYTES;
+            return (long) data.length * allocated * kvDim * Float.BYTES;
         }
     }
 
@@ -85,8 +130,24 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
             super(capacity, kvDim);
             this.bf16 = bf16;
             data = new short[nLayers][];
-            for (int l = 0; l < nLayers; l++) {
-                data[l] = new short[Math.multiplyExact(capacity, kvDim)];
+            Math.multiplyExact(capacity, kvDim);
+            resize(0);
+        }
+
+        @Override
+        void resize(int rows) {
+            for (int l = 0; l < data.length; l++) {
+                data[l] = data[l] == null ? new short[rows * kvDim] : java.util.Arrays.copyOf(data[l], rows * kvDim);
+            }
+            allocated = rows;
+        }
+
+        @Override
+        void copyFrom(KvRows src, int rows) {
+            ensure(rows);
+            HalfRows o = (HalfRows) src;
+            for (int l = 0; l < data.length; l++) {
+                System.arraycopy(o.data[l], 0, data[l], 0, rows * kvDim);
             }
         }
 
@@ -132,7 +193,7 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
 
         @Override
         long bytes() {
-            return (long) data.length * capacity * kvDim * 2;
+            return (long) data.length * allocated * kvDim * 2;
         }
 
         /** float32 → bfloat16 bits, rounding to nearest even; NaN stays NaN. */

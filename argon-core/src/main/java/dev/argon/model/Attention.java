@@ -38,9 +38,9 @@ public final class Attention {
 
     /**
      * Attends the queries of {@code n} token rows, each over its own sequence's cached keys and
-     * values at positions up to its own (causal), within the window if any. Row {@code t} belongs
-     * to the sequence whose cache is {@code caches[t]} and sits at {@code positions[t]}; its key
-     * and value are already stored there. Rows of different sequences can share one call
+     * values in cache rows up to its own (causal), within the window if any. Row {@code t} belongs
+     * to the sequence whose cache is {@code caches[t]} and sits in cache row {@code positions[t]}
+     * (its position minus the tokens its cache evicted); its key and value are already stored there. Rows of different sequences can share one call
      * (continuous batching). With F16 keys the queries, with F16 values the attention weights are
      * rounded to F16 before they meet the cached keys and values, as F16 dot products (and
      * llama.cpp) do; with Hadamard-rotated keys the queries are rotated the same way (in place),
@@ -54,6 +54,17 @@ public final class Attention {
      */
     public static void attend(float[] q, float[] out, float[] scores, int scoreStride, KvCache[] caches, int[] positions,
                               int n, int layer, int nHeads, int nKvHeads, int headDim, Options options, ThreadPool pool) {
+        attend(q, out, scores, scoreStride, caches, positions, n, layer, nHeads, nKvHeads, headDim, options, pool, null);
+    }
+
+    /**
+     * {@link #attend(float[], float[], float[], int, KvCache[], int[], int, int, int, int, int, Options, ThreadPool)}
+     * that also shows each row's attention weights to {@code observers[t]} when that is not null
+     * ({@code observers} itself may be null).
+     */
+    public static void attend(float[] q, float[] out, float[] scores, int scoreStride, KvCache[] caches, int[] positions,
+                              int n, int layer, int nHeads, int nKvHeads, int headDim, Options options, ThreadPool pool,
+                              ForwardObserver[] observers) {
         int group = nHeads / nKvHeads;
         int qDim = nHeads * headDim;
         float scale = options.scale();
@@ -95,6 +106,15 @@ public final class Attention {
                         scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
                     }
                     Ops.softmax(scores, so + first, count);
+                    float[] mass = cache.attentionMass(h);
+                    if (mass != null) { // eviction by attention received (H2O): this head's thread owns mass
+                        for (int p = first; p <= pos; p++) {
+                            mass[p] += scores[so + p];
+                        }
+                    }
+                    if (observers != null && observers[t] != null) {
+                        observers[t].attention(layer, h, pos, scores, so + first, first, count);
+                    }
                     if (cache.valuePrecision() == KvCache.Precision.F16) {
                         roundToF16(scores, so + first, count);
                     }

@@ -1,6 +1,8 @@
 package dev.argon.model;
 
+import dev.argon.ArgonException;
 import dev.argon.gguf.GgufFile;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.tensor.Ops;
 import dev.argon.tensor.Q8Activations;
@@ -113,6 +115,10 @@ public final class DecoderModel implements LanguageModel {
         final float[] hb2;
         private float[] logits = new float[0];
         final KvCache[] caches;
+        /** Cache row of each batch row. */
+        final int[] cacheRows;
+        /** Row → its sequence's {@link ForwardObserver}; null when no row has one. */
+        ForwardObserver[] observers;
         float[] scores = new float[0];
         final Q8Activations xq;
 
@@ -137,6 +143,7 @@ public final class DecoderModel implements LanguageModel {
             hb = new float[n * ff];
             hb2 = new float[n * ff];
             caches = new KvCache[n];
+            cacheRows = new int[n];
             xq = llamaCppArithmetic ? new Q8Activations(n * Math.max(Math.max(c.dim(), qDim), ff)) : null;
         }
 
@@ -209,6 +216,20 @@ public final class DecoderModel implements LanguageModel {
     }
 
     @Override
+    public InferenceState newState(int contextLength, KvCache.Precision keys, KvCache.Precision values, ContextPolicy policy) {
+        if (policy.unbounded() && b.positionEmbedding() != null) {
+            throw new ArgonException("this model (" + config.architecture() + ") has learned absolute positions, so its context"
+                    + " cannot shift or slide (" + policy + ")");
+        }
+        State st = new State(contextLength, keys, values);
+        st.setContextPolicy(policy);
+        if (policy.needsAttentionMass()) {
+            st.kvCache().trackAttention(config.nHeads());
+        }
+        return st;
+    }
+
+    @Override
     public float[] forward(InferenceState state, int token, int pos, boolean wantLogits) {
         Batch batch = ((State) state).ownBatch();
         batch.add(state, token, pos, false, wantLogits);
@@ -251,17 +272,22 @@ public final class DecoderModel implements LanguageModel {
         }
         Scratch s = (Scratch) batch.scratch;
         ModelConfig c = config;
+        evictWhereFull(batch);
         int stride = 0;
+        int[] rows = s.cacheRows;
         for (int t = 0; t < n; t++) {
             State st = (State) batch.states[t];
             int pos = batch.positions[t];
-            if (pos < 0 || pos >= st.contextLength() || pos >= positions) {
+            int row = pos - st.evicted();
+            if (pos < 0 || row < 0 || row >= st.contextLength() || pos >= positions) {
                 throw new IllegalArgumentException("position " + pos + " outside context [0, "
-                        + Math.min(st.contextLength(), positions) + ")");
+                        + Math.min(st.contextLength() + st.evicted(), positions) + ")");
             }
             s.caches[t] = st.kvCache();
-            stride = Math.max(stride, pos + 1);
+            rows[t] = row;
+            stride = Math.max(stride, row + 1);
         }
+        ForwardObserver[] observers = observers(s, batch, n);
         int dim = c.dim();
         int qDim = c.nHeads() * c.headDim();
         int kvDim = c.kvDim();
@@ -285,10 +311,10 @@ public final class DecoderModel implements LanguageModel {
                     rope.apply(s.q, t * qDim, c.nHeads(), c.headDim(), pos);
                     rope.apply(s.k, t * kvDim, c.nKvHeads(), c.headDim(), pos);
                 }
-                s.caches[t].store(l, pos, s.k, t * kvDim, s.v, t * kvDim);
+                s.caches[t].store(l, rows[t], s.k, t * kvDim, s.v, t * kvDim);
             }
-            Attention.attend(s.q, s.attnOut, scores, stride, s.caches, batch.positions, n, l, c.nHeads(), c.nKvHeads(),
-                    c.headDim(), L.attention(), pool);
+            Attention.attend(s.q, s.attnOut, scores, stride, s.caches, rows, n, l, c.nHeads(), c.nKvHeads(),
+                    c.headDim(), L.attention(), pool, observers);
             L.output().apply(s.attnOut, s.quantized(s.attnOut, n, qDim), s.proj, n, gemm, pool);
             if (L.postAttnNorm() != null) {
                 L.postAttnNorm().rows(s.proj, s.proj, n);
@@ -304,6 +330,9 @@ public final class DecoderModel implements LanguageModel {
             Ops.add(s.x, s.proj, n * dim);
         }
         java.util.Arrays.fill(s.caches, 0, n, null);
+        if (observers != null) {
+            showHidden(s, batch, n, observers);
+        }
         int m = batch.logitRows;
         if (m == 0) {
             return;
@@ -328,6 +357,125 @@ public final class DecoderModel implements LanguageModel {
                 for (int i = 0; i < vocab; i++) {
                     out[i] = cap * (float) Math.tanh(out[i] * (1f / cap));
                 }
+            }
+        }
+    }
+
+    /**
+     * Makes room in the caches of the sequences whose new rows would not fit: their
+     * {@link ContextPolicy} evicts tokens after the kept prefix (rows after the evicted ones move
+     * down, keeping their keys' rotations), then the kept prefix's keys are re-rotated to sit just
+     * before the first remaining token. A sequence without a policy is left alone (its rows past
+     * the context are an error in {@link #forward(Batch)}).
+     */
+    private void evictWhereFull(Batch batch) {
+        int n = batch.size();
+        for (int t = 0; t < n; t++) {
+            State st = (State) batch.states[t];
+            ContextPolicy p = st.contextPolicy();
+            if (!p.unbounded()) {
+                continue;
+            }
+            boolean first = true;
+            int last = batch.positions[t];
+            for (int u = 0; u < n; u++) {
+                if (batch.states[u] == st) {
+                    if (u < t) {
+                        first = false; // handled at its first row
+                        break;
+                    }
+                    last = Math.max(last, batch.positions[u]);
+                }
+            }
+            if (!first) {
+                continue;
+            }
+            int used = batch.positions[t] - st.evicted(); // rows holding tokens before this batch's rows
+            int limit = p.limit(st.contextLength());
+            int need = last - st.evicted() + 1 - limit;
+            if (need <= 0) {
+                continue;
+            }
+            int d = Math.max(need, p.discard(used));
+            if (p.needsAttentionMass()) {
+                if (d > used - p.window()) {
+                    throw new ArgonException("the KV cache cannot make room for " + (last - batch.positions[t] + 1)
+                            + " new tokens outside the recent window of " + p.window());
+                }
+                evictLeastAttended(st, d, used, p.window());
+                continue;
+            }
+            if (d > used - p.keep()) {
+                throw new ArgonException("the KV cache cannot make room for " + (last - batch.positions[t] + 1)
+                        + " new tokens: " + used + " held, " + p.keep() + " kept, limit " + limit);
+            }
+            evict(st, p.keep(), d, used);
+        }
+    }
+
+    /** H2O: evicts the least attended row outside the recent window, {@code d} times ({@link KvCache#evictLeastAttended}). */
+    private static void evictLeastAttended(State st, int d, int used, int window) {
+        for (int e = 0; e < d; e++) {
+            st.kvCache().evictLeastAttended(used - e, window);
+            st.addEvicted(1);
+        }
+    }
+
+    /** Evicts rows {@code [keep, keep+d)} of a cache holding {@code used} rows. */
+    private void evict(State st, int keep, int d, int used) {
+        KvCache cache = st.kvCache();
+        if (keep > 0 && st.keptKeys == null) {
+            st.keptKeys = new float[layers.length][];
+            for (int l = 0; l < layers.length; l++) {
+                st.keptKeys[l] = cache.copyKeys(l, 0, keep);
+            }
+        }
+        cache.moveRows(keep + d, keep, used - keep - d);
+        st.addEvicted(d);
+        if (keep == 0) {
+            return;
+        }
+        int kvDim = config.kvDim();
+        float[] k = new float[keep * kvDim];
+        for (int l = 0; l < layers.length; l++) {
+            int ri = layers[l].rope();
+            if (ri < 0) {
+                continue;
+            }
+            System.arraycopy(st.keptKeys[l], 0, k, 0, k.length);
+            for (int i = 0; i < keep; i++) {
+                st.ropes[ri].rotateBy(k, i * kvDim, config.nKvHeads(), config.headDim(), st.evicted());
+                cache.storeKey(l, i, k, i * kvDim);
+            }
+        }
+    }
+
+    /** @return the rows' observers, or null when no row's sequence has one */
+    private static ForwardObserver[] observers(Scratch s, Batch batch, int n) {
+        ForwardObserver[] o = null;
+        for (int t = 0; t < n; t++) {
+            ForwardObserver f = batch.states[t].observer();
+            if (f != null) {
+                if (o == null) {
+                    o = s.observers != null && s.observers.length >= n ? s.observers : new ForwardObserver[batch.capacity()];
+                    s.observers = o;
+                    java.util.Arrays.fill(o, null);
+                }
+                o[t] = f;
+            }
+        }
+        return o;
+    }
+
+    /** Shows the observers that want them the final hidden states (the output norm of x). */
+    private void showHidden(Scratch s, Batch batch, int n, ForwardObserver[] observers) {
+        int dim = config.dim();
+        float[] h = null;
+        for (int t = 0; t < n; t++) {
+            if (observers[t] != null && observers[t].wantsHidden()) {
+                h = h != null ? h : new float[dim];
+                b.outputNorm().apply(h, 0, s.x, t * dim);
+                observers[t].hidden(batch.positions[t], h, 0, dim);
             }
         }
     }

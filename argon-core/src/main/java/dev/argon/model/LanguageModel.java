@@ -1,5 +1,6 @@
 package dev.argon.model;
 
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.tensor.ThreadPool;
 import dev.argon.tokenizer.Tokenizer;
@@ -39,6 +40,21 @@ public interface LanguageModel extends AutoCloseable {
                     + " and " + values.flagName());
         }
         return newState(contextLength, keys);
+    }
+
+    /**
+     * Allocates the state of one sequence whose KV cache evicts tokens when it is full as
+     * {@code policy} says (context shift, attention sinks + window), making generation unbounded.
+     * The default supports {@link ContextPolicy#NONE} only.
+     *
+     * @throws dev.argon.ArgonException if the model cannot evict (e.g. learned absolute positions) or
+     *     the policy does not fit the context
+     */
+    default InferenceState newState(int contextLength, KvCache.Precision keys, KvCache.Precision values, ContextPolicy policy) {
+        if (policy.unbounded()) {
+            throw new dev.argon.ArgonException("this model cannot evict tokens from its KV cache (" + policy + ")");
+        }
+        return newState(contextLength, keys, values);
     }
 
     /** Allocates the state of one sequence with an exact (F32) KV cache. */

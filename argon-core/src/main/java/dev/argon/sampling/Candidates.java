@@ -7,8 +7,11 @@ import dev.argon.ArgonException;
  * {@code [0, size)} of {@link #ids} and {@link #logits} are the live candidates; {@link #sorted}
  * says whether they are in descending logit order. Ties are always broken towards the lower token
  * id, so every step is deterministic.
+ *
+ * <p>What a {@link SamplerStep} sees: positions {@code [0, size())}, each holding a token id and
+ * its logit. Right after the logits are copied in, position i holds token i ({@link #fresh()}).
  */
-final class Candidates {
+public final class Candidates {
     final int[] ids;
     final float[] logits;
     int size;
@@ -19,6 +22,66 @@ final class Candidates {
     Candidates(int capacity) {
         ids = new int[capacity];
         logits = new float[capacity];
+    }
+
+    /** @return the number of live candidates */
+    public int size() {
+        return size;
+    }
+
+    /** @return the token id at position {@code i} in {@code [0, size())} */
+    public int id(int i) {
+        return ids[i];
+    }
+
+    /** @return the logit at position {@code i} in {@code [0, size())} */
+    public float logit(int i) {
+        return logits[i];
+    }
+
+    /** Sets the logit at position {@code i}; the candidates then count as unsorted. */
+    public void setLogit(int i, float logit) {
+        logits[i] = logit;
+        sorted = false;
+    }
+
+    /** Keeps only positions {@code [0, n)}, {@code 0 <= n <= size()}. */
+    public void truncate(int n) {
+        if (n < 0 || n > size) {
+            throw new IllegalArgumentException("truncate to " + n + " of " + size);
+        }
+        size = n;
+    }
+
+    /** @return whether the live candidates are in descending logit order (ties: lower id first) */
+    public boolean sorted() {
+        return sorted;
+    }
+
+    /** Chooses the candidate at position {@code i} (what a chain's last step does). */
+    public void select(int i) {
+        if (i < 0 || i >= size) {
+            throw new IllegalArgumentException("select " + i + " of " + size);
+        }
+        selected = i;
+    }
+
+    /** @return the vocabulary size (the capacity) */
+    public int vocabSize() {
+        return ids.length;
+    }
+
+    /** @return whether position i still holds token i for every i (nothing was reordered or dropped) */
+    public boolean fresh() {
+        if (size != ids.length) {
+            return false;
+        }
+        for (int i = 0; i < size; i++) {
+            if (ids[i] != i) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Candidates for a test: token i has logit {@code logits[i]}. */

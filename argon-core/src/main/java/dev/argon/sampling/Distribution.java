@@ -8,15 +8,46 @@ import java.util.random.RandomGeneratorFactory;
 /**
  * Final step drawing from {@code softmax(logits)} over the live candidates (llama.cpp
  * {@code llama_sampler_dist}). Uses a seeded {@code L64X128MixRandom}, so a seed always gives the
- * same sequence of draws for the same logits.
+ * same sequence of draws for the same logits. The generator's state is the seed and the number
+ * of draws made, so {@link #copy} (replaying the draws) and {@link #reset} (back to the seed) are
+ * exact.
  */
 final class Distribution implements SamplerStep {
-    private final RandomGenerator random;
+    private final long seed;
+    private RandomGenerator random;
+    private long draws;
     private final float[] weights;
 
     Distribution(long seed, int vocabSize) {
-        this.random = RandomGeneratorFactory.of("L64X128MixRandom").create(seed);
+        this.seed = seed;
+        this.random = generator(seed);
         this.weights = new float[vocabSize];
+    }
+
+    private static RandomGenerator generator(long seed) {
+        return RandomGeneratorFactory.of("L64X128MixRandom").create(seed);
+    }
+
+    @Override
+    public void reset() {
+        random = generator(seed);
+        draws = 0;
+    }
+
+    /** The same seed with the same draws replayed (one {@code nextDouble} per sampled token). */
+    @Override
+    public SamplerStep copy() {
+        Distribution d = new Distribution(seed, weights.length);
+        for (long i = 0; i < draws; i++) {
+            d.random.nextDouble();
+        }
+        d.draws = draws;
+        return d;
+    }
+
+    @Override
+    public String name() {
+        return "dist";
     }
 
     @Override
@@ -27,6 +58,7 @@ final class Distribution implements SamplerStep {
             throw new ArgonException("Cannot sample: the logits contain NaN values");
         }
         double u = random.nextDouble() * sum;
+        draws++;
         double cum = 0;
         int last = -1;
         for (int i = 0; i < c.size; i++) {

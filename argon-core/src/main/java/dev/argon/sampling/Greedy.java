@@ -9,4 +9,9 @@ final class Greedy implements SamplerStep {
     public void apply(Candidates c) {
         c.selected = c.argmaxFinite();
     }
+
+    @Override
+    public String name() {
+        return "greedy";
+    }
 }

@@ -31,4 +31,9 @@ final class LogitBias implements SamplerStep {
         }
         c.sorted = false;
     }
+
+    @Override
+    public String name() {
+        return "logit-bias";
+    }
 }

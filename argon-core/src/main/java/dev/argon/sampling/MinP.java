@@ -40,4 +40,9 @@ final class MinP implements SamplerStep {
         }
         c.size = n;
     }
+
+    @Override
+    public String name() {
+        return "min-p";
+    }
 }

@@ -55,7 +55,8 @@ final class Penalties implements SamplerStep {
     }
 
     /** Adds a token to the window, evicting the oldest one when the window is full. */
-    void accept(int token) {
+    @Override
+    public void accept(int token) {
         if (lastN > 0) {
             if (filled == lastN) {
                 counts[window[head]]--;
@@ -66,6 +67,28 @@ final class Penalties implements SamplerStep {
             head = (head + 1) % lastN;
         }
         counts[token]++;
+    }
+
+    @Override
+    public void reset() {
+        java.util.Arrays.fill(counts, 0);
+        head = 0;
+        filled = 0;
+    }
+
+    @Override
+    public SamplerStep copy() {
+        Penalties p = new Penalties(repeat, frequency, presence, lastN, counts.length);
+        System.arraycopy(counts, 0, p.counts, 0, counts.length);
+        System.arraycopy(window, 0, p.window, 0, window.length);
+        p.head = head;
+        p.filled = filled;
+        return p;
+    }
+
+    @Override
+    public String name() {
+        return "penalties";
     }
 
     /** Occurrences of {@code token} in the window (for tests). */

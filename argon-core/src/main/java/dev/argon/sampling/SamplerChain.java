@@ -14,23 +14,23 @@ import java.util.concurrent.ThreadLocalRandom;
  * 1, repetition penalty 1 with presence and frequency penalties 0, or look-back 0) are left out.
  * All vocabulary-sized buffers are allocated once, here; no step sorts the whole vocabulary. Not
  * thread-safe: one chain per generation.
+ *
+ * <p>The chain is open: {@link #create(SamplingParams, int, List)} inserts the caller's
+ * {@link SamplerStep}s into the default chain, {@link #of} builds one from the caller's steps
+ * alone, and {@link #copy}/{@link #reset} follow each step's lifecycle.
  */
 public final class SamplerChain {
     private final int vocabSize;
     private final long seed;
     private final Candidates candidates;
-    private final Penalties penalties; // null when off
-    private final SamplerStep[] filters;
-    private final SamplerStep selector;
+    /** Every step, the last one choosing the token. */
+    private final SamplerStep[] steps;
 
-    private SamplerChain(int vocabSize, long seed, Penalties penalties, List<SamplerStep> filters,
-            SamplerStep selector) {
+    private SamplerChain(int vocabSize, long seed, SamplerStep[] steps) {
         this.vocabSize = vocabSize;
         this.seed = seed;
         this.candidates = new Candidates(vocabSize);
-        this.penalties = penalties;
-        this.filters = filters.toArray(SamplerStep[]::new);
-        this.selector = selector;
+        this.steps = steps;
     }
 
     /**
@@ -42,6 +42,20 @@ public final class SamplerChain {
      * @throws IllegalArgumentException if {@code vocabSize <= 0}
      */
     public static SamplerChain create(SamplingParams p, int vocabSize) {
+        return create(p, vocabSize, List.of());
+    }
+
+    /**
+     * Builds the chain for {@code p} with the caller's logit processors (watermark, guidance, a
+     * library user's own step) inserted after logit bias and penalties and before any truncation
+     * (top-k, top-p, min-p), temperature and the final choice, so they act on the full
+     * vocabulary. The steps are used as given (pass {@link SamplerStep#copy() copies} of shared
+     * prototypes); with none, the chain is exactly {@link #create(SamplingParams, int)}'s.
+     *
+     * @param processors steps that rewrite logits or filter candidates; none may be the final choice
+     * @throws dev.argon.ArgonException if a parameter is out of range (see {@link #create(SamplingParams, int)})
+     */
+    public static SamplerChain create(SamplingParams p, int vocabSize, List<? extends SamplerStep> processors) {
         p.validate();
         if (vocabSize <= 0) {
             throw new IllegalArgumentException("vocabSize " + vocabSize);
@@ -55,14 +69,14 @@ public final class SamplerChain {
         if (!p.logitBias().isEmpty()) {
             steps.add(new LogitBias(p.logitBias()));
         }
-        Penalties penalties = null;
         if (Penalties.active(p.repeatPenalty(), p.frequencyPenalty(), p.presencePenalty(), p.repeatLastN())) {
-            penalties = new Penalties(
-                    p.repeatPenalty(), p.frequencyPenalty(), p.presencePenalty(), p.repeatLastN(), vocabSize);
-            steps.add(penalties);
+            steps.add(new Penalties(
+                    p.repeatPenalty(), p.frequencyPenalty(), p.presencePenalty(), p.repeatLastN(), vocabSize));
         }
+        steps.addAll(processors);
         if (p.temperature() <= 0f) {
-            return new SamplerChain(vocabSize, seed, penalties, steps, new Greedy());
+            steps.add(new Greedy());
+            return new SamplerChain(vocabSize, seed, steps.toArray(SamplerStep[]::new));
         }
         if (p.topK() > 0) {
             steps.add(new TopK(p.topK()));
@@ -76,7 +90,23 @@ public final class SamplerChain {
         if (p.temperature() != 1f) {
             steps.add(new Temperature(p.temperature()));
         }
-        return new SamplerChain(vocabSize, seed, penalties, steps, new Distribution(seed, vocabSize));
+        steps.add(new Distribution(seed, vocabSize));
+        return new SamplerChain(vocabSize, seed, steps.toArray(SamplerStep[]::new));
+    }
+
+    /**
+     * A chain of the caller's own steps, run in order; the last one must
+     * {@link Candidates#select} a candidate (for example {@link SamplerStep#greedy()} or
+     * {@link SamplerStep#distribution}).
+     *
+     * @param seed the seed to report from {@link #seed()} (the steps hold their own)
+     * @throws IllegalArgumentException if {@code vocabSize <= 0} or there is no step
+     */
+    public static SamplerChain of(int vocabSize, long seed, List<? extends SamplerStep> steps) {
+        if (vocabSize <= 0 || steps.isEmpty()) {
+            throw new IllegalArgumentException("vocabSize " + vocabSize + ", " + steps.size() + " steps");
+        }
+        return new SamplerChain(vocabSize, seed, steps.toArray(SamplerStep[]::new));
     }
 
     /**
@@ -87,7 +117,10 @@ public final class SamplerChain {
      */
     public int sample(float[] logits) {
         Candidates c = filter(logits);
-        selector.apply(c);
+        steps[steps.length - 1].apply(c);
+        if (c.selected < 0 || c.selected >= c.size) {
+            throw new IllegalStateException("the last sampler step (" + steps[steps.length - 1].name() + ") chose no candidate");
+        }
         return c.ids[c.selected];
     }
 
@@ -95,15 +128,16 @@ public final class SamplerChain {
     Candidates filter(float[] logits) {
         Candidates c = candidates;
         c.reset(logits);
-        for (SamplerStep step : filters) {
-            step.apply(c);
+        for (int i = 0; i < steps.length - 1; i++) {
+            steps[i].apply(c);
         }
         return c;
     }
 
     /**
-     * Records a token for the penalties' look-back window (llama.cpp
-     * {@code llama_sampler_accept}): pass the prompt tokens and then every generated token.
+     * Passes a token to every step's {@link SamplerStep#accept} (llama.cpp
+     * {@code llama_sampler_accept}), e.g. the penalties' look-back window: pass the prompt tokens
+     * and then every generated token.
      *
      * @throws IllegalArgumentException if {@code token} lies outside the vocabulary
      */
@@ -111,9 +145,38 @@ public final class SamplerChain {
         if (token < 0 || token >= vocabSize) {
             throw new IllegalArgumentException("token " + token + " outside vocabulary of " + vocabSize);
         }
-        if (penalties != null) {
-            penalties.accept(token);
+        for (SamplerStep step : steps) {
+            step.accept(token);
         }
+    }
+
+    /** Resets every step: the chain is as created (same seed), before any token was accepted. */
+    public void reset() {
+        for (SamplerStep step : steps) {
+            step.reset();
+        }
+    }
+
+    /**
+     * An independent chain in the same state (every step {@link SamplerStep#copy copied}): it
+     * samples exactly what this one would, for a fork of the sequence or a checkpoint to roll
+     * back to.
+     */
+    public SamplerChain copy() {
+        SamplerStep[] copies = new SamplerStep[steps.length];
+        for (int i = 0; i < steps.length; i++) {
+            copies[i] = steps[i].copy();
+        }
+        return new SamplerChain(vocabSize, seed, copies);
+    }
+
+    /** @return the steps' names, in order (the last one chooses) */
+    public List<String> names() {
+        List<String> names = new ArrayList<>(steps.length);
+        for (SamplerStep step : steps) {
+            names.add(step.name());
+        }
+        return names;
     }
 
     /** The seed in use: the one given, or the random one picked for {@link SamplingParams#RANDOM_SEED}. */

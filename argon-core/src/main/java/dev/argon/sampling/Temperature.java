@@ -25,4 +25,9 @@ final class Temperature implements SamplerStep {
             logits[i] = (logits[i] - max) / t;
         }
     }
+
+    @Override
+    public String name() {
+        return "temperature";
+    }
 }

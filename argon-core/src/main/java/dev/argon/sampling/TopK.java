@@ -84,4 +84,9 @@ final class TopK implements SamplerStep {
             i = worse;
         }
     }
+
+    @Override
+    public String name() {
+        return "top-k";
+    }
 }

@@ -70,5 +70,15 @@ final class TopP implements SamplerStep {
         c.size = select.best(c, m, max, target);
         c.sorted = false;
     }
-}
 
+    /** A new step with its own scratch buffer (no other state). */
+    @Override
+    public SamplerStep copy() {
+        return new TopP(p, minPHint, select.w.length);
+    }
+
+    @Override
+    public String name() {
+        return "top-p";
+    }
+}

@@ -5,7 +5,9 @@
  * the log-probabilities reported by the OpenAI API ({@code logprobs}, {@code top_logprobs}).
  *
  * <p>The public entry points are {@link dev.argon.sampling.SamplingParams},
- * {@link dev.argon.sampling.SamplerChain} and {@link dev.argon.sampling.Logprobs}; the steps
- * themselves are package-private.
+ * {@link dev.argon.sampling.SamplerChain}, {@link dev.argon.sampling.SamplerStep} and
+ * {@link dev.argon.sampling.Logprobs}; the
+ * built-in steps are made by the factories on {@link dev.argon.sampling.SamplerStep}, which library
+ * users implement to add their own.
  */
 package dev.argon.sampling;

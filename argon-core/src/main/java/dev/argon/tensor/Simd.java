@@ -95,6 +95,14 @@ public final class Simd {
     }
 
     /**
+     * @return the float vector width the kernels run with in bits (128, 256, 512), or 0 for the
+     *     scalar kernels; results may differ between widths (the lane sums' order follows it)
+     */
+    public static int vectorBits() {
+        return ENABLED ? 32 * L : 0;
+    }
+
+    /**
      * Sums the lanes of {@code v} in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the
      * order of a floating-point reduction unspecified, and the interpreter and the JIT-compiled
      * code do use different orders, so the same input could give different results before and

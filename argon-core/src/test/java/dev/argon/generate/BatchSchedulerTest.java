@@ -316,4 +316,34 @@ class BatchSchedulerTest {
             assertThat(running.await(new PauseRecorder()).finishReason()).isEqualTo(FinishReason.CANCELLED);
         }
     }
+
+    @Test
+    void aPromptPrefixRunningOnAnotherSlotIsCopiedAndMemoryFollowsUse() throws Exception {
+        String system = "You are a helpful storyteller. Tell short, kind stories for small children about animals,"
+                + " friends and parks, with simple words and a happy end. ";
+        GenerationRequest first = GenerationRequest.of(system + "Tell me about a cat.", 60, SamplingParams.greedy());
+        GenerationRequest second = GenerationRequest.of(system + "Tell me about a dog.", 20, SamplingParams.greedy());
+        try (BatchScheduler s = scheduler(2, 4, true)) {
+            assertThat(s.stats().kvBytes()).as("no memory before any request").isZero();
+            int[] ids = new Generator(model).tokenizePrompt(first, CTX);
+            BatchScheduler.Handle running = s.submit(first, ids, () -> false);
+            // wait until the first request decodes (its prompt is in its slot's cache)
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (s.stats().generatedTokens() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(s.stats().kvBytes()).as("memory grows with use").isPositive()
+                    .isLessThan(s.stats().kvTokensCapacity() * 2048 / 2);
+            GenerationResult r2 = run(s, second);
+            GenerationResult r1 = running.await(t -> { });
+            assertThat(r2.cachedPromptTokens()).as("shared system prompt copied from the running slot").isGreaterThan(16);
+            assertThat(s.stats().copiedPromptTokens()).isEqualTo(r2.cachedPromptTokens());
+            assertThat(r2.generatedTokens()).containsExactly(solo(second).generatedTokens());
+            assertThat(r1.generatedTokens()).containsExactly(solo(first).generatedTokens());
+            // finished: each slot keeps only its prompt for reuse
+            long perToken = KvCache.bytesPerToken(model.config().nLayers(), model.config().kvDim(), model.config().headDim(),
+                    KvCache.Precision.F16, KvCache.Precision.F16);
+            assertThat(s.stats().kvBytes()).isEqualTo(perToken * (r1.promptTokens().length + r2.promptTokens().length));
+        }
+    }
 }

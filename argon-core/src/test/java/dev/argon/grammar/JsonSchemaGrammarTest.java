@@ -129,7 +129,7 @@ class JsonSchemaGrammarTest {
                         .withConstraint(GrammarConstraint.factory(g));
                 GenerationResult r = new Generator(model).generate(req, 512, s -> { });
                 if (r.finishReason() == FinishReason.LENGTH) {
-                    continue; // an unfinished document (unbounded strings and maps can run on); the rest must all be valid
+                    continue; // an unfinished document (free strings can run on); the rest must all be valid
                 }
                 assertThat(r.finishReason()).as(r.text()).isEqualTo(FinishReason.END_OF_SEQUENCE);
                 JsonNode doc = JSON.readTree(r.text());
@@ -137,7 +137,8 @@ class JsonSchemaGrammarTest {
                 total++;
             }
         }
-        // about three in four finish within 400 tokens on this tiny model (18 of 24 when written)
-        assertThat(total).as("finished documents").isGreaterThanOrEqualTo(15);
+        // how many of the 24 sampled documents end within 400 tokens depends on the draws (18-24 seen);
+        // half keeps the test from passing on a handful of documents
+        assertThat(total).as("finished documents").isGreaterThanOrEqualTo(12);
     }
 }

@@ -5,6 +5,7 @@ import dev.argon.generate.BatchScheduler;
 import dev.argon.generate.GenerationListener;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
+import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.model.LanguageModel;
 
@@ -45,8 +46,33 @@ public final class BatchingEngine implements Engine {
      */
     public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
                    boolean prefixReuse) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, STEP_TOKENS, ContextPolicy.NONE);
+    }
+
+    /**
+     * As the six-argument constructor, with {@code stepTokens} prompt tokens per forward pass
+     * across all sequences (several prompts' rows are packed into one pass; offline batch jobs
+     * take more than the server's {@value #STEP_TOKENS}, as they need no short steps for streaming).
+     */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, int stepTokens) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, stepTokens, ContextPolicy.NONE);
+    }
+
+    /**
+     * @param policy what a slot's full KV cache does: stop, shift the context, or keep sinks + a window
+     * @see #BatchingEngine(LanguageModel, int, int, int, KvCache.Precision, boolean)
+     */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, ContextPolicy policy) {
+        this(model, parallel, queueCapacity, contextLength, precision, prefixReuse, STEP_TOKENS, policy);
+    }
+
+    /** The general constructor: {@code stepTokens} prompt tokens per pass and a context policy. */
+    public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
+                   boolean prefixReuse, int stepTokens, ContextPolicy policy) {
         this.scheduler = new BatchScheduler(model, new BatchScheduler.Options(parallel, contextLength, precision,
-                queueCapacity, STEP_TOKENS, prefixReuse));
+                queueCapacity, stepTokens, prefixReuse, policy));
         this.contextLength = contextLength;
         this.capacity = parallel + queueCapacity;
     }
@@ -155,7 +181,7 @@ public final class BatchingEngine implements Engine {
     public Stats stats() {
         BatchScheduler.Stats s = scheduler.stats();
         return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.kvTokensCached(),
-                s.reusedPromptTokens());
+                s.reusedPromptTokens(), s.kvBytes(), s.copiedPromptTokens());
     }
 
     @Override

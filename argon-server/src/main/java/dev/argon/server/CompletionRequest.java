@@ -30,6 +30,6 @@ record CompletionRequest(boolean chat, boolean stream, boolean includeUsage, Gen
         SamplingParams q = new SamplingParams(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(),
                 seed, p.presencePenalty(), p.frequencyPenalty(), p.logitBias());
         GenerationRequest g = generation;
-        return new GenerationRequest(g.prompt(), g.maxTokens(), q, g.stop(), g.addSpecial(), g.logprobs(), g.constraint());
+        return g.withSampling(q);
     }
 }

@@ -131,9 +131,18 @@ public interface Engine extends AutoCloseable {
      * @param kvCacheCapacityTokens KV cache positions the engine can hold in all
      * @param kvCacheTokensCached KV cache positions idle slots keep for prefix reuse (multi-turn chat)
      * @param cachedPromptTokens prompt tokens served from a cached prefix instead of computed, since start
+     * @param kvCacheBytes bytes the KV caches hold now (grows with use, released when generations end)
+     * @param copiedPromptTokens of {@code cachedPromptTokens}, those copied from another slot's cache
      */
     record Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
-                 long kvCacheTokensCached, long cachedPromptTokens) {
+                 long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens) {
+        /** Stats of an engine that does not measure its KV memory. */
+        Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
+              long kvCacheTokensCached, long cachedPromptTokens) {
+            this(activeSequences, queuedRequests, slots, kvCacheTokensUsed, kvCacheCapacityTokens, kvCacheTokensCached,
+                    cachedPromptTokens, 0, 0);
+        }
+
         /** @return whether every slot is running a generation */
         public boolean full() {
             return activeSequences >= slots;

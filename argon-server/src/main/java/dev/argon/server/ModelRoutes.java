@@ -28,6 +28,7 @@ final class ModelRoutes {
     private final Tokenizer tokenizer;
     private final Engine engine;
     private final String modelId;
+    private final ChatTemplate template;
     private final RequestParser parser;
     private final ServerMetrics metrics;
     private final BooleanSupplier aborting;
@@ -37,15 +38,31 @@ final class ModelRoutes {
      * @param aborting true once running generations must stop (the server's grace period is over)
      * @param cancelled counts generation requests whose client went away
      */
-    ModelRoutes(Tokenizer tokenizer, ChatTemplate template, Engine engine, String modelId, ServerMetrics metrics,
+    ModelRoutes(Tokenizer tokenizer, ChatTemplate template, Engine engine, ServerConfig config, ServerMetrics metrics,
                 BooleanSupplier aborting, AtomicInteger cancelled) {
         this.tokenizer = tokenizer;
         this.engine = engine;
-        this.modelId = modelId;
-        this.parser = new RequestParser(tokenizer, template, modelId, engine.contextLength());
+        this.modelId = config.modelId();
+        this.template = template;
+        this.parser = new RequestParser(tokenizer, template, config.modelNames(), engine.contextLength(), config.defaultSampling());
         this.metrics = metrics;
         this.aborting = aborting;
         this.cancelled = cancelled;
+    }
+
+    /** @return the request parser (model names, template, default sampling) */
+    RequestParser parser() {
+        return parser;
+    }
+
+    /** @return the chat template the chat routes render with */
+    ChatTemplate template() {
+        return template;
+    }
+
+    /** @return the tokenizer */
+    Tokenizer tokenizer() {
+        return tokenizer;
     }
 
     /** @return the engine the generations run on */
@@ -103,6 +120,7 @@ final class ModelRoutes {
             for (GenerationResult r : results) {
                 metrics.generation(r, System.nanoTime() - start);
             }
+            ctx.attribute(OpenAiServer.TOKENS_ATTRIBUTE, tokens(results));
             if (client.knownGone()) {
                 cancelled.incrementAndGet();
                 return; // the client went away: nobody to answer
@@ -132,6 +150,7 @@ final class ModelRoutes {
         for (GenerationResult r : results) {
             metrics.generation(r, System.nanoTime() - start);
         }
+        ctx.attribute(OpenAiServer.TOKENS_ATTRIBUTE, tokens(results));
         if (sse.gone()) {
             cancelled.incrementAndGet();
             return; // the client went away: nothing more to say
@@ -143,6 +162,15 @@ final class ModelRoutes {
             sse.send(responses.usageChunk(results));
         }
         sse.done();
+    }
+
+    /** @return prompt plus generated tokens of {@code results} (the prompt counted once per choice), for the access log */
+    static long tokens(List<GenerationResult> results) {
+        long n = 0;
+        for (GenerationResult r : results) {
+            n += r.promptTokens().length + r.generatedTokens().length;
+        }
+        return n;
     }
 
     /** Runs the request's choices side by side (the engine admits them as a unit: all or none). */
@@ -266,7 +294,7 @@ final class ModelRoutes {
      */
     void applyTemplate(Context ctx) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
-        RequestParser.checkModel(body, modelId);
+        RequestParser.checkModel(body, parser.modelNames());
         Json.send(ctx, 200, Json.object().put("prompt", parser.chatPrompt(body, parser.tools(body)).text()));
     }
 
@@ -298,5 +326,10 @@ final class ModelRoutes {
         String text = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
         boolean wordFirst = ids.length > 0 && !tokenizer.isControl(ids[0]);
         Json.send(ctx, 200, Json.object().put("content", wordFirst ? tokenizer.startOfText(text) : text));
+    }
+
+    /** {@code POST /watermark/detect}: see {@link WatermarkFields}. */
+    void watermarkDetect(Context ctx) {
+        WatermarkFields.detect(ctx, tokenizer);
     }
 }

@@ -1,5 +1,6 @@
 package dev.argon.server;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.model.LanguageModel;
@@ -18,7 +19,10 @@ import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -27,7 +31,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Routes: {@code POST /v1/completions}, {@code POST /v1/chat/completions} ({@link ModelRoutes},
  * requests parsed by {@link RequestParser}), {@code GET /v1/models} (and {@code /v1/models/ID}), {@code POST /tokenize},
- * {@code POST /detokenize}, {@code POST /apply-template}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}).
+ * {@code POST /detokenize}, {@code POST /apply-template}, {@code GET /health}, {@code GET /metrics} ({@link ServerMetrics}),
+ * llama.cpp's {@code GET /props} and {@code /slots} ({@link LlamaCppRoutes}), Ollama's {@code /api/chat},
+ * {@code /api/generate}, {@code /api/tags}, {@code /api/show}, {@code /api/version} ({@link OllamaRoutes}); CORS ({@link Cors});
+ * the chat page at {@code /} ({@link ChatPage}).
  * Errors are OpenAI error objects, never stack traces. Generations run on an {@link Engine}.
  *
  * <p>Life cycle: {@link #start()} binds the port; until {@link #ready} hands over the model,
@@ -60,7 +67,12 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static final Set<String> ROUTES = Set.of("/v1/completions", "/v1/chat/completions", "/v1/models",
-            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics");
+            "/v1/models/{model}", "/tokenize", "/detokenize", "/apply-template", "/health", "/metrics", "/props", "/slots",
+            "/watermark/detect", "/v1/rerank", "/rerank", "/v1/embeddings", "/embeddings",
+            "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version", "/", "/ui/chat.js", "/ui/chat.css");
+
+    /** Request attribute: tokens a generation route processed (prompt and generated), for the access log. */
+    static final String TOKENS_ATTRIBUTE = "argon.tokens";
 
     private enum State { LOADING, READY, STOPPING }
 
@@ -71,8 +83,11 @@ public final class OpenAiServer implements AutoCloseable {
     private final AtomicInteger cancelled = new AtomicInteger();
     private volatile State state = State.LOADING;
     private volatile ModelRoutes routes;
+    private volatile ToolRoutes tools;
+    private volatile OllamaRoutes ollama;
     private volatile boolean abortAll;
     private Javalin app;
+    private volatile Consumer<String> accessLog;
 
     /** A server without a model yet: {@link #start()} it, then hand the model over with {@link #ready}. */
     public OpenAiServer(ServerConfig config) {
@@ -104,8 +119,31 @@ public final class OpenAiServer implements AutoCloseable {
             engine.close();
             throw new IllegalStateException("the server is " + state.name().toLowerCase() + "; cannot take a model now");
         }
-        routes = new ModelRoutes(model.tokenizer(), template, engine, config.modelId(), metrics, () -> abortAll, cancelled);
+        tools = new ToolRoutes(model, config.modelId(), config.contextLength());
+        ModelRoutes r = new ModelRoutes(model.tokenizer(), template, engine, config, metrics, () -> abortAll, cancelled);
+        long size = model.weightBytes();
+        if (config.modelPath() != null) {
+            try {
+                size = java.nio.file.Files.size(java.nio.file.Path.of(config.modelPath()));
+            } catch (IOException | RuntimeException e) {
+                // the weights' size then
+            }
+        }
+        ollama = new OllamaRoutes(r, config, model.config().architecture(), model.parameterCount(), size, () -> abortAll);
+        routes = r;
         state = State.READY;
+        return this;
+    }
+
+    /**
+     * Sends one line per answered request to {@code log}: method, path, status, tokens (prompt
+     * plus generated, for generations) and milliseconds, such as
+     * {@code POST /v1/chat/completions 200 41 tokens 182 ms}. Call before {@link #start()}.
+     *
+     * @return this server
+     */
+    public OpenAiServer onAccessLog(Consumer<String> log) {
+        this.accessLog = log;
         return this;
     }
 
@@ -127,18 +165,53 @@ public final class OpenAiServer implements AutoCloseable {
             cfg.http.prefer405over404 = true;
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.jetty.addConnector(this::connector);
-            cfg.requestLogger.http((ctx, ms) -> metrics.request(routeLabel(ctx), ctx.statusCode(), ms));
+            cfg.requestLogger.http((ctx, ms) -> {
+                metrics.request(routeLabel(ctx), ctx.statusCode(), ms);
+                Consumer<String> log = accessLog;
+                if (log != null) {
+                    Object tokens = ctx.attribute(TOKENS_ATTRIBUTE);
+                    log.accept(String.format(Locale.ROOT, "%s %s %d%s %.0f ms", ctx.method(), ctx.path(), ctx.statusCode(),
+                            tokens == null ? "" : " " + tokens + " tokens", ms));
+                }
+            });
         });
-        a.before(this::authorize);
+        Cors cors = new Cors(config.corsOrigins());
+        a.before(cors::headers);
+        if (cors.enabled()) {
+            a.options("/*", cors::preflight);
+        }
+        a.before(ctx -> {
+            if (!(cors.enabled() && ctx.method() == io.javalin.http.HandlerType.OPTIONS) && !ChatPage.serves(ctx.path())) {
+                authorize(ctx);
+            }
+        });
         a.get("/health", this::health);
         a.get("/metrics", ctx -> ctx.status(200).contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape()));
         a.get("/v1/models", this::models);
         a.get("/v1/models/{model}", this::model);
         a.post("/v1/completions", generation(ctx -> loaded().completion(ctx, false)));
         a.post("/v1/chat/completions", generation(ctx -> loaded().completion(ctx, true)));
+        ChatPage page = new ChatPage();
+        for (String path : ChatPage.FILES.keySet()) {
+            a.get(path, page::serve);
+        }
+        a.get("/api/version", ctx -> Json.send(ctx, 200, OllamaRoutes.version()));
+        a.get("/api/tags", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().tags())));
+        a.post("/api/show", ollama(ctx -> Json.send(ctx, 200, ollamaRoutes().show(ctx))));
+        a.post("/api/chat", ollama(generation(ctx -> ollamaRoutes().chat(ctx))));
+        a.post("/api/generate", ollama(generation(ctx -> ollamaRoutes().generate(ctx))));
+        a.get("/props", ctx -> Json.send(ctx, 200, LlamaCppRoutes.props(config, loaded())));
+        a.get("/slots", ctx -> Json.send(ctx, 200, LlamaCppRoutes.slots(config, loaded())));
         a.post("/tokenize", guarded(ctx -> loaded().tokenize(ctx)));
         a.post("/detokenize", guarded(ctx -> loaded().detokenize(ctx)));
         a.post("/apply-template", guarded(ctx -> loaded().applyTemplate(ctx)));
+        a.post("/watermark/detect", guarded(ctx -> loaded().watermarkDetect(ctx)));
+        for (String path : new String[] {"/v1/rerank", "/rerank"}) {
+            a.post(path, generation(ctx -> tools().rerank(ctx)));
+        }
+        for (String path : new String[] {"/v1/embeddings", "/embeddings"}) {
+            a.post(path, generation(ctx -> tools().embeddings(ctx)));
+        }
         a.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         a.exception(HttpResponseException.class, (e, ctx) -> {
             String message = e.getMessage();
@@ -295,12 +368,37 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    private ToolRoutes tools() {
+        loaded();
+        return tools;
+    }
+
     private ModelRoutes loaded() {
         ModelRoutes r = routes;
         if (r == null) {
             throw new ApiException(503, "server_error", null, "model_loading", "the model is still loading; retry in a moment (GET /health says when it is ready)");
         }
         return r;
+    }
+
+    private OllamaRoutes ollamaRoutes() {
+        loaded();
+        return ollama;
+    }
+
+    /** Ollama's error form for its routes: {@code {"error": "message"}} with the status of the {@link ApiException}. */
+    private static Handler ollama(Handler h) {
+        Handler g = guarded(h);
+        return ctx -> {
+            try {
+                g.handle(ctx);
+            } catch (ApiException e) {
+                if (e.status() == 503 && ("server_busy".equals(e.code()) || "model_loading".equals(e.code()))) {
+                    ctx.header("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+                }
+                Json.send(ctx, e.status(), Json.object().put("error", e.getMessage()));
+            }
+        };
     }
 
     /** Counts the request for the drain in {@link #stop}; refuses it once stopping; turns running out of memory into a 503. */
@@ -369,17 +467,22 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void models(Context ctx) {
         ObjectNode list = Json.object().put("object", "list");
-        list.putArray("data").add(modelObject());
+        ArrayNode data = list.putArray("data");
+        for (String name : config.modelNames()) {
+            data.add(modelObject(name));
+        }
         Json.send(ctx, 200, list);
     }
 
     private void model(Context ctx) {
-        RequestParser.checkModel(Json.object().put("model", ctx.pathParam("model")), config.modelId());
-        Json.send(ctx, 200, modelObject());
+        String asked = ctx.pathParam("model");
+        RequestParser.checkModel(Json.object().put("model", asked), config.modelNames());
+        String name = config.modelNames().stream().filter(n -> RequestParser.serves(List.of(n), asked)).findFirst().orElse(config.modelId());
+        Json.send(ctx, 200, modelObject(name));
     }
 
-    private ObjectNode modelObject() {
-        return Json.object().put("id", config.modelId()).put("object", "model").put("created", created).put("owned_by", "argon");
+    private ObjectNode modelObject(String name) {
+        return Json.object().put("id", name).put("object", "model").put("created", created).put("owned_by", "argon");
     }
 
     /** The route for metrics (also for a wrong method on it); anything unknown is {@code other} (bounded label values). */

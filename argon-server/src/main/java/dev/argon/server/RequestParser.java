@@ -5,6 +5,7 @@ import dev.argon.ArgonException;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.TokenConstraint;
+import dev.argon.generate.Guidance;
 import dev.argon.sampling.Logprobs;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.tokenizer.PromptText;
@@ -41,6 +42,8 @@ final class RequestParser {
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final String modelId;
+    private final List<String> modelNames;
+    private final SamplingParams defaults;
     private final int contextLength;
     private final boolean tokenizerAddsBos;
     /** The most bytes of prompt text one token can stand for (its bytes, or its written form for special tokens). */
@@ -51,9 +54,19 @@ final class RequestParser {
      * @param contextLength tokens one request may hold; prompts must be shorter
      */
     RequestParser(Tokenizer tokenizer, ChatTemplate template, String modelId, int contextLength) {
+        this(tokenizer, template, List.of(modelId), contextLength, SamplingParams.defaults());
+    }
+
+    /**
+     * @param modelNames the names a request's {@code model} may give: the served id first, then aliases
+     * @param defaults the sampling for every field a request omits (the server's flags)
+     */
+    RequestParser(Tokenizer tokenizer, ChatTemplate template, List<String> modelNames, int contextLength, SamplingParams defaults) {
         this.tokenizer = tokenizer;
         this.template = template;
-        this.modelId = modelId;
+        this.modelId = modelNames.getFirst();
+        this.modelNames = List.copyOf(modelNames);
+        this.defaults = defaults;
         this.contextLength = contextLength;
         int longest = 1;
         for (int i = 0; i < tokenizer.vocabSize(); i++) {
@@ -72,16 +85,41 @@ final class RequestParser {
      * @throws ApiException 404 {@code model_not_found} for any other id, 400 for a non-string
      */
     static void checkModel(JsonNode body, String modelId) {
+        checkModel(body, List.of(modelId));
+    }
+
+    /**
+     * Checks the {@code model} field against the served names (the id, then {@code --alias}es):
+     * absent, null, one of them, with {@code .gguf} or with Ollama's default tag {@code :latest} are fine.
+     *
+     * @throws ApiException 404 {@code model_not_found} for any other name, 400 for a non-string
+     */
+    static void checkModel(JsonNode body, List<String> names) {
         String m = Json.string(body, "model", null);
-        if (m != null && !m.equals(modelId) && !m.equalsIgnoreCase(modelId + ".gguf")) {
+        if (m != null && !serves(names, m)) {
             throw new ApiException(404, "invalid_request_error", "model", "model_not_found",
-                    "The model '" + m + "' does not exist; this server serves '" + modelId + "' (see GET /v1/models)");
+                    "The model '" + m + "' does not exist; this server serves '" + String.join("', '", names) + "' (see GET /v1/models)");
         }
+    }
+
+    /** @return whether {@code name} is one of {@code names}, possibly with {@code .gguf} or {@code :latest} */
+    static boolean serves(List<String> names, String name) {
+        for (String n : names) {
+            if (name.equals(n) || name.equalsIgnoreCase(n + ".gguf") || name.equals(n + ":latest")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @return the names this parser accepts in {@code model}, the served id first */
+    List<String> modelNames() {
+        return modelNames;
     }
 
     /** Parses a completion ({@code chat} false) or chat completion request. */
     CompletionRequest parse(JsonNode body, boolean chat) {
-        checkModel(body, modelId);
+        checkModel(body, modelNames);
         refuseUnsupported(body, chat);
         boolean stream = Json.bool(body, "stream", false);
         JsonNode streamOptions = body.get("stream_options");
@@ -121,8 +159,36 @@ final class RequestParser {
                     + " 'grammar' or 'json_schema'");
         }
         req = req.withConstraint(forcedCall != null ? forcedCall : constraint);
+        req = WatermarkFields.apply(body, req);
+        req = guidance(body, req);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body), tools);
+    }
+
+    /**
+     * Classifier-free guidance (Argon extension, the names of diffusers and text-generation
+     * pipelines): {@code guidance_scale} (0..100, 1 = off) and {@code negative_prompt} (plain text,
+     * never parsed for control tokens, with BOS as the model says; default empty).
+     */
+    private GenerationRequest guidance(JsonNode body, GenerationRequest req) {
+        float scale = Json.number(body, "guidance_scale", 1f, 0, 100);
+        String negative = Json.string(body, "negative_prompt", null);
+        if (scale == 1f) {
+            if (negative != null) {
+                throw ApiException.badRequest("negative_prompt", "'negative_prompt' needs a 'guidance_scale' other than 1 (1 = no guidance)");
+            }
+            return req;
+        }
+        Guidance g = new Guidance(scale, PromptText.plain(negative == null ? "" : negative));
+        int[] ids = tokenizer.encode(g.negativePrompt(), true);
+        if (ids.length == 0) {
+            throw ApiException.badRequest("negative_prompt", "'negative_prompt' is empty and the model adds no BOS token; give one");
+        }
+        if (ids.length >= contextLength) {
+            throw ApiException.badRequest("negative_prompt", "'negative_prompt' is " + ids.length + " tokens; it must be shorter than the"
+                    + " context (" + contextLength + ")");
+        }
+        return req.withGuidance(g);
     }
 
     /** Most choices ({@code n}) one request may ask for. */
@@ -178,7 +244,7 @@ final class RequestParser {
         return ApiException.badRequest(param, message);
     }
 
-    private int[] tokenize(PromptText prompt, String param) {
+    int[] tokenize(PromptText prompt, String param) {
         // A token covers at most maxTokenBytes bytes of text, so a longer text cannot fit: refuse it
         // before spending time and memory on tokenizing megabytes.
         long bytes = (long) prompt.text().length() * 3 >= (long) contextLength * maxTokenBytes
@@ -233,14 +299,15 @@ final class RequestParser {
     }
 
     /**
-     * Sampling settings; unset ones take llama.cpp's defaults ({@link SamplingParams#defaults()}).
+     * Sampling settings; unset ones take the server's defaults (its {@code --temp}, ... flags;
+     * llama.cpp's, {@link SamplingParams#defaults()}, unless changed).
      * The OpenAI parameters are held to OpenAI's ranges ({@code temperature} 0..2, {@code top_p}
      * 0..1, penalties -2..2, {@code logit_bias} values -100..100); the llama.cpp extensions
      * ({@code top_k}, {@code min_p}, {@code repeat_penalty}, {@code repeat_last_n}) to what the
      * sampler accepts.
      */
     private SamplingParams sampling(JsonNode body) {
-        SamplingParams d = SamplingParams.defaults();
+        SamplingParams d = defaults;
         Long topK = Json.integer(body, "top_k", 0, Integer.MAX_VALUE);
         Long lastN = Json.integer(body, "repeat_last_n", -1, Integer.MAX_VALUE);
         Long seed = Json.integer(body, "seed");
@@ -366,11 +433,7 @@ final class RequestParser {
 
     /** Templates write {@code bos_token} themselves; the tokenizer adds BOS too, so the written one is dropped. */
     private PromptText withoutWrittenBos(PromptText prompt) {
-        String bos = template.bosToken();
-        if (tokenizerAddsBos && !bos.isEmpty() && prompt.text().startsWith(bos) && !prompt.isLiteral(0, bos.length())) {
-            return prompt.substring(bos.length());
-        }
-        return prompt;
+        return dev.argon.chat.ChatPrompts.withoutWrittenBos(template, prompt, tokenizerAddsBos);
     }
 
     private static Map<String, Object> message(JsonNode m, String param) {

@@ -27,7 +27,7 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code argon_decode_tokens_per_second} — a summary of each generation's decode speed;</li>
  *   <li>gauges {@code argon_queue_depth}, {@code argon_active_sequences}, {@code argon_slots},
  *       {@code argon_kv_cache_tokens_used}, {@code argon_kv_cache_tokens_capacity},
- *       {@code argon_kv_cache_tokens_cached} (positions idle slots keep for prefix reuse) — read from
+ *       {@code argon_kv_cache_tokens_cached} (positions idle slots keep for prefix reuse), {@code argon_kv_cache_bytes} — read from
  *       the {@link Engine}'s stats at scrape time (0 while the model loads);</li>
  *   <li>{@code argon_prompt_tokens_cached_total} — prompt tokens served from a slot's cached
  *       prefix (multi-turn chat) instead of computed.</li>
@@ -65,6 +65,10 @@ final class ServerMetrics {
         gauge("argon.kv.cache.tokens.capacity", "KV cache positions of the engine in all", stats, Engine.Stats::kvCacheCapacityTokens);
         gauge("argon.kv.cache.tokens.cached", "KV cache positions idle slots keep for prefix reuse", stats,
                 Engine.Stats::kvCacheTokensCached);
+        gauge("argon.kv.cache.bytes", "Bytes the KV caches hold now (they grow with use and are released when generations end)",
+                stats, Engine.Stats::kvCacheBytes);
+        FunctionCounter.builder("argon.prompt.tokens.copied", stats, s -> s.get() == null ? 0 : s.get().copiedPromptTokens())
+                .description("Prompt tokens copied from another slot's cache (prefix caching across slots)").register(registry);
         FunctionCounter.builder("argon.prompt.tokens.cached", stats, s -> s.get() == null ? 0 : s.get().cachedPromptTokens())
                 .description("Prompt tokens served from a slot's cached prefix instead of computed").register(registry);
     }

@@ -178,7 +178,7 @@ class ApiConformanceTest {
         assertError(one, 405, null);
         assertThat(one.headers().firstValue("Allow")).hasValue("GET");
         // unknown routes stay 404
-        assertThat(assertError(send(server, "GET", "/v1/embeddings", null), 404, null)).contains("unknown route");
+        assertThat(assertError(send(server, "GET", "/v1/images/generations", null), 404, null)).contains("unknown route");
         assertError(send(server, "POST", "/v2/chat/completions", "{}"), 404, null);
         // a wrong method is counted under its route in /metrics, not as "other" (the request log
         // that feeds the counter runs as the response completes: poll briefly)

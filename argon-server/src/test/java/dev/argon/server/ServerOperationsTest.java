@@ -196,6 +196,10 @@ class ServerOperationsTest {
             assertThat(metric(text, "argon_kv_cache_tokens_capacity")).isEqualTo(2 * CTX);
             // the finished request's slot keeps its prompt for a follow-up that shares it
             assertThat(metric(text, "argon_kv_cache_tokens_cached")).isEqualTo(usage.get("prompt_tokens").asInt());
+            // KV memory follows use: after the request only its kept prompt is held
+            assertThat(metric(text, "argon_kv_cache_bytes")).isPositive()
+                    .isLessThanOrEqualTo(usage.get("prompt_tokens").asDouble() * 4 * 2 * 64 * 8);
+            assertThat(metric(text, "argon_prompt_tokens_copied_total")).isZero();
         }
     }
 
@@ -331,7 +335,7 @@ class ServerOperationsTest {
             HttpResponse<String> wrongMethod = get(s, cmpl);
             assertError(wrongMethod, 405, null);
             assertThat(wrongMethod.headers().firstValue("Allow")).hasValue("POST");
-            assertError(post(s, "/v1/embeddings", "{}"), 404, null);
+            assertError(post(s, "/v1/images/generations", "{}"), 404, null);
         }
     }
 

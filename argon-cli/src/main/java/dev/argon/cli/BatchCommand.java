@@ -1,0 +1,363 @@
+package dev.argon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.argon.ArgonException;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.GenerationRequest;
+import dev.argon.gguf.GgufFile;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.Models;
+import dev.argon.server.ApiException;
+import dev.argon.server.BatchingEngine;
+import dev.argon.server.CompletionApi;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code argon batch}: runs a whole file of requests offline with continuous batching and writes
+ * one output row per request as it finishes.
+ *
+ * <p>Input: the OpenAI Batch API's JSON Lines ({@code custom_id}, {@code method} POST, {@code url}
+ * {@code /v1/chat/completions} or {@code /v1/completions}, {@code body}), whose bodies are parsed and
+ * answered exactly as {@code argon serve} does ({@link CompletionApi}); or plain text, one prompt
+ * per line, run with {@code generate}'s flags (rows {@code line-N}). Output: the Batch API's rows
+ * {@code {"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}}; a request
+ * the server would refuse is a row with its 4xx status and error body; a line that is not a request
+ * at all (bad JSON, no {@code custom_id}, a repeated one) is a row with {@code response} null and
+ * {@code error} {@code {"code", "message", "line"}}. The run goes on after any row's error.
+ *
+ * <p>Resumable ({@link BatchOutput}): rows already in the output are skipped, so rerunning an
+ * interrupted command finishes the file with every row exactly once.
+ */
+@Command(name = "batch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = "Run a file of requests (OpenAI Batch API JSONL, or one prompt per line) with continuous batching;"
+                + " output rows are appended as they finish, and a rerun resumes.")
+final class BatchCommand implements Runnable {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** Input formats. */
+    enum Format { auto, openai, text }
+
+    @ParentCommand
+    Main parent;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = {"-i", "--input"}, required = true, paramLabel = "FILE",
+            description = "Requests: OpenAI Batch API JSONL, or plain text with one prompt per line.")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE",
+            description = "Output JSONL (OpenAI Batch API output rows), appended; rows already in it are skipped (resume).")
+    Path output;
+
+    @Option(names = "--input-format", paramLabel = "auto|openai|text", defaultValue = "auto",
+            description = "auto: .jsonl/.json files are OpenAI Batch API requests, others plain text (default: ${DEFAULT-VALUE}).")
+    Format format;
+
+    @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "8",
+            description = "Sequences generated together (continuous batching slots) (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = {"-b", "--batch-size"}, paramLabel = "N", defaultValue = "256",
+            description = "Prompt tokens per forward pass, packed from several prompts (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--model-id", paramLabel = "ID",
+            description = "The model id of the responses (and the 'model' requests may name) (default: the file name without .gguf).")
+    String modelId;
+
+    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "256",
+            description = "Plain-text input: tokens to generate; -1 = until end of sequence or the context is full (default: ${DEFAULT-VALUE}).")
+    int nPredict;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "Plain-text input: stop when this text appears; repeatable.")
+    List<String> stop = List.of();
+
+    @Option(names = "--parse-special", description = "Plain-text input: treat text such as <s> in prompts as the special token it names.")
+    boolean parseSpecial;
+
+    @Option(names = "--progress", negatable = true,
+            description = "Show the progress bar (default: when standard error is a terminal).")
+    Boolean progress;
+
+    @Override
+    public void run() {
+        PrintStream err = parent.streams().err();
+        if (parallel < 1) {
+            throw new ArgonException("--parallel is " + parallel + "; expected at least 1");
+        }
+        if (batchSize < 1) {
+            throw new ArgonException("--batch-size is " + batchSize + "; expected at least 1");
+        }
+        boolean text = isText();
+        GenerationRequest textRequest = new GenerationRequest("", nPredict, run.sampling(), stop, true, parseSpecial);
+        run.validate(textRequest);
+        long rows = countRows(input);
+        Path path = modelOption.resolve();
+        long loadStart = System.nanoTime();
+        try (BatchOutput out = BatchOutput.open(output); LanguageModel model = Models.load(path, run.modelOptions())) {
+            ChatTemplate template;
+            try (GgufFile file = GgufFile.open(path)) {
+                template = ChatTemplate.fromGguf(file, model.tokenizer());
+            }
+            int ctx = run.contextFor(model, parallel, err);
+            String id = modelId != null ? modelId : path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+            CompletionApi api = new CompletionApi(model.tokenizer(), template, id, ctx);
+            err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d per sequence, %d parallel, %d threads%n",
+                    path.getFileName(), model.config().architecture(), model.parameterCount(),
+                    (System.nanoTime() - loadStart) / 1e9, ctx, parallel, run.threadCount());
+            if (out.resumedRows() > 0) {
+                err.printf("argon: resuming: %d rows already in %s are skipped%n", out.resumedRows(), output);
+            }
+            // at most `inFlight` generations are submitted at once, so the engine's queue never overflows
+            int inFlight = Math.max(2 * parallel, CompletionApi.MAX_CHOICES);
+            Stats stats;
+            try (BatchingEngine engine = new BatchingEngine(model, parallel, inFlight, ctx, run.cachePrecision(), true, batchSize)) {
+                stats = runAll(api, engine, out, rows, text, textRequest, inFlight, err);
+            }
+            double s = stats.seconds();
+            err.printf(Locale.ROOT, "argon: batch: %d rows in %.2f s (%d ok, %d errors, %d already done): %.2f rows/s,"
+                            + " %.1f generated tokens/s, %.1f prompt tokens/s%n",
+                    stats.ok.get() + stats.errors.get(), s, stats.ok.get(), stats.errors.get(), stats.skipped.get(),
+                    (stats.ok.get() + stats.errors.get()) / s, stats.generated.get() / s, stats.prompt.get() / s);
+        }
+    }
+
+    private boolean isText() {
+        return switch (format) {
+            case text -> true;
+            case openai -> false;
+            case auto -> {
+                String name = input.getFileName() == null ? "" : input.getFileName().toString().toLowerCase(Locale.ROOT);
+                yield !(name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".ndjson"));
+            }
+        };
+    }
+
+    /** Counters of one run. */
+    private static final class Stats {
+        final long start = System.nanoTime();
+        final AtomicLong ok = new AtomicLong();
+        final AtomicLong errors = new AtomicLong();
+        final AtomicLong skipped = new AtomicLong();
+        final AtomicLong generated = new AtomicLong();
+        final AtomicLong prompt = new AtomicLong();
+
+        double seconds() {
+            return Math.max(1e-9, (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    private Stats runAll(CompletionApi api, BatchingEngine engine, BatchOutput out, long rows, boolean text,
+                         GenerationRequest textRequest, int inFlight, PrintStream err) {
+        Stats stats = new Stats();
+        boolean showBar = progress != null ? progress : ProgressBars.isTerminal();
+        ProgressBar bar = showBar ? ProgressBars.create(err, "batch", rows, " rows", 1) : null;
+        Semaphore permits = new Semaphore(inFlight);
+        Map<String, Integer> seen = new HashMap<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> fatal = new java.util.concurrent.atomic.AtomicReference<>();
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(open(input), StandardCharsets.UTF_8), 1 << 16);
+             ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            String line;
+            int lineNo = 0;
+            while ((line = reader.readLine()) != null && fatal.get() == null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
+                if (out.isDone(row.key)) {
+                    stats.skipped.incrementAndGet();
+                    step(bar, stats);
+                    continue;
+                }
+                if (row.error != null) {
+                    out.write(row.key, row.error);
+                    stats.errors.incrementAndGet();
+                    step(bar, stats);
+                    continue;
+                }
+                int n = Math.min(inFlight, Math.max(1, row.body == null ? 1 : row.body.path("n").asInt(1)));
+                permits.acquireUninterruptibly(n);
+                int ln = lineNo;
+                workers.submit(() -> {
+                    try {
+                        out.write(row.key, complete(api, engine, row, textRequest, ln, stats));
+                    } catch (Throwable t) { // the output cannot be written, or the JVM ran out of memory: stop the run
+                        fatal.compareAndSet(null, t);
+                    } finally {
+                        permits.release(n);
+                        step(bar, stats);
+                    }
+                });
+            }
+        } catch (IOException e) {
+            throw new ArgonException("cannot read --input " + input + ": " + e.getMessage());
+        } finally {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+        Throwable t = fatal.get();
+        if (t instanceof RuntimeException re) {
+            throw re;
+        } else if (t instanceof Error e) {
+            throw e;
+        }
+        return stats;
+    }
+
+    private static void step(ProgressBar bar, Stats stats) {
+        if (bar != null) {
+            bar.step();
+            bar.setExtraMessage(String.format(Locale.ROOT, "%.1f tok/s", stats.generated.get() / stats.seconds()));
+        }
+    }
+
+    private static InputStream open(Path p) throws IOException {
+        return Files.newInputStream(p);
+    }
+
+    /**
+     * One input row: its done-key and either a request ({@code url} and {@code body}, or a
+     * plain-text prompt) or the output row of its error.
+     */
+    private record Row(String key, String customId, String method, String url, JsonNode body, String prompt, ObjectNode error) {
+    }
+
+    private static Row textRow(String line, int lineNo) {
+        String id = "line-" + lineNo;
+        return new Row(id, id, "POST", CompletionApi.COMPLETIONS, null, line, null);
+    }
+
+    private static Row jsonRow(String line, int lineNo, Map<String, Integer> seen) {
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(line);
+        } catch (IOException e) {
+            String why = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+            return lineError(lineNo, "invalid_json_line", "line " + lineNo + " is not valid JSON: " + why);
+        }
+        if (node == null || !node.isObject()) {
+            return lineError(lineNo, "invalid_json_line", "line " + lineNo + " is not a JSON object with custom_id, method, url and body");
+        }
+        JsonNode cid = node.get("custom_id");
+        if (cid == null || !cid.isTextual() || cid.textValue().isEmpty()) {
+            return lineError(lineNo, "missing_custom_id", "line " + lineNo + " has no 'custom_id' (a non-empty string)");
+        }
+        String customId = cid.textValue();
+        Integer first = seen.putIfAbsent(customId, lineNo);
+        if (first != null) {
+            return lineError(lineNo, "duplicate_custom_id", "line " + lineNo + ": custom_id '" + customId
+                    + "' was already used on line " + first + "; custom_ids must be unique");
+        }
+        JsonNode method = node.get("method");
+        JsonNode url = node.get("url");
+        return new Row(customId, customId, method != null && method.isTextual() ? method.textValue() : null,
+                url != null && url.isTextual() ? url.textValue() : null, node.get("body"), null, null);
+    }
+
+    private static Row lineError(int lineNo, String code, String message) {
+        ObjectNode row = MAPPER.createObjectNode();
+        row.put("id", "batch_req_" + hex());
+        row.putNull("custom_id");
+        row.putNull("response");
+        row.putObject("error").put("code", code).put("message", message).put("line", lineNo);
+        return new Row(BatchOutput.lineKey(lineNo), null, null, null, null, null, row);
+    }
+
+    /** Runs one request; any failure becomes the row's error response, never the run's. */
+    private ObjectNode complete(CompletionApi api, BatchingEngine engine, Row row, GenerationRequest textRequest, int lineNo,
+                                Stats stats) {
+        ObjectNode body;
+        int status;
+        try {
+            if (!"POST".equals(row.method)) {
+                throw ApiException.badRequest("method", "method is " + (row.method == null ? "missing" : "'" + row.method + "'")
+                        + "; expected POST");
+            }
+            CompletionApi.Prepared prepared = row.prompt != null
+                    ? api.completion(new GenerationRequest(row.prompt, textRequest.maxTokens(), textRequest.sampling(),
+                            textRequest.stop(), true, parseSpecial))
+                    : api.parse(row.url, row.body);
+            body = api.run(prepared, engine, () -> false);
+            status = 200;
+            JsonNode usage = body.path("usage");
+            stats.generated.addAndGet(usage.path("completion_tokens").asLong());
+            stats.prompt.addAndGet(usage.path("prompt_tokens").asLong());
+            stats.ok.incrementAndGet();
+        } catch (ApiException e) {
+            body = CompletionApi.errorBody(e);
+            status = e.status();
+            stats.errors.incrementAndGet();
+        } catch (RuntimeException e) {
+            body = CompletionApi.errorBody(new ApiException(500, "server_error", null, null, "internal error on line " + lineNo
+                    + ": " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())));
+            status = 500;
+            stats.errors.incrementAndGet();
+        }
+        ObjectNode out = MAPPER.createObjectNode();
+        out.put("id", "batch_req_" + hex());
+        out.put("custom_id", row.customId);
+        ObjectNode response = out.putObject("response");
+        response.put("status_code", status);
+        response.put("request_id", "req_" + hex());
+        response.set("body", body);
+        out.putNull("error");
+        return out;
+    }
+
+    private static String hex() {
+        byte[] b = new byte[12];
+        ThreadLocalRandom.current().nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** Non-blank lines of the input (the progress bar's total). */
+    private static long countRows(Path p) {
+        if (!Files.isRegularFile(p)) {
+            throw new ArgonException("--input " + p + (Files.exists(p) ? " is not a regular file" : " does not exist"));
+        }
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(open(p), StandardCharsets.UTF_8), 1 << 16)) {
+            long n = 0;
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.isBlank()) {
+                    n++;
+                }
+            }
+            return n;
+        } catch (IOException e) {
+            throw new ArgonException("cannot read --input " + p + ": " + e.getMessage());
+        }
+    }
+}

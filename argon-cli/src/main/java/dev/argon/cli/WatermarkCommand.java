@@ -1,0 +1,98 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import dev.argon.gguf.GgufFile;
+import dev.argon.tokenizer.Tokenizer;
+import dev.argon.tokenizer.Tokenizers;
+import dev.argon.watermark.WatermarkDetector;
+import dev.argon.watermark.WatermarkScheme;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** {@code argon watermark}: tools for the green-list watermark that {@code generate --watermark} writes. */
+@Command(name = "watermark", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Watermark tools (Kirchenbauer et al. 2023 green list).",
+        subcommands = WatermarkCommand.Detect.class)
+final class WatermarkCommand implements Runnable {
+    @ParentCommand
+    Main parent;
+
+    @Override
+    public void run() {
+        throw new ArgonException("missing subcommand: use 'argon watermark detect --key KEY FILE...'");
+    }
+
+    /**
+     * {@code argon watermark detect}: tokenizes each file with the model's tokenizer (only the
+     * vocabulary is read) and prints the green-token count, z-score and p-value of the one-sided
+     * z-test, and with {@code --window} the same per window.
+     */
+    @Command(name = "detect", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+            description = "Test texts for the watermark of a key: prints tokens scored, green tokens, z-score and p-value per file.")
+    static final class Detect implements Runnable {
+        @ParentCommand
+        WatermarkCommand watermark;
+
+        @Mixin
+        ModelOption modelOption;
+
+        @Option(names = "--key", paramLabel = "KEY", required = true, description = "The secret key given to --watermark.")
+        String key;
+
+        @Option(names = "--watermark-gamma", paramLabel = "G", defaultValue = "0.25",
+                description = "Green share used when generating (default: ${DEFAULT-VALUE}).")
+        double gamma;
+
+        @Option(names = "--watermark-context", paramLabel = "H", defaultValue = "1",
+                description = "Context width used when generating (default: ${DEFAULT-VALUE}).")
+        int context;
+
+        @Option(names = "--z-threshold", paramLabel = "Z", defaultValue = "4",
+                description = "z-score from which a text is reported as watermarked (default: ${DEFAULT-VALUE}).")
+        double threshold;
+
+        @Option(names = "--window", paramLabel = "N", defaultValue = "0",
+                description = "Also score windows of N tokens (half-overlapping), for texts only partly watermarked; 0 = off.")
+        int window;
+
+        @Parameters(paramLabel = "FILE", arity = "1..*", description = "UTF-8 text files to test.")
+        List<Path> files;
+
+        @Override
+        public void run() {
+            PrintStream out = watermark.parent.streams().out();
+            WatermarkScheme scheme = new WatermarkScheme(WatermarkScheme.keyOf(key), gamma, WatermarkScheme.DEFAULT_DELTA, context);
+            if (window != 0 && window <= context + 1) {
+                throw new ArgonException("--window is " + window + "; expected 0 (off) or more than " + (context + 1) + " tokens");
+            }
+            WatermarkDetector detector = new WatermarkDetector(scheme);
+            try (GgufFile f = GgufFile.open(modelOption.resolve())) {
+                Tokenizer tok = Tokenizers.fromGguf(f);
+                for (Path file : files) {
+                    int[] ids = tok.encode(TextFiles.readUtf8(file, "text file"), false, false);
+                    WatermarkDetector.Score s = detector.detect(ids);
+                    out.printf(Locale.ROOT, "%s: %s%s%n", file, line(s), s.scored() == 0 ? " (too short to test)"
+                            : s.z() >= threshold ? " watermarked" : " not watermarked");
+                    if (window > 0) {
+                        for (WatermarkDetector.Score w : detector.windows(ids, window)) {
+                            out.printf(Locale.ROOT, "  tokens %d..%d: %s%n", w.start(), Math.min(ids.length, w.start() + window), line(w));
+                        }
+                    }
+                }
+            }
+        }
+
+        private static String line(WatermarkDetector.Score s) {
+            return String.format(Locale.ROOT, "scored %d green %d (%.3f) z %.2f p %.3g", s.scored(), s.green(),
+                    s.greenFraction(), s.z(), s.pValue());
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class WatermarkCommandTest {
+    static final String STORIES = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+
+    private static double z(String line) {
+        Matcher m = Pattern.compile(" z (-?[0-9.]+) ").matcher(line);
+        assertThat(m.find()).as(line).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void generatedWithTheKeyIsDetectedAndPlainTextIsNot(@TempDir Path dir) throws Exception {
+        CliRun marked = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "200", "--temp", "1", "--seed", "3",
+                "--watermark", "my key");
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "200", "--temp", "1", "--seed", "3");
+        assertThat(marked.exitCode()).as(marked.err()).isZero();
+        assertThat(marked.out()).isNotEqualTo(plain.out());
+        Files.writeString(dir.resolve("marked.txt"), marked.out(), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("plain.txt"), plain.out(), StandardCharsets.UTF_8);
+        CliRun d = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "my key", "--window", "100",
+                dir.resolve("marked.txt").toString(), dir.resolve("plain.txt").toString());
+        assertThat(d.exitCode()).as(d.err()).isZero();
+        String[] lines = d.out().split("\\R");
+        String markedLine = lines[0];
+        String plainLine = java.util.Arrays.stream(lines).filter(l -> l.contains("plain.txt")).findFirst().orElseThrow();
+        assertThat(markedLine).contains("marked.txt").endsWith(" watermarked");
+        assertThat(z(markedLine)).isGreaterThanOrEqualTo(4);
+        assertThat(plainLine).endsWith("not watermarked");
+        assertThat(z(plainLine)).isLessThan(4);
+        assertThat(d.out()).contains("  tokens 0..100: scored ");
+        CliRun wrongKey = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "other", dir.resolve("marked.txt").toString());
+        assertThat(z(wrongKey.out())).isLessThan(4);
+    }
+
+    @Test
+    void badSettingsAreUsageErrors(@TempDir Path dir) throws Exception {
+        CliRun g = CliRun.of("generate", "-m", STORIES, "-n", "5", "--watermark", "k", "--watermark-gamma", "1.5");
+        assertThat(g.exitCode()).isEqualTo(2);
+        assertThat(g.err()).startsWith("argon: error:").contains("gamma is 1.5");
+        CliRun missing = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "k", dir.resolve("none.txt").toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err()).contains("none.txt");
+        CliRun noKey = CliRun.of("watermark", "detect", "-m", STORIES, dir.resolve("none.txt").toString());
+        assertThat(noKey.exitCode()).isEqualTo(2);
+        assertThat(noKey.err()).contains("--key");
+    }
+}

@@ -1,0 +1,126 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.argon.TestFiles;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.gguf.GgufFile;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.Models;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The {@code watermark} and guidance completion fields and {@code POST /watermark/detect}, over HTTP with stories260K. */
+class SteeringServerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static LanguageModel model;
+    private static OpenAiServer server;
+    private static HttpClient http;
+
+    @BeforeAll
+    static void start() {
+        Path path = TestFiles.model("tinyllamas/stories260K/stories260K.gguf");
+        model = Models.load(path, 2);
+        ChatTemplate template;
+        try (GgufFile f = GgufFile.open(path)) {
+            template = ChatTemplate.fromGguf(f, model.tokenizer());
+        }
+        server = new OpenAiServer(model, template, new ServerConfig("127.0.0.1", 0, 2, ServerConfig.DEFAULT_QUEUE_CAPACITY, 512,
+                KvCache.Precision.F32, null, "stories260K")).start();
+        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.stop(Duration.ofSeconds(5));
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    private static HttpResponse<String> post(String path, String body) throws Exception {
+        HttpRequest r = HttpRequest.newBuilder(URI.create(server.url() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        return http.send(r, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String complete(String extra) throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":200,\"temperature\":1,"
+                + "\"top_p\":1,\"seed\":5" + extra + "}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body()).at("/choices/0/text").textValue();
+    }
+
+    private static JsonNode detect(String text, String key) throws Exception {
+        HttpResponse<String> r = post("/watermark/detect", JSON.createObjectNode().put("text", text).put("key", key).put("window", 100).toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void aWatermarkedCompletionIsDetectedWithItsKeyOnly() throws Exception {
+        String marked = complete(",\"watermark\":\"server key\"");
+        String plain = complete("");
+        assertThat(marked).isNotEqualTo(plain);
+        JsonNode m = detect(marked, "server key");
+        assertThat(m.get("z_score").doubleValue()).as(m.toString()).isGreaterThanOrEqualTo(4);
+        assertThat(m.get("p_value").doubleValue()).isLessThan(1e-4);
+        assertThat(m.get("green_tokens").intValue()).isLessThanOrEqualTo(m.get("scored_tokens").intValue());
+        assertThat(m.get("windows").size()).isGreaterThanOrEqualTo(2);
+        assertThat(detect(plain, "server key").get("z_score").doubleValue()).isLessThan(4);
+        assertThat(detect(marked, "other key").get("z_score").doubleValue()).isLessThan(4);
+        // the same request repeats exactly (the watermark is deterministic given key and seed)
+        assertThat(complete(",\"watermark\":\"server key\"")).isEqualTo(marked);
+    }
+
+    @Test
+    void badWatermarkFieldsAre400sNamingTheField() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"x\",\"watermark\":\"k\",\"watermark_gamma\":1.5}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").textValue()).isEqualTo("watermark_gamma");
+        r = post("/v1/completions", "{\"prompt\":\"x\",\"watermark_delta\":3}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/message").textValue()).contains("needs 'watermark'");
+        r = post("/watermark/detect", "{\"text\":\"abc\"}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").textValue()).isEqualTo("key");
+        r = post("/watermark/detect", "{\"text\":\"abc\",\"key\":\"\"}");
+        assertThat(r.statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void guidanceFieldsGiveTheLibrarysGuidedOutput() throws Exception {
+        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":30,\"temperature\":0";
+        HttpResponse<String> plain = post("/v1/completions", body + "}");
+        HttpResponse<String> guided = post("/v1/completions", body + ",\"guidance_scale\":3,\"negative_prompt\":\"Lily\"}");
+        HttpResponse<String> one = post("/v1/completions", body + ",\"guidance_scale\":1}");
+        assertThat(guided.statusCode()).as(guided.body()).isEqualTo(200);
+        String g = JSON.readTree(guided.body()).at("/choices/0/text").textValue();
+        String p = JSON.readTree(plain.body()).at("/choices/0/text").textValue();
+        assertThat(JSON.readTree(one.body()).at("/choices/0/text").textValue()).isEqualTo(p);
+        assertThat(g).isNotEqualTo(p);
+        var req = dev.argon.generate.GenerationRequest.of("Once upon a time", 30, dev.argon.sampling.SamplingParams.greedy())
+                .withGuidance(new dev.argon.generate.Guidance(3f, dev.argon.tokenizer.PromptText.plain("Lily")));
+        assertThat(g).isEqualTo(new dev.argon.generate.Generator(model).generate(req, 512, x -> { }).text());
+
+        HttpResponse<String> bad = post("/v1/completions", body + ",\"negative_prompt\":\"x\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("negative_prompt");
+        bad = post("/v1/completions", body + ",\"guidance_scale\":500}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("guidance_scale");
+    }
+}
