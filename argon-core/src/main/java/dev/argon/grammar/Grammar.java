@@ -36,8 +36,40 @@ public final class Grammar {
      *     that is undefined or left-recursive
      */
     public static Grammar parse(String gbnf) {
+        synchronized (RECENT) {
+            Grammar g = RECENT.get(gbnf);
+            if (g != null) {
+                return g;
+            }
+        }
+        Grammar g = new GbnfParser(gbnf).parse();
+        synchronized (RECENT) {
+            RECENT.put(gbnf, g);
+        }
+        return g;
+    }
+
+    /**
+     * Parses without the cache of {@link #parse}: a new instance whose constraints share no parser
+     * states or masks with earlier ones (for measuring a grammar's first use).
+     *
+     * @throws GrammarException as {@link #parse}
+     */
+    public static Grammar parseFresh(String gbnf) {
         return new GbnfParser(gbnf).parse();
     }
+
+    /**
+     * The most recently parsed grammars by text: the same text gives the same instance, so
+     * requests repeating a grammar or schema share its parser states and masks
+     * ({@link GrammarConstraint}).
+     */
+    private static final java.util.Map<String, Grammar> RECENT = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<String, Grammar> e) {
+            return size() > 64;
+        }
+    };
 
     /** @return the number of rules, including generated ones */
     public int ruleCount() {

@@ -15,33 +15,68 @@ import java.util.Map;
  *
  * <p>The allowed set is computed by one walk over the vocabulary's {@link TokenTrie} from the
  * current automaton state, skipping each subtree the grammar rejects at its first byte, and kept
- * for the most recent states (a state seen again costs only applying the bit mask). Not
- * thread-safe: one per sequence.
+ * for the most recent states (a state seen again costs only applying the bit mask). The automaton
+ * and these masks are shared by all constraints of the same {@link Grammar} instance and
+ * tokenizer (under a lock), so requests repeating a grammar reuse the work of earlier ones.
+ * Not thread-safe: one per sequence.
  */
 public final class GrammarConstraint implements TokenConstraint {
-    private static final int MASK_CACHE = 64;
+    private static final int MASK_CACHE = 256;
 
+    /**
+     * The automaton and the masks of its states, shared by all constraints of one grammar and
+     * vocabulary (so a schema used by many requests builds its states and masks once); every use
+     * holds its lock. Replaced by a fresh one for new constraints when it has grown past
+     * {@link #SHARED_STATES} states.
+     */
+    private static final class Shared {
+        final GrammarAutomaton automaton;
+        final int[] stateAt;
+        final Map<Integer, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Integer, long[]> e) {
+                return size() > MASK_CACHE;
+            }
+        };
+
+        Shared(Grammar g, TokenTrie trie) {
+            automaton = new GrammarAutomaton(g);
+            stateAt = new int[trie.maxDepth + 1];
+        }
+    }
+
+    private static final int SHARED_STATES = 50_000;
+    /** The shared state of the most recently used grammars (a bounded LRU: at most 32 grammars are kept). */
+    private static final Map<Grammar, Map<Tokenizer, Shared>> SHARED = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Grammar, Map<Tokenizer, Shared>> e) {
+            return size() > 32;
+        }
+    };
+
+    private final Shared shared;
     private final GrammarAutomaton automaton;
     private final TokenTrie trie;
     private final Tokenizer tok;
     private final int words;
-    private final int[] stateAt;
-    private final Map<Integer, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Integer, long[]> e) {
-            return size() > MASK_CACHE;
-        }
-    };
     private int state;
     private boolean ended;
 
     /** @param grammar the grammar; @param tokenizer the model's tokenizer */
     public GrammarConstraint(Grammar grammar, Tokenizer tokenizer) {
-        this.automaton = new GrammarAutomaton(grammar);
         this.trie = TokenTrie.of(tokenizer);
         this.tok = tokenizer;
         this.words = (trie.vocabSize + 63) >>> 6;
-        this.stateAt = new int[trie.maxDepth + 1];
+        synchronized (SHARED) {
+            Map<Tokenizer, Shared> byTok = SHARED.computeIfAbsent(grammar, k -> new java.util.HashMap<>());
+            Shared sh = byTok.get(tokenizer);
+            if (sh == null || sh.automaton.stateCount() > SHARED_STATES) {
+                sh = new Shared(grammar, trie);
+                byTok.put(tokenizer, sh);
+            }
+            this.shared = sh;
+        }
+        this.automaton = shared.automaton;
         this.state = automaton.start();
     }
 
@@ -58,17 +93,21 @@ public final class GrammarConstraint implements TokenConstraint {
         for (int w = 0; w < words; w++) {
             long bits = m[w];
             int base = w << 6;
-            if (bits == -1L && base + 64 <= n) {
-                any = true;
+            int end = Math.min(base + 64, n);
+            if (bits == 0) {
+                java.util.Arrays.fill(logits, base, Math.max(base, end), Float.NEGATIVE_INFINITY);
                 continue;
             }
-            int end = Math.min(base + 64, n);
-            for (int i = base; i < end; i++) {
-                if ((bits & (1L << (i - base))) == 0) {
-                    logits[i] = Float.NEGATIVE_INFINITY;
+            any = true;
+            long z = ~bits;
+            while (z != 0) {
+                int i = base + Long.numberOfTrailingZeros(z);
+                if (i >= end) {
+                    break;
                 }
+                logits[i] = Float.NEGATIVE_INFINITY;
+                z &= z - 1;
             }
-            any |= bits != 0;
         }
         for (int i = n; i < logits.length; i++) {
             logits[i] = Float.NEGATIVE_INFINITY;
@@ -84,12 +123,14 @@ public final class GrammarConstraint implements TokenConstraint {
         if (ended) {
             return new long[words];
         }
-        long[] m = masks.get(state);
-        if (m == null) {
-            m = compute(state);
-            masks.put(state, m);
+        synchronized (shared) {
+            long[] m = shared.masks.get(state);
+            if (m == null) {
+                m = compute(state);
+                shared.masks.put(state, m);
+            }
+            return m;
         }
-        return m;
     }
 
     private long[] compute(int s) {
@@ -104,7 +145,7 @@ public final class GrammarConstraint implements TokenConstraint {
         int[] skip = trie.skip;
         int[] ts = trie.tokenStart;
         int[] tokens = trie.tokens;
-        int[] at = stateAt;
+        int[] at = shared.stateAt;
         at[0] = s;
         GrammarAutomaton a = automaton;
         int n = bytes.length;
@@ -131,17 +172,19 @@ public final class GrammarConstraint implements TokenConstraint {
             throw new IllegalArgumentException("token " + token + " after the end of generation");
         }
         if (tok.isEndOfGeneration(token)) {
-            if (!automaton.accepting(state)) {
+            if (!complete()) {
                 throw new IllegalArgumentException("end-of-generation token " + token + " before the grammar is complete");
             }
             ended = true;
             return;
         }
         int s = state;
-        for (byte b : tok.tokenBytes(token)) {
-            s = automaton.step(s, b & 0xFF);
-            if (s == GrammarAutomaton.DEAD) {
-                throw new IllegalArgumentException("token " + token + " (" + tok.piece(token) + ") is not allowed by the grammar here");
+        synchronized (shared) {
+            for (byte b : tok.tokenBytes(token)) {
+                s = automaton.step(s, b & 0xFF);
+                if (s == GrammarAutomaton.DEAD) {
+                    throw new IllegalArgumentException("token " + token + " (" + tok.piece(token) + ") is not allowed by the grammar here");
+                }
             }
         }
         state = s;
@@ -149,11 +192,19 @@ public final class GrammarConstraint implements TokenConstraint {
 
     /** @return whether the text so far is a complete string of the grammar */
     public boolean complete() {
-        return automaton.accepting(state);
+        synchronized (shared) {
+            return automaton.accepting(state);
+        }
     }
 
     /** Visible for tests: consumes bytes as if a token had them (throws if the grammar rejects them). */
     void feed(byte[] bytes) {
+        synchronized (shared) {
+            feedLocked(bytes);
+        }
+    }
+
+    private void feedLocked(byte[] bytes) {
         for (byte b : bytes) {
             state = automaton.step(state, b & 0xFF);
             if (state == GrammarAutomaton.DEAD) {

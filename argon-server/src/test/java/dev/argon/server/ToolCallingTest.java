@@ -133,6 +133,34 @@ class ToolCallingTest {
     }
 
     @Test
+    void langChain4jToolRequestThenResultThenAnswerOnTheQwenTemplate() throws Exception {
+        dev.langchain4j.model.openai.OpenAiChatModel chat = dev.langchain4j.model.openai.OpenAiChatModel.builder()
+                .baseUrl(qwen.url() + "/v1").apiKey("x").modelName("m").temperature(0.0).maxTokens(120).parallelToolCalls(false)
+                .timeout(Duration.ofSeconds(60)).maxRetries(0).build();
+        dev.langchain4j.agent.tool.ToolSpecification weather = dev.langchain4j.agent.tool.ToolSpecification.builder()
+                .name("get_weather").description("Current weather in a city")
+                .parameters(dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder()
+                        .addStringProperty("city").addIntegerProperty("days").required("city", "days").build())
+                .build();
+        dev.langchain4j.data.message.UserMessage question = dev.langchain4j.data.message.UserMessage.from("Weather in Rome?");
+        dev.langchain4j.model.chat.response.ChatResponse first = chat.chat(dev.langchain4j.model.chat.request.ChatRequest.builder()
+                .messages(question).toolSpecifications(weather)
+                .toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build());
+        assertThat(first.aiMessage().hasToolExecutionRequests()).isTrue();
+        dev.langchain4j.agent.tool.ToolExecutionRequest call = first.aiMessage().toolExecutionRequests().getFirst();
+        assertThat(call.name()).isEqualTo("get_weather");
+        JsonNode args = JSON.readTree(call.arguments());
+        assertThat(args.get("city").isTextual() && args.get("days").isIntegralNumber()).as(call.arguments()).isTrue();
+        assertThat(first.finishReason()).isEqualTo(dev.langchain4j.model.output.FinishReason.TOOL_EXECUTION);
+
+        dev.langchain4j.model.chat.response.ChatResponse answer = chat.chat(dev.langchain4j.model.chat.request.ChatRequest.builder()
+                .messages(question, first.aiMessage(), dev.langchain4j.data.message.ToolExecutionResultMessage.from(call, "21 C, sunny"))
+                .toolSpecifications(weather).build());
+        assertThat(answer.aiMessage().hasToolExecutionRequests()).isFalse();
+        assertThat(answer.aiMessage().text()).isNotBlank();
+    }
+
+    @Test
     void genericPromptCarriesToolsAndResults() throws Exception {
         String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"},"
                 + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
