@@ -109,7 +109,7 @@ class ServeOptionsCliTest {
                 {"--top-p", "2", "--top-p"},
                 {"--cors-origin", "localhost:3000", "--cors-origin 'localhost:3000' is not an origin"},
                 {"--alias", " ", "--alias is empty"},
-                {"--kv-sink", "4", "--context-shift, --keep, --kv-sink and --kv-window are not supported by argon serve yet"},
+                {"--kv-window", "100", "--kv-sink 0 + --kv-window 100 = 100 tokens do not fit in the context of 64 (-c)"},
         };
         for (String[] c : cases) {
             CliRun r = CliRun.of("serve", "-m", model, "--port", "0", "-t", "1", "-c", "64", c[0], c[1]);
