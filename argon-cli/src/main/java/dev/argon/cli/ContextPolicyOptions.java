@@ -48,14 +48,14 @@ final class ContextPolicyOptions {
         }
         ContextPolicy p;
         if (h2o) {
-            p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : ctx - heavy);
+            p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : Math.max(1, ctx - heavy));
         } else if (contextShift) {
             int[] empty = tokenizer.encode("", true, false);
             boolean bos = empty.length > 0 && empty[0] == tokenizer.bos();
             p = ContextPolicy.shift(keep + (bos ? 1 : 0));
         } else if (streaming) {
             int s = Math.max(0, sinks);
-            p = ContextPolicy.streaming(s, window > 0 ? window : ctx - s);
+            p = ContextPolicy.streaming(s, window > 0 ? window : Math.max(1, ctx - s));
         } else {
             return ContextPolicy.NONE;
         }
