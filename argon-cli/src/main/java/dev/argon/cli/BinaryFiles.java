@@ -46,6 +46,20 @@ final class BinaryFiles {
     }
 
     /**
+     * @throws ArgonException if {@code out} names the same file as {@code in} (writing it would
+     *     replace the input)
+     */
+    static void checkDistinct(Path in, Path out) {
+        try {
+            if (Files.exists(out) && Files.isSameFile(in, out)) {
+                throw new ArgonException(out + ": the output file is the input file; choose another -o");
+            }
+        } catch (IOException e) {
+            // cannot tell: the reads and writes report their own errors
+        }
+    }
+
+    /**
      * Writes {@code target} via a temporary file in the same directory, renamed over the target
      * only when complete; on failure the temporary file is removed and the target left alone.
      */

@@ -4,6 +4,9 @@ import dev.argon.ArgonException;
 import dev.argon.chat.ChatTemplate;
 import picocli.CommandLine.Option;
 
+import java.util.List;
+import java.util.Map;
+
 import java.nio.file.Path;
 
 /**
@@ -49,7 +52,11 @@ final class ChatTemplateOptions {
             return fromModel;
         }
         try {
-            return fromModel.withSource(source);
+            ChatTemplate t = fromModel.withSource(source);
+            // a trial conversation, so a template that cannot render fails here, not in every request
+            t.render(List.of(Map.of("role", "user", "content", "Hello")),
+                    null, true, Map.of());
+            return t;
         } catch (ArgonException e) {
             throw new ArgonException(flag + ": " + e.getMessage(), e);
         }

@@ -60,6 +60,7 @@ final class CompressCommand implements Runnable {
     @Override
     public void run() {
         PrintStream err = parent.streams().err();
+        BinaryFiles.checkDistinct(in, out);
         byte[] data = BinaryFiles.read(in, "input file");
         Path path = modelOption.resolve();
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();

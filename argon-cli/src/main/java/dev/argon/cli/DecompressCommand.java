@@ -42,6 +42,7 @@ final class DecompressCommand implements Runnable {
     @Override
     public void run() {
         PrintStream err = parent.streams().err();
+        BinaryFiles.checkDistinct(in, out);
         byte[] file = BinaryFiles.read(in, "compressed file");
         String name = in.toString();
         ByteArrayInputStream body = new ByteArrayInputStream(file);

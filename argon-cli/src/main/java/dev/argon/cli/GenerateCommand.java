@@ -108,8 +108,8 @@ final class GenerateCommand implements Runnable {
             throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
                     + " --reward-model files; give one weight per reward model, or none (1 each)");
         }
-        if (!banStrings.isEmpty() && (request.guided() || !rewardModels.isEmpty())) {
-            throw new ArgonException("--ban-string cannot be combined with --cfg-scale or --reward-model");
+        if (!banStrings.isEmpty() && (request.guided() || !rewardModels.isEmpty() || request.constraint() != null)) {
+            throw new ArgonException("--ban-string cannot be combined with --cfg-scale, --reward-model, --grammar or --json-schema");
         }
         if (rewardModels.isEmpty() && rewardBeta != 1f) {
             throw new ArgonException("--reward-beta needs --reward-model");

@@ -77,6 +77,13 @@ final class PerplexityCommand implements Runnable {
     public void run() {
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
+        if (klBase != null && java.nio.file.Files.isDirectory(klBase)) {
+            throw new ArgonException(klBase + ": --kl-divergence-base is a directory; expected a file");
+        }
+        if (klBase != null && !klDivergence && (klBase.toAbsolutePath().getParent() == null
+                || !java.nio.file.Files.isDirectory(klBase.toAbsolutePath().getParent()))) {
+            throw new ArgonException(klBase + ": --kl-divergence-base: the directory does not exist");
+        }
         if (klDivergence && klBase == null) {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
         }

@@ -166,6 +166,9 @@ final class RunOptions {
      */
     int contextFor(LanguageModel model, int sequences, PrintStream err) {
         int ctx = contextSize > 0 ? contextSize : Math.min(model.config().contextLength(), DEFAULT_MAX_CONTEXT);
+        if (ctx < 2) {
+            throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2 tokens");
+        }
         var c = model.config();
         KvCache.Precision type = cachePrecision();
         long need = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), type, type) * ctx;

@@ -77,8 +77,8 @@ final class StructuredOutputOptions {
                 try {
                     schema = new ObjectMapper().readValue(text, Object.class);
                 } catch (JsonProcessingException e) {
-                    throw new ArgonException(flag + ": not valid JSON at line " + e.getLocation().getLineNr()
-                            + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+                    throw new ArgonException(flag + ": not valid JSON" + (e.getLocation() == null ? "" : " at line "
+                            + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()) + ": " + e.getOriginalMessage());
                 }
                 g = JsonSchemaGrammar.compile(schema);
             }

@@ -56,6 +56,10 @@ class CompressCommandTest {
         assertThat(other.exitCode()).isEqualTo(2);
         assertThat(other.err()).startsWith("argon: error: " + z + ": compressed with another model").doesNotContain("Exception");
         assertThat(out).doesNotExist();
+        CliRun self = CliRun.of("compress", "-m", TestFiles.model(STORIES).toString(), in.toString(), "-o", in.toString());
+        assertThat(self.exitCode()).isEqualTo(2);
+        assertThat(self.err()).contains("the output file is the input file");
+        assertThat(Files.readString(in)).isEqualTo("Once upon a time");
         CliRun notZ = CliRun.of("decompress", "-m", TestFiles.model(STORIES).toString(), in.toString(), "-o", out.toString());
         assertThat(notZ.exitCode()).isEqualTo(2);
         assertThat(notZ.err()).contains("not an Argon compressed file");

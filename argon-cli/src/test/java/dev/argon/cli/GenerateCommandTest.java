@@ -95,5 +95,13 @@ class GenerateCommandTest {
                 "--kv-window", "40");
         assertThat(big.exitCode()).isEqualTo(2);
         assertThat(big.err()).contains("do not fit in the context of 32 (-c)");
+        CliRun noHeavy = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "x", "-c", "32", "--kv-heavy", "0",
+                "--kv-window", "10");
+        assertThat(noHeavy.exitCode()).isEqualTo(2);
+        assertThat(noHeavy.err()).contains("argon: error: --kv-heavy is 0; expected at least 1");
+        CliRun banGrammar = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "x", "--grammar", "root ::= \"yes\"",
+                "--ban-string", "es");
+        assertThat(banGrammar.exitCode()).isEqualTo(2);
+        assertThat(banGrammar.err()).contains("--ban-string cannot be combined with").doesNotContain("Exception");
     }
 }

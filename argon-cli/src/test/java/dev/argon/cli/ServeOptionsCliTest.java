@@ -99,6 +99,17 @@ class ServeOptionsCliTest {
     }
 
     @Test
+    void embeddingsAndRerankWorkThroughServeWithItsContext() {
+        StringBuilder err = new StringBuilder();
+        List<String> out = serve(url -> List.of(post(url + "/v1/embeddings", "{\"input\":\"hello\"}"),
+                post(url + "/v1/rerank", "{\"query\":\"ball\",\"documents\":[\"a red ball\",\"a cat\"]}"),
+                post(url + "/api/embed", "{\"input\":[\"hello\"]}")), err, "--no-access-log");
+        assertThat(out.get(0)).as(err.toString()).contains("\"object\":\"embedding\"");
+        assertThat(out.get(1)).contains("\"relevance_score\"");
+        assertThat(out.get(2)).contains("\"embeddings\":[[");
+    }
+
+    @Test
     void badOptionsAreOneClearLine(@TempDir Path dir) throws Exception {
         String model = TestFiles.model(MODEL).toString();
         String[][] cases = {
@@ -109,6 +120,7 @@ class ServeOptionsCliTest {
                 {"--top-p", "2", "--top-p"},
                 {"--cors-origin", "localhost:3000", "--cors-origin 'localhost:3000' is not an origin"},
                 {"--alias", " ", "--alias is empty"},
+                {"--chat-template", "{% if %}", "--chat-template: "},
                 {"--kv-window", "100", "--kv-sink 0 + --kv-window 100 = 100 tokens do not fit in the context of 64 (-c)"},
         };
         for (String[] c : cases) {

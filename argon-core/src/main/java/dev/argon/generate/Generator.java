@@ -144,6 +144,10 @@ public final class Generator {
             if (req.guided() || rewarded) {
                 throw new ArgonException("banned strings (--ban-string) cannot be combined with guidance or reward models");
             }
+            if (req.constraint() != null) {
+                throw new ArgonException("banned strings (--ban-string) cannot be combined with a grammar or JSON schema"
+                        + " (backing up would need the grammar's state at every token)");
+            }
             return banned.run(model, model.newState(contextLength, cachePrecision), req, prompt, contextLength, listener, cancelled);
         }
         if (rewarded) {

@@ -42,7 +42,7 @@ public final class Grammar {
                 return g;
             }
         }
-        Grammar g = new GbnfParser(gbnf).parse();
+        Grammar g = parseFresh(gbnf);
         synchronized (RECENT) {
             RECENT.put(gbnf, g);
         }
@@ -56,7 +56,12 @@ public final class Grammar {
      * @throws GrammarException as {@link #parse}
      */
     public static Grammar parseFresh(String gbnf) {
-        return new GbnfParser(gbnf).parse();
+        try {
+            return new GbnfParser(gbnf).parse();
+        } catch (StackOverflowError e) {
+            throw new GrammarException("grammar error: the grammar nests too deeply (groups inside groups) to parse;"
+                    + " flatten it into named rules");
+        }
     }
 
     /**

@@ -73,7 +73,13 @@ public final class JsonSchemaGrammar {
 
     /** @return the compiled grammar of {@link #toGbnf} */
     public static Grammar compile(Object schema) {
-        return Grammar.parse(toGbnf(schema));
+        String gbnf;
+        try {
+            gbnf = toGbnf(schema);
+        } catch (StackOverflowError e) {
+            throw new GrammarException("JSON schema at #: the schema nests too deeply to compile; use $defs and $ref");
+        }
+        return Grammar.parse(gbnf);
     }
 
     private static Map<String, Object> asSchema(Object o, String at) {

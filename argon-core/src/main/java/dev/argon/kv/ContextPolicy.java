@@ -44,6 +44,10 @@ public record ContextPolicy(Kind kind, int keep, int window) {
 
     /** @throws ArgonException if a size is negative or the window is empty */
     public ContextPolicy {
+        if (kind == Kind.H2O && keep < 1) {
+            throw new ArgonException("--kv-heavy is " + keep + "; expected at least 1 (with no heavy hitters it is a plain window:"
+                    + " --kv-sink 0 --kv-window W)");
+        }
         if (keep < 0 || window < 0 || (kind == Kind.STREAMING && window < 1)) {
             throw new ArgonException("KV cache policy " + kind + " with keep/sinks " + keep + " and window " + window
                     + ": sizes must be >= 0 and the window >= 1");

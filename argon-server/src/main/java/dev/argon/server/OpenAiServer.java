@@ -119,7 +119,7 @@ public final class OpenAiServer implements AutoCloseable {
             engine.close();
             throw new IllegalStateException("the server is " + state.name().toLowerCase() + "; cannot take a model now");
         }
-        tools = new ToolRoutes(model, config.modelId(), config.contextLength());
+        tools = new ToolRoutes(model, config.modelId(), engine.contextLength());
         ModelRoutes r = new ModelRoutes(model.tokenizer(), template, engine, config, metrics, () -> abortAll, cancelled);
         long size = model.weightBytes();
         if (config.modelPath() != null) {
