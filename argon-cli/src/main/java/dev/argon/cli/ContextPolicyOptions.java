@@ -46,6 +46,9 @@ final class ContextPolicyOptions {
             throw new ArgonException("--keep, --kv-sink, --kv-heavy and --kv-window must be >= 0; got " + keep + ", " + sinks + ", "
                     + heavy + ", " + window);
         }
+        if (keep != 0 && !contextShift) {
+            throw new ArgonException("--keep " + keep + " applies to --context-shift, which is not given");
+        }
         ContextPolicy p;
         if (h2o) {
             p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : Math.max(1, ctx - heavy));
