@@ -148,6 +148,10 @@ final class BlockRows extends KvRows {
         byte[] c = codes[layer];
         short[] s = scales[layer];
         short[] mn = mins != null ? mins[layer] : null;
+        if (col % block == 0 && n % block == 0) {
+            readBlocks(c, s, mn, first, count, col / block, n / block, dst, dstOff);
+            return;
+        }
         for (int p = 0; p < count; p++) {
             int row = first + p;
             int o = dstOff + p * n;
@@ -172,6 +176,58 @@ final class BlockRows extends KvRows {
                         float m = Float.float16ToFloat(mn[row * blocksPerRow + b]);
                         for (; j < end; j++) {
                             dst[o + j] = m + d * nibble(c, base, col + j);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #read} of whole blocks {@code [b0, b0+nb)} of each row (a head is always whole
+     * blocks): one loop per encoding, no division or switch per block, 4-bit codes unpacked a
+     * byte (two values) at a time. Same values as the general path.
+     */
+    private void readBlocks(byte[] c, short[] s, short[] mn, int first, int count, int b0, int nb, float[] dst, int dstOff) {
+        int n = nb * block;
+        switch (kind) {
+            case Q8_0 -> {
+                for (int p = 0; p < count; p++) {
+                    int row = first + p;
+                    int o = dstOff + p * n;
+                    int code = row * codeBytes + b0 * block;
+                    int sc = row * blocksPerRow + b0;
+                    for (int b = 0; b < nb; b++, o += block, code += block) {
+                        float d = Float.float16ToFloat(s[sc + b]);
+                        for (int i = 0; i < block; i++) {
+                            dst[o + i] = d * c[code + i];
+                        }
+                    }
+                }
+            }
+            case Q4_0, Q4_1 -> {
+                boolean asym = kind == Kind.Q4_1;
+                int half = block / 2;
+                for (int p = 0; p < count; p++) {
+                    int row = first + p;
+                    int o = dstOff + p * n;
+                    int code = row * codeBytes + b0 * half;
+                    int sc = row * blocksPerRow + b0;
+                    for (int b = 0; b < nb; b++, o += block, code += half) {
+                        float d = Float.float16ToFloat(s[sc + b]);
+                        if (asym) {
+                            float m = Float.float16ToFloat(mn[sc + b]);
+                            for (int i = 0; i < half; i++) {
+                                int v = c[code + i];
+                                dst[o + 2 * i] = m + d * (v & 0xF);
+                                dst[o + 2 * i + 1] = m + d * ((v >> 4) & 0xF);
+                            }
+                        } else {
+                            for (int i = 0; i < half; i++) {
+                                int v = c[code + i];
+                                dst[o + 2 * i] = d * ((v & 0xF) - 8);
+                                dst[o + 2 * i + 1] = d * (((v >> 4) & 0xF) - 8);
+                            }
                         }
                     }
                 }

@@ -196,4 +196,31 @@ class KvCacheTest {
         assertThatThrownBy(() -> new KvCache(1, 4, 3, 1, KvCache.Precision.Q4_0, KvCache.Precision.F16))
                 .isInstanceOf(ArgonException.class).hasMessageContaining("even head size");
     }
+
+    @org.junit.jupiter.api.Test
+    void wholeBlockReadsEqualTheGeneralPath() {
+        java.util.Random r = new java.util.Random(3);
+        for (BlockRows.Kind kind : BlockRows.Kind.values()) {
+            BlockRows rows = new BlockRows(1, 8, 128, 32, kind);
+            rows.ensure(8);
+            float[] src = new float[128];
+            for (int row = 0; row < 8; row++) {
+                for (int i = 0; i < src.length; i++) {
+                    src[i] = (float) r.nextGaussian();
+                }
+                rows.store(0, row, src, 0);
+            }
+            float[] fast = new float[8 * 64];
+            rows.read(0, 0, 8, 64, 64, fast, 0); // head 1 of 2: whole blocks
+            float[] slow = new float[8 * 64];
+            for (int j = 0; j < 64; j++) { // one column at a time: the general path
+                float[] one = new float[8];
+                rows.read(0, 0, 8, 64 + j, 1, one, 0);
+                for (int p = 0; p < 8; p++) {
+                    slow[p * 64 + j] = one[p];
+                }
+            }
+            org.assertj.core.api.Assertions.assertThat(fast).as(kind.name()).containsExactly(slow);
+        }
+    }
 }
