@@ -78,7 +78,7 @@ public final class AttentionReranker {
      * Tokenizes the prompt. Every piece is tokenized on its own (plain text, control-token text
      * not recognised), so document boundaries are exact token positions.
      *
-     * @throws ArgonException if there are no documents, the query is empty, or the prompt does not
+     * @throws ArgonException if there are no documents, the query or a document is empty, or the prompt does not
      *     fit the model's context
      */
     public Layout layout(String query, List<String> documents) {
@@ -87,6 +87,11 @@ public final class AttentionReranker {
         }
         if (query.isBlank()) {
             throw new ArgonException("query is empty");
+        }
+        for (int i = 0; i < documents.size(); i++) {
+            if (documents.get(i).isBlank()) {
+                throw new ArgonException("document " + i + " is empty; an empty document has no tokens to score");
+            }
         }
         Tokenizer tok = model.tokenizer();
         List<Integer> ids = new ArrayList<>();

@@ -81,6 +81,7 @@ class ToolRoutesTest {
                 {"{\"query\":\"q\",\"documents\":[]}", "'documents' must be a non-empty array"},
                 {"{\"query\":\"q\",\"documents\":[1]}", "'documents[0]' must be a string"},
                 {"{\"query\":\"q\",\"documents\":[\"a\"],\"top_n\":0}", "'top_n'"},
+                {"{\"query\":\"q\",\"documents\":[\"a\",\" \"]}", "document 1 is empty"},
                 {"{\"query\":\"q\",\"documents\":[\"" + "word ".repeat(600) + "\"]}", "the server's context (-c) is 256"}}) {
             HttpResponse<String> r = served.post("/v1/rerank", c[0]);
             assertThat(r.statusCode()).as(c[0]).isEqualTo(400);
