@@ -1,6 +1,7 @@
 package dev.argon.cli;
 
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -9,8 +10,9 @@ import java.io.Console;
 import java.io.PrintStream;
 
 /**
- * Progress bars on standard error for long commands (progressbar library): Unicode blocks on a
- * terminal, plain ASCII lines otherwise (logs, CI), updated at most every 250 ms.
+ * Progress bars on standard error for long commands (progressbar library): on a terminal one line
+ * of Unicode blocks redrawn every 250 ms; otherwise (logs, CI) a plain ASCII line every 5 s, each
+ * ending in a newline rather than a carriage return.
  */
 final class ProgressBars {
     private ProgressBars() {
@@ -28,9 +30,11 @@ final class ProgressBars {
                 .setInitialMax(max)
                 .setUnit(unit, unitSize)
                 .showSpeed()
-                .setUpdateIntervalMillis(250)
+                // a terminal redraws one line 4 times a second; a log (CI, a file) gets a whole line every 5 s
+                .setUpdateIntervalMillis(terminal ? 250 : 5000)
                 .setStyle(terminal ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
-                .setConsumer(new ConsoleProgressBarConsumer(err, terminal ? terminalWidth() : 100))
+                .setConsumer(terminal ? new ConsoleProgressBarConsumer(err, terminalWidth())
+                        : new DelegatingProgressBarConsumer(err::println, 100))
                 .build();
     }
 
