@@ -164,19 +164,39 @@ public final class Generator {
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();
+        decode(seq, logits, cancelled, (token, pos) -> model.forward(state, token, pos, true));
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /** One decode step: feeds {@code token} at {@code pos} and returns the logits to sample next, or null to stop (cancelled). */
+    @FunctionalInterface
+    private interface Step {
+        float[] next(int token, int pos);
+    }
+
+    /**
+     * The decode loop shared by plain, guided and reward-guided generation: until the sequence
+     * finishes or {@code cancelled} says so, sample from the logits and run {@code step} on the
+     * sampled token.
+     */
+    private static void decode(Sequence seq, float[] first, BooleanSupplier cancelled, Step step) {
+        float[] logits = first;
         while (true) {
             if (cancelled.getAsBoolean()) {
                 seq.cancel();
-                break;
+                return;
             }
             int token = seq.next(logits);
             if (token < 0) {
-                break;
+                return;
             }
-            logits = model.forward(state, token, seq.position(), true);
+            logits = step.next(token, seq.position());
+            if (logits == null) {
+                seq.cancel();
+                return;
+            }
         }
-        long t2 = System.nanoTime();
-        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     /**
@@ -220,28 +240,18 @@ public final class Generator {
         Guidance.mix(c, model.prefill(uncond, negative, 0), scale, mixed);
         long t1 = System.nanoTime();
         Batch batch = new Batch(2);
-        while (true) {
-            if (cancelled.getAsBoolean()) {
-                seq.cancel();
-                break;
-            }
-            int token = seq.next(mixed);
-            if (token < 0) {
-                break;
-            }
-            int pos = seq.position();
+        decode(seq, mixed, cancelled, (token, pos) -> {
             int upos = negative.length + pos - prompt.length;
             if (upos >= contextLength) {
-                // the unconditional sequence (its prompt longer than the conditional one) is full
-                seq.cancel();
-                break;
+                return null; // the unconditional sequence (its prompt longer than the conditional one) is full
             }
             batch.clear();
             int rc = batch.add(cond, token, pos, false, true);
             int ru = batch.add(uncond, token, upos, false, true);
             model.forward(batch);
             Guidance.mix(batch.logits(rc), batch.logits(ru), scale, mixed);
-        }
+            return mixed;
+        });
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
@@ -266,22 +276,14 @@ public final class Generator {
         }
         rewards.mix(logits, rewardLogits, mixed);
         long t1 = System.nanoTime();
-        while (true) {
-            if (cancelled.getAsBoolean()) {
-                seq.cancel();
-                break;
-            }
-            int token = seq.next(mixed);
-            if (token < 0) {
-                break;
-            }
-            int pos = seq.position();
-            logits = model.forward(base, token, pos, true);
+        decode(seq, mixed, cancelled, (token, pos) -> {
+            float[] base0 = model.forward(base, token, pos, true);
             for (int i = 0; i < rs.size(); i++) {
                 rewardLogits[i] = rs.get(i).model().forward(states[i], token, pos, true);
             }
-            rewards.mix(logits, rewardLogits, mixed);
-        }
+            rewards.mix(base0, rewardLogits, mixed);
+            return mixed;
+        });
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
