@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -140,10 +141,190 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
+        if (GROUPED) {
+            return dotQ8Chain(offset, x, xOffset, n);
+        }
         if (Simd.NARROW_INT16) {
             return dotQ8Narrow(offset, x, xOffset, n);
         }
         return dotQ8Floats(offset, x, xOffset, n);
+    }
+
+    // ---- Row groups: the decode kernel of 4- and 8-lane machines (128-bit NEON/SSE, AVX2) ----
+
+    /**
+     * Whether 4- and 8-lane machines run Q4_0 decode on row groups ({@link #G} rows interleaved,
+     * built once per tensor on first use). {@code -Dargon.repack=false} keeps the one-row kernels.
+     */
+    static final boolean GROUPED = Simd.NARROW_INT16 && !"false".equals(System.getProperty("argon.repack"));
+    /** Rows per group: one float lane per row. */
+    private static final int G = L;
+    private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
+
+    /**
+     * The row-group copy of the weights. For group {@code g} (rows {@code gG .. gG + G - 1}) and
+     * block {@code b}: the {@code G} f16 scales as floats at {@code scales[(g * nb + b) * G + r]},
+     * and {@code 16 G} bytes of nibbles at {@code ((g * nb + b) * 16 G)}, as 8 chunks of
+     * {@code 2G} bytes; byte {@code 2r + j} of chunk {@code k} holds row {@code r}'s elements
+     * {@code 4k + j} (low nibble) and {@code 4k + 2 + j} (high nibble). Widened to 16-bit lanes, a
+     * chunk's low nibbles pair with the activation pair {@code (x_{4k}, x_{4k+1})} broadcast to
+     * every 32-bit lane, its high nibbles with {@code (x_{4k+2}, x_{4k+3})}: 16-bit lane
+     * {@code 2r + j} collects row {@code r}'s products, and no lane ever has to be summed across.
+     * Costs 20/18 of the Q4_0 bytes of the grouped rows (the mapped file stays as it is).
+     */
+    private record Groups(int n, int groups, MemorySegment nibbles, float[] scales) {
+    }
+
+    private volatile Groups groups;
+
+    @Override
+    public int q8RowGroup(int cols, ThreadPool pool) {
+        if (!GROUPED || cols % QK != 0 || cols <= 0) {
+            return 1;
+        }
+        Groups g = groups;
+        if (g == null) {
+            g = buildGroups(cols, pool);
+        }
+        return g.n == cols ? G : 1;
+    }
+
+    private synchronized Groups buildGroups(int cols, ThreadPool pool) {
+        Groups g = groups;
+        if (g != null) {
+            return g;
+        }
+        int nb = cols / QK;
+        int count = (int) (size() / cols / G);
+        MemorySegment nibbles = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1L, (long) count * nb * 16 * G), 64);
+        float[] scales = new float[count * nb * G];
+        pool.parallelFor(count, (long) count * nb * G * QK, (start, end) -> {
+            byte[] src = new byte[16];
+            for (int grp = start; grp < end; grp++) {
+                for (int r = 0; r < G; r++) {
+                    long row = (long) grp * G + r;
+                    for (int b = 0; b < nb; b++) {
+                        long bo = (row * nb + b) * BYTES;
+                        scales[(grp * nb + b) * G + r] = Le.f16(data, bo);
+                        MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2, src, 0, 16);
+                        long dst = ((long) grp * nb + b) * 16 * G + 2L * r;
+                        for (int k = 0; k < 8; k++) {
+                            for (int j = 0; j < 2; j++) {
+                                int lo = nibble(src, 4 * k + j);
+                                int hi = nibble(src, 4 * k + 2 + j);
+                                nibbles.set(java.lang.foreign.ValueLayout.JAVA_BYTE, dst + 2L * G * k + j, (byte) (lo | hi << 4));
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        g = new Groups(cols, count, nibbles, scales);
+        groups = g;
+        return g;
+    }
+
+    /** Element {@code e} (0..31) of a block's 16 nibble bytes, unsigned. */
+    private static int nibble(byte[] qs, int e) {
+        return e < 16 ? qs[e] & 0xF : (qs[e - 16] >> 4) & 0xF;
+    }
+
+    @Override
+    protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                 float[] out, int outOffset, int outStride) {
+        Groups gs = groups;
+        if (gs == null || gs.n != n || offset % ((long) n * G) != 0) {
+            return 0;
+        }
+        int first = (int) (offset / n / G);
+        int count = Math.min(nRows / G, gs.groups - first);
+        for (int g = first; g < first + count; g++) {
+            int oo = outOffset + (g - first) * G;
+            for (int t = 0; t < tokens; t++) {
+                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
+            }
+        }
+        return Math.max(0, count) * G;
+    }
+
+    /**
+     * One group's {@link #G} dot products with the activations at {@code xo}, into
+     * {@code out[oo .. oo + G)}. Per block, the 16-bit lanes collect exact integer products (at
+     * most 16 * 15 * 127 = 30480 in magnitude), lane pairs add into one 32-bit lane per row, the
+     * offset {@code 8 * sum x} of ggml's {@code q - 8} is subtracted, and the exact block sum
+     * {@code s} enters the row's float accumulator as {@code fma(s, d_w * d_x, acc)}: the bits of
+     * {@link #dotQ8Chain}, which the one-row path gives.
+     */
+    private void groupDot(Groups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
+        int nb = gs.n / QK;
+        MemorySegment nib = gs.nibbles;
+        float[] sc = gs.scales;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        long base = (long) g * nb * 16 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int xb = xo / QK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, xb++) {
+            ShortVector a = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, nib, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                a = a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            IntVector v = a.reinterpretAsInts();
+            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * (int) xsum[xb]);
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
+        }
+        acc.intoArray(out, oo);
+    }
+
+    /**
+     * {@link #dotQ8} where row groups are used: the exact integer sum {@code s_b} of each block
+     * (16-bit lanes as in {@link #dotQ8Narrow}, then summed across lanes), accumulated in block
+     * order as {@code acc = fma(s_b, d_w * d_x, acc)} from 0 — the same operations, and so the same
+     * bits, as one lane of {@link #groupDot}. Rows outside whole groups, and single calls, use it.
+     */
+    float dotQ8Chain(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        short[] xs = x.qs;
+        short[] o8 = x.offset8;
+        float[] xd = x.d;
+        float acc = 0f;
+        for (int i = xOffset, end = xOffset + n; i < end; i += QK, bo += BYTES) {
+            int s = 0;
+            for (int c = 0; c < 16; c += SN) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, data, bo + 2 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector v = q.and((short) 0x0F).mul(ShortVector.fromArray(SNS, xs, i + c))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SNS, xs, i + 16 + c)))
+                        .sub(ShortVector.fromArray(SNS, o8, i / 2 + c));
+                s += ((IntVector) v.convertShape(VectorOperators.S2I, SNI, 0)).add((IntVector) v.convertShape(VectorOperators.S2I, SNI, 1))
+                        .reduceLanes(VectorOperators.ADD);
+            }
+            acc = Math.fma((float) s, Le.f16(data, bo) * xd[i / QK], acc);
+        }
+        return acc;
+    }
+
+    /** Scalar reference of {@link #dotQ8Chain}, the same bits. */
+    float dotQ8ChainScalar(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        float acc = 0f;
+        for (int i = xOffset, end = xOffset + n; i < end; i += QK, bo += BYTES) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(data, bo + 2 + j);
+                s += ((q & 0xF) - 8) * x.q[i + j] + ((q >> 4) - 8) * x.q[i + 16 + j];
+            }
+            acc = Math.fma((float) s, Le.f16(data, bo) * x.d[i / QK], acc);
+        }
+        return acc;
     }
 
     /** {@link #dotQ8} with every nibble widened to a float: the form the narrow kernel must match bit for bit. */
@@ -286,7 +467,9 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
 
     @Override
     protected boolean hasDotQ8x4() {
-        return Simd.ENABLED;
+        // with row groups, the one-row form is the block-sum chain (dotQ8Chain), which this
+        // kernel does not follow; rows outside whole groups then go token by token
+        return Simd.ENABLED && !GROUPED;
     }
 
     /**
