@@ -240,7 +240,11 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         int count = Math.min(nRows / G, gs.groups - first);
         for (int g = first; g < first + count; g++) {
             int oo = outOffset + (g - first) * G;
-            for (int t = 0; t < tokens; t++) {
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
+            }
+            if (t < tokens) {
                 groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
             }
         }
@@ -282,6 +286,55 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
         }
         acc.intoArray(out, oo);
+    }
+
+    /**
+     * {@link #groupDot} for two tokens (activations at {@code xo} and {@code xo + xs}, results at
+     * {@code out[oo ..]} and {@code out[oo + os ..]}): each chunk of nibbles is loaded and unpacked
+     * once for both. Per token the operations are those of {@link #groupDot}: the same bits.
+     */
+    private void groupDot2(Groups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n / QK;
+        MemorySegment nib = gs.nibbles;
+        float[] sc = gs.scales;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        long base = (long) g * nb * 16 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int pc = (xo + xs) / 2;
+        int xb = xo / QK;
+        int xc = (xo + xs) / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, pc += 16, xb++, xc++) {
+            ShortVector a0 = ShortVector.zero(SNS);
+            ShortVector a1 = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, nib, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector lo = q.and((short) 0x0F);
+                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);
+                a0 = a0.add(lo.mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+                a1 = a1.add(lo.mul(IntVector.broadcast(SNI, xp[pc + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[pc + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            FloatVector scale = FloatVector.fromArray(F, sc, sb);
+            IntVector v = a0.reinterpretAsInts();
+            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * (int) xsum[xb]);
+            acc0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xb]), acc0);
+            v = a1.reinterpretAsInts();
+            s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * (int) xsum[xc]);
+            acc1 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xc]), acc1);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
     }
 
     /**
