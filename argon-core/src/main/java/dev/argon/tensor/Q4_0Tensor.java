@@ -152,76 +152,53 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
 
     // ---- Row groups: the decode kernel of 4- and 8-lane machines (128-bit NEON/SSE, AVX2) ----
 
-    /**
-     * Whether 4- and 8-lane machines run Q4_0 decode on row groups ({@link #G} rows interleaved,
-     * built once per tensor on first use). {@code -Dargon.repack=false} keeps the one-row kernels.
-     */
-    static final boolean GROUPED = Simd.NARROW_INT16 && !"false".equals(System.getProperty("argon.repack"));
+    /** Whether decode runs on row groups ({@link RowGroups}, built once per tensor on first use). */
+    static final boolean GROUPED = RowGroups.ENABLED;
     /** Rows per group: one float lane per row. */
-    private static final int G = L;
+    private static final int G = RowGroups.G;
     private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
 
-    /**
-     * The row-group copy of the weights. For group {@code g} (rows {@code gG .. gG + G - 1}) and
-     * block {@code b}: the {@code G} f16 scales as floats at {@code scales[(g * nb + b) * G + r]},
-     * and {@code 16 G} bytes of nibbles at {@code ((g * nb + b) * 16 G)}, as 8 chunks of
-     * {@code 2G} bytes; byte {@code 2r + j} of chunk {@code k} holds row {@code r}'s elements
-     * {@code 4k + j} (low nibble) and {@code 4k + 2 + j} (high nibble). Widened to 16-bit lanes, a
-     * chunk's low nibbles pair with the activation pair {@code (x_{4k}, x_{4k+1})} broadcast to
-     * every 32-bit lane, its high nibbles with {@code (x_{4k+2}, x_{4k+3})}: 16-bit lane
-     * {@code 2r + j} collects row {@code r}'s products, and no lane ever has to be summed across.
-     * Costs 20/18 of the Q4_0 bytes of the grouped rows (the mapped file stays as it is).
-     */
-    private record Groups(int n, int groups, MemorySegment nibbles, float[] scales) {
-    }
-
-    private volatile Groups groups;
+    private volatile RowGroups groups;
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
         if (!GROUPED || cols % QK != 0 || cols <= 0) {
             return 1;
         }
-        Groups g = groups;
+        RowGroups g = groups;
         if (g == null) {
             g = buildGroups(cols, pool);
         }
-        return g.n == cols ? G : 1;
+        return g.n() == cols ? G : 1;
     }
 
-    private synchronized Groups buildGroups(int cols, ThreadPool pool) {
-        Groups g = groups;
+    private synchronized RowGroups buildGroups(int cols, ThreadPool pool) {
+        RowGroups g = groups;
         if (g != null) {
             return g;
         }
         int nb = cols / QK;
-        int count = (int) (size() / cols / G);
-        MemorySegment nibbles = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1L, (long) count * nb * 16 * G), 64);
-        float[] scales = new float[count * nb * G];
-        pool.parallelFor(count, (long) count * nb * G * QK, (start, end) -> {
+        RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), false);
+        pool.parallelFor(made.groups(), (long) made.groups() * nb * G * QK, (start, end) -> {
             byte[] src = new byte[16];
+            int[] nib = new int[QK];
             for (int grp = start; grp < end; grp++) {
                 for (int r = 0; r < G; r++) {
                     long row = (long) grp * G + r;
                     for (int b = 0; b < nb; b++) {
                         long bo = (row * nb + b) * BYTES;
-                        scales[(grp * nb + b) * G + r] = Le.f16(data, bo);
+                        made.scales()[made.factor(grp, b, r)] = Le.f16(data, bo);
                         MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2, src, 0, 16);
-                        long dst = ((long) grp * nb + b) * 16 * G + 2L * r;
-                        for (int k = 0; k < 8; k++) {
-                            for (int j = 0; j < 2; j++) {
-                                int lo = nibble(src, 4 * k + j);
-                                int hi = nibble(src, 4 * k + 2 + j);
-                                nibbles.set(java.lang.foreign.ValueLayout.JAVA_BYTE, dst + 2L * G * k + j, (byte) (lo | hi << 4));
-                            }
+                        for (int e = 0; e < QK; e++) {
+                            nib[e] = nibble(src, e);
                         }
+                        made.put(grp, b, r, nib);
                     }
                 }
             }
         });
-        g = new Groups(cols, count, nibbles, scales);
-        groups = g;
-        return g;
+        groups = made;
+        return made;
     }
 
     /** Element {@code e} (0..31) of a block's 16 nibble bytes, unsigned. */
@@ -232,12 +209,12 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
     @Override
     protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                  float[] out, int outOffset, int outStride) {
-        Groups gs = groups;
-        if (gs == null || gs.n != n || offset % ((long) n * G) != 0) {
+        RowGroups gs = groups;
+        if (gs == null || gs.n() != n || offset % ((long) n * G) != 0) {
             return 0;
         }
         int first = (int) (offset / n / G);
-        int count = Math.min(nRows / G, gs.groups - first);
+        int count = Math.min(nRows / G, gs.groups() - first);
         for (int g = first; g < first + count; g++) {
             int oo = outOffset + (g - first) * G;
             int t = 0;
@@ -259,10 +236,10 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
      * {@code s} enters the row's float accumulator as {@code fma(s, d_w * d_x, acc)}: the bits of
      * {@link #dotQ8Chain}, which the one-row path gives.
      */
-    private void groupDot(Groups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
-        int nb = gs.n / QK;
-        MemorySegment nib = gs.nibbles;
-        float[] sc = gs.scales;
+    private void groupDot(RowGroups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
+        int nb = gs.n() / QK;
+        MemorySegment nib = gs.nibbles();
+        float[] sc = gs.scales();
         int[] xp = x.pairs;
         float[] xd = x.d;
         float[] xsum = x.sum;
@@ -293,10 +270,10 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
      * {@code out[oo ..]} and {@code out[oo + os ..]}): each chunk of nibbles is loaded and unpacked
      * once for both. Per token the operations are those of {@link #groupDot}: the same bits.
      */
-    private void groupDot2(Groups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
-        int nb = gs.n / QK;
-        MemorySegment nib = gs.nibbles;
-        float[] sc = gs.scales;
+    private void groupDot2(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n() / QK;
+        MemorySegment nib = gs.nibbles();
+        float[] sc = gs.scales();
         int[] xp = x.pairs;
         float[] xd = x.d;
         float[] xsum = x.sum;

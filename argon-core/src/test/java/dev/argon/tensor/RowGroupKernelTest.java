@@ -1,6 +1,8 @@
 package dev.argon.tensor;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.Random;
 
@@ -8,22 +10,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Q4_0's row-group decode kernel (4- and 8-lane machines: rows interleaved in groups, one float
+ * The 4-bit row-group decode kernels (Q4_0, Q4_K) (4- and 8-lane machines: rows interleaved in groups, one float
  * lane per row) gives every row and token exactly the bits of one {@link Tensor#dotQ8} call, for
  * any thread count and batch, and equals ggml's block formula up to float rounding. On other
  * widths, or with {@code -Dargon.repack=false}, the same assertions hold for the one-row kernels.
  */
 class RowGroupKernelTest {
-    @Test
-    void matmulRowsEqualOneDotPerRowAndTokenAtEveryThreadCount() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K"})
+    void matmulRowsEqualOneDotPerRowAndTokenAtEveryThreadCount(GgmlType type) {
         Random rnd = new Random(3);
-        for (int cols : new int[]{32, 96, 256}) {
+        int[] lengths = type == GgmlType.Q4_0 ? new int[]{32, 96, 256} : new int[]{256, 512};
+        for (int cols : lengths) {
             for (int rows : new int[]{1, 7, 8, 19, 40}) {
                 float[] w = new float[rows * cols];
                 for (int i = 0; i < w.length; i++) {
                     w[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(3) - 1));
                 }
-                Tensor t = Tensor.of(GgmlType.Q4_0, Quantizer.quantize(GgmlType.Q4_0, w), w.length);
+                Tensor t = Tensor.of(type, Quantizer.quantize(type, w), w.length);
                 for (int tokens : new int[]{1, 2, 5}) {
                     float[] x = new float[tokens * cols];
                     for (int i = 0; i < x.length; i++) {
@@ -43,8 +47,8 @@ class RowGroupKernelTest {
                     for (int k = 0; k < tokens; k++) {
                         for (int r = 0; r < rows; r++) {
                             float single = t.dotQ8((long) r * cols, q, k * cols, cols);
-                            String at = String.format("%d cols, row %d of %d, token %d of %d (%d lanes, groups %s)",
-                                    cols, r, rows, k, tokens, Simd.L, Q4_0Tensor.GROUPED);
+                            String at = String.format("%s %d cols, row %d of %d, token %d of %d (%d lanes, groups %s)",
+                                    type, cols, r, rows, k, tokens, Simd.L, RowGroups.ENABLED);
                             assertThat(Float.floatToRawIntBits(one[k * rows + r])).as(at).isEqualTo(Float.floatToRawIntBits(single));
                             assertThat(Float.floatToRawIntBits(two[k * rows + r])).as(at).isEqualTo(Float.floatToRawIntBits(single));
                             float ref = t.dotQ8Reference((long) r * cols, q, k * cols, cols);
