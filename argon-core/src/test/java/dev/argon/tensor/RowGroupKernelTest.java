@@ -10,14 +10,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * The 4-bit row-group decode kernels (Q4_0, Q4_K) (4- and 8-lane machines: rows interleaved in groups, one float
+ * The row-group decode kernels (Q4_0, Q4_K, Q6_K) (4- and 8-lane machines: rows interleaved in groups, one float
  * lane per row) gives every row and token exactly the bits of one {@link Tensor#dotQ8} call, for
  * any thread count and batch, and equals ggml's block formula up to float rounding. On other
  * widths, or with {@code -Dargon.repack=false}, the same assertions hold for the one-row kernels.
  */
 class RowGroupKernelTest {
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K", "Q6_K"})
     void matmulRowsEqualOneDotPerRowAndTokenAtEveryThreadCount(GgmlType type) {
         Random rnd = new Random(3);
         int[] lengths = type == GgmlType.Q4_0 ? new int[]{32, 96, 256} : new int[]{256, 512};
