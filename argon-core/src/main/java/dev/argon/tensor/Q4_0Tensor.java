@@ -179,6 +179,10 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         }
         int nb = cols / QK;
         RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), false);
+        if (made == null) {
+            groups = RowGroups.NONE; // too large for Java arrays: the one-row kernels
+            return RowGroups.NONE;
+        }
         pool.parallelFor(made.groups(), (long) made.groups() * nb * G * QK, (start, end) -> {
             byte[] src = new byte[16];
             int[] nib = new int[QK];
@@ -238,12 +242,12 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
      */
     private void groupDot(RowGroups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
         int nb = gs.n() / QK;
-        MemorySegment nib = gs.nibbles();
+        byte[] nib = gs.nibbles();
         float[] sc = gs.scales();
         int[] xp = x.pairs;
         float[] xd = x.d;
         float[] xsum = x.sum;
-        long base = (long) g * nb * 16 * G;
+        int base = g * nb * 16 * G;
         int sb = g * nb * G;
         int pb = xo / 2;
         int xb = xo / QK;
@@ -251,7 +255,7 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, xb++) {
             ShortVector a = ShortVector.zero(SNS);
             for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, nib, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
                 a = a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
                         .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
@@ -272,12 +276,12 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
      */
     private void groupDot2(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
         int nb = gs.n() / QK;
-        MemorySegment nib = gs.nibbles();
+        byte[] nib = gs.nibbles();
         float[] sc = gs.scales();
         int[] xp = x.pairs;
         float[] xd = x.d;
         float[] xsum = x.sum;
-        long base = (long) g * nb * 16 * G;
+        int base = g * nb * 16 * G;
         int sb = g * nb * G;
         int pb = xo / 2;
         int pc = (xo + xs) / 2;
@@ -289,7 +293,7 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
             ShortVector a0 = ShortVector.zero(SNS);
             ShortVector a1 = ShortVector.zero(SNS);
             for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, nib, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
                 ShortVector lo = q.and((short) 0x0F);
                 ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);

@@ -513,6 +513,10 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         }
         int supers = cols / QK;
         RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), true);
+        if (made == null) {
+            groups = RowGroups.NONE; // too large for Java arrays: the one-row kernels
+            return RowGroups.NONE;
+        }
         pool.parallelFor(made.groups(), (long) made.groups() * G * cols, (start, end) -> {
             int[] nib = new int[32];
             for (int grp = start; grp < end; grp++) {
@@ -574,13 +578,13 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
      */
     private void groupDot(RowGroups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
         int nb = gs.n() / 32;
-        MemorySegment nib = gs.nibbles();
+        byte[] nib = gs.nibbles();
         float[] sc = gs.scales();
         float[] mn = gs.mins();
         int[] xp = x.pairs;
         float[] xd = x.d;
         float[] xsum = x.sum;
-        long base = (long) g * nb * 16 * G;
+        int base = g * nb * 16 * G;
         int sb = g * nb * G;
         int pb = xo / 2;
         int xb = xo / 32;
@@ -588,7 +592,7 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, xb++) {
             ShortVector a = ShortVector.zero(SNS);
             for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, nib, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
                 a = a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
                         .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
@@ -606,13 +610,13 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
     /** {@link #groupDot} for two tokens sharing each unpacked chunk; per token the same bits. */
     private void groupDot2(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
         int nb = gs.n() / 32;
-        MemorySegment nib = gs.nibbles();
+        byte[] nib = gs.nibbles();
         float[] sc = gs.scales();
         float[] mn = gs.mins();
         int[] xp = x.pairs;
         float[] xd = x.d;
         float[] xsum = x.sum;
-        long base = (long) g * nb * 16 * G;
+        int base = g * nb * 16 * G;
         int sb = g * nb * G;
         int pb = xo / 2;
         int pc = (xo + xs) / 2;
@@ -624,7 +628,7 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
             ShortVector a0 = ShortVector.zero(SNS);
             ShortVector a1 = ShortVector.zero(SNS);
             for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, nib, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
                 ShortVector lo = q.and((short) 0x0F);
                 ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);

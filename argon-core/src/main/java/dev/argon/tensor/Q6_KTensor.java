@@ -454,7 +454,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
      * {@code q - 32} (a signed byte), and the factor {@code d * scale_s} at
      * {@code factors[(g * ns + s) * G + r]}. Costs 10 bits per grouped weight (Q6_K: 6.56).
      */
-    private record Groups(int n, int groups, MemorySegment bytes, float[] factors) {
+    private record Groups(int n, int groups, byte[] bytes, float[] factors) {
     }
 
     private volatile Groups groups;
@@ -479,7 +479,11 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         int supers = cols / QK;
         int ns = cols / 16;
         int count = (int) (size() / cols / G);
-        MemorySegment bytes = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1L, (long) count * ns * 16 * G), 64);
+        if ((long) count * ns * 16 * G > Integer.MAX_VALUE - 64) {
+            groups = new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
+            return groups;
+        }
+        byte[] bytes = new byte[count * ns * 16 * G];
         float[] factors = new float[count * ns * G];
         pool.parallelFor(count, (long) count * G * cols, (start, end) -> {
             for (int grp = start; grp < end; grp++) {
@@ -491,8 +495,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
                         for (int e = 0; e < QK; e++) {
                             int sub = sbk * 16 + e / 16;
                             int k = (e % 16) / 2;
-                            long at = ((long) grp * ns + sub) * 16 * G + 2L * G * k + 2L * r + (e & 1);
-                            bytes.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) q6(bo, e));
+                            bytes[(grp * ns + sub) * 16 * G + 2 * G * k + 2 * r + (e & 1)] = (byte) q6(bo, e);
                         }
                         for (int j = 0; j < 16; j++) {
                             factors[(grp * ns + sbk * 16 + j) * G + r] = d * Le.i8(data, bo + 192 + j);
@@ -549,11 +552,11 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
      */
     private void groupDot(Groups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
         int ns = gs.n / 16;
-        MemorySegment by = gs.bytes;
+        byte[] by = gs.bytes;
         float[] f = gs.factors;
         int[] xp = x.pairs;
         float[] xd = x.d;
-        long base = (long) g * ns * 16 * G;
+        int base = g * ns * 16 * G;
         int sb = g * ns * G;
         int pb = xo / 2;
         int xb = xo / 32;
@@ -561,7 +564,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         for (int s = 0; s < ns; s++, base += 16 * G, sb += G, pb += 8) {
             ShortVector a = ShortVector.zero(SNS);
             for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, by, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, by, base + 2 * G * k)
                         .convertShape(VectorOperators.B2S, SNS, 0);
                 a = a.add(q.mul(IntVector.broadcast(SNI, xp[pb + k]).reinterpretAsShorts()));
             }
@@ -576,11 +579,11 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     /** {@link #groupDot} for two tokens sharing each widened chunk; per token the same bits. */
     private void groupDot2(Groups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
         int ns = gs.n / 16;
-        MemorySegment by = gs.bytes;
+        byte[] by = gs.bytes;
         float[] f = gs.factors;
         int[] xp = x.pairs;
         float[] xd = x.d;
-        long base = (long) g * ns * 16 * G;
+        int base = g * ns * 16 * G;
         int sb = g * ns * G;
         int pb = xo / 2;
         int pc = (xo + xs) / 2;
@@ -592,7 +595,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
             ShortVector a0 = ShortVector.zero(SNS);
             ShortVector a1 = ShortVector.zero(SNS);
             for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, by, base + 2L * G * k, ByteOrder.LITTLE_ENDIAN)
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, by, base + 2 * G * k)
                         .convertShape(VectorOperators.B2S, SNS, 0);
                 a0 = a0.add(q.mul(IntVector.broadcast(SNI, xp[pb + k]).reinterpretAsShorts()));
                 a1 = a1.add(q.mul(IntVector.broadcast(SNI, xp[pc + k]).reinterpretAsShorts()));

@@ -1,9 +1,5 @@
 package dev.argon.tensor;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * The row-group weight layout of the 4-bit decode kernels of 4- and 8-lane machines (128-bit
  * NEON/SSE, AVX2): {@link #G} consecutive rows interleaved so that one float lane holds one row
@@ -26,18 +22,28 @@ import java.lang.foreign.ValueLayout;
  * @param scales  per group, block and row: the factor of the block's integer sum
  * @param mins    per group, block and row: the factor of the activations' block sum, or null
  */
-record RowGroups(int n, int groups, MemorySegment nibbles, float[] scales, float[] mins) {
+record RowGroups(int n, int groups, byte[] nibbles, float[] scales, float[] mins) {
     /** Whether 4-bit decode runs on row groups here; {@code -Dargon.repack=false} turns it off. */
     static final boolean ENABLED = Simd.NARROW_INT16 && !"false".equals(System.getProperty("argon.repack"));
     /** Rows per group: the float lanes. */
     static final int G = Simd.L;
+    /** No groups (row length -1 matches no matrix). */
+    static final RowGroups NONE = new RowGroups(-1, 0, new byte[0], new float[0], null);
 
-    /** Allocates the layout for {@code groups} groups of rows of {@code n} elements. */
+    /**
+     * Allocates the layout for {@code groups} groups of rows of {@code n} elements, or returns
+     * null when it would not fit Java arrays (heap arrays: the kernels' index checks on them are
+     * cheaper than on memory segments, measured: a quarter of the decode time went to segment
+     * bounds checks).
+     */
     static RowGroups allocate(int n, int groups, boolean withMins) {
         int nb = n / 32;
-        MemorySegment nibbles = Arena.ofAuto().allocate(Math.max(1L, (long) groups * nb * 16 * G), 64);
+        long bytes = (long) groups * nb * 16 * G;
+        if (bytes > Integer.MAX_VALUE - 64) {
+            return null;
+        }
         float[] scales = new float[groups * nb * G];
-        return new RowGroups(n, groups, nibbles, scales, withMins ? new float[groups * nb * G] : null);
+        return new RowGroups(n, groups, new byte[(int) bytes], scales, withMins ? new float[groups * nb * G] : null);
     }
 
     /**
@@ -45,10 +51,10 @@ record RowGroups(int n, int groups, MemorySegment nibbles, float[] scales, float
      * {@code e}'s unsigned nibble, {@code e < 32}.
      */
     void put(int g, int b, int r, int[] nib) {
-        long dst = ((long) g * (n / 32) + b) * 16 * G + 2L * r;
+        int dst = (g * (n / 32) + b) * 16 * G + 2 * r;
         for (int k = 0; k < 8; k++) {
             for (int j = 0; j < 2; j++) {
-                nibbles.set(ValueLayout.JAVA_BYTE, dst + 2L * G * k + j, (byte) (nib[4 * k + j] | nib[4 * k + 2 + j] << 4));
+                nibbles[dst + 2 * G * k + j] = (byte) (nib[4 * k + j] | nib[4 * k + 2 + j] << 4);
             }
         }
     }
@@ -60,6 +66,6 @@ record RowGroups(int n, int groups, MemorySegment nibbles, float[] scales, float
 
     /** The bytes held, for reporting. */
     long bytes() {
-        return nibbles.byteSize() + 4L * scales.length + (mins == null ? 0 : 4L * mins.length);
+        return nibbles.length + 4L * scales.length + (mins == null ? 0 : 4L * mins.length);
     }
 }
