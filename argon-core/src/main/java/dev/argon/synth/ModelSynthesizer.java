@@ -233,6 +233,8 @@ public final class ModelSynthesizer {
         arch.putHyperParameters(w, shape, options);
         if (arch == SynthArch.GPT2) {
             SyntheticBpeVocabulary.of(shape.vocab()).putMetadata(w);
+        } else if (arch == SynthArch.BERT) {
+            SyntheticWordPieceVocabulary.of(shape.vocab()).putMetadata(w);
         } else {
             SyntheticVocabulary.of(shape.vocab()).putMetadata(w);
         }
