@@ -124,6 +124,10 @@ public final class ModelSynthesizer {
         if (options.arch() == SynthArch.GPT2 && shape.vocab() < SyntheticBpeVocabulary.MIN_SIZE) {
             throw new ArgonException("vocabulary size (--vocab) is " + shape.vocab() + "; at least " + SyntheticBpeVocabulary.MIN_SIZE + " needed");
         }
+        if (options.arch().encoder() && (shape.nKvHeads() != shape.nHeads() || shape.qDim() != shape.dim())) {
+            throw new ArgonException("bert has no grouped-query attention and heads x head size must equal --dim: got --heads "
+                    + shape.nHeads() + ", --kv-heads " + shape.nKvHeads() + ", head size " + shape.headDim() + ", dim " + shape.dim());
+        }
         if (!type.mixed() && type.quantized()) {
             int bs = type.baseType().blockSize();
             if (shape.dim() % bs != 0 || shape.ffDim() % bs != 0 || shape.qDim() % bs != 0) {
