@@ -159,6 +159,11 @@ public final class ModelSynthesizer {
             public void vector(String name, int n, float mean, float std) {
                 list.add(new TensorSpec(name, new long[]{n}, GgmlType.F32, GgmlType.F32, std, mean));
             }
+
+            @Override
+            public void f32Matrix(String name, int rowLength, int rows, float std) {
+                list.add(new TensorSpec(name, new long[]{rowLength, rows}, GgmlType.F32, GgmlType.F32, std, 0f));
+            }
         });
         return List.copyOf(list);
     }

@@ -44,6 +44,9 @@ public enum SynthArch {
 
         /** An F32 vector of {@code n} values, normal around {@code mean} with standard deviation {@code std}. */
         void vector(String name, int n, float mean, float std);
+
+        /** A matrix kept in F32 whatever the file type (llama.cpp never quantizes {@code position_embd}, {@code token_types}). */
+        void f32Matrix(String name, int rowLength, int rows, float std);
     }
 
     private final String cliName;
@@ -194,8 +197,8 @@ public enum SynthArch {
         float w = o.weightStd();
         float ns = o.normStd();
         p.matrix("token_embd.weight", Role.TOKEN_EMBD, 0, d, s.vocab(), w);
-        p.matrix("position_embd.weight", Role.TOKEN_EMBD, 0, d, s.contextLength(), w);
-        p.matrix("token_types.weight", Role.TOKEN_EMBD, 0, d, BERT_TOKEN_TYPES, w);
+        p.f32Matrix("position_embd.weight", d, s.contextLength(), w);
+        p.f32Matrix("token_types.weight", d, BERT_TOKEN_TYPES, w);
         norm(p, "token_embd_norm", d, ns, true);
         for (int l = 0; l < s.nLayers(); l++) {
             String b = "blk." + l + ".";
