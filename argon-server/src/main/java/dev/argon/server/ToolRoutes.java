@@ -73,7 +73,12 @@ final class ToolRoutes {
         }
         Long topN = Json.integer(body, "top_n", 1, Integer.MAX_VALUE);
         boolean returnDocuments = Json.bool(body, "return_documents", false);
-        AttentionReranker r = new AttentionReranker(model, KvCache.Precision.F16, 64);
+        AttentionReranker r;
+        try {
+            r = new AttentionReranker(model, KvCache.Precision.F16, 64);
+        } catch (ArgonException e) {
+            throw ApiException.badRequest(null, e.getMessage());
+        }
         List<AttentionReranker.Scored> ranked;
         int tokens;
         oneAtATime.lock();
