@@ -100,6 +100,33 @@ class SynthArchTest {
         assertThat(plan.apply(SynthArch.MISTRAL).keySet()).isEqualTo(plan.apply(SynthArch.LLAMA).keySet());
     }
 
+    /** BERT: exactly the tensors and keys llama.cpp's converter writes for a Hugging Face BertModel (src/models/bert.cpp loads them). */
+    @Test
+    void bertTensorsAndMetadataAreLlamaCpps() {
+        ModelShape s = new ModelShape("t", 1, 64, 96, 4, 4, 300, 128, 10000f, 1e-12f, false);
+        Map<String, long[]> t = new ModelSynthesizer(s, SynthType.Q8_0, SynthOptions.of(SynthArch.BERT)).tensors().stream()
+                .collect(Collectors.toMap(ModelSynthesizer.TensorSpec::name, ModelSynthesizer.TensorSpec::shape));
+        assertThat(t.keySet()).containsExactlyInAnyOrder("token_embd.weight", "position_embd.weight", "token_types.weight",
+                "token_embd_norm.weight", "token_embd_norm.bias",
+                "blk.0.attn_q.weight", "blk.0.attn_q.bias", "blk.0.attn_k.weight", "blk.0.attn_k.bias",
+                "blk.0.attn_v.weight", "blk.0.attn_v.bias", "blk.0.attn_output.weight", "blk.0.attn_output.bias",
+                "blk.0.attn_output_norm.weight", "blk.0.attn_output_norm.bias", "blk.0.ffn_up.weight", "blk.0.ffn_up.bias",
+                "blk.0.ffn_down.weight", "blk.0.ffn_down.bias", "blk.0.layer_output_norm.weight", "blk.0.layer_output_norm.bias");
+        assertThat(t.get("position_embd.weight")).containsExactly(64, 128);
+        assertThat(t.get("token_types.weight")).containsExactly(64, 2);
+        assertThat(t.get("blk.0.ffn_up.weight")).containsExactly(64, 96);
+        try (GgufFile f = GgufFile.open(synth(SynthArch.BERT, s, SynthType.F32, SynthOptions.of(SynthArch.BERT)))) {
+            assertThat(f.getFloat("bert.attention.layer_norm_epsilon")).isEqualTo(1e-12f);
+            assertThat(f.getBool("bert.attention.causal", true)).isFalse();
+            assertThat(f.getInt("bert.pooling_type")).isEqualTo(1);
+            assertThat(f.getInt("tokenizer.ggml.token_type_count")).isEqualTo(2);
+            assertThat(f.has("bert.rope.dimension_count")).isFalse();
+            assertThat(f.has("bert.attention.head_count_kv")).isFalse();
+            assertThat(f.getInt("tokenizer.ggml.seperator_token_id")).isEqualTo(102);
+            assertThat(f.getInt("tokenizer.ggml.cls_token_id")).isEqualTo(101);
+        }
+    }
+
     @Test
     void metadataPerArchitecture() {
         try (GgufFile f = GgufFile.open(synth(SynthArch.GEMMA2, SHAPE, SynthType.F32, SynthOptions.of(SynthArch.GEMMA2)))) {
