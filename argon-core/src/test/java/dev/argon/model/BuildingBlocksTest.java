@@ -32,7 +32,7 @@ class BuildingBlocksTest {
                 .addTensor("token_embd.weight", GgmlType.F32, new long[]{4, 4}, MemorySegment.ofArray(new float[16])).write(p);
         assertThat(Models.supportedArchitectures()).isEqualTo("bert, gemma2, gemma3, gpt2, llama, phi3, qwen2, qwen3");
         assertThatThrownBy(() -> Models.load(p, 1)).isInstanceOf(ArgonException.class)
-                .hasMessageContaining("architecture 'mamba' is not supported (supported: gemma2, gemma3, gpt2, llama, phi3, qwen2, qwen3)");
+                .hasMessageContaining("architecture 'mamba' is not supported (supported: bert, gemma2, gemma3, gpt2, llama, phi3, qwen2, qwen3)");
     }
 
     @Test
