@@ -170,6 +170,10 @@ class BertModelTest {
         Path noEps = rewrite(mean, "noeps.gguf", Map.of(), Set.of("bert.attention.layer_norm_epsilon"));
         assertThatThrownBy(() -> load(noEps, 1)).isInstanceOf(ArgonException.class)
                 .hasMessageContaining("'bert.attention.layer_norm_epsilon' is missing");
+        Path unsaid = rewrite(cls, "nopooling.gguf", Map.of(), Set.of("bert.pooling_type")); // older conversions have no key
+        try (LanguageModel m = load(unsaid, 1)) {
+            assertThat(new Embedder(m, null, 64).pooling()).isEqualTo(Embedder.Pooling.MEAN);
+        }
         Path rank = rewrite(mean, "rank.gguf", Map.of("bert.pooling_type", 4), Set.of());
         try (LanguageModel m = load(rank, 1)) {
             assertThatThrownBy(() -> new Embedder(m, null, 64)).isInstanceOf(ArgonException.class)
