@@ -52,6 +52,9 @@ class BertCommandTest {
         CliRun gen = CliRun.of("generate", "-m", p.toString(), "-n", "3", "-p", "hello");
         assertThat(gen.exitCode()).isEqualTo(2);
         assertThat(gen.err()).contains("argon: error:").contains("text encoder").contains("argon embed").doesNotContain("Exception");
+        CliRun chat = CliRun.of("chat", "-m", p.toString());
+        assertThat(chat.exitCode()).isEqualTo(2);
+        assertThat(chat.err()).contains("argon: error:").contains("text encoder");
         CliRun gqa = CliRun.of("synth", "--arch", "bert", "--layers", "1", "--dim", "64", "--ff", "128", "--heads", "4",
                 "--kv-heads", "2", "--vocab", "300", "-o", tmp.resolve("x.gguf").toString());
         assertThat(gqa.exitCode()).isEqualTo(2);

@@ -273,8 +273,7 @@ public final class BertModel implements LanguageModel, TextEncoder {
     }
 
     private ArgonException notGenerative() {
-        return new ArgonException("this model (" + config.architecture() + ") is a text encoder for embeddings: it does not"
-                + " predict next tokens; use 'argon embed' or the server's /v1/embeddings");
+        return new ArgonException(TextEncoder.cannotGenerate(config.architecture()));
     }
 
     /** A state with a one-layer cache that is never written: only so that callers which make states up front (a server's slots) can start. */

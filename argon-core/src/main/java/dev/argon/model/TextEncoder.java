@@ -40,4 +40,10 @@ public interface TextEncoder {
      * @throws IllegalArgumentException if a token id lies outside the vocabulary
      */
     float[] encode(int[] tokens);
+
+    /** @return the message for an attempt to generate with an encoder of architecture {@code arch} */
+    static String cannotGenerate(String arch) {
+        return "this model (" + arch + ") is a text encoder for embeddings: it does not predict next tokens;"
+                + " use 'argon embed' or the server's /v1/embeddings";
+    }
 }
