@@ -10,17 +10,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * The row-group decode kernels (Q4_0, Q4_K, Q6_K) (4- and 8-lane machines: rows interleaved in groups, one float
+ * The row-group decode kernels (Q4_0, Q8_0, Q4_K, Q6_K) (4- and 8-lane machines: rows interleaved in groups, one float
  * lane per row) gives every row and token exactly the bits of one {@link Tensor#dotQ8} call, for
  * any thread count and batch, and equals ggml's block formula up to float rounding. On other
  * widths, or with {@code -Dargon.repack=false}, the same assertions hold for the one-row kernels.
  */
 class RowGroupKernelTest {
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0", "Q4_K", "Q6_K"})
     void matmulRowsEqualOneDotPerRowAndTokenAtEveryThreadCount(GgmlType type) {
         Random rnd = new Random(3);
-        int[] lengths = type == GgmlType.Q4_0 ? new int[]{32, 96, 256} : new int[]{256, 512};
+        int[] lengths = type.blockSize() == 32 ? new int[]{32, 96, 256} : new int[]{256, 512};
         for (int cols : lengths) {
             for (int rows : new int[]{1, 7, 8, 19, 40}) {
                 float[] w = new float[rows * cols];
