@@ -32,6 +32,8 @@ public final class GrammarConstraint implements TokenConstraint {
     private static final class Shared {
         final GrammarAutomaton automaton;
         final int[] stateAt;
+        /** Per-stack-top masks precomputed when the grammar meets the vocabulary; null for huge grammars. */
+        final StackMasks stackMasks;
         final Map<Integer, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Integer, long[]> e) {
@@ -42,6 +44,12 @@ public final class GrammarConstraint implements TokenConstraint {
         Shared(Grammar g, TokenTrie trie) {
             automaton = new GrammarAutomaton(g);
             stateAt = new int[trie.maxDepth + 1];
+            if (StackMasks.supports(g)) {
+                stackMasks = new StackMasks(automaton, g, trie);
+                stackMasks.precompute();
+            } else {
+                stackMasks = null;
+            }
         }
     }
 
@@ -126,11 +134,34 @@ public final class GrammarConstraint implements TokenConstraint {
         synchronized (shared) {
             long[] m = shared.masks.get(state);
             if (m == null) {
-                m = compute(state);
+                m = shared.stackMasks != null ? assemble(state) : compute(state);
                 shared.masks.put(state, m);
             }
             return m;
         }
+    }
+
+    private long[] assemble(int s) {
+        long[] m = new long[words];
+        if (automaton.accepting(s)) {
+            for (int id : trie.endOfGeneration) {
+                m[id >>> 6] |= 1L << id;
+            }
+        }
+        shared.stackMasks.addAllowed(s, m);
+        return m;
+    }
+
+    /** Visible for tests: the allowed set by one walk over the whole trie (no precomputed masks). */
+    long[] walkAllowed() {
+        synchronized (shared) {
+            return compute(state);
+        }
+    }
+
+    /** Visible for tests and benchmarks: the precomputed per-stack masks, or null. */
+    StackMasks stackMasks() {
+        return shared.stackMasks;
     }
 
     private long[] compute(int s) {
