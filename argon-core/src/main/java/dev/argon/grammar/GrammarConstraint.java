@@ -228,6 +228,12 @@ public final class GrammarConstraint implements TokenConstraint {
         }
     }
 
+    /** Returns to the start state (before any byte). */
+    void reset() {
+        state = automaton.start();
+        ended = false;
+    }
+
     /** Visible for tests: consumes bytes as if a token had them (throws if the grammar rejects them). */
     void feed(byte[] bytes) {
         synchronized (shared) {
