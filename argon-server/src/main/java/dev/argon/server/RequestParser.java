@@ -158,7 +158,9 @@ final class RequestParser {
             throw ApiException.badRequest("tool_choice", "a required tool call cannot be combined with 'response_format',"
                     + " 'grammar' or 'json_schema'");
         }
-        req = req.withConstraint(forcedCall != null ? forcedCall : constraint);
+        // tool_choice auto: a lazy grammar from the template's call trigger on, unless the output is otherwise constrained
+        TokenConstraint.Factory lazyCall = tools == null || constraint != null ? null : tools.lazyConstraint();
+        req = req.withConstraint(forcedCall != null ? forcedCall : constraint != null ? constraint : lazyCall);
         req = WatermarkFields.apply(body, req);
         req = guidance(body, req);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),

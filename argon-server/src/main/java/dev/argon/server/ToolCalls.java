@@ -11,6 +11,7 @@ import dev.argon.grammar.GrammarConstraint;
 import dev.argon.grammar.GrammarException;
 import dev.argon.grammar.JsonGrammar;
 import dev.argon.grammar.JsonSchemaGrammar;
+import dev.argon.grammar.LazyGrammarConstraint;
 
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -33,7 +34,10 @@ import java.util.regex.Pattern;
  * ({@link #GENERIC_PROMPT}) and answer {@code {"tool_calls": [{"name": ..., "arguments": ...}]}}.
  * With {@code tool_choice} {@code required} or a named function the output is constrained by a
  * grammar to well-formed calls whose arguments match each function's {@code parameters} schema;
- * with {@code auto} the model writes freely and a call is recognised if the output holds one.
+ * with {@code auto} the model writes freely until it starts a call (the template's trigger:
+ * {@code <tool_call>}, {@code {"name"} or {@code <|python_tag|>}, {@code [TOOL_CALLS]},
+ * {@code {"tool_calls"}), from where a lazy grammar ({@link LazyGrammarConstraint}) makes the
+ * call well-formed with schema-valid arguments.
  */
 final class ToolCalls {
     /** The call syntax the model is asked for. */
@@ -194,25 +198,70 @@ final class ToolCalls {
         return GrammarConstraint.factory(Grammar.parse(gbnf()));
     }
 
+    /**
+     * @return for {@code tool_choice: auto}, the grammar that applies once the model starts a call
+     *     (its trigger words and tokens per format, as llama.cpp's lazy grammars); null otherwise
+     */
+    TokenConstraint.Factory lazyConstraint() {
+        if (!choice.equals("auto")) {
+            return null;
+        }
+        List<String> words = switch (format) {
+            case HERMES -> List.of("<tool_call>");
+            case LLAMA3 -> List.of("{\"name\"", "{ \"name\"");
+            case MISTRAL -> List.of("[TOOL_CALLS]");
+            case GENERIC -> List.of("{\"tool_calls\"", "{ \"tool_calls\"");
+        };
+        List<String> tokens = switch (format) {
+            case HERMES -> List.of("<tool_call>");
+            case LLAMA3 -> List.of("<|python_tag|>");
+            case MISTRAL -> List.of("[TOOL_CALLS]");
+            case GENERIC -> List.of();
+        };
+        return LazyGrammarConstraint.factory(Grammar.parse(gbnf(true)), words, tokens);
+    }
+
     /** @return the GBNF text of the forced call(s); visible for tests */
     String gbnf() {
+        return gbnf(false);
+    }
+
+    /**
+     * @param lazy the grammar of {@link #lazyConstraint}: every function, whitespace as JSON allows
+     *     between the call's parts, and the trigger token optional at the start (it is absent when
+     *     it was a control token)
+     * @return the GBNF text of the call(s)
+     */
+    String gbnf(boolean lazy) {
         StringBuilder rules = new StringBuilder();
         List<String> calls = new ArrayList<>();
         String argsKey = format == Format.LLAMA3 ? "parameters" : "arguments";
         for (int i = 0; i < names.size(); i++) {
-            if (!choice.equals("required") && !choice.equals(names.get(i))) {
+            if (!lazy && !choice.equals("required") && !choice.equals(names.get(i))) {
                 continue;
             }
             String args = "tool" + i + "-args";
             rules.append(JsonSchemaGrammar.rules(schemas.get(i), args));
             String call = "tool" + i + "-call";
-            rules.append(call).append(" ::= \"{\\\"name\\\": \\\"").append(names.get(i)).append("\\\", \\\"").append(argsKey)
-                    .append("\\\": \" ").append(args).append(" \"}\"\n");
+            if (lazy) {
+                rules.append(call).append(" ::= \"{\" ws \"\\\"name\\\"\" ws \":\" ws \"\\\"").append(names.get(i))
+                        .append("\\\"\" ws \",\" ws \"\\\"").append(argsKey).append("\\\"\" ws \":\" ws ").append(args)
+                        .append(" ws \"}\"\n");
+            } else {
+                rules.append(call).append(" ::= \"{\\\"name\\\": \\\"").append(names.get(i)).append("\\\", \\\"").append(argsKey)
+                        .append("\\\": \" ").append(args).append(" \"}\"\n");
+            }
             calls.add(call);
         }
         rules.append("call ::= ").append(String.join(" | ", calls)).append('\n');
         boolean many = parallel && format != Format.LLAMA3;
-        String root = switch (format) {
+        String root = lazy ? switch (format) {
+            case HERMES -> "\"<tool_call>\"? ws call ws \"</tool_call>\"" + (many ? " ( ws \"<tool_call>\" ws call ws \"</tool_call>\" )*" : "");
+            case LLAMA3 -> "call";
+            case MISTRAL -> "\"[TOOL_CALLS]\"? ws \"[\" ws call " + (many ? "( ws \",\" ws call )* " : "") + "ws \"]\"";
+            case GENERIC -> "\"{\" ws \"\\\"tool_calls\\\"\" ws \":\" ws \"[\" ws call " + (many ? "( ws \",\" ws call )* " : "")
+                    + "ws \"]\" ws \"}\"";
+        } : switch (format) {
             case HERMES -> "\"<tool_call>\\n\" call \"\\n</tool_call>\"" + (many ? " ( \"\\n<tool_call>\\n\" call \"\\n</tool_call>\" )*" : "");
             case LLAMA3 -> "call";
             case MISTRAL -> "\"[\" call " + (many ? "( \", \" call )* " : "") + "\"]\"";
