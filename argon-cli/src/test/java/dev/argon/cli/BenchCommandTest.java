@@ -76,6 +76,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void aGrammarAddsAConstrainedDecodeRowAndBadGrammarsAreErrors() throws Exception {
+        String m = TestFiles.model(STORIES).toString();
+        CliRun r = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "-r", "1", "-t", "1", "-o", "json", "--json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode rows = new ObjectMapper().readTree(r.out());
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(0).get("test").asText()).isEqualTo("tg4");
+        assertThat(rows.get(1).get("test").asText()).isEqualTo("tg4 +grammar");
+        assertThat(rows.get(1).get("tps_mean").asDouble()).isPositive();
+        CliRun bad = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "--grammar", "root ::= x");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("argon: error: ").contains("undefined rule 'x'");
+    }
+
+    @Test
     void theModelTypeIsTheFileTypeNotTheLargestTensorType(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         String file = dir.resolve("tiny-q4_k_m.gguf").toString();
         CliRun synth = CliRun.of("synth", "--shape", "tiny", "--type", "q4_k_m", "-o", file);
