@@ -75,17 +75,31 @@ public final class GrammarConstraint implements TokenConstraint {
         this.trie = TokenTrie.of(tokenizer);
         this.tok = tokenizer;
         this.words = (trie.vocabSize + 63) >>> 6;
-        synchronized (SHARED) {
-            Map<Tokenizer, Shared> byTok = SHARED.computeIfAbsent(grammar, k -> new java.util.HashMap<>());
-            Shared sh = byTok.get(tokenizer);
-            if (sh == null || sh.automaton.stateCount() > SHARED_STATES) {
-                sh = new Shared(grammar, trie);
-                byTok.put(tokenizer, sh);
+        Shared sh = sharedOrNull(grammar, tokenizer);
+        if (sh == null) {
+            // built outside the lock (the precomputed masks take up to a second for a large schema);
+            // two threads may both build one, the first stored wins
+            Shared fresh = new Shared(grammar, trie);
+            synchronized (SHARED) {
+                Map<Tokenizer, Shared> byTok = SHARED.computeIfAbsent(grammar, k -> new java.util.HashMap<>());
+                sh = byTok.get(tokenizer);
+                if (sh == null || sh.automaton.stateCount() > SHARED_STATES) {
+                    sh = fresh;
+                    byTok.put(tokenizer, sh);
+                }
             }
-            this.shared = sh;
         }
+        this.shared = sh;
         this.automaton = shared.automaton;
         this.state = automaton.start();
+    }
+
+    private static Shared sharedOrNull(Grammar grammar, Tokenizer tokenizer) {
+        synchronized (SHARED) {
+            Map<Tokenizer, Shared> byTok = SHARED.get(grammar);
+            Shared sh = byTok == null ? null : byTok.get(tokenizer);
+            return sh == null || sh.automaton.stateCount() > SHARED_STATES ? null : sh;
+        }
     }
 
     /** @return a factory of constraints for {@code grammar} (compiled once, shared) */
