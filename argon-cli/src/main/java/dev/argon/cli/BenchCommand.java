@@ -257,7 +257,9 @@ final class BenchCommand implements Runnable {
      * {@code tgN +grammar}: N decode steps as {@code tgN}, but each next token is the most likely
      * one the grammar allows (what {@code Sequence} does per token: copy the logits, mask them,
      * pick, accept), so the row's ratio to {@code tgN} is the cost of constrained decoding. A
-     * document the grammar completes (or a dead end) starts a new one.
+     * document the grammar completes (or a dead end) starts a new one. Each repetition also runs
+     * a plain {@code tgN} right before it, and the median of the paired ratios is printed (pairs
+     * see the same machine load, so the ratio is steadier than the two rows' means).
      */
     private Row measureConstrained(LanguageModel model, String name, String type, int threads, int n, KvCache.Precision kvType,
                                    TokenConstraint.Factory constraint, PrintStream err) {
@@ -267,10 +269,18 @@ final class BenchCommand implements Runnable {
         int bos = Math.max(0, tok.bos());
         constraint.create(tok); // builds the grammar's masks for this vocabulary before any timing
         double[] argon = new double[repetitions];
+        double[] ratios = new double[repetitions];
+        Random random = new Random(42);
+        int vocab = model.config().vocabSize();
         warmUp(() -> runConstrainedOnce(model, state, n, bos, constraint, tok));
         for (int r = 0; r < repetitions; r++) {
+            double plain = n / runOnce(model, state, "tg", n, 0, random, vocab, bos);
             argon[r] = n / runConstrainedOnce(model, state, n, bos, constraint, tok);
+            ratios[r] = argon[r] / plain;
         }
+        java.util.Arrays.sort(ratios);
+        double median = repetitions % 2 == 1 ? ratios[repetitions / 2] : (ratios[repetitions / 2 - 1] + ratios[repetitions / 2]) / 2;
+        err.printf(Locale.ROOT, "argon: tg%d +grammar / tg%d, median of %d paired runs: %.3fx%n", n, n, repetitions, median);
         return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, "tg" + n + " +grammar", mean(argon), sd(argon),
                 null, null);
     }
