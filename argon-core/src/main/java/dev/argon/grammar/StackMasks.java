@@ -28,7 +28,8 @@ import java.util.Set;
  *
  * <p>The keys are enumerated from the grammar when it is built: a rule's possible parent
  * positions are the positions after its non-tail references, and through tail references those
- * of the calling rule. A key met at run time that the enumeration missed is computed then. Not
+ * of the calling rule (at most {@link #MAX_PRECOMPUTED} keys). A key met at run time that the
+ * enumeration missed is computed then. Not
  * thread-safe (used under the lock of {@link GrammarConstraint}'s shared state).
  */
 final class StackMasks {
@@ -36,6 +37,8 @@ final class StackMasks {
     static final int DEPTH = 3;
     private static final int BITS = 21;
     private static final int BOTTOM = -1;
+    /** Keys enumerated at most when the grammar meets a vocabulary; the rest are computed when met. */
+    static final int MAX_PRECOMPUTED = 50_000;
 
     private final GrammarAutomaton a;
     private final Grammar g;
@@ -117,6 +120,9 @@ final class StackMasks {
     }
 
     private void enumerate(int[] chain, int level, int p, int[] ruleOf, List<Set<Integer>> parents) {
+        if (entries.size() >= MAX_PRECOMPUTED) {
+            return;
+        }
         chain[level] = p;
         if (level + 1 == DEPTH) {
             entry(key(chain, DEPTH));
