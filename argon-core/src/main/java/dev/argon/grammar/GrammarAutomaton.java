@@ -33,7 +33,11 @@ final class GrammarAutomaton {
     private int[][] stateStacks = new int[256][];
     private boolean[] accepting = new boolean[256];
     private boolean[] holed = new boolean[256];
-    private int[] trans = new int[256 * 256];
+    /**
+     * Transitions in chunks of 256 states x 256 bytes, so that growing never copies the table
+     * (a copy of many megabytes would stall the token that happens to grow it).
+     */
+    private int[][] trans = new int[16][];
     private int states;
     private final int start;
     /** The position of the hole: a stack element standing for an unknown rest of the stack. */
@@ -43,7 +47,7 @@ final class GrammarAutomaton {
     GrammarAutomaton(Grammar g) {
         this.g = g;
         this.holePos = g.code.length;
-        Arrays.fill(trans, UNKNOWN);
+        trans[0] = newChunk();
         IntSet tops = new IntSet();
         // the start configuration: every alternative of root, with nothing to return to
         for (int alt : g.alternatives[g.root]) {
@@ -111,12 +115,14 @@ final class GrammarAutomaton {
 
     /** @return the state after consuming byte {@code b} (0..255) in {@code state}, or {@link #DEAD} */
     int step(int state, int b) {
-        int t = trans[(state << 8) | b];
+        int[] chunk = trans[state >>> 8];
+        int i = ((state & 0xFF) << 8) | b;
+        int t = chunk[i];
         if (t != UNKNOWN) {
             return t;
         }
         t = compute(state, b);
-        trans[(state << 8) | b] = t;
+        chunk[i] = t;
         return t;
     }
 
@@ -145,6 +151,12 @@ final class GrammarAutomaton {
         return state(out.sorted());
     }
 
+    private static int[] newChunk() {
+        int[] c = new int[256 * 256];
+        Arrays.fill(c, UNKNOWN);
+        return c;
+    }
+
     private int state(int[] stacks) {
         Key k = new Key(stacks);
         Integer id = stateIds.get(k);
@@ -157,10 +169,11 @@ final class GrammarAutomaton {
             accepting = Arrays.copyOf(accepting, s * 2);
             holed = Arrays.copyOf(holed, s * 2);
         }
-        if ((s + 1) * 256 > trans.length) {
-            int old = trans.length;
-            trans = Arrays.copyOf(trans, old * 2);
-            Arrays.fill(trans, old, trans.length, UNKNOWN);
+        if ((s >>> 8) >= trans.length) {
+            trans = Arrays.copyOf(trans, trans.length * 2);
+        }
+        if (trans[s >>> 8] == null) {
+            trans[s >>> 8] = newChunk();
         }
         stateStacks[s] = stacks;
         accepting[s] = stacks.length > 0 && stacks[0] == 0;
