@@ -298,7 +298,16 @@ final class ToolCalls {
                 rest = outside.append(text.substring(last)).toString();
             }
             case LLAMA3 -> {
-                String s = text.strip();
+                // the call may follow some text (tool_choice auto starts its grammar at the trigger)
+                int at = -1;
+                for (String trigger : List.of("<|python_tag|>", "{\"name\"", "{ \"name\"")) {
+                    int i = text.indexOf(trigger);
+                    if (i >= 0 && (at < 0 || i < at)) {
+                        at = i;
+                    }
+                }
+                String before = at > 0 ? text.substring(0, at) : "";
+                String s = (at >= 0 ? text.substring(at) : text).strip();
                 if (s.startsWith("<|python_tag|>")) {
                     s = s.substring("<|python_tag|>".length()).strip();
                 }
@@ -309,7 +318,7 @@ final class ToolCalls {
                     }
                 }
                 if (!calls.isEmpty()) {
-                    rest = "";
+                    rest = before;
                 }
             }
             case MISTRAL -> {
@@ -320,8 +329,12 @@ final class ToolCalls {
                 }
             }
             case GENERIC -> {
+                int at = text.indexOf("{\"tool_calls\"");
+                int spaced = text.indexOf("{ \"tool_calls\"");
+                at = at < 0 || (spaced >= 0 && spaced < at) ? spaced : at;
+                String before = at > 0 ? text.substring(0, at) : "";
                 try {
-                    JsonNode doc = Json.MAPPER.readTree(text.strip());
+                    JsonNode doc = Json.MAPPER.readTree((at >= 0 ? text.substring(at) : text).strip());
                     if (doc != null && doc.path("tool_calls").isArray()) {
                         for (JsonNode call : doc.get("tool_calls")) {
                             if (!add(calls, call, "arguments")) {
@@ -330,7 +343,7 @@ final class ToolCalls {
                             }
                         }
                         if (!calls.isEmpty()) {
-                            rest = "";
+                            rest = before;
                         }
                     }
                 } catch (JsonProcessingException e) {

@@ -48,8 +48,14 @@ class ToolCallsParseTest {
         assertThat(m.content()).isNull();
         ToolCalls.Parsed l = tools("{{ tools }}<|start_header_id|>", "auto").parseOutput("<|python_tag|>{\"name\": \"add\", \"parameters\": {\"a\": 5, \"b\": 6}}");
         assertThat(l.calls().get(0).get("function").get("arguments").asText()).isEqualTo("{\"a\":5,\"b\":6}");
+        ToolCalls.Parsed l2 = tools("{{ tools }}<|start_header_id|>", "auto").parseOutput("I will add. {\"name\": \"add\", \"parameters\": {\"a\": 5, \"b\": 6}}");
+        assertThat(l2.calls()).hasSize(1);
+        assertThat(l2.content()).isEqualTo("I will add.");
         ToolCalls.Parsed g = tools("{{ messages }}", "auto").parseOutput("{\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 1}}]}");
         assertThat(g.calls()).hasSize(1);
+        ToolCalls.Parsed g2 = tools("{{ messages }}", "auto").parseOutput("Sure. {\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 1}}]}");
+        assertThat(g2.calls()).hasSize(1);
+        assertThat(g2.content()).isEqualTo("Sure.");
         // an unknown function or plain text stays content
         ToolCalls.Parsed u = tools("{{ messages }}", "auto").parseOutput("{\"tool_calls\": [{\"name\": \"sub\", \"arguments\": {}}]}");
         assertThat(u.calls()).isEmpty();
