@@ -13,6 +13,7 @@ import dev.argon.tokenizer.Tokenizer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -35,21 +36,25 @@ import java.util.concurrent.TimeUnit;
  * tokens, Qwen2's 151,665), single thread: each operation advances a {@link GrammarConstraint}
  * by one token of a fixed JSON document (tokenized by the vocabulary itself) and computes the
  * allowed set for the next token. Each document starts a new constraint; with {@code cache=cold}
- * also a newly compiled grammar, so the percentiles include building every parser state and mask
- * (a grammar's first request). JMH's sample mode reports p50, p99 and max per token.
+ * also a newly compiled grammar (compiled outside the timed calls and measured by {@code compile}),
+ * so the percentiles include every parser state and mask met for the first time (a grammar's
+ * first request). JMH's sample mode reports p50, p99 and max per token.
  *
  * <ul>
  *   <li>{@code mask}: the allowed-token bit set ({@link GrammarConstraint#allowed}) and the token's
  *       {@code accept};</li>
  *   <li>{@code maskLogits}: what {@code Sequence} does per token: copy the logits
  *       ({@code [vocab]} floats), set the disallowed ones to -inf, accept the token;</li>
- *   <li>{@code compile}: GBNF / JSON-schema compile plus the first mask (trie built once per
- *       vocabulary beforehand).</li>
+ *   <li>{@code compile}: GBNF / JSON-schema compile, the precomputed per-stack masks for the
+ *       vocabulary, plus the first mask (trie built once per vocabulary beforehand).</li>
  * </ul>
  *
  * <p>Grammars: {@code json} = any JSON object ({@link JsonGrammar#OBJECT}); {@code schema} = a
- * JSON schema with nested objects, arrays, enums and bounded strings. Vocabularies come from
- * {@code ../shared/models/tokenizers} (or {@code -Dargon.shared=DIR}).
+ * JSON schema with nested objects, arrays, enums and bounded strings; {@code gbnf} = llama.cpp's
+ * {@code grammars/json.gbnf}, read from {@code -Dargon.jsonGbnf=FILE} or
+ * {@code ~/.cache/llama.cpp-native/grammars/json.gbnf} (where {@code ../shared/tools/build-llama-cpp.sh}
+ * puts llama.cpp). Vocabularies come from {@code ../shared/models/tokenizers} (or
+ * {@code -Dargon.shared=DIR}).
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -78,7 +83,7 @@ public class GrammarMaskBench {
     @Param({"llama3", "qwen2"})
     public String vocab;
 
-    @Param({"json", "schema"})
+    @Param({"json", "schema", "gbnf"})
     public String grammar;
 
     /**
@@ -101,7 +106,7 @@ public class GrammarMaskBench {
     @Setup
     public void setUp() throws IOException {
         tokenizer = tokenizer(vocab);
-        gbnf = grammar.equals("json") ? JsonGrammar.OBJECT : JsonSchemaGrammar.toGbnf(new ObjectMapper().readValue(SCHEMA, Object.class));
+        gbnf = grammarText(grammar);
         compiled = Grammar.parse(gbnf);
         tokens = tokenizer.encode(DOCUMENT, false, false);
         TokenTrie.of(tokenizer);
@@ -118,7 +123,9 @@ public class GrammarMaskBench {
         }
     }
 
-    private void next() {
+    /** Starts the next document when the last one is done, outside the timed call. */
+    @Setup(Level.Invocation)
+    public void next() {
         if (pos == tokens.length || constraint == null) {
             constraint = new GrammarConstraint(cache.equals("cold") ? Grammar.parseFresh(gbnf) : compiled, tokenizer);
             pos = 0;
@@ -127,7 +134,6 @@ public class GrammarMaskBench {
 
     @Benchmark
     public long[] mask() {
-        next();
         long[] m = constraint.allowed();
         constraint.accept(tokens[pos++]);
         return m;
@@ -135,7 +141,6 @@ public class GrammarMaskBench {
 
     @Benchmark
     public float[] maskLogits() {
-        next();
         System.arraycopy(logits, 0, work, 0, work.length);
         constraint.mask(work);
         constraint.accept(tokens[pos++]);
@@ -146,8 +151,26 @@ public class GrammarMaskBench {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public long[] compile() throws IOException {
-        String text = grammar.equals("json") ? JsonGrammar.OBJECT : JsonSchemaGrammar.toGbnf(new ObjectMapper().readValue(SCHEMA, Object.class));
-        return new GrammarConstraint(Grammar.parseFresh(text), tokenizer).allowed();
+        return new GrammarConstraint(Grammar.parseFresh(grammarText(grammar)), tokenizer).allowed();
+    }
+
+    /** @return the GBNF of grammar {@code name} ({@code json}, {@code schema} or {@code gbnf}) */
+    static String grammarText(String name) throws IOException {
+        return switch (name) {
+            case "json" -> JsonGrammar.OBJECT;
+            case "schema" -> JsonSchemaGrammar.toGbnf(new ObjectMapper().readValue(SCHEMA, Object.class));
+            case "gbnf" -> {
+                String p = System.getProperty("argon.jsonGbnf");
+                Path f = p != null ? Path.of(p)
+                        : Path.of(System.getProperty("user.home"), ".cache/llama.cpp-native/grammars/json.gbnf");
+                if (!Files.isRegularFile(f)) {
+                    throw new IllegalStateException(f + " not found: run ../shared/tools/build-llama-cpp.sh or pass"
+                            + " -Dargon.jsonGbnf=FILE (llama.cpp's grammars/json.gbnf)");
+                }
+                yield Files.readString(f);
+            }
+            default -> throw new IllegalArgumentException("grammar " + name + " (expected json, schema or gbnf)");
+        };
     }
 
     /** @return the document's token count under {@code vocab} (for the report) */

@@ -3,6 +3,7 @@ package dev.argon.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.argon.ArgonException;
+import dev.argon.generate.TokenConstraint;
 import dev.argon.gguf.GgufTensorInfo;
 import dev.argon.kv.KvCache;
 import dev.argon.model.Batch;
@@ -11,6 +12,7 @@ import dev.argon.model.LanguageModel;
 import dev.argon.model.ModelOptions;
 import dev.argon.model.Models;
 import dev.argon.tensor.GgmlType;
+import dev.argon.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -83,6 +85,10 @@ final class BenchCommand implements Runnable {
     @picocli.CommandLine.Mixin
     CacheTypeOptions cache = new CacheTypeOptions();
 
+    /** With a grammar, each tg test gets a second row {@code tgN +grammar}: greedy tokens under the constraint. */
+    @Mixin
+    StructuredOutputOptions structured = new StructuredOutputOptions();
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
@@ -112,6 +118,7 @@ final class BenchCommand implements Runnable {
                 throw new ArgonException("parallel sequences (-np) must be between 1 and 256, got " + v);
             }
         }
+        TokenConstraint.Factory constraint = structured.constraint();
         List<Integer> threadCounts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
         for (int t : threadCounts) {
             if (t < 1) {
@@ -166,6 +173,9 @@ final class BenchCommand implements Runnable {
                         for (int np : parallel) {
                             rows.add(np == 1 ? measure(model, d == 0 ? llama : null, name, type, t, "tg", g, d, kvType, err)
                                     : measureParallel(model, name, type, t, g, np, kvType, err));
+                            if (np == 1 && d == 0 && constraint != null) {
+                                rows.add(measureConstrained(model, name, type, t, g, kvType, constraint, err));
+                            }
                         }
                     }
                 }
@@ -241,6 +251,67 @@ final class BenchCommand implements Runnable {
                 return;
             }
         }
+    }
+
+    /**
+     * {@code tgN +grammar}: N decode steps as {@code tgN}, but each next token is the most likely
+     * one the grammar allows (what {@code Sequence} does per token: copy the logits, mask them,
+     * pick, accept), so the row's ratio to {@code tgN} is the cost of constrained decoding. A
+     * document the grammar completes (or a dead end) starts a new one. Each repetition also runs
+     * a plain {@code tgN} right before it, and the median of the paired ratios is printed (pairs
+     * see the same machine load, so the ratio is steadier than the two rows' means).
+     */
+    private Row measureConstrained(LanguageModel model, String name, String type, int threads, int n, KvCache.Precision kvType,
+                                   TokenConstraint.Factory constraint, PrintStream err) {
+        err.printf(Locale.ROOT, "argon: tg%d under the grammar, %d threads ...%n", n, threads);
+        InferenceState state = model.newState(n + 2, kvType);
+        Tokenizer tok = model.tokenizer();
+        int bos = Math.max(0, tok.bos());
+        constraint.create(tok); // builds the grammar's masks for this vocabulary before any timing
+        double[] argon = new double[repetitions];
+        double[] ratios = new double[repetitions];
+        Random random = new Random(42);
+        int vocab = model.config().vocabSize();
+        warmUp(() -> runConstrainedOnce(model, state, n, bos, constraint, tok));
+        for (int r = 0; r < repetitions; r++) {
+            double plain = n / runOnce(model, state, "tg", n, 0, random, vocab, bos);
+            argon[r] = n / runConstrainedOnce(model, state, n, bos, constraint, tok);
+            ratios[r] = argon[r] / plain;
+        }
+        java.util.Arrays.sort(ratios);
+        double median = repetitions % 2 == 1 ? ratios[repetitions / 2] : (ratios[repetitions / 2 - 1] + ratios[repetitions / 2]) / 2;
+        err.printf(Locale.ROOT, "argon: tg%d +grammar / tg%d, median of %d paired runs: %.3fx%n", n, n, repetitions, median);
+        return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, "tg" + n + " +grammar", mean(argon), sd(argon),
+                null, null);
+    }
+
+    private static double runConstrainedOnce(LanguageModel model, InferenceState state, int n, int bos, TokenConstraint.Factory factory,
+                                             Tokenizer tok) {
+        float[] logits = model.forward(state, bos, 0, true);
+        float[] work = new float[logits.length];
+        TokenConstraint c = factory.create(tok);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(logits, 0, work, 0, work.length);
+            if (!c.mask(work)) {
+                c = factory.create(tok);
+                System.arraycopy(logits, 0, work, 0, work.length);
+                c.mask(work);
+            }
+            int next = 0;
+            for (int k = 1; k < work.length; k++) {
+                if (work[k] > work[next]) {
+                    next = k;
+                }
+            }
+            if (tok.isEndOfGeneration(next)) {
+                c = factory.create(tok);
+            } else {
+                c.accept(next);
+            }
+            logits = model.forward(state, next, i + 1, true);
+        }
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** {@code tgN np=P}: P sequences, each decoding N tokens, one batched forward pass per step. */

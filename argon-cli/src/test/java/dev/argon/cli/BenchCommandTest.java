@@ -62,17 +62,29 @@ class BenchCommandTest {
     }
 
     @Test
-    void parallelSequencesAddOneBatchedDecodeRowEach() throws Exception {
+    void parallelSequencesAndAGrammarAddOneDecodeRowEach() throws Exception {
+        // --json also adds the decode under the JSON grammar (tg4 +grammar) after the plain row
         CliRun r = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "0", "-n", "4", "-np", "1,3", "-r", "1",
-                "-t", "1", "-o", "json");
+                "-t", "1", "-o", "json", "--json");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode rows = new ObjectMapper().readTree(r.out());
-        assertThat(rows).hasSize(2);
+        assertThat(rows).hasSize(3);
         assertThat(rows.get(0).get("test").asText()).isEqualTo("tg4");
-        assertThat(rows.get(1).get("test").asText()).isEqualTo("tg4 np=3");
-        assertThat(rows.get(1).get("parallel").asInt()).isEqualTo(3);
+        assertThat(rows.get(1).get("test").asText()).isEqualTo("tg4 +grammar");
+        assertThat(rows.get(2).get("test").asText()).isEqualTo("tg4 np=3");
+        assertThat(rows.get(2).get("parallel").asInt()).isEqualTo(3);
         assertThat(rows.get(0).get("parallel").asInt()).isEqualTo(1);
         assertThat(rows.get(1).get("tps_mean").asDouble()).isPositive();
+        assertThat(rows.get(2).get("tps_mean").asDouble()).isPositive();
+        assertThat(r.err()).containsPattern("tg4 \\+grammar / tg4, median of 1 paired runs: [0-9.]+x");
+    }
+
+    @Test
+    void aBadGrammarIsAnErrorBeforeAnyMeasurement() {
+        CliRun bad = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "0", "-n", "4", "--grammar", "root ::= x");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("argon: error: ").contains("undefined rule 'x'");
+        assertThat(bad.out()).isEmpty();
     }
 
     @Test

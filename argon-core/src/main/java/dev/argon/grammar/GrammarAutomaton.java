@@ -32,19 +32,29 @@ final class GrammarAutomaton {
     private final Map<Key, Integer> stateIds = new HashMap<>();
     private int[][] stateStacks = new int[256][];
     private boolean[] accepting = new boolean[256];
-    private int[] trans = new int[256 * 256];
+    private boolean[] holed = new boolean[256];
+    /**
+     * Transitions in chunks of 256 states x 256 bytes, so that growing never copies the table
+     * (a copy of many megabytes would stall the token that happens to grow it).
+     */
+    private int[][] trans = new int[16][];
     private int states;
     private final int start;
+    /** The position of the hole: a stack element standing for an unknown rest of the stack. */
+    private final int holePos;
+    private final int hole;
 
     GrammarAutomaton(Grammar g) {
         this.g = g;
-        Arrays.fill(trans, UNKNOWN);
+        this.holePos = g.code.length;
+        trans[0] = newChunk();
         IntSet tops = new IntSet();
         // the start configuration: every alternative of root, with nothing to return to
         for (int alt : g.alternatives[g.root]) {
             expand(node(alt, 0), tops);
         }
         this.start = state(tops.sorted());
+        this.hole = node(holePos, 0);
     }
 
     /** @return the state before any byte */
@@ -57,6 +67,47 @@ final class GrammarAutomaton {
         return accepting[state];
     }
 
+    /**
+     * @return whether some stack of {@code state} has reached a {@link #chainState hole}: the
+     *     grammar rules on the known part of the stack are complete and what follows is unknown
+     */
+    boolean holed(int state) {
+        return holed[state];
+    }
+
+    /** @return the stacks (node ids, 0 = the empty stack) of {@code state}; do not modify */
+    int[] stacks(int state) {
+        return stateStacks[state];
+    }
+
+    /** @return the grammar position of stack node {@code n} */
+    int nodePos(int n) {
+        return nodePos[n];
+    }
+
+    /** @return the node below stack node {@code n} (0 = the empty stack) */
+    int nodeParent(int n) {
+        return nodeParent[n];
+    }
+
+    /** @return the state whose only stack is {@code n} (a node with a byte set on top, as states hold) */
+    int singleton(int n) {
+        return state(new int[]{n});
+    }
+
+    /**
+     * Builds the state of a partly known stack: {@code positions[0]} on top (a byte-set
+     * position), each next one below it; below the last, the empty stack when {@code bottom},
+     * else a hole (an unknown rest, marked by {@link #holed} once the known part is used up).
+     */
+    int chainState(int[] positions, int count, boolean bottom) {
+        int n = bottom ? 0 : hole;
+        for (int i = count - 1; i >= 0; i--) {
+            n = node(positions[i], n);
+        }
+        return singleton(n);
+    }
+
     /** @return the number of states built so far */
     int stateCount() {
         return states;
@@ -64,12 +115,14 @@ final class GrammarAutomaton {
 
     /** @return the state after consuming byte {@code b} (0..255) in {@code state}, or {@link #DEAD} */
     int step(int state, int b) {
-        int t = trans[(state << 8) | b];
+        int[] chunk = trans[state >>> 8];
+        int i = ((state & 0xFF) << 8) | b;
+        int t = chunk[i];
         if (t != UNKNOWN) {
             return t;
         }
         t = compute(state, b);
-        trans[(state << 8) | b] = t;
+        chunk[i] = t;
         return t;
     }
 
@@ -84,7 +137,7 @@ final class GrammarAutomaton {
                 continue;
             }
             int pos = nodePos[n];
-            if (g.setContains(g.code[pos], b)) {
+            if (pos != holePos && g.setContains(g.code[pos], b)) {
                 expand(node(pos + 1, nodeParent[n]), out);
             }
         }
@@ -98,6 +151,12 @@ final class GrammarAutomaton {
         return state(out.sorted());
     }
 
+    private static int[] newChunk() {
+        int[] c = new int[256 * 256];
+        Arrays.fill(c, UNKNOWN);
+        return c;
+    }
+
     private int state(int[] stacks) {
         Key k = new Key(stacks);
         Integer id = stateIds.get(k);
@@ -108,14 +167,17 @@ final class GrammarAutomaton {
         if (s == stateStacks.length) {
             stateStacks = Arrays.copyOf(stateStacks, s * 2);
             accepting = Arrays.copyOf(accepting, s * 2);
+            holed = Arrays.copyOf(holed, s * 2);
         }
-        if ((s + 1) * 256 > trans.length) {
-            int old = trans.length;
-            trans = Arrays.copyOf(trans, old * 2);
-            Arrays.fill(trans, old, trans.length, UNKNOWN);
+        if ((s >>> 8) >= trans.length) {
+            trans = Arrays.copyOf(trans, trans.length * 2);
+        }
+        if (trans[s >>> 8] == null) {
+            trans[s >>> 8] = newChunk();
         }
         stateStacks[s] = stacks;
         accepting[s] = stacks.length > 0 && stacks[0] == 0;
+        holed[s] = hole > 0 && Arrays.binarySearch(stacks, hole) >= 0;
         stateIds.put(k, s);
         return s;
     }
@@ -160,6 +222,10 @@ final class GrammarAutomaton {
             return;
         }
         int pos = nodePos[n];
+        if (pos == holePos) {
+            out.add(n);
+            return;
+        }
         int e = g.code[pos];
         if (e >= 0) {
             out.add(n);
@@ -175,30 +241,32 @@ final class GrammarAutomaton {
         }
     }
 
-    /** A small growable set of ints (insertion order, deduplicated). */
+    /** A small growable bag of ints, deduplicated when read ({@link #sorted}). */
     static final class IntSet {
         int[] a = new int[16];
         int size;
-        private final java.util.HashSet<Integer> seen = new java.util.HashSet<>();
 
         void clear() {
             size = 0;
-            seen.clear();
         }
 
         void add(int v) {
-            if (seen.add(v)) {
-                if (size == a.length) {
-                    a = Arrays.copyOf(a, size * 2);
-                }
-                a[size++] = v;
+            if (size == a.length) {
+                a = Arrays.copyOf(a, size * 2);
             }
+            a[size++] = v;
         }
 
         int[] sorted() {
             int[] s = Arrays.copyOf(a, size);
             Arrays.sort(s);
-            return s;
+            int k = 0;
+            for (int i = 0; i < s.length; i++) {
+                if (k == 0 || s[i] != s[k - 1]) {
+                    s[k++] = s[i];
+                }
+            }
+            return k == s.length ? s : Arrays.copyOf(s, k);
         }
     }
 

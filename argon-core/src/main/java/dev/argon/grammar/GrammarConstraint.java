@@ -32,6 +32,8 @@ public final class GrammarConstraint implements TokenConstraint {
     private static final class Shared {
         final GrammarAutomaton automaton;
         final int[] stateAt;
+        /** Per-stack-top masks precomputed when the grammar meets the vocabulary; null for huge grammars. */
+        final StackMasks stackMasks;
         final Map<Integer, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Integer, long[]> e) {
@@ -42,6 +44,12 @@ public final class GrammarConstraint implements TokenConstraint {
         Shared(Grammar g, TokenTrie trie) {
             automaton = new GrammarAutomaton(g);
             stateAt = new int[trie.maxDepth + 1];
+            if (StackMasks.supports(g)) {
+                stackMasks = new StackMasks(automaton, g, trie);
+                stackMasks.precompute();
+            } else {
+                stackMasks = null;
+            }
         }
     }
 
@@ -67,17 +75,31 @@ public final class GrammarConstraint implements TokenConstraint {
         this.trie = TokenTrie.of(tokenizer);
         this.tok = tokenizer;
         this.words = (trie.vocabSize + 63) >>> 6;
-        synchronized (SHARED) {
-            Map<Tokenizer, Shared> byTok = SHARED.computeIfAbsent(grammar, k -> new java.util.HashMap<>());
-            Shared sh = byTok.get(tokenizer);
-            if (sh == null || sh.automaton.stateCount() > SHARED_STATES) {
-                sh = new Shared(grammar, trie);
-                byTok.put(tokenizer, sh);
+        Shared sh = sharedOrNull(grammar, tokenizer);
+        if (sh == null) {
+            // built outside the lock (the precomputed masks take up to a second for a large schema);
+            // two threads may both build one, the first stored wins
+            Shared fresh = new Shared(grammar, trie);
+            synchronized (SHARED) {
+                Map<Tokenizer, Shared> byTok = SHARED.computeIfAbsent(grammar, k -> new java.util.HashMap<>());
+                sh = byTok.get(tokenizer);
+                if (sh == null || sh.automaton.stateCount() > SHARED_STATES) {
+                    sh = fresh;
+                    byTok.put(tokenizer, sh);
+                }
             }
-            this.shared = sh;
         }
+        this.shared = sh;
         this.automaton = shared.automaton;
         this.state = automaton.start();
+    }
+
+    private static Shared sharedOrNull(Grammar grammar, Tokenizer tokenizer) {
+        synchronized (SHARED) {
+            Map<Tokenizer, Shared> byTok = SHARED.get(grammar);
+            Shared sh = byTok == null ? null : byTok.get(tokenizer);
+            return sh == null || sh.automaton.stateCount() > SHARED_STATES ? null : sh;
+        }
     }
 
     /** @return a factory of constraints for {@code grammar} (compiled once, shared) */
@@ -126,11 +148,34 @@ public final class GrammarConstraint implements TokenConstraint {
         synchronized (shared) {
             long[] m = shared.masks.get(state);
             if (m == null) {
-                m = compute(state);
+                m = shared.stackMasks != null ? assemble(state) : compute(state);
                 shared.masks.put(state, m);
             }
             return m;
         }
+    }
+
+    private long[] assemble(int s) {
+        long[] m = new long[words];
+        if (automaton.accepting(s)) {
+            for (int id : trie.endOfGeneration) {
+                m[id >>> 6] |= 1L << id;
+            }
+        }
+        shared.stackMasks.addAllowed(s, m);
+        return m;
+    }
+
+    /** Visible for tests: the allowed set by one walk over the whole trie (no precomputed masks). */
+    long[] walkAllowed() {
+        synchronized (shared) {
+            return compute(state);
+        }
+    }
+
+    /** Visible for tests and benchmarks: the precomputed per-stack masks, or null. */
+    StackMasks stackMasks() {
+        return shared.stackMasks;
     }
 
     private long[] compute(int s) {
@@ -195,6 +240,12 @@ public final class GrammarConstraint implements TokenConstraint {
         synchronized (shared) {
             return automaton.accepting(state);
         }
+    }
+
+    /** Returns to the start state (before any byte). */
+    void reset() {
+        state = automaton.start();
+        ended = false;
     }
 
     /** Visible for tests: consumes bytes as if a token had them (throws if the grammar rejects them). */

@@ -24,6 +24,8 @@ public final class TokenTrie {
     final byte[] bytes;
     final int[] depth;
     final int[] skip;
+    /** The node above each node, -1 at depth 1. */
+    final int[] parent;
     final int[] tokenStart;
     final int[] tokens;
     final int[] endOfGeneration;
@@ -63,6 +65,7 @@ public final class TokenTrie {
         byte[] nb = new byte[cap];
         int[] nd = new int[cap];
         int[] ns = new int[cap];
+        int[] np = new int[cap];
         int[] ts = new int[cap + 1];
         int[] tk = new int[texts.size()];
         int n = 0;
@@ -87,6 +90,7 @@ public final class TokenTrie {
                 }
                 nb[n] = t[d - 1];
                 nd[n] = d;
+                np[n] = d == 1 ? -1 : open[d - 1];
                 ts[n] = nt;
                 open[d] = n;
                 n++;
@@ -105,6 +109,7 @@ public final class TokenTrie {
         bytes = Arrays.copyOf(nb, n);
         depth = Arrays.copyOf(nd, n);
         skip = Arrays.copyOf(ns, n);
+        parent = Arrays.copyOf(np, n);
         tokenStart = Arrays.copyOf(ts, n + 1);
         tokens = tk;
         maxDepth = maxD;

@@ -21,7 +21,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class GrammarMaskTest {
     private static final String[] PREFIXES = {"", "{", "{\"na", "{\"a\": 1", "{\"a\": -",
-            "{\"a\": [tr", "{\"a\": \"x\\", "{\"a\": \"\u00e9\u20ac", "{\"b\": {}", "{}"};
+            "{\"a\": [tr", "{\"a\": \"x\\", "{\"a\": \"\u00e9\u20ac", "{\"b\": {}", "{}",
+            // deeper than the stack tops the precomputed masks are keyed by
+            "{\"a\": [[{\"b\": [\"x", "{\"a\": {\"b\": {\"c\": 12", "{\"a\": [{}, [1, {\"q\": \"\"}"};
 
     @Test
     void sentencePieceByteFallback() {
@@ -87,6 +89,39 @@ class GrammarMaskTest {
             n += got ? 1 : 0;
         }
         assertThat(n).as("continuation-byte tokens").isPositive();
+    }
+
+    /**
+     * Along a document of a JSON schema with bounded strings, an enum, anyOf and nested arrays,
+     * the masks assembled from precomputed per-stack masks equal a full walk of the trie at
+     * every token, and no stack top is met that the grammar's enumeration missed.
+     */
+    @Test
+    void precomputedMasksEqualTheWalkOnASchema() throws Exception {
+        String schema = """
+                {"type": "object", "properties": {
+                  "name": {"type": "string", "maxLength": 12},
+                  "kind": {"enum": ["a", "bc", "def"]},
+                  "v": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "array", "items": {"type": "string"}}}]}},
+                 "required": ["name", "kind", "v"]}""";
+        Grammar g = Grammar.parseFresh(JsonSchemaGrammar.toGbnf(
+                new com.fasterxml.jackson.databind.ObjectMapper().readValue(schema, Object.class)));
+        String doc = "{\"name\": \"Zo\u00eb \\\"Q\\\"\", \"kind\": \"bc\", \"v\": [[\"x\", \"\"], [], [\"\u20ac1\"]]}";
+        try (GgufFile f = GgufFile.open(TestFiles.model("llama-cpp-vocab/ggml-vocab-gpt-2.gguf"))) {
+            Tokenizer tok = Tokenizers.fromGguf(f);
+            GrammarConstraint c = new GrammarConstraint(g, tok);
+            int keys = c.stackMasks().size();
+            assertThat(keys).isPositive();
+            int steps = 0;
+            for (int t : tok.encode(doc, false, false)) {
+                assertThat(c.allowed()).as("mask after %d tokens", steps).isEqualTo(c.walkAllowed());
+                c.accept(t);
+                steps++;
+            }
+            assertThat(c.complete()).isTrue();
+            assertThat(c.allowed()).isEqualTo(c.walkAllowed());
+            assertThat(c.stackMasks().size()).as("keys computed at run time").isEqualTo(keys);
+        }
     }
 
     private static int eogCount(Tokenizer tok) {

@@ -158,7 +158,19 @@ final class RequestParser {
             throw ApiException.badRequest("tool_choice", "a required tool call cannot be combined with 'response_format',"
                     + " 'grammar' or 'json_schema'");
         }
-        req = req.withConstraint(forcedCall != null ? forcedCall : constraint);
+        // tool_choice auto: a lazy grammar from the template's call trigger on, unless the output is otherwise constrained
+        TokenConstraint.Factory lazyCall = tools == null || constraint != null ? null : tools.lazyConstraint();
+        TokenConstraint.Factory chosen = forcedCall != null ? forcedCall : constraint != null ? constraint : lazyCall;
+        if (chosen != null) {
+            try {
+                chosen.create(tokenizer); // a new grammar's masks are built here, on the request's thread, not the scheduler's
+            } catch (dev.argon.grammar.GrammarException e) {
+                String param = chosen != constraint ? "tools" : body.has("grammar") ? "grammar" : body.has("json_schema") ? "json_schema"
+                        : "response_format";
+                throw ApiException.badRequest(param, e.getMessage());
+            }
+        }
+        req = req.withConstraint(chosen);
         req = WatermarkFields.apply(body, req);
         req = guidance(body, req);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),

@@ -11,6 +11,7 @@ import dev.argon.grammar.GrammarConstraint;
 import dev.argon.grammar.GrammarException;
 import dev.argon.grammar.JsonGrammar;
 import dev.argon.grammar.JsonSchemaGrammar;
+import dev.argon.grammar.LazyGrammarConstraint;
 
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -33,7 +34,10 @@ import java.util.regex.Pattern;
  * ({@link #GENERIC_PROMPT}) and answer {@code {"tool_calls": [{"name": ..., "arguments": ...}]}}.
  * With {@code tool_choice} {@code required} or a named function the output is constrained by a
  * grammar to well-formed calls whose arguments match each function's {@code parameters} schema;
- * with {@code auto} the model writes freely and a call is recognised if the output holds one.
+ * with {@code auto} the model writes freely until it starts a call (the template's trigger:
+ * {@code <tool_call>}, {@code {"name"} or {@code <|python_tag|>}, {@code [TOOL_CALLS]},
+ * {@code {"tool_calls"}), from where a lazy grammar ({@link LazyGrammarConstraint}) makes the
+ * call well-formed with schema-valid arguments.
  */
 final class ToolCalls {
     /** The call syntax the model is asked for. */
@@ -194,25 +198,70 @@ final class ToolCalls {
         return GrammarConstraint.factory(Grammar.parse(gbnf()));
     }
 
+    /**
+     * @return for {@code tool_choice: auto}, the grammar that applies once the model starts a call
+     *     (its trigger words and tokens per format, as llama.cpp's lazy grammars); null otherwise
+     */
+    TokenConstraint.Factory lazyConstraint() {
+        if (!choice.equals("auto")) {
+            return null;
+        }
+        List<String> words = switch (format) {
+            case HERMES -> List.of("<tool_call>");
+            case LLAMA3 -> List.of("{\"name\"", "{ \"name\"");
+            case MISTRAL -> List.of("[TOOL_CALLS]");
+            case GENERIC -> List.of("{\"tool_calls\"", "{ \"tool_calls\"");
+        };
+        List<String> tokens = switch (format) {
+            case HERMES -> List.of("<tool_call>");
+            case LLAMA3 -> List.of("<|python_tag|>");
+            case MISTRAL -> List.of("[TOOL_CALLS]");
+            case GENERIC -> List.of();
+        };
+        return LazyGrammarConstraint.factory(Grammar.parse(gbnf(true)), words, tokens);
+    }
+
     /** @return the GBNF text of the forced call(s); visible for tests */
     String gbnf() {
+        return gbnf(false);
+    }
+
+    /**
+     * @param lazy the grammar of {@link #lazyConstraint}: every function, whitespace as JSON allows
+     *     between the call's parts, and the trigger token optional at the start (it is absent when
+     *     it was a control token)
+     * @return the GBNF text of the call(s)
+     */
+    String gbnf(boolean lazy) {
         StringBuilder rules = new StringBuilder();
         List<String> calls = new ArrayList<>();
         String argsKey = format == Format.LLAMA3 ? "parameters" : "arguments";
         for (int i = 0; i < names.size(); i++) {
-            if (!choice.equals("required") && !choice.equals(names.get(i))) {
+            if (!lazy && !choice.equals("required") && !choice.equals(names.get(i))) {
                 continue;
             }
             String args = "tool" + i + "-args";
             rules.append(JsonSchemaGrammar.rules(schemas.get(i), args));
             String call = "tool" + i + "-call";
-            rules.append(call).append(" ::= \"{\\\"name\\\": \\\"").append(names.get(i)).append("\\\", \\\"").append(argsKey)
-                    .append("\\\": \" ").append(args).append(" \"}\"\n");
+            if (lazy) {
+                rules.append(call).append(" ::= \"{\" ws \"\\\"name\\\"\" ws \":\" ws \"\\\"").append(names.get(i))
+                        .append("\\\"\" ws \",\" ws \"\\\"").append(argsKey).append("\\\"\" ws \":\" ws ").append(args)
+                        .append(" ws \"}\"\n");
+            } else {
+                rules.append(call).append(" ::= \"{\\\"name\\\": \\\"").append(names.get(i)).append("\\\", \\\"").append(argsKey)
+                        .append("\\\": \" ").append(args).append(" \"}\"\n");
+            }
             calls.add(call);
         }
         rules.append("call ::= ").append(String.join(" | ", calls)).append('\n');
         boolean many = parallel && format != Format.LLAMA3;
-        String root = switch (format) {
+        String root = lazy ? switch (format) {
+            case HERMES -> "\"<tool_call>\"? ws call ws \"</tool_call>\"" + (many ? " ( ws \"<tool_call>\" ws call ws \"</tool_call>\" )*" : "");
+            case LLAMA3 -> "call";
+            case MISTRAL -> "\"[TOOL_CALLS]\"? ws \"[\" ws call " + (many ? "( ws \",\" ws call )* " : "") + "ws \"]\"";
+            case GENERIC -> "\"{\" ws \"\\\"tool_calls\\\"\" ws \":\" ws \"[\" ws call " + (many ? "( ws \",\" ws call )* " : "")
+                    + "ws \"]\" ws \"}\"";
+        } : switch (format) {
             case HERMES -> "\"<tool_call>\\n\" call \"\\n</tool_call>\"" + (many ? " ( \"\\n<tool_call>\\n\" call \"\\n</tool_call>\" )*" : "");
             case LLAMA3 -> "call";
             case MISTRAL -> "\"[\" call " + (many ? "( \", \" call )* " : "") + "\"]\"";
@@ -249,7 +298,16 @@ final class ToolCalls {
                 rest = outside.append(text.substring(last)).toString();
             }
             case LLAMA3 -> {
-                String s = text.strip();
+                // the call may follow some text (tool_choice auto starts its grammar at the trigger)
+                int at = -1;
+                for (String trigger : List.of("<|python_tag|>", "{\"name\"", "{ \"name\"")) {
+                    int i = text.indexOf(trigger);
+                    if (i >= 0 && (at < 0 || i < at)) {
+                        at = i;
+                    }
+                }
+                String before = at > 0 ? text.substring(0, at) : "";
+                String s = (at >= 0 ? text.substring(at) : text).strip();
                 if (s.startsWith("<|python_tag|>")) {
                     s = s.substring("<|python_tag|>".length()).strip();
                 }
@@ -260,7 +318,7 @@ final class ToolCalls {
                     }
                 }
                 if (!calls.isEmpty()) {
-                    rest = "";
+                    rest = before;
                 }
             }
             case MISTRAL -> {
@@ -271,8 +329,12 @@ final class ToolCalls {
                 }
             }
             case GENERIC -> {
+                int at = text.indexOf("{\"tool_calls\"");
+                int spaced = text.indexOf("{ \"tool_calls\"");
+                at = at < 0 || (spaced >= 0 && spaced < at) ? spaced : at;
+                String before = at > 0 ? text.substring(0, at) : "";
                 try {
-                    JsonNode doc = Json.MAPPER.readTree(text.strip());
+                    JsonNode doc = Json.MAPPER.readTree((at >= 0 ? text.substring(at) : text).strip());
                     if (doc != null && doc.path("tool_calls").isArray()) {
                         for (JsonNode call : doc.get("tool_calls")) {
                             if (!add(calls, call, "arguments")) {
@@ -281,7 +343,7 @@ final class ToolCalls {
                             }
                         }
                         if (!calls.isEmpty()) {
-                            rest = "";
+                            rest = before;
                         }
                     }
                 } catch (JsonProcessingException e) {

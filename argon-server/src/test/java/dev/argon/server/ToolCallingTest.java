@@ -160,6 +160,55 @@ class ToolCallingTest {
         assertThat(answer.aiMessage().text()).isNotBlank();
     }
 
+    /** The tools of the AiServices test: records each call. */
+    public static final class WeatherTools {
+        final List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @dev.langchain4j.agent.tool.Tool("Current weather in a city")
+        public String getWeather(@dev.langchain4j.agent.tool.P(name = "city", description = "the city") String city,
+                                 @dev.langchain4j.agent.tool.P(name = "days", description = "days ahead") int days) {
+            calls.add(city + "/" + days);
+            return "21 C, sunny";
+        }
+    }
+
+    /** The AiServices interface of the test. */
+    interface Assistant {
+        String chat(String message);
+    }
+
+    /**
+     * LangChain4j AiServices end to end over HTTP on the real Qwen2.5 template: the {@code @Tool}
+     * method is called with the arguments the model wrote (schema-valid by the grammar), its result
+     * goes back as a tool message, and the service returns the model's final answer. The first
+     * turn asks for {@code tool_choice: required} (this tiny story model would not choose a
+     * tool; with too few tokens the forced call is cut short and stays text), later turns use AiServices' default {@code auto}.
+     */
+    @Test
+    void langChain4jAiServicesCallsAToolMethodThenAnswers() {
+        dev.langchain4j.model.openai.OpenAiChatModel openAi = dev.langchain4j.model.openai.OpenAiChatModel.builder()
+                .baseUrl(qwen.url() + "/v1").apiKey("x").modelName("m").temperature(0.0).maxTokens(160).parallelToolCalls(false)
+                .timeout(Duration.ofSeconds(60)).maxRetries(0).build();
+        dev.langchain4j.model.chat.ChatModel firstTurnRequired = new dev.langchain4j.model.chat.ChatModel() {
+            @Override
+            public dev.langchain4j.model.chat.response.ChatResponse doChat(dev.langchain4j.model.chat.request.ChatRequest r) {
+                if (r.messages().getLast() instanceof dev.langchain4j.data.message.UserMessage) {
+                    r = dev.langchain4j.model.chat.request.ChatRequest.builder().messages(r.messages())
+                            .parameters(r.parameters().overrideWith(dev.langchain4j.model.chat.request.ChatRequestParameters.builder()
+                                    .toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build()))
+                            .build();
+                }
+                return openAi.chat(r);
+            }
+        };
+        WeatherTools tools = new WeatherTools();
+        Assistant assistant = dev.langchain4j.service.AiServices.builder(Assistant.class).chatModel(firstTurnRequired).tools(tools).build();
+        String answer = assistant.chat("Weather in Rome?");
+        assertThat(tools.calls).as("the @Tool method's calls").hasSize(1);
+        assertThat(tools.calls.getFirst()).matches("(?s).*/-?[0-9]+");
+        assertThat(answer).isNotBlank();
+    }
+
     @Test
     void genericPromptCarriesToolsAndResults() throws Exception {
         String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"},"
