@@ -58,6 +58,9 @@ public final class SparkEngine implements OfflineEngine {
     private SparkEngine(Options options) {
         this.options = options;
         boolean existed = SparkSession.getActiveSession().isDefined() || SparkSession.getDefaultSession().isDefined();
+        if (!existed && System.getProperty("log4j2.configurationFile") == null) {
+            quietLogging();
+        }
         try {
             this.spark = SparkSession.builder().master(options.master()).appName("argon batch")
                     .config("spark.ui.enabled", "false").getOrCreate();
@@ -65,6 +68,16 @@ public final class SparkEngine implements OfflineEngine {
             throw new ArgonException("cannot start Spark with --master " + options.master() + ": " + e.getMessage());
         }
         this.ownSession = !existed;
+    }
+
+    /** Spark's INFO lines would bury the command's own output: warnings and errors only, unless the user configured log4j. */
+    private static void quietLogging() {
+        System.setProperty("log4j2.configurationFile", "argon-spark-log4j2.properties"); // in argon-spark's jar
+        try {
+            org.apache.logging.log4j.core.config.Configurator.reconfigure();
+        } catch (LinkageError noLog4jCore) {
+            // another logging back end: leave it as configured
+        }
     }
 
     @Override
