@@ -18,8 +18,9 @@ for ((r = 1; r <= repeats; r++)); do
     start=$(date +%s.%N)
     "${cmd[@]}" -m "$model" -i "$in" -o "$out/$engine.jsonl" --no-progress "$@" 2>"$out/err" || { cat "$out/err"; exit 1; }
     wall=$(echo "$(date +%s.%N) - $start" | bc)
-    printf '%s run %d: %s | %.1f s wall | load %s\n' "$engine" "$r" "$(grep 'argon: batch:' "$out/err" | sed 's/^argon: batch: //')" \
+    printf '%s run %d: %s | %.1f s wall | load %s\n' "$engine" "$r" "$(grep 'argon: batch: [0-9]' "$out/err" | sed 's/^argon: batch: //')" \
       "$wall" "$(cut -d' ' -f1 /proc/loadavg)"
+    grep 'argon: batch: engine job' "$out/err" | sed 's/^argon: batch: /    /' || true
   done
   python3 - "$out/local.jsonl" "$out/spark.jsonl" <<'PY'
 import json, sys
