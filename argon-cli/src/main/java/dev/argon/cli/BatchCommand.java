@@ -55,6 +55,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Resumable ({@link BatchOutput}): rows already in the output are skipped, so rerunning an
  * interrupted command finishes the file with every row exactly once.
+ *
+ * <p>{@code --engine local} (default) runs the rows on this process's {@link BatchingEngine};
+ * {@code --engine NAME} runs their generations on an {@link OfflineEngine} found with
+ * {@code ServiceLoader} ({@code spark} from argon-spark, {@code --master URL}), in jobs of
+ * {@value #OFFLINE_CHUNK} rows; parsing, validation, tokenization and the response bodies stay
+ * here, so both engines write the same rows.
  */
 @Command(name = "batch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Run a file of requests (OpenAI Batch API JSONL, or one prompt per line) with continuous batching;"
