@@ -119,7 +119,8 @@ class BatchEngineSparkTest {
         assertThat(s1.exit()).as(s1.err()).isZero();
         assertThat(s2.exit()).as(s2.err()).isZero();
         assertThat(ExecutorEngine.loads() - loadsBefore).as("models loaded by the executor JVM for two Spark jobs").isEqualTo(1);
-        assertThat(s1.err()).contains("batch: 13 rows").contains("10 ok, 3 errors");
+        assertThat(s1.err()).contains("batch: 13 rows").contains("10 ok, 3 errors")
+                .contains("engine job 1: 10 rows, 11 generations in"); // refused rows never reach Spark; n 2 is two generations
 
         Map<String, JsonNode> local = rows(localJson);
         Map<String, JsonNode> spark = rows(sparkJson);
