@@ -176,7 +176,7 @@ final class BatchCommand implements Runnable {
                 }
             } else {
                 OfflineEngine.Options options = new OfflineEngine.Options(path, master != null ? master : DEFAULT_MASTER, parallel,
-                        batchSize, ctx, run.threadCount(), run.cachePrecision().flagName());
+                        batchSize, ctx, run.threads != null ? run.threads : 0, run.cachePrecision().flagName()); // 0: each executor's cores
                 try (OfflineEngine offline = provider.open(options)) {
                     stats = runOffline(api, offline, out, rows, text, textRequest, err);
                 }

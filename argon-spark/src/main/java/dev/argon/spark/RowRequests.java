@@ -81,7 +81,8 @@ final class RowRequests {
         try {
             o = JSON.readTree(json);
         } catch (IOException e) {
-            throw new ArgonException("the request column is not valid JSON: " + (e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("")));
+            String why = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+            throw new ArgonException("the request column is not valid JSON: " + why);
         }
         if (o == null || !o.isObject()) {
             throw new ArgonException("the request column must be a JSON object");
@@ -89,7 +90,8 @@ final class RowRequests {
         for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!FIELDS.contains(f)) {
-                throw new ArgonException("the request column has an unknown field '" + f + "'; known: " + String.join(", ", new java.util.TreeSet<>(FIELDS)));
+                throw new ArgonException("the request column has an unknown field '" + f + "'; known: "
+                        + String.join(", ", new java.util.TreeSet<>(FIELDS)));
             }
         }
         SamplingParams d = defaults.sampling();
