@@ -35,9 +35,9 @@ import java.util.concurrent.TimeUnit;
  *       rows filled from the prompts in turn, each row with its own sequence and position
  *       (attention Σ lenᵢ², no padding);</li>
  *   <li>{@code oneByOne}: each prompt alone, in passes of up to {@code batchTokens} of its rows;</li>
- *   <li>{@code padded}: every prompt left-padded to the longest one (the pad rows are computed like
- *       real rows, as a padded batch computes them), packed into the same passes: B × maxLen rows,
- *       attention B × maxLen²;</li>
+ *   <li>{@code padded}: every prompt left-padded to the longest one, L (the pad rows are computed
+ *       like real rows, as a padded batch computes them), packed into the same passes: B × L rows,
+ *       attention B × L²;</li>
  *   <li>{@code single}: one prompt as long as all of them together (Σ lenᵢ rows, attention (Σ lenᵢ)²),
  *       the lower bound on weight passes.</li>
  * </ul>
@@ -77,6 +77,7 @@ public class PackedPrefillBench {
     private InferenceState[] states;
     private InferenceState longState;
     private int singleLength;
+    private int longest;
     private Batch batch;
 
     @Setup(Level.Trial)
@@ -95,6 +96,7 @@ public class PackedPrefillBench {
                 tokens[i][j] = 1 + r.nextInt(vocab - 1);
             }
             total += tokens[i].length;
+            longest = Math.max(longest, tokens[i].length);
         }
         states = new InferenceState[prompts];
         for (int i = 0; i < prompts; i++) {
@@ -106,7 +108,7 @@ public class PackedPrefillBench {
         }
         batch = new Batch(batchTokens);
         System.out.println("# PackedPrefillBench: " + prompts + " prompts, " + total + " tokens (" + minLen + ".." + maxLen
-                + "), padded to " + (long) prompts * maxLen + ", " + batchTokens + " rows per pass, " + threads + " threads");
+                + "), padded to " + prompts + " x " + longest + " = " + (long) prompts * longest + ", " + batchTokens + " rows per pass, " + threads + " threads");
     }
 
     @TearDown(Level.Trial)
@@ -137,7 +139,7 @@ public class PackedPrefillBench {
         batch.clear();
         for (int i = from; i < to; i++) {
             int[] t = tokens[i];
-            int len = pad ? maxLen : t.length;
+            int len = pad ? longest : t.length;
             int offset = len - t.length; // pad rows first (token 0), then the prompt
             for (int pos = 0; pos < len; pos++) {
                 if (batch.remaining() == 0) {

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.ArgonException;
 import dev.argon.chat.ChatTemplate;
 import dev.argon.generate.GenerationRequest;
+import dev.argon.generate.GenerationResult;
+import dev.argon.generate.OfflineEngine;
 import dev.argon.gguf.GgufFile;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
@@ -26,6 +28,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -52,12 +55,25 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Resumable ({@link BatchOutput}): rows already in the output are skipped, so rerunning an
  * interrupted command finishes the file with every row exactly once.
+ *
+ * <p>{@code --engine local} (default) runs the rows on this process's {@link BatchingEngine};
+ * {@code --engine NAME} runs their generations on an {@link OfflineEngine} found with
+ * {@code ServiceLoader} ({@code spark} from argon-spark, {@code --master URL}), in jobs of
+ * {@value #OFFLINE_CHUNK} rows; parsing, validation, tokenization and the response bodies stay
+ * here, so both engines write the same rows.
  */
 @Command(name = "batch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Run a file of requests (OpenAI Batch API JSONL, or one prompt per line) with continuous batching;"
                 + " output rows are appended as they finish, and a rerun resumes.")
 final class BatchCommand implements Runnable {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final String LOCAL = "local";
+    private static final String DEFAULT_MASTER = "local[*]";
+    /** What the error names when an engine's provider is not on the class path. */
+    private static final String ENGINE_NEEDS = "argon-spark (argon-spark/target/argon-spark.jar) and Spark 4.2.0's jars"
+            + " (see docs/batch.md, 'argon batch --engine spark')";
+    /** --engine spark: rows per Spark job; each job's rows are written when it ends (resume granularity). */
+    static final int OFFLINE_CHUNK = 1024;
 
     /** Input formats. */
     enum Format { auto, openai, text }
@@ -105,6 +121,15 @@ final class BatchCommand implements Runnable {
     @Option(names = "--parse-special", description = "Plain-text input: treat text such as <s> in prompts as the special token it names.")
     boolean parseSpecial;
 
+    @Option(names = "--engine", paramLabel = "local|spark", defaultValue = LOCAL,
+            description = "Where rows run: local (this process's scheduler) or spark (Apache Spark; needs argon-spark and Spark"
+                    + " on the class path, docs/batch.md) (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "--engine spark: the Spark master, e.g. local[2] or spark://host:7077 (default: " + DEFAULT_MASTER + ").")
+    String master;
+
     @Option(names = "--progress", negatable = true,
             description = "Show the progress bar (default: when standard error is a terminal).")
     Boolean progress;
@@ -118,6 +143,10 @@ final class BatchCommand implements Runnable {
         if (batchSize < 1) {
             throw new ArgonException("--batch-size is " + batchSize + "; expected at least 1");
         }
+        if (master != null && LOCAL.equals(engine)) {
+            throw new ArgonException("--master " + master + " is for --engine spark; this run uses --engine local");
+        }
+        OfflineEngine.Provider provider = LOCAL.equals(engine) ? null : OfflineEngine.provider(engine, ENGINE_NEEDS);
         boolean text = isText();
         GenerationRequest textRequest = new GenerationRequest("", nPredict, run.sampling(), stop, true, parseSpecial);
         run.validate(textRequest);
@@ -141,8 +170,16 @@ final class BatchCommand implements Runnable {
             // at most `inFlight` generations are submitted at once, so the engine's queue never overflows
             int inFlight = Math.max(2 * parallel, CompletionApi.MAX_CHOICES);
             Stats stats;
-            try (BatchingEngine engine = new BatchingEngine(model, parallel, inFlight, ctx, run.cachePrecision(), true, batchSize)) {
-                stats = runAll(api, engine, out, rows, text, textRequest, inFlight, err);
+            if (provider == null) {
+                try (BatchingEngine engine = new BatchingEngine(model, parallel, inFlight, ctx, run.cachePrecision(), true, batchSize)) {
+                    stats = runAll(api, engine, out, rows, text, textRequest, inFlight, err);
+                }
+            } else {
+                OfflineEngine.Options options = new OfflineEngine.Options(path, master != null ? master : DEFAULT_MASTER, parallel,
+                        batchSize, ctx, run.threads != null ? run.threads : 0, run.cachePrecision().flagName()); // 0: each executor's cores
+                try (OfflineEngine offline = provider.open(options)) {
+                    stats = runOffline(api, offline, out, rows, text, textRequest, err);
+                }
             }
             double s = stats.seconds();
             err.printf(Locale.ROOT, "argon: batch: %d rows in %.2f s (%d ok, %d errors, %d already done): %.2f rows/s,"
@@ -295,36 +332,51 @@ final class BatchCommand implements Runnable {
         return new Row(BatchOutput.lineKey(lineNo), null, null, null, null, null, row);
     }
 
+    /** The request of a row, parsed and validated as the server would. */
+    private CompletionApi.Prepared prepare(CompletionApi api, Row row, GenerationRequest textRequest) {
+        if (!"POST".equals(row.method)) {
+            throw ApiException.badRequest("method", "method is " + (row.method == null ? "missing" : "'" + row.method + "'")
+                    + "; expected POST");
+        }
+        return row.prompt != null
+                ? api.completion(new GenerationRequest(row.prompt, textRequest.maxTokens(), textRequest.sampling(),
+                        textRequest.stop(), true, parseSpecial))
+                : api.parse(row.url, row.body);
+    }
+
     /** Runs one request; any failure becomes the row's error response, never the run's. */
     private ObjectNode complete(CompletionApi api, BatchingEngine engine, Row row, GenerationRequest textRequest, int lineNo,
                                 Stats stats) {
-        ObjectNode body;
-        int status;
         try {
-            if (!"POST".equals(row.method)) {
-                throw ApiException.badRequest("method", "method is " + (row.method == null ? "missing" : "'" + row.method + "'")
-                        + "; expected POST");
-            }
-            CompletionApi.Prepared prepared = row.prompt != null
-                    ? api.completion(new GenerationRequest(row.prompt, textRequest.maxTokens(), textRequest.sampling(),
-                            textRequest.stop(), true, parseSpecial))
-                    : api.parse(row.url, row.body);
-            body = api.run(prepared, engine, () -> false);
-            status = 200;
-            JsonNode usage = body.path("usage");
-            stats.generated.addAndGet(usage.path("completion_tokens").asLong());
-            stats.prompt.addAndGet(usage.path("prompt_tokens").asLong());
-            stats.ok.incrementAndGet();
+            return answered(row, api.run(prepare(api, row, textRequest), engine, () -> false), stats);
         } catch (ApiException e) {
-            body = CompletionApi.errorBody(e);
-            status = e.status();
-            stats.errors.incrementAndGet();
+            return failed(row, e, stats);
         } catch (RuntimeException e) {
-            body = CompletionApi.errorBody(new ApiException(500, "server_error", null, null, "internal error on line " + lineNo
-                    + ": " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())));
-            status = 500;
-            stats.errors.incrementAndGet();
+            return failed(row, internal(lineNo, e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())),
+                    stats);
         }
+    }
+
+    private static ApiException internal(int lineNo, String why) {
+        return new ApiException(500, "server_error", null, null, "internal error on line " + lineNo + ": " + why);
+    }
+
+    /** The output row of a successful response (counted in {@code stats}). */
+    private static ObjectNode answered(Row row, ObjectNode body, Stats stats) {
+        JsonNode usage = body.path("usage");
+        stats.generated.addAndGet(usage.path("completion_tokens").asLong());
+        stats.prompt.addAndGet(usage.path("prompt_tokens").asLong());
+        stats.ok.incrementAndGet();
+        return outputRow(row, 200, body);
+    }
+
+    /** The output row of a refused or failed request (counted in {@code stats}). */
+    private static ObjectNode failed(Row row, ApiException e, Stats stats) {
+        stats.errors.incrementAndGet();
+        return outputRow(row, e.status(), CompletionApi.errorBody(e));
+    }
+
+    private static ObjectNode outputRow(Row row, int status, ObjectNode body) {
         ObjectNode out = MAPPER.createObjectNode();
         out.put("id", "batch_req_" + hex());
         out.put("custom_id", row.customId);
@@ -334,6 +386,150 @@ final class BatchCommand implements Runnable {
         response.set("body", body);
         out.putNull("error");
         return out;
+    }
+
+    /** A row whose generations run on an {@link OfflineEngine}: its results as they arrive. */
+    private static final class Pending {
+        final Row row;
+        final int lineNo;
+        final CompletionApi.Prepared prepared;
+        final GenerationResult[] results;
+        final long firstJob;
+        int missing;
+        String error;
+
+        Pending(Row row, int lineNo, CompletionApi.Prepared prepared, int n, long firstJob) {
+            this.row = row;
+            this.firstJob = firstJob;
+            this.lineNo = lineNo;
+            this.prepared = prepared;
+            this.results = new GenerationResult[n];
+            this.missing = n;
+        }
+    }
+
+    /**
+     * {@code --engine spark} (or another {@link OfflineEngine}): rows are parsed, validated and
+     * tokenized here exactly as for the local engine, their generations run on the engine in
+     * chunks of {@value #OFFLINE_CHUNK} rows, and each chunk's rows are answered here and written
+     * when the chunk ends.
+     */
+    private Stats runOffline(CompletionApi api, OfflineEngine engine, BatchOutput out, long rows, boolean text,
+                             GenerationRequest textRequest, PrintStream err) {
+        Stats stats = new Stats();
+        boolean showBar = progress != null ? progress : ProgressBars.isTerminal();
+        ProgressBar bar = showBar ? ProgressBars.create(err, "batch", rows, " rows", 1) : null;
+        Map<String, Integer> seen = new HashMap<>();
+        List<OfflineEngine.Job> jobs = new ArrayList<>();
+        Map<Long, Pending> byJob = new HashMap<>();
+        int pendingRows = 0;
+        int chunks = 0;
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(open(input), StandardCharsets.UTF_8), 1 << 16)) {
+            String line;
+            int lineNo = 0;
+            while ((line = reader.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
+                if (out.isDone(row.key)) {
+                    stats.skipped.incrementAndGet();
+                    step(bar, stats);
+                    continue;
+                }
+                if (row.error != null) {
+                    out.write(row.key, row.error);
+                    stats.errors.incrementAndGet();
+                    step(bar, stats);
+                    continue;
+                }
+                try {
+                    CompletionApi.Prepared prepared = prepare(api, row, textRequest);
+                    List<GenerationRequest> choices = api.generations(prepared);
+                    for (GenerationRequest g : choices) {
+                        String why = engine.unsupported(g);
+                        if (why != null) {
+                            throw new ApiException(400, "invalid_request_error", null, "unsupported_by_engine",
+                                    why + " (not supported with --engine " + this.engine + "; use --engine local)");
+                        }
+                    }
+                    Pending p = new Pending(row, lineNo, prepared, choices.size(), jobs.size());
+                    int[] ids = prepared.promptIds();
+                    for (GenerationRequest g : choices) {
+                        long id = jobs.size();
+                        jobs.add(new OfflineEngine.Job(id, ids, g));
+                        byJob.put(id, p);
+                    }
+                    pendingRows++;
+                } catch (ApiException e) {
+                    out.write(row.key, failed(row, e, stats));
+                    step(bar, stats);
+                }
+                if (pendingRows >= OFFLINE_CHUNK) {
+                    runChunk(api, engine, jobs, byJob, out, stats, bar, ++chunks, err);
+                    pendingRows = 0;
+                }
+            }
+            runChunk(api, engine, jobs, byJob, out, stats, bar, ++chunks, err);
+        } catch (IOException e) {
+            throw new ArgonException("cannot read --input " + input + ": " + e.getMessage());
+        } finally {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+        return stats;
+    }
+
+    /**
+     * Runs the collected jobs on the engine, writes their rows, empties the collections, and
+     * reports the chunk's time on standard error ({@code argon: batch: engine job N: R rows, G
+     * generations in S s}).
+     */
+    private static void runChunk(CompletionApi api, OfflineEngine engine, List<OfflineEngine.Job> jobs, Map<Long, Pending> byJob,
+                                 BatchOutput out, Stats stats, ProgressBar bar, int chunk, PrintStream err) {
+        if (jobs.isEmpty()) {
+            return;
+        }
+        long start = System.nanoTime();
+        long rows = byJob.values().stream().distinct().count();
+        int generations = jobs.size();
+        engine.run(List.copyOf(jobs), (job, outcome) -> {
+            Pending p = byJob.remove(job.id());
+            if (p == null) {
+                return; // reported twice: the engine's fault, the first report counts
+            }
+            int choice = (int) (job.id() - p.firstJob);
+            if (outcome.result() != null) {
+                p.results[choice] = outcome.result();
+            } else if (p.error == null) {
+                p.error = outcome.error() == null ? "no result" : outcome.error();
+            }
+            if (--p.missing == 0) {
+                ObjectNode row;
+                if (p.error != null) {
+                    row = failed(p.row, internal(p.lineNo, p.error), stats);
+                } else {
+                    try {
+                        row = answered(p.row, api.body(p.prepared, List.of(p.results)), stats);
+                    } catch (ApiException e) {
+                        row = failed(p.row, e, stats);
+                    }
+                }
+                out.write(p.row.key, row);
+                step(bar, stats);
+            }
+        });
+        for (Pending p : new java.util.HashSet<>(byJob.values())) { // jobs the engine never reported
+            out.write(p.row.key, failed(p.row, internal(p.lineNo, "the engine returned no result"), stats));
+            step(bar, stats);
+        }
+        jobs.clear();
+        byJob.clear();
+        double s = (System.nanoTime() - start) / 1e9;
+        err.printf(Locale.ROOT, "argon: batch: engine job %d: %d rows, %d generations in %.2f s (%.2f rows/s)%n", chunk, rows, generations,
+                s, rows / Math.max(s, 1e-9));
     }
 
     private static String hex() {

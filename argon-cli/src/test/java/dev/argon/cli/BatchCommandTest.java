@@ -290,5 +290,11 @@ class BatchCommandTest {
         CliRun temp = batch(in, out, "--temp", "-1");
         assertThat(temp.exitCode()).isEqualTo(2);
         assertThat(temp.err()).contains("--temp");
+        // argon-cli alone has no Spark: the engine is looked up at run time and its absence named
+        CliRun spark = batch(in, out, "--engine", "spark", "--master", "local[2]");
+        assertThat(spark.exitCode()).isEqualTo(2);
+        assertThat(spark.err()).contains("argon: error: the spark engine needs argon-spark").contains("docs/batch.md")
+                .doesNotContain("Exception");
+        assertThat(out).doesNotExist();
     }
 }

@@ -157,6 +157,31 @@ public final class CompletionApi {
                 .completion(results, wantLogprobs ? logprobs : null);
     }
 
+    /**
+     * The generations of a prepared request, for an engine that runs them elsewhere: its
+     * {@code n} choices (choice {@code i} seeded {@code seed + i}, as the server does).
+     */
+    public List<GenerationRequest> generations(Prepared prepared) {
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < prepared.request.n(); i++) {
+            reqs.add(prepared.request.choice(i));
+        }
+        return reqs;
+    }
+
+    /**
+     * The response body for results computed elsewhere ({@link #generations}), as {@link #run}
+     * would answer without log-probabilities.
+     *
+     * @param results one per choice, in order
+     */
+    public ObjectNode body(Prepared prepared, List<GenerationResult> results) {
+        CompletionRequest req = prepared.request;
+        return new Responses(req.chat(), false, modelId, tokenizer)
+                .withTools(req.tools() != null && req.tools().callsPossible() ? req.tools() : null)
+                .completion(results, null);
+    }
+
     /** The parser's error in words for an offline job: its context is the job's {@code -c}, not a server's. */
     private static ApiException offline(ApiException e) {
         if (!"context_length_exceeded".equals(e.code())) {

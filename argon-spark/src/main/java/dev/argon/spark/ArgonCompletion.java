@@ -39,8 +39,12 @@ import java.util.NoSuchElementException;
  * emitting them in input order. A row whose prompt is null, too long or otherwise refused gets a
  * null completion and, when {@link #errorCol()} is set, the reason in that column; the job goes on.
  *
- * <p>Params: {@code inputCol} (string, default {@code prompt}), {@code outputCol} (default
- * {@code completion}), {@code errorCol} (default empty: none), {@code modelPath} (required),
+ * <p>Params: {@code inputCol} (default {@code prompt}: a string column of prompts, or an
+ * {@code array<int>} column of prompt token ids used as they are), {@code outputCol} (default
+ * {@code completion}), {@code errorCol} (default empty: none), {@code requestCol} (default empty:
+ * none; a string column of per-row JSON settings overriding the sampling params, see
+ * {@link RowRequests}), {@code detailCol} (default empty: none; adds each finished row's finish
+ * reason, counts, seed and generated token ids as JSON), {@code modelPath} (required),
  * {@code maxTokens} (256), {@code temperature} (0.8), {@code topK} (40), {@code topP} (0.95),
  * {@code minP} (0.05), {@code seed} (-1 random), {@code parallel} (8 sequences per executor),
  * {@code batchTokens} (256 prompt tokens per pass), {@code contextSize} (2048, capped at the
@@ -53,6 +57,8 @@ public final class ArgonCompletion extends Transformer {
     private final Param<String> inputCol;
     private final Param<String> outputCol;
     private final Param<String> errorCol;
+    private final Param<String> requestCol;
+    private final Param<String> detailCol;
     private final Param<String> modelPath;
     private final IntParam maxTokens;
     private final DoubleParam temperature;
@@ -78,6 +84,8 @@ public final class ArgonCompletion extends Transformer {
         this.inputCol = new Param<>(this, "inputCol", "column of prompts (string)");
         this.outputCol = new Param<>(this, "outputCol", "column of completions to add (string)");
         this.errorCol = new Param<>(this, "errorCol", "column for a row's error message (empty: none)");
+        this.requestCol = new Param<>(this, "requestCol", "string column of per-row JSON generation settings (empty: none)");
+        this.detailCol = new Param<>(this, "detailCol", "string column to add with each row's JSON finish reason and token ids (empty: none)");
         this.modelPath = new Param<>(this, "modelPath", "GGUF model file readable on every executor, or shipped with SparkContext.addFile");
         this.maxTokens = new IntParam(this, "maxTokens", "tokens to generate at most per row (-1: until the context is full)");
         this.temperature = new DoubleParam(this, "temperature", "sampling temperature; 0 = greedy");
@@ -95,6 +103,8 @@ public final class ArgonCompletion extends Transformer {
         setDefault(inputCol, "prompt");
         setDefault(outputCol, "completion");
         setDefault(errorCol, "");
+        setDefault(requestCol, "");
+        setDefault(detailCol, "");
         setDefault(maxTokens, (Object) 256);
         setDefault(temperature, (Object) (double) d.temperature());
         setDefault(topK, (Object) d.topK());
@@ -130,6 +140,16 @@ public final class ArgonCompletion extends Transformer {
     /** @return the {@code errorCol} param (defaults in the class comment) */
     public Param<String> errorCol() {
         return errorCol;
+    }
+
+    /** @return the {@code requestCol} param (defaults in the class comment) */
+    public Param<String> requestCol() {
+        return requestCol;
+    }
+
+    /** @return the {@code detailCol} param (defaults in the class comment) */
+    public Param<String> detailCol() {
+        return detailCol;
     }
 
     /** @return the {@code modelPath} param (defaults in the class comment) */
@@ -212,6 +232,18 @@ public final class ArgonCompletion extends Transformer {
     /** Sets {@code errorCol}. @return this */
     public ArgonCompletion setErrorCol(String v) {
         set(errorCol, v);
+        return this;
+    }
+
+    /** Sets {@code requestCol}. @return this */
+    public ArgonCompletion setRequestCol(String v) {
+        set(requestCol, v);
+        return this;
+    }
+
+    /** Sets {@code detailCol}. @return this */
+    public ArgonCompletion setDetailCol(String v) {
+        set(detailCol, v);
         return this;
     }
 
@@ -306,9 +338,15 @@ public final class ArgonCompletion extends Transformer {
             throw new IllegalArgumentException("input column '" + in + "' is not in the data (columns: "
                     + String.join(", ", schema.fieldNames()) + ")");
         }
-        if (!schema.apply(in).dataType().equals(DataTypes.StringType)) {
+        if (!schema.apply(in).dataType().equals(DataTypes.StringType) && !schema.apply(in).dataType().equals(TOKEN_IDS)) {
             throw new IllegalArgumentException("input column '" + in + "' is " + schema.apply(in).dataType().simpleString()
-                    + "; expected string (one prompt per row)");
+                    + "; expected string (one prompt per row) or array<int> (prompt token ids)");
+        }
+        String req = getOrDefault(requestCol);
+        if (!req.isEmpty() && (!Arrays.asList(schema.fieldNames()).contains(req)
+                || !schema.apply(req).dataType().equals(DataTypes.StringType))) {
+            throw new IllegalArgumentException("request column '" + req + "' is not a string column of the data (columns: "
+                    + String.join(", ", schema.fieldNames()) + ")");
         }
         if (!isDefined(modelPath)) {
             throw new IllegalArgumentException("modelPath is not set: the GGUF model file to generate with");
@@ -324,9 +362,17 @@ public final class ArgonCompletion extends Transformer {
     }
 
     private List<String> outputColumns() {
-        String err = getOrDefault(errorCol);
-        return err.isEmpty() ? List.of(getOrDefault(outputCol)) : List.of(getOrDefault(outputCol), err);
+        List<String> cols = new java.util.ArrayList<>(List.of(getOrDefault(outputCol)));
+        for (String c : List.of(getOrDefault(errorCol), getOrDefault(detailCol))) {
+            if (!c.isEmpty()) {
+                cols.add(c);
+            }
+        }
+        return cols;
     }
+
+    /** The type of an input column of prompt token ids. */
+    private static final org.apache.spark.sql.types.DataType TOKEN_IDS = DataTypes.createArrayType(DataTypes.IntegerType, true);
 
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
@@ -336,7 +382,9 @@ public final class ArgonCompletion extends Transformer {
                 getOrDefault(cacheType)), (Integer) getOrDefault(maxTokens), ((Double) getOrDefault(temperature)).floatValue(),
                 (Integer) getOrDefault(topK), ((Double) getOrDefault(topP)).floatValue(), ((Double) getOrDefault(minP)).floatValue(),
                 (Long) getOrDefault(seed), (Boolean) getOrDefault(parseSpecial),
-                dataset.schema().fieldIndex(getOrDefault(inputCol)), !getOrDefault(errorCol).isEmpty());
+                dataset.schema().fieldIndex(getOrDefault(inputCol)), !getOrDefault(errorCol).isEmpty(),
+                getOrDefault(requestCol).isEmpty() ? -1 : dataset.schema().fieldIndex(getOrDefault(requestCol)),
+                !getOrDefault(detailCol).isEmpty());
         try {
             job.forPrompt("").validate(); // a bad parameter fails on the driver, before any executor starts
         } catch (ArgonException e) {
@@ -352,7 +400,7 @@ public final class ArgonCompletion extends Transformer {
 
     /** What runs on the executors: serializable plain values, no reference to the driver's transformer. */
     private record Job(ExecutorEngine.Settings settings, int maxTokens, float temperature, int topK, float topP, float minP,
-                       long seed, boolean parseSpecial, int column, boolean withError)
+                       long seed, boolean parseSpecial, int column, boolean withError, int requestColumn, boolean withDetail)
             implements MapPartitionsFunction<Row, Row>, Serializable {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
@@ -401,10 +449,12 @@ public final class ArgonCompletion extends Transformer {
             Row row = (Row) p[0];
             String text = null;
             String error = p[1] instanceof String s ? s : null;
+            String detail = null;
             if (p[1] instanceof BatchScheduler.Handle h) {
                 try {
                     GenerationResult r = h.await(t -> { });
                     text = r.text();
+                    detail = job.withDetail ? RowRequests.detail(r) : null;
                 } catch (InterruptedException e) {
                     h.cancel();
                     Thread.currentThread().interrupt();
@@ -413,27 +463,49 @@ public final class ArgonCompletion extends Transformer {
                     error = e.getMessage();
                 }
             }
-            Object[] values = new Object[row.size() + (job.withError ? 2 : 1)];
+            Object[] values = new Object[row.size() + 1 + (job.withError ? 1 : 0) + (job.withDetail ? 1 : 0)];
             for (int i = 0; i < row.size(); i++) {
                 values[i] = row.get(i);
             }
-            values[row.size()] = text;
+            int k = row.size();
+            values[k++] = text;
             if (job.withError) {
-                values[row.size() + 1] = error;
+                values[k++] = error;
+            }
+            if (job.withDetail) {
+                values[k] = detail;
             }
             return RowFactory.create(values);
+        }
+
+        private static int[] tokenIds(List<Integer> ids) {
+            int[] out = new int[ids.size()];
+            for (int i = 0; i < out.length; i++) {
+                Integer id = ids.get(i);
+                if (id == null) {
+                    throw new ArgonException("the prompt's token id " + i + " is null");
+                }
+                out[i] = id;
+            }
+            return out;
         }
 
         private void fill() {
             while (pending.size() < ahead && rows.hasNext()) {
                 Row row = rows.next();
-                Object prompt = row.isNullAt(job.column) ? null : row.getString(job.column);
                 Object handle;
-                if (prompt == null) {
+                if (row.isNullAt(job.column)) {
                     handle = "the prompt is null";
                 } else {
                     try {
-                        handle = engine.submit(job.forPrompt((String) prompt));
+                        Object prompt = row.get(job.column);
+                        String request = job.requestColumn < 0 || row.isNullAt(job.requestColumn) ? null : row.getString(job.requestColumn);
+                        if (prompt instanceof String text) {
+                            handle = engine.submit(RowRequests.decode(request, job.forPrompt(text)));
+                        } else {
+                            handle = engine.submit(RowRequests.decode(request, job.forPrompt(RowRequests.tokenIdsPrompt(request))),
+                                    tokenIds(row.getList(job.column)));
+                        }
                     } catch (ArgonException e) {
                         handle = e.getMessage();
                     }

@@ -104,6 +104,15 @@ public final class ExecutorEngine {
         return scheduler.submit(req, ids, () -> false);
     }
 
+    /**
+     * Submits a generation of a prompt given as token ids (used as they are: no BOS is added).
+     *
+     * @throws ArgonException if the request is invalid or the prompt is empty or does not fit the context
+     */
+    BatchScheduler.Handle submit(GenerationRequest req, int[] promptIds) {
+        return scheduler.submit(req, promptIds, () -> false);
+    }
+
     /** Runs one generation to its end (blocking). */
     GenerationResult generate(GenerationRequest req) throws InterruptedException {
         return submit(req).await(text -> { });

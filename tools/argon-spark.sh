@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `argon` with argon-spark and Spark 4.2.0 on the class path, for `argon batch --engine spark`
+# (docs/batch.md). The argon command itself never depends on Spark: it finds the spark engine with
+# ServiceLoader when argon-spark's jar is on the class path. Spark's jars come from the local Maven
+# repository (argon-spark's provided dependencies) unless SPARK_HOME is set.
+# Usage: tools/argon-spark.sh batch --engine spark --master local[2] -m MODEL -i IN -o OUT ...
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/bin/jdk25.sh"
+argon_find_jdk
+"$root/argon" --version >/dev/null # builds argon-cli/target/argon.jar when the sources changed
+spark_jar="$root/argon-spark/target/argon-spark.jar"
+cp_file="$root/argon-spark/target/spark.classpath"
+if [ ! -f "$spark_jar" ] || [ ! -f "$cp_file" ] || [ -n "$(find "$root"/argon-spark/src/main "$root"/argon-spark/pom.xml -newer "$spark_jar" -print -quit)" ]; then
+  echo "argon: building argon-spark ..." >&2
+  "$root/mvnw" -q -DskipTests -pl argon-spark -am package >"$root/.argon-build.log" 2>&1 \
+    || { echo "argon: build failed; see $root/.argon-build.log" >&2; exit 1; }
+  "$root/mvnw" -q -pl argon-spark dependency:build-classpath -DincludeScope=provided -DexcludeGroupIds=dev.argon -Dmdep.outputFile="$cp_file" \
+    >>"$root/.argon-build.log" 2>&1 || { echo "argon: cannot list Spark's jars; see $root/.argon-build.log" >&2; exit 1; }
+fi
+if [ -n "${SPARK_HOME:-}" ]; then spark_cp="$SPARK_HOME/jars/*"; else spark_cp="$(cat "$cp_file")"; fi
+# Spark's jars first: its Jackson must win over the one inside argon.jar
+opens=(java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util java.util.concurrent
+       java.util.concurrent.atomic jdk.internal.ref sun.nio.ch sun.nio.cs sun.util.calendar)
+flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m
+       -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true -Dargon.home="$root")
+for p in "${opens[@]}"; do flags+=("--add-opens=java.base/$p=ALL-UNNAMED"); done
+exec "$ARGON_JAVA_HOME/bin/java" "${flags[@]}" ${ARGON_JAVA_OPTS:-} \
+  -cp "$spark_cp:$spark_jar:$root/argon-cli/target/argon.jar" dev.argon.cli.Main "$@"
