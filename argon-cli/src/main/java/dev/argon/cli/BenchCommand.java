@@ -83,6 +83,10 @@ final class BenchCommand implements Runnable {
     @picocli.CommandLine.Mixin
     CacheTypeOptions cache = new CacheTypeOptions();
 
+    /** With {@code --spec}: greedy generation with and without speculative decoding, side by side. */
+    @picocli.CommandLine.Mixin
+    SpeculationOptions speculation = new SpeculationOptions();
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
@@ -132,6 +136,10 @@ final class BenchCommand implements Runnable {
             }
         }
         int maxDepth = depths.stream().mapToInt(i -> i).max().orElse(0);
+        dev.argon.generate.SpeculationParams spec = speculation.params();
+        if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+            throw new ArgonException("argon bench measures --spec ngram; a draft model (-md) is not measured by bench yet");
+        }
         KvCache.Precision kvType = cache.single();
         int maxLen = 1 + maxDepth + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
         for (int t : threadCounts) {
@@ -166,6 +174,13 @@ final class BenchCommand implements Runnable {
                         for (int np : parallel) {
                             rows.add(np == 1 ? measure(model, d == 0 ? llama : null, name, type, t, "tg", g, d, kvType, err)
                                     : measureParallel(model, name, type, t, g, np, kvType, err));
+                        }
+                        if (spec.active() && d == 0) {
+                            for (int np : parallel) {
+                                SpeculativeBench b = new SpeculativeBench(model, kvType, g, np, repetitions, err);
+                                rows.add(b.row(name, modelBytes(model), type, t, null));
+                                rows.add(b.row(name, modelBytes(model), type, t, spec));
+                            }
                         }
                     }
                 }

@@ -41,6 +41,9 @@ final class GenerateCommand implements Runnable {
     @Mixin
     WatermarkOptions watermark;
 
+    @Mixin
+    SpeculationOptions speculation;
+
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
@@ -103,7 +106,12 @@ final class GenerateCommand implements Runnable {
         }
         request = request.withGuidance(new Guidance(cfgScale,
                 new PromptText(cfgNegativePrompt == null ? "" : cfgNegativePrompt, parseSpecial, null)));
+        request = request.withSpeculation(speculation.params());
         run.validate(request);
+        if (request.speculation().active() && (request.guided() || !rewardModels.isEmpty() || !banStrings.isEmpty())) {
+            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model or"
+                    + " --ban-string");
+        }
         if (!rewardWeights.isEmpty() && rewardWeights.size() != rewardModels.size()) {
             throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
                     + " --reward-model files; give one weight per reward model, or none (1 each)");
@@ -171,6 +179,7 @@ final class GenerateCommand implements Runnable {
                 r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
                 r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
                 run.temperature > 0 ? " | seed " + r.seed() : "");
+        SpeculationOptions.report(request.speculation(), generator.speculationStats(), err);
         // a reader that went away (| head) ends the command quietly; any other write error is one
         if (out.checkError() && !CheckedOutput.readerClosed(out)) {
             throw new ArgonException("cannot write the generated text to standard output (full disk or another write error)");

@@ -103,6 +103,10 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     ChatTemplateOptions chatTemplate;
 
+    /** The speculative decoding of requests without their own {@code speculative.*} fields. */
+    @Mixin
+    SpeculationOptions speculation;
+
     @Option(names = "--no-access-log", description = "Do not print a line per request (method, path, status, tokens, ms) to standard error.")
     boolean noAccessLog;
 
@@ -132,6 +136,7 @@ final class ServeCommand implements Callable<Integer> {
         RunOptions opts = run;
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
+        var spec = speculation.params();
         for (String a : aliases) {
             if (a.isBlank()) {
                 throw new ArgonException("--alias is empty; expected a model name");
@@ -212,6 +217,11 @@ final class ServeCommand implements Callable<Integer> {
             }
             BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
                     opts.contextPolicy.policy(model.tokenizer(), ctx));
+            if (spec.active() && opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
+                throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink or"
+                        + " --kv-heavy");
+            }
+            engine.withSpeculation(spec, null);
             engine.onFailure(message -> err.println("argon: error: " + message
                     + "; requests fail (500/503) and /health says 503 until the server is restarted"));
             server.ready(model, template, engine);
