@@ -137,6 +137,12 @@ final class GenerateCommand implements Runnable {
             }
             List<LanguageModel> rewardLoaded = new java.util.ArrayList<>();
             try {
+                if (request.speculation().mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+                    LanguageModel draft = Models.load(speculation.draftModel, run.modelOptions());
+                    rewardLoaded.add(draft); // closed below
+                    generator = generator.withDraftModel(dev.argon.generate.DraftModelProposer.factory(model, draft, ctx,
+                            run.cachePrecision(), request.speculation().pMin()));
+                }
                 if (!rewardModels.isEmpty()) {
                     List<RewardGuidance.Reward> rs = new java.util.ArrayList<>();
                     for (int i = 0; i < rewardModels.size(); i++) {

@@ -199,6 +199,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         long loadStart = System.nanoTime();
         LanguageModel model = null;
+        LanguageModel draftModel = null;
         int ctx;
         try {
             model = Models.load(path, opts.modelOptions());
@@ -221,7 +222,13 @@ final class ServeCommand implements Callable<Integer> {
                 throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink or"
                         + " --kv-heavy");
             }
-            engine.withSpeculation(spec, null);
+            if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+                draftModel = Models.load(speculation.draftModel, opts.modelOptions());
+                engine.withSpeculation(spec, dev.argon.generate.DraftModelProposer.factory(model, draftModel, ctx, precision,
+                        spec.pMin()));
+            } else {
+                engine.withSpeculation(spec, null);
+            }
             engine.onFailure(message -> err.println("argon: error: " + message
                     + "; requests fail (500/503) and /health says 503 until the server is restarted"));
             server.ready(model, template, engine);
@@ -232,6 +239,9 @@ final class ServeCommand implements Callable<Integer> {
             server.stop(Duration.ZERO);
             if (model != null) {
                 model.close();
+            }
+            if (draftModel != null) {
+                draftModel.close();
             }
             throw e;
         }
@@ -255,6 +265,9 @@ final class ServeCommand implements Callable<Integer> {
         } finally {
             if (onStarted != null) {
                 model.close();
+                if (draftModel != null) {
+                    draftModel.close();
+                }
             }
         }
     }

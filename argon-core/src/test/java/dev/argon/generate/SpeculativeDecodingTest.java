@@ -144,6 +144,55 @@ class SpeculativeDecodingTest {
     }
 
     @Test
+    void aDraftModelGivesTheSameGreedyOutput() {
+        // TinyLLama-v0 drafting for itself: its greedy drafts are mostly accepted, and the output is unchanged
+        Generator plain = new Generator(tiny, KvCache.Precision.F16);
+        Generator drafted = plain.withDraftModel(DraftModelProposer.factory(tiny, tiny, CTX, KvCache.Precision.F16, 0f));
+        SpeculationParams sp = SpeculationParams.ngram().withMode(SpeculationParams.Mode.DRAFT).withDraft(0, 6);
+        for (String prompt : PROMPTS.subList(1, 3)) {
+            GenerationRequest req = GenerationRequest.of(prompt, 40, SamplingParams.greedy());
+            assertThat(generate(drafted, req.withSpeculation(sp)).generatedTokens()).as(prompt)
+                    .containsExactly(generate(plain, req).generatedTokens());
+        }
+        SpeculationStats st = drafted.speculationStats();
+        assertThat(st.acceptanceRate()).as("a model drafting for itself").isGreaterThan(0.8);
+        // --draft-p-min 1 stops drafting wherever the draft is not certain: far fewer draft tokens
+        Generator unsure = plain.withDraftModel(DraftModelProposer.factory(tiny, tiny, CTX, KvCache.Precision.F16, 1f));
+        GenerationRequest req = GenerationRequest.of(PROMPTS.get(1), 40, SamplingParams.greedy());
+        assertThat(generate(unsure, req.withSpeculation(sp)).generatedTokens()).containsExactly(generate(plain, req).generatedTokens());
+        SpeculationStats u = unsure.speculationStats();
+        assertThat(u.proposed()).isLessThan(st.proposed() / 4);
+    }
+
+    @Test
+    void aDraftModelWithAnotherVocabularyIsRefused() {
+        assertThatThrownBy(() -> DraftModelProposer.factory(tiny, stories, CTX, KvCache.Precision.F16, 0.5f))
+                .isInstanceOf(ArgonException.class)
+                .hasMessageContaining("the draft model (-md) has a vocabulary of 512 tokens but the model has 32000");
+    }
+
+    @Test
+    void speculationBacksOffWhenMoreSequencesDecodeThanTheLimit() throws Exception {
+        // limit 0: no sequence ever drafts; limit 2 with one request: it drafts
+        for (int limit : new int[] {0, 2}) {
+            SpeculationParams sp = new SpeculationParams(SpeculationParams.Mode.NGRAM, 0, 8, 2, 4, 0.75f, limit);
+            try (BatchScheduler s = new BatchScheduler(stories, new BatchScheduler.Options(2, CTX, KvCache.Precision.F16, 4, 32, false))) {
+                GenerationRequest r = GenerationRequest.of(PROMPTS.get(0), 30, SamplingParams.greedy()).withSpeculation(sp);
+                s.submit(r, new Generator(stories).tokenizePrompt(r, CTX), () -> false).await(new GenerationListener() {
+                    @Override
+                    public void onText(String text) {
+                    }
+                });
+                if (limit == 0) {
+                    assertThat(s.stats().verifyPasses()).isZero();
+                } else {
+                    assertThat(s.stats().verifyPasses()).isPositive();
+                }
+            }
+        }
+    }
+
+    @Test
     void anEvictingCacheIsRefused() {
         Generator g = new Generator(stories, KvCache.Precision.F16, ContextPolicy.shift(4));
         GenerationRequest req = GenerationRequest.of(PROMPTS.get(2), 10, SamplingParams.greedy())
