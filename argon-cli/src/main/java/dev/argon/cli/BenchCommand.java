@@ -35,7 +35,8 @@ import java.util.Random;
  * the same file with the same thread count, alternating with Argon run by run. With
  * {@code --parallel P} the tg tests also run P sequences decoding together, one batched forward
  * pass per step (what {@code argon serve --parallel P} does), and report their aggregate tokens/s
- * as {@code tgN np=P} (llama.cpp's {@code llama-batched-bench} measures the same).
+ * as {@code tgN np=P} (llama.cpp's {@code llama-batched-bench} measures the same). With {@code --spec ngram} the tg
+ * tests are greedy generation with and without speculative decoding instead ({@link SpeculativeBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Measure prompt processing (pp) and generation (tg) speed, llama-bench style.")
@@ -171,11 +172,11 @@ final class BenchCommand implements Runnable {
                         if (g <= 0) {
                             continue;
                         }
-                        for (int np : parallel) {
+                        for (int np : spec.active() ? List.<Integer>of() : parallel) {
                             rows.add(np == 1 ? measure(model, d == 0 ? llama : null, name, type, t, "tg", g, d, kvType, err)
                                     : measureParallel(model, name, type, t, g, np, kvType, err));
                         }
-                        if (spec.active() && d == 0) {
+                        if (spec.active() && d == 0) { // instead of the random-token tg rows
                             for (int np : parallel) {
                                 SpeculativeBench b = new SpeculativeBench(model, kvType, g, np, repetitions, err);
                                 rows.add(b.row(name, modelBytes(model), type, t, null));
