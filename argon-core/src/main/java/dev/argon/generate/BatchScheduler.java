@@ -753,7 +753,21 @@ public final class BatchScheduler implements AutoCloseable {
         return i;
     }
 
-    /** One forward pass over every running sequence. */
+    /**
+     * The rows one step runs, per active request (by index): prompt rows, unconditional prompt
+     * rows (guidance), and the row of its decode token (-1: none), which its draft rows follow.
+     */
+    private record StepPlan(int[] promptRows, int[] guideRows, int[] decodeRow) {
+        boolean runs(int i) {
+            return promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0;
+        }
+    }
+
+    /**
+     * One step over every running sequence, in three parts (vLLM's schedule → run → update):
+     * {@link #plan} fills the batch, {@link #runPass} runs the forward pass, {@link #update} hands
+     * the logits back (sampling, draft verification) and retires finished requests.
+     */
     private void step() {
         // cancellations first: they free their slots before any work is spent on them
         for (int i = active.size() - 1; i >= 0; i--) {
@@ -766,6 +780,18 @@ public final class BatchScheduler implements AutoCloseable {
         if (active.isEmpty()) {
             return;
         }
+        StepPlan plan = plan();
+        if (runPass(plan)) {
+            update(plan);
+        }
+    }
+
+    /**
+     * Fills the batch: prompt chunks of prefilling requests (at most {@link Options#stepTokens()}
+     * rows in all), then the decode row of every decoding request followed by its draft rows (see
+     * {@link Speculator}) unless more sequences decode than its speculation allows.
+     */
+    private StepPlan plan() {
         growBatchForDrafts();
         batch.clear();
         int budget = options.stepTokens();
@@ -821,6 +847,15 @@ public final class BatchScheduler implements AutoCloseable {
                 }
             }
         }
+        return new StepPlan(promptRows, guideRows, decodeRow);
+    }
+
+    /**
+     * Runs the forward pass. A failure fails the requests that had rows in it (the others go on).
+     *
+     * @return whether it ran
+     */
+    private boolean runPass(StepPlan plan) {
         try {
             model.forward(batch);
         } catch (RuntimeException e) { // an Error (e.g. a fault reading the weights) is fatal: see run()
@@ -828,7 +863,7 @@ public final class BatchScheduler implements AutoCloseable {
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
             for (int i = active.size() - 1; i >= 0; i--) {
                 Request r = active.get(i);
-                if (promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0) {
+                if (plan.runs(i)) {
                     r.handle.events.add(new Failed(failed));
                     r.slot.cachedLength = 0;
                     if (r.guideSlot != null) {
@@ -843,10 +878,21 @@ public final class BatchScheduler implements AutoCloseable {
                     }
                 }
             }
-            return;
+            return false;
         }
         steps.incrementAndGet();
         rows.addAndGet(batch.size());
+        return true;
+    }
+
+    /**
+     * Hands the logits back: prompt progress, then each sequence samples its next token (or
+     * verifies its draft) in parallel; finished requests retire and the KV counters update.
+     */
+    private void update(StepPlan plan) {
+        int[] promptRows = plan.promptRows();
+        int[] guideRows = plan.guideRows();
+        int[] decodeRow = plan.decodeRow();
         int row = 0;
         int sampled = 0;
         for (int i = 0; i < active.size(); i++) {

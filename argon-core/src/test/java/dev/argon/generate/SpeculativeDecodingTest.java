@@ -157,7 +157,9 @@ class SpeculativeDecodingTest {
         SpeculationStats st = drafted.speculationStats();
         assertThat(st.acceptanceRate()).as("a model drafting for itself").isGreaterThan(0.8);
         // --draft-p-min 1 stops drafting wherever the draft is not certain: far fewer draft tokens
-        Generator unsure = plain.withDraftModel(DraftModelProposer.factory(tiny, tiny, CTX, KvCache.Precision.F16, 1f));
+        // (a generator of its own: generators derived from one share its counters)
+        Generator unsure = new Generator(tiny, KvCache.Precision.F16)
+                .withDraftModel(DraftModelProposer.factory(tiny, tiny, CTX, KvCache.Precision.F16, 1f));
         GenerationRequest req = GenerationRequest.of(PROMPTS.get(1), 40, SamplingParams.greedy());
         assertThat(generate(unsure, req.withSpeculation(sp)).generatedTokens()).containsExactly(generate(plain, req).generatedTokens());
         SpeculationStats u = unsure.speculationStats();
