@@ -179,8 +179,7 @@ final class BenchCommand implements Runnable {
                         if (spec.active() && d == 0) { // instead of the random-token tg rows
                             for (int np : parallel) {
                                 SpeculativeBench b = new SpeculativeBench(model, kvType, g, np, repetitions, err);
-                                rows.add(b.row(name, modelBytes(model), type, t, null));
-                                rows.add(b.row(name, modelBytes(model), type, t, spec));
+                                rows.addAll(b.rows(name, modelBytes(model), type, t, spec));
                             }
                         }
                     }

@@ -23,7 +23,7 @@ import java.util.Random;
  * generates {@code n}), with and without speculative decoding: {@code tgN greedy} and
  * {@code tgN spec=ngram} (with {@code np=P} for P sequences in a {@link BatchScheduler}). Tokens/s
  * count the tokens after the first over the decode time (for P sequences: their sum over the
- * longest decode time). One warm-up run, then {@code r} runs. Random-weight models fall into
+ * longest decode time). One warm-up run each, then {@code r} runs of each, alternating. Random-weight models fall into
  * repeating loops under greedy decoding, where prompt lookup is accepted often: the rows show
  * what verification costs and gains, not the acceptance on real text.
  */
@@ -56,40 +56,52 @@ final class SpeculativeBench {
         }
     }
 
-    /** Measures greedy generation with {@code spec} (null: without speculation) and returns its row. */
-    BenchCommand.Row row(String name, long bytes, String type, int threads, SpeculationParams spec) {
-        String label = "tg" + n + (np > 1 ? " np=" + np : "") + (spec == null ? " greedy" : " spec=" + spec.mode().flagName());
-        err.printf(Locale.ROOT, "argon: %s, %d threads ...%n", label, threads);
+    /**
+     * Measures greedy generation without and with {@code spec}, alternating run by run (so a
+     * change in the machine's load hits both alike), and returns the two rows.
+     */
+    List<BenchCommand.Row> rows(String name, long bytes, String type, int threads, SpeculationParams spec) {
+        String label = "tg" + n + (np > 1 ? " np=" + np : "");
+        err.printf(Locale.ROOT, "argon: %s greedy and spec=%s, alternating, %d threads ...%n", label, spec.mode().flagName(), threads);
         SamplingParams greedy = SamplingParams.greedy();
         greedy = greedy.withLogitBias(RunOptions.endOfGenerationBan(model.tokenizer(), greedy));
-        GenerationRequest req = new GenerationRequest(PromptText.plain(""), n, greedy, List.of(), false, -1).withSpeculation(spec);
+        GenerationRequest plain = new GenerationRequest(PromptText.plain(""), n, greedy, List.of(), false, -1);
+        GenerationRequest speculative = plain.withSpeculation(spec);
         int ctx = PROMPT_TOKENS + n + 2;
-        double[] tps = new double[repetitions];
-        long[] stats = new long[3];
+        double[] tpsPlain = new double[repetitions];
+        double[] tpsSpec = new double[repetitions];
+        long[] stats;
         if (np == 1) {
             Generator g = new Generator(model, kvType);
-            once(g, req, ctx);
+            Generator gs = new Generator(model, kvType);
+            once(g, plain, ctx);
+            once(gs, speculative, ctx);
             for (int r = 0; r < repetitions; r++) {
-                tps[r] = once(g, req, ctx);
+                tpsPlain[r] = once(g, plain, ctx);
+                tpsSpec[r] = once(gs, speculative, ctx);
             }
-            var s = g.speculationStats();
+            var s = gs.speculationStats();
             stats = new long[] {s.proposed(), s.accepted(), s.verifyPasses()};
         } else {
             try (BatchScheduler sched = new BatchScheduler(model, new BatchScheduler.Options(np, ctx, kvType, 0, np * PROMPT_TOKENS, false))) {
-                batched(sched, req);
+                batched(sched, plain);
+                batched(sched, speculative);
                 for (int r = 0; r < repetitions; r++) {
-                    tps[r] = batched(sched, req);
+                    tpsPlain[r] = batched(sched, plain);
+                    tpsSpec[r] = batched(sched, speculative);
                 }
                 var s = sched.stats();
                 stats = new long[] {s.draftTokens(), s.acceptedDraftTokens(), s.verifyPasses()};
             }
         }
-        if (spec != null) {
-            err.printf(Locale.ROOT, "argon: %s: %d draft tokens, %.1f %% accepted, %.2f tokens per verify pass%n", label, stats[0],
-                    stats[0] == 0 ? 0 : 100.0 * stats[1] / stats[0], stats[2] == 0 ? 0 : 1 + stats[1] / (double) stats[2]);
-        }
-        return new BenchCommand.Row(name, bytes, model.parameterCount(), type, threads, np, label, BenchCommand.mean(tps),
-                BenchCommand.sd(tps), null, null);
+        err.printf(Locale.ROOT, "argon: %s spec=%s: %d draft tokens, %.1f %% accepted, %.2f tokens per verify pass%n", label,
+                spec.mode().flagName(), stats[0], stats[0] == 0 ? 0 : 100.0 * stats[1] / stats[0],
+                stats[2] == 0 ? 0 : 1 + stats[1] / (double) stats[2]);
+        return List.of(
+                new BenchCommand.Row(name, bytes, model.parameterCount(), type, threads, np, label + " greedy",
+                        BenchCommand.mean(tpsPlain), BenchCommand.sd(tpsPlain), null, null),
+                new BenchCommand.Row(name, bytes, model.parameterCount(), type, threads, np, label + " spec=" + spec.mode().flagName(),
+                        BenchCommand.mean(tpsSpec), BenchCommand.sd(tpsSpec), null, null));
     }
 
     private double once(Generator g, GenerationRequest req, int ctx) {
