@@ -98,6 +98,7 @@ final class ChatCommand implements Runnable {
         run.validate(new GenerationRequest("", nPredict, sampling, List.of(), true, true));
         TokenConstraint.Factory constraint = structured.constraint();
         dev.argon.generate.SpeculationParams spec = speculation.params();
+        SpeculationOptions.checkPolicy(spec, run.contextPolicy);
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();

@@ -107,6 +107,7 @@ final class GenerateCommand implements Runnable {
         request = request.withGuidance(new Guidance(cfgScale,
                 new PromptText(cfgNegativePrompt == null ? "" : cfgNegativePrompt, parseSpecial, null)));
         request = request.withSpeculation(speculation.params());
+        SpeculationOptions.checkPolicy(request.speculation(), run.contextPolicy);
         run.validate(request);
         if (request.speculation().active() && (request.guided() || !rewardModels.isEmpty() || !banStrings.isEmpty())) {
             throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model or"

@@ -137,6 +137,7 @@ final class ServeCommand implements Callable<Integer> {
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
         var spec = speculation.params();
+        SpeculationOptions.checkPolicy(spec, run.contextPolicy);
         for (String a : aliases) {
             if (a.isBlank()) {
                 throw new ArgonException("--alias is empty; expected a model name");
@@ -218,10 +219,6 @@ final class ServeCommand implements Callable<Integer> {
             }
             BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
                     opts.contextPolicy.policy(model.tokenizer(), ctx));
-            if (spec.active() && opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
-                throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink or"
-                        + " --kv-heavy");
-            }
             if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
                 draftModel = Models.load(speculation.draftModel, opts.modelOptions());
                 engine.withSpeculation(spec, dev.argon.generate.DraftModelProposer.factory(model, draftModel, ctx, precision,

@@ -11,29 +11,30 @@ import java.util.Locale;
 
 /**
  * Speculative decoding flags, with llama.cpp's names where it has them ({@code -md/--model-draft},
- * {@code --draft-max}, {@code --draft-min}, {@code --draft-p-min}) and Argon's for the rest
+ * {@code --draft-max}, {@code --draft-min}, {@code --draft-p-min}, and its newer {@code --spec-type},
+ * {@code --spec-draft-n-max}, {@code --spec-draft-n-min}, {@code --spec-draft-p-min}) and Argon's for the rest
  * ({@code --spec}, {@code --spec-ngram-min/max}, {@code --spec-disable-batch-size}, after vLLM's
  * {@code speculative_disable_by_batch_size}).
  */
 final class SpeculationOptions {
-    @Option(names = "--spec", paramLabel = "TYPE",
+    @Option(names = {"--spec", "--spec-type"}, paramLabel = "TYPE",
             description = "Speculative decoding: none, ngram (prompt lookup: drafts copied from earlier text) or draft (-md);"
                     + " the output is the same, only the speed changes (default: none, or draft with -md).")
     String type;
 
-    @Option(names = {"-md", "--model-draft"}, paramLabel = "FILE",
+    @Option(names = {"-md", "--model-draft", "--spec-draft-model"}, paramLabel = "FILE",
             description = "Draft model for speculative decoding (a smaller model over the same vocabulary).")
     Path draftModel;
 
-    @Option(names = "--draft-max", paramLabel = "N", defaultValue = "16",
+    @Option(names = {"--draft-max", "--spec-draft-n-max"}, paramLabel = "N", defaultValue = "16",
             description = "Most draft tokens verified per pass; the length adapts to the acceptance below it (default: ${DEFAULT-VALUE}).")
     int draftMax;
 
-    @Option(names = "--draft-min", paramLabel = "N", defaultValue = "0",
+    @Option(names = {"--draft-min", "--spec-draft-n-min"}, paramLabel = "N", defaultValue = "0",
             description = "Shorter drafts are not verified (default: ${DEFAULT-VALUE}).")
     int draftMin;
 
-    @Option(names = "--draft-p-min", paramLabel = "P", defaultValue = "0.75",
+    @Option(names = {"--draft-p-min", "--spec-draft-p-min"}, paramLabel = "P", defaultValue = "0.75",
             description = "A draft model stops drafting when its most likely token's probability is below P (default: ${DEFAULT-VALUE}).")
     float draftPMin;
 
@@ -66,6 +67,16 @@ final class SpeculationOptions {
         SpeculationParams p = new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, draftPMin, disableBatchSize);
         p.validate();
         return p;
+    }
+
+    /**
+     * @throws ArgonException if speculation is asked for together with an evicting KV cache policy
+     */
+    static void checkPolicy(SpeculationParams p, ContextPolicyOptions policy) {
+        if (p.active() && policy.evicts()) {
+            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink or"
+                    + " --kv-heavy (evicting tokens would move the rows a draft is verified at)");
+        }
     }
 
     /** Prints the speculation line of a run's report (nothing when no draft was verified). */

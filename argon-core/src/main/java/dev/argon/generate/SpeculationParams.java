@@ -42,13 +42,19 @@ public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngram
         }
 
         /**
+         * Parses a mode name; llama.cpp's {@code ngram-simple} and {@code draft-simple} are accepted too.
+         *
          * @throws ArgonException naming {@code field} and the accepted values if {@code value} is none of them
          */
         public static Mode parse(String value, String field) {
+            String v = value.trim().toLowerCase(Locale.ROOT);
             for (Mode m : values()) {
-                if (m.flagName().equalsIgnoreCase(value.trim())) {
+                if (m.flagName().equals(v)) {
                     return m;
                 }
+            }
+            if (v.equals("ngram-simple") || v.equals("draft-simple")) { // llama.cpp's --spec-type names of the same methods
+                return v.startsWith("ngram") ? NGRAM : DRAFT;
             }
             throw new ArgonException(field + " is '" + value + "'; expected none, ngram or draft");
         }
