@@ -195,6 +195,20 @@ class SpeculativeDecodingTest {
     }
 
     @Test
+    void aGrammarConstrainedSequenceSpeculatesToo() {
+        // drafts that break the grammar are rejected by the masked sampler like any other mismatch
+        String gbnf = "root ::= (\" Sue and Ben\" [a-z ]* \".\")+";
+        GenerationRequest req = GenerationRequest.of(PROMPTS.get(2) + " Sue and Ben", 50, SamplingParams.greedy())
+                .withConstraint(dev.argon.grammar.GrammarConstraint.factory(dev.argon.grammar.Grammar.parse(gbnf)));
+        Generator g = new Generator(stories, KvCache.Precision.F16);
+        GenerationResult a = generate(g, req);
+        GenerationResult b = generate(g, req.withSpeculation(SpeculationParams.ngram().withDraft(0, 8)));
+        assertThat(a.generatedTokens().length).as(a.text()).isGreaterThan(10);
+        assertThat(b.generatedTokens()).containsExactly(a.generatedTokens());
+        assertThat(g.speculationStats().verifyPasses()).isPositive();
+    }
+
+    @Test
     void anEvictingCacheIsRefused() {
         Generator g = new Generator(stories, KvCache.Precision.F16, ContextPolicy.shift(4));
         GenerationRequest req = GenerationRequest.of(PROMPTS.get(2), 10, SamplingParams.greedy())
