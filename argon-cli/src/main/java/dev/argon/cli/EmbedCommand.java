@@ -15,7 +15,8 @@ import java.util.List;
 
 /** {@code argon embed}: the normalized embedding of each text, one JSON array per line. */
 @Command(name = "embed", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = {"Embed texts: the model's final hidden states pooled (--pooling) and L2-normalized, one JSON array per text and line."})
+        description = {"Embed texts: the model's final hidden states pooled (--pooling) and L2-normalized, one JSON array per text and line.",
+                "Works with decoders and BERT encoders (general.architecture bert: MiniLM, bge, e5)."})
 final class EmbedCommand implements Runnable {
     @ParentCommand
     Main parent;
@@ -26,8 +27,9 @@ final class EmbedCommand implements Runnable {
     @Parameters(paramLabel = "TEXT", arity = "1..*", description = "The texts to embed.")
     List<String> texts;
 
-    @Option(names = "--pooling", paramLabel = "TYPE", defaultValue = "mean",
-            description = "mean (all tokens), cls (the first) or last (the last token), as llama.cpp's --pooling (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--pooling", paramLabel = "TYPE",
+            description = "mean (all tokens), cls (the first) or last (the last token), as llama.cpp's --pooling"
+                    + " (default: the model's bert.pooling_type for an encoder, mean for a decoder).")
     String pooling;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
@@ -35,7 +37,7 @@ final class EmbedCommand implements Runnable {
 
     @Override
     public void run() {
-        Embedder.Pooling p = Embedder.Pooling.parse(pooling);
+        Embedder.Pooling p = pooling == null ? null : Embedder.Pooling.parse(pooling);
         PrintStream out = parent.streams().out();
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         try (LanguageModel model = Models.load(modelOption.resolve(), new ModelOptions(nThreads, true))) {

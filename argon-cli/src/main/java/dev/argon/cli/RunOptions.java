@@ -115,6 +115,10 @@ final class RunOptions {
      * values) and the total for {@code sequences} caches of {@code ctx} tokens.
      */
     void printKvCache(LanguageModel model, int ctx, int sequences, PrintStream err) {
+        if (model instanceof dev.argon.model.TextEncoder) {
+            err.println("argon: " + model.config().architecture() + " is a text encoder: embeddings only (no KV cache, no generation)");
+            return;
+        }
         var c = model.config();
         KvCache.Precision type = cachePrecision();
         long perToken = KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), type, type);

@@ -26,17 +26,21 @@ import java.util.Locale;
  */
 @Command(name = "synth", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Write a GGUF model with random weights at a real model's shape, for benchmarks and tests.",
-                "Named shapes: tiny, smollm2-135m, llama-3.2-1b; any of --layers ... --context changes one (the result is 'custom'),"
+                "Named shapes: tiny, smollm2-135m, llama-3.2-1b (decoders), all-minilm-l6-v2, bge-small-en-v1.5 (with --arch bert); any of --layers ... --context changes one (the result is 'custom'),"
                         + " or, without --shape, they give a custom shape (--layers, --dim, --ff, --heads, --vocab required)."})
 final class SynthCommand implements Runnable {
     @ParentCommand
     Main parent;
 
     @Option(names = "--arch", paramLabel = "ARCH", defaultValue = "llama",
-            description = "Architecture: llama, mistral (llama with a sliding window), qwen2, qwen3, phi3, gemma2, gemma3, gpt2 (default: ${DEFAULT-VALUE}).")
+            description = "Architecture: llama, mistral (llama with a sliding window), qwen2, qwen3, phi3, gemma2, gemma3, gpt2, bert (an embedding encoder) (default: ${DEFAULT-VALUE}).")
     String archName;
 
-    @Option(names = "--shape", paramLabel = "NAME", description = "Named shape: tiny, smollm2-135m, llama-3.2-1b.")
+    @Option(names = "--pooling", paramLabel = "TYPE",
+            description = "bert only: bert.pooling_type, mean or cls (default: cls for bge-small-en-v1.5, else mean).")
+    String pooling;
+
+    @Option(names = "--shape", paramLabel = "NAME", description = "Named shape: tiny, smollm2-135m, llama-3.2-1b, all-minilm-l6-v2, bge-small-en-v1.5.")
     String shapeName;
 
     @Option(names = "--layers", paramLabel = "N", description = "Transformer blocks.")
@@ -195,6 +199,11 @@ final class SynthCommand implements Runnable {
                 throw new ArgonException("--sliding-window is " + slidingWindow + "; expected 0 (none) or a positive number");
             }
             o = o.withSlidingWindow(slidingWindow);
+        }
+        if (pooling != null) {
+            o = o.withPooling(pooling);
+        } else if (o.arch().encoder() && ModelShape.BGE_SMALL_EN_V1_5.name().equalsIgnoreCase(shapeName)) {
+            o = o.withPooling("cls"); // as the real model's sentence-transformers config
         }
         return o.withRopeScaling(ropeScaling, ropeFactor).withRopeFreqs(ropeFreqs);
     }

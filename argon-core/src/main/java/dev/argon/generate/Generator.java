@@ -26,7 +26,10 @@ public final class Generator {
     private final DraftProposer.Factory draftModel;
     private final SpeculationStats speculation;
 
-    /** A generator with an exact (F32) KV cache. */
+    /**
+     * A generator with an exact (F32) KV cache. Every constructor throws an {@link dev.argon.ArgonException}
+     * for a {@link dev.argon.model.TextEncoder} (BERT), which predicts no next tokens.
+     */
     public Generator(LanguageModel model) {
         this(model, KvCache.Precision.F32);
     }
@@ -47,6 +50,9 @@ public final class Generator {
 
     private Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy, RewardGuidance rewards,
                       BannedStrings banned, DraftProposer.Factory draftModel, SpeculationStats speculation) {
+        if (model instanceof dev.argon.model.TextEncoder) {
+            throw new dev.argon.ArgonException(dev.argon.model.TextEncoder.cannotGenerate(model.config().architecture()));
+        }
         this.model = model;
         this.cachePrecision = cachePrecision;
         this.policy = policy;

@@ -29,7 +29,21 @@ public final class Models {
             "phi3", Phi3Model::load,
             "gemma2", Gemma2Model::load,
             "gemma3", Gemma3Model::load,
-            "gpt2", Gpt2Model::load));
+            "gpt2", Gpt2Model::load,
+            "bert", BertModel::load));
+
+    /**
+     * BERT-family encoders llama.cpp runs but Argon does not, and how each differs from {@code bert}
+     * ({@code src/models/*.cpp} of llama.cpp), so that such a file is refused saying why.
+     */
+    private static final Map<String, String> UNSUPPORTED_ENCODERS = Map.of(
+            "nomic-bert", "rotary positions instead of learned ones, a fused attn_qkv and a SwiGLU feed-forward",
+            "nomic-bert-moe", "rotary positions and mixture-of-experts feed-forward layers",
+            "jina-bert-v2", "ALiBi attention biases instead of position embeddings and a gated (GEGLU) feed-forward",
+            "jina-bert-v3", "rotary positions (an XLM-RoBERTa with LoRA task adapters)",
+            "modern-bert", "rotary positions, pre-norm blocks, GeGLU and alternating local/global attention",
+            "neo-bert", "rotary positions, RMSNorm pre-norm blocks and SwiGLU",
+            "eurobert", "a Llama-style decoder stack used bidirectionally (rotary positions, RMSNorm, SwiGLU)");
 
     private Models() {
     }
@@ -74,6 +88,10 @@ public final class Models {
             }
             String arch = file.getString("general.architecture");
             Factory factory = ARCHITECTURES.get(arch);
+            if (factory == null && UNSUPPORTED_ENCODERS.containsKey(arch)) {
+                throw new ArgonException(path + ": architecture '" + arch + "' is a BERT variant that Argon does not run: it has "
+                        + UNSUPPORTED_ENCODERS.get(arch) + "; the supported encoder is 'bert' (BERT, MiniLM, bge, e5)");
+            }
             if (factory == null) {
                 throw new ArgonException(path + ": architecture '" + arch + "' is not supported (supported: " + supportedArchitectures() + ")");
             }

@@ -64,10 +64,15 @@ public final class AttentionReranker {
     /**
      * @param cache KV cache type of the passes
      * @param batchSize positions per forward pass (does not change the scores)
+     * @throws ArgonException if the batch size is below 1 or the model is a text encoder (BERT)
      */
     public AttentionReranker(LanguageModel model, KvCache.Precision cache, int batchSize) {
         if (batchSize < 1) {
             throw new ArgonException("batch size is " + batchSize + "; expected at least 1");
+        }
+        if (model instanceof dev.argon.model.TextEncoder) {
+            throw new ArgonException("re-ranking reads a decoder's causal attention; this model (" + model.config().architecture()
+                    + ") is a text encoder for embeddings");
         }
         this.model = model;
         this.cache = cache;

@@ -51,10 +51,21 @@ public record ModelShape(String name, int nLayers, int dim, int ffDim, int nHead
     public static final ModelShape LLAMA_3_2_1B = new ModelShape("llama-3.2-1b", 16, 2048, 8192, 32, 8, 32000, 131072,
             500000f, 1e-5f, true);
 
+    /**
+     * sentence-transformers/all-MiniLM-L6-v2, a BERT encoder (use with {@code --arch bert}): 6 layers,
+     * 384 wide, 12 heads, FFN 1536, WordPiece vocabulary 30522, 512 positions, LayerNorm epsilon 1e-12.
+     */
+    public static final ModelShape ALL_MINILM_L6_V2 = new ModelShape("all-minilm-l6-v2", 6, 384, 1536, 12, 12, 30522, 512,
+            10000f, 1e-12f, false);
+
+    /** BAAI/bge-small-en-v1.5, a BERT encoder: all-MiniLM-L6-v2's widths with 12 layers (CLS pooling). */
+    public static final ModelShape BGE_SMALL_EN_V1_5 = new ModelShape("bge-small-en-v1.5", 12, 384, 1536, 12, 12, 30522, 512,
+            10000f, 1e-12f, false);
+
     private static final Map<String, ModelShape> NAMED = new LinkedHashMap<>();
 
     static {
-        for (ModelShape s : new ModelShape[]{TINY, SMOLLM2_135M, LLAMA_3_2_1B}) {
+        for (ModelShape s : new ModelShape[]{TINY, SMOLLM2_135M, LLAMA_3_2_1B, ALL_MINILM_L6_V2, BGE_SMALL_EN_V1_5}) {
             NAMED.put(s.name(), s);
         }
     }

@@ -124,6 +124,10 @@ public final class ModelSynthesizer {
         if (options.arch() == SynthArch.GPT2 && shape.vocab() < SyntheticBpeVocabulary.MIN_SIZE) {
             throw new ArgonException("vocabulary size (--vocab) is " + shape.vocab() + "; at least " + SyntheticBpeVocabulary.MIN_SIZE + " needed");
         }
+        if (options.arch().encoder() && (shape.nKvHeads() != shape.nHeads() || shape.qDim() != shape.dim())) {
+            throw new ArgonException("bert has no grouped-query attention and heads x head size must equal --dim: got --heads "
+                    + shape.nHeads() + ", --kv-heads " + shape.nKvHeads() + ", head size " + shape.headDim() + ", dim " + shape.dim());
+        }
         if (!type.mixed() && type.quantized()) {
             int bs = type.baseType().blockSize();
             if (shape.dim() % bs != 0 || shape.ffDim() % bs != 0 || shape.qDim() % bs != 0) {
@@ -154,6 +158,11 @@ public final class ModelSynthesizer {
             @Override
             public void vector(String name, int n, float mean, float std) {
                 list.add(new TensorSpec(name, new long[]{n}, GgmlType.F32, GgmlType.F32, std, mean));
+            }
+
+            @Override
+            public void f32Matrix(String name, int rowLength, int rows, float std) {
+                list.add(new TensorSpec(name, new long[]{rowLength, rows}, GgmlType.F32, GgmlType.F32, std, 0f));
             }
         });
         return List.copyOf(list);
@@ -233,6 +242,8 @@ public final class ModelSynthesizer {
         arch.putHyperParameters(w, shape, options);
         if (arch == SynthArch.GPT2) {
             SyntheticBpeVocabulary.of(shape.vocab()).putMetadata(w);
+        } else if (arch == SynthArch.BERT) {
+            SyntheticWordPieceVocabulary.of(shape.vocab()).putMetadata(w);
         } else {
             SyntheticVocabulary.of(shape.vocab()).putMetadata(w);
         }

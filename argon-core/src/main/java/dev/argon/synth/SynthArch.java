@@ -30,7 +30,12 @@ public enum SynthArch {
     /** Gemma 3: Gemma 2 with Q/K norms instead of attention soft-capping, 5 local layers to 1 global. */
     GEMMA3("gemma3", "gemma3", 512),
     /** GPT-2: position embeddings, LayerNorm and biases everywhere, fused QKV, GELU MLP, byte-level BPE vocabulary. */
-    GPT2("gpt2", "gpt2", 0);
+    GPT2("gpt2", "gpt2", 0),
+    /**
+     * BERT encoder (embedding models: all-MiniLM, bge, e5): learned positions, two token types,
+     * post-LayerNorm blocks with biases everywhere, GELU MLP, WordPiece vocabulary, no output head.
+     */
+    BERT("bert", "bert", 0);
 
     /** Receives the planned tensors in file order. */
     interface Planner {
@@ -39,6 +44,9 @@ public enum SynthArch {
 
         /** An F32 vector of {@code n} values, normal around {@code mean} with standard deviation {@code std}. */
         void vector(String name, int n, float mean, float std);
+
+        /** A matrix kept in F32 whatever the file type (llama.cpp never quantizes {@code position_embd}, {@code token_types}). */
+        void f32Matrix(String name, int rowLength, int rows, float std);
     }
 
     private final String cliName;
@@ -71,6 +79,11 @@ public enum SynthArch {
         return this == LLAMA || defaultSlidingWindow > 0;
     }
 
+    /** @return whether the architecture is a bidirectional encoder (embeddings, no next-token head) */
+    public boolean encoder() {
+        return this == BERT;
+    }
+
     /** @return whether the output projection is always the token embedding (llama.cpp's gemma2 reads no output.weight) */
     public boolean alwaysTied() {
         return this == GEMMA2;
@@ -101,6 +114,10 @@ public enum SynthArch {
 
     /** Plans the tensors of a model of shape {@code s}, in llama.cpp's order of loading. */
     void plan(ModelShape s, SynthOptions o, boolean tied, Planner p) {
+        if (this == BERT) {
+            planBert(s, o, p);
+            return;
+        }
         int d = s.dim();
         int q = s.qDim();
         int kv = s.kvDim();
@@ -173,6 +190,38 @@ public enum SynthArch {
         }
     }
 
+    /** BERT's tensors in the order llama.cpp's converter writes a Hugging Face BertModel. */
+    private static void planBert(ModelShape s, SynthOptions o, Planner p) {
+        int d = s.dim();
+        int ff = s.ffDim();
+        float w = o.weightStd();
+        float ns = o.normStd();
+        p.matrix("token_embd.weight", Role.TOKEN_EMBD, 0, d, s.vocab(), w);
+        p.f32Matrix("position_embd.weight", d, s.contextLength(), w);
+        p.f32Matrix("token_types.weight", d, BERT_TOKEN_TYPES, w);
+        norm(p, "token_embd_norm", d, ns, true);
+        for (int l = 0; l < s.nLayers(); l++) {
+            String b = "blk." + l + ".";
+            p.matrix(b + "attn_q.weight", Role.ATTN_Q, l, d, s.qDim(), w);
+            p.vector(b + "attn_q.bias", s.qDim(), 0f, ns);
+            p.matrix(b + "attn_k.weight", Role.ATTN_K, l, d, s.kvDim(), w);
+            p.vector(b + "attn_k.bias", s.kvDim(), 0f, ns);
+            p.matrix(b + "attn_v.weight", Role.ATTN_V, l, d, s.kvDim(), w);
+            p.vector(b + "attn_v.bias", s.kvDim(), 0f, ns);
+            p.matrix(b + "attn_output.weight", Role.ATTN_OUTPUT, l, s.qDim(), d, w);
+            p.vector(b + "attn_output.bias", d, 0f, ns);
+            norm(p, b + "attn_output_norm", d, ns, true);
+            p.matrix(b + "ffn_up.weight", Role.FFN_UP, l, d, ff, w);
+            p.vector(b + "ffn_up.bias", ff, 0f, ns);
+            p.matrix(b + "ffn_down.weight", Role.FFN_DOWN, l, ff, d, w);
+            p.vector(b + "ffn_down.bias", d, 0f, ns);
+            norm(p, b + "layer_output_norm", d, ns, true);
+        }
+    }
+
+    /** Rows of BERT's {@code token_types.weight} (Hugging Face's {@code type_vocab_size}). */
+    static final int BERT_TOKEN_TYPES = 2;
+
     private static void norm(Planner p, String name, int n, float std, boolean bias) {
         p.vector(name + ".weight", n, 1f, std);
         if (bias) {
@@ -188,17 +237,26 @@ public enum SynthArch {
         w.putUInt32(a + "embedding_length", s.dim());
         w.putUInt32(a + "block_count", s.nLayers());
         w.putUInt32(a + "feed_forward_length", s.ffDim());
-        if (this != GPT2) {
+        if (this != GPT2 && this != BERT) {
             w.putUInt32(a + "rope.dimension_count", s.headDim());
         }
         w.putUInt32(a + "attention.head_count", s.nHeads());
-        w.putUInt32(a + "attention.head_count_kv", s.nKvHeads());
+        if (this != BERT) { // llama.cpp's converter writes no head_count_kv for BERT (the loader defaults it to head_count)
+            w.putUInt32(a + "attention.head_count_kv", s.nKvHeads());
+        }
         if (s.headSize() > 0 || this == GEMMA2 || this == GEMMA3) {
             w.putUInt32(a + "attention.key_length", s.headDim());
             w.putUInt32(a + "attention.value_length", s.headDim());
         }
         if (this == GPT2) {
             w.putFloat32(a + "attention.layer_norm_epsilon", s.rmsEps());
+            return;
+        }
+        if (this == BERT) {
+            w.putFloat32(a + "attention.layer_norm_epsilon", s.rmsEps());
+            w.putBool(a + "attention.causal", false);
+            w.putUInt32(a + "pooling_type", o.pooling().equals("cls") ? 2 : 1);
+            w.putUInt32("tokenizer.ggml.token_type_count", BERT_TOKEN_TYPES);
             return;
         }
         w.putFloat32(a + "rope.freq_base", s.ropeTheta());

@@ -24,9 +24,10 @@ import java.util.Locale;
  *     {@code rope.scaling.attn_factor}, as the converter writes Phi-3 128k)
  * @param ropeFactor {@code rope.scaling.factor}: context length over the original one
  * @param ropeFreqs whether to write a {@code rope_freqs.weight} tensor of frequency factors (Llama 3.1 style; llama/mistral only)
+ * @param pooling {@code bert.pooling_type} of a bert file: {@code mean} (all-MiniLM, e5) or {@code cls} (bge)
  */
 public record SynthOptions(SynthArch arch, float weightStd, float outputStd, float normStd, int slidingWindow,
-                           String ropeScaling, float ropeFactor, boolean ropeFreqs) {
+                           String ropeScaling, float ropeFactor, boolean ropeFreqs, String pooling) {
 
     /** @return llama, {@link ModelSynthesizer#WEIGHT_STD} everywhere, norms 1, no extras (the original {@code argon synth}) */
     public static SynthOptions defaults() {
@@ -35,27 +36,33 @@ public record SynthOptions(SynthArch arch, float weightStd, float outputStd, flo
 
     /** @return the defaults for another architecture */
     public static SynthOptions of(SynthArch arch) {
-        return new SynthOptions(arch, ModelSynthesizer.WEIGHT_STD, ModelSynthesizer.WEIGHT_STD, 0f, -1, "none", 1f, false);
+        return new SynthOptions(arch, ModelSynthesizer.WEIGHT_STD, ModelSynthesizer.WEIGHT_STD, 0f, -1, "none", 1f, false, "mean");
     }
 
     /** @return these options with other standard deviations */
     public SynthOptions withStd(float weights, float output, float norms) {
-        return new SynthOptions(arch, weights, output, norms, slidingWindow, ropeScaling, ropeFactor, ropeFreqs);
+        return new SynthOptions(arch, weights, output, norms, slidingWindow, ropeScaling, ropeFactor, ropeFreqs, pooling);
     }
 
     /** @return these options with a sliding window (-1: the architecture's default, 0: none) */
     public SynthOptions withSlidingWindow(int window) {
-        return new SynthOptions(arch, weightStd, outputStd, normStd, window, ropeScaling, ropeFactor, ropeFreqs);
+        return new SynthOptions(arch, weightStd, outputStd, normStd, window, ropeScaling, ropeFactor, ropeFreqs, pooling);
     }
 
     /** @return these options with RoPE scaling {@code type} ({@code none}, {@code linear}, {@code yarn}, {@code longrope}) by {@code factor} */
     public SynthOptions withRopeScaling(String type, float factor) {
-        return new SynthOptions(arch, weightStd, outputStd, normStd, slidingWindow, type.toLowerCase(Locale.ROOT), factor, ropeFreqs);
+        return new SynthOptions(arch, weightStd, outputStd, normStd, slidingWindow, type.toLowerCase(Locale.ROOT), factor, ropeFreqs, pooling);
     }
 
     /** @return these options with or without a {@code rope_freqs.weight} tensor */
     public SynthOptions withRopeFreqs(boolean on) {
-        return new SynthOptions(arch, weightStd, outputStd, normStd, slidingWindow, ropeScaling, ropeFactor, on);
+        return new SynthOptions(arch, weightStd, outputStd, normStd, slidingWindow, ropeScaling, ropeFactor, on, pooling);
+    }
+
+    /** @return these options with another {@code bert.pooling_type}: {@code mean} or {@code cls} */
+    public SynthOptions withPooling(String p) {
+        return new SynthOptions(arch, weightStd, outputStd, normStd, slidingWindow, ropeScaling, ropeFactor, ropeFreqs,
+                p.toLowerCase(Locale.ROOT));
     }
 
     /** @return the sliding window written to the metadata, or 0 for none */
@@ -89,6 +96,15 @@ public record SynthOptions(SynthArch arch, float weightStd, float outputStd, flo
         }
         if (arch == SynthArch.GPT2 && !ropeScaling.equals("none")) {
             throw new ArgonException("gpt2 has no RoPE, so --rope-scaling does not apply");
+        }
+        if (!pooling.equals("mean") && !pooling.equals("cls")) {
+            throw new ArgonException("unknown --pooling '" + pooling + "'; valid: mean, cls");
+        }
+        if (!pooling.equals("mean") && !arch.encoder()) {
+            throw new ArgonException("--pooling applies to bert, not " + arch.cliName());
+        }
+        if (arch.encoder() && (!ropeScaling.equals("none") || ropeFreqs)) {
+            throw new ArgonException("bert has learned positions, no RoPE, so --rope-scaling and --rope-freqs do not apply");
         }
         if (slidingWindow > 0 && !arch.hasSlidingWindow()) {
             throw new ArgonException("--sliding-window applies to " + SynthArch.slidingWindowNames() + ", not " + arch.cliName());

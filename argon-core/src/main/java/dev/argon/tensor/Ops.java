@@ -281,6 +281,16 @@ public final class Ops {
         }
         int xo = gemmRows * cols;
         int oo = gemmRows * rows;
+        int group = q8 ? w.q8RowGroup(cols, pool) : 1;
+        if (group > 1) {
+            // threads split at whole groups: a row's kernel, and so its bits, never depends on the split
+            pool.parallelFor((rows + group - 1) / group, (long) rows * cols * tokens, (gs, ge) -> {
+                int start = gs * group;
+                int end = Math.min(rows, ge * group);
+                w.dotQ8Rows((long) start * cols, end - start, xq, xo, cols, tokens, cols, out, oo + start, rows);
+            });
+            return;
+        }
         pool.parallelFor(rows, (long) rows * cols * tokens, (start, end) -> {
             if (q8) {
                 w.dotQ8Rows((long) start * cols, end - start, xq, xo, cols, tokens, cols, out, oo + start, rows);

@@ -2,6 +2,7 @@ package dev.argon.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -140,10 +141,224 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
+        if (GROUPED) {
+            return dotQ8Chain(offset, x, xOffset, n);
+        }
         if (Simd.NARROW_INT16) {
             return dotQ8Narrow(offset, x, xOffset, n);
         }
         return dotQ8Floats(offset, x, xOffset, n);
+    }
+
+    // ---- Row groups: the decode kernel of 4- and 8-lane machines (128-bit NEON/SSE, AVX2) ----
+
+    /** Whether decode runs on row groups ({@link RowGroups}, built once per tensor on first use). */
+    static final boolean GROUPED = RowGroups.ENABLED;
+    /** Rows per group: one float lane per row. */
+    private static final int G = RowGroups.G;
+    private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
+
+    private volatile RowGroups groups;
+
+    @Override
+    public int q8RowGroup(int cols, ThreadPool pool) {
+        if (!GROUPED || cols % QK != 0 || cols <= 0) {
+            return 1;
+        }
+        RowGroups g = groups;
+        if (g == null) {
+            g = buildGroups(cols, pool);
+        }
+        return g.n() == cols ? G : 1;
+    }
+
+    private synchronized RowGroups buildGroups(int cols, ThreadPool pool) {
+        RowGroups g = groups;
+        if (g != null) {
+            return g;
+        }
+        int nb = cols / QK;
+        RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), false);
+        if (made == null) {
+            groups = RowGroups.NONE; // too large for Java arrays: the one-row kernels
+            return RowGroups.NONE;
+        }
+        pool.parallelFor(made.groups(), (long) made.groups() * nb * G * QK, (start, end) -> {
+            byte[] src = new byte[16];
+            int[] nib = new int[QK];
+            for (int grp = start; grp < end; grp++) {
+                for (int r = 0; r < G; r++) {
+                    long row = (long) grp * G + r;
+                    for (int b = 0; b < nb; b++) {
+                        long bo = (row * nb + b) * BYTES;
+                        made.scales()[made.factor(grp, b, r)] = Le.f16(data, bo);
+                        MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2, src, 0, 16);
+                        for (int e = 0; e < QK; e++) {
+                            nib[e] = nibble(src, e);
+                        }
+                        made.put(grp, b, r, nib);
+                    }
+                }
+            }
+        });
+        groups = made;
+        return made;
+    }
+
+    /** Element {@code e} (0..31) of a block's 16 nibble bytes, unsigned. */
+    private static int nibble(byte[] qs, int e) {
+        return e < 16 ? qs[e] & 0xF : (qs[e - 16] >> 4) & 0xF;
+    }
+
+    @Override
+    protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                 float[] out, int outOffset, int outStride) {
+        RowGroups gs = groups;
+        if (gs == null || gs.n() != n || offset % ((long) n * G) != 0) {
+            return 0;
+        }
+        int first = (int) (offset / n / G);
+        int count = Math.min(nRows / G, gs.groups() - first);
+        for (int g = first; g < first + count; g++) {
+            int oo = outOffset + (g - first) * G;
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
+            }
+            if (t < tokens) {
+                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
+            }
+        }
+        return Math.max(0, count) * G;
+    }
+
+    /**
+     * One group's {@link #G} dot products with the activations at {@code xo}, into
+     * {@code out[oo .. oo + G)}. Per block, the 16-bit lanes collect exact integer products (at
+     * most 16 * 15 * 127 = 30480 in magnitude), lane pairs add into one 32-bit lane per row, the
+     * offset {@code 8 * sum x} of ggml's {@code q - 8} is subtracted, and the exact block sum
+     * {@code s} enters the row's float accumulator as {@code fma(s, d_w * d_x, acc)}: the bits of
+     * {@link #dotQ8Chain}, which the one-row path gives.
+     */
+    private void groupDot(RowGroups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
+        int nb = gs.n() / QK;
+        byte[] nib = gs.nibbles();
+        float[] sc = gs.scales();
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        int base = g * nb * 16 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int xb = xo / QK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, xb++) {
+            ShortVector a = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                a = a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            IntVector v = a.reinterpretAsInts();
+            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * (int) xsum[xb]);
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
+        }
+        acc.intoArray(out, oo);
+    }
+
+    /**
+     * {@link #groupDot} for two tokens (activations at {@code xo} and {@code xo + xs}, results at
+     * {@code out[oo ..]} and {@code out[oo + os ..]}): each chunk of nibbles is loaded and unpacked
+     * once for both. Per token the operations are those of {@link #groupDot}: the same bits.
+     */
+    private void groupDot2(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n() / QK;
+        byte[] nib = gs.nibbles();
+        float[] sc = gs.scales();
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        int base = g * nb * 16 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int pc = (xo + xs) / 2;
+        int xb = xo / QK;
+        int xc = (xo + xs) / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, pc += 16, xb++, xc++) {
+            ShortVector a0 = ShortVector.zero(SNS);
+            ShortVector a1 = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector lo = q.and((short) 0x0F);
+                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);
+                a0 = a0.add(lo.mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+                a1 = a1.add(lo.mul(IntVector.broadcast(SNI, xp[pc + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[pc + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            FloatVector scale = FloatVector.fromArray(F, sc, sb);
+            IntVector v = a0.reinterpretAsInts();
+            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * (int) xsum[xb]);
+            acc0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xb]), acc0);
+            v = a1.reinterpretAsInts();
+            s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * (int) xsum[xc]);
+            acc1 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xc]), acc1);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+    }
+
+    /**
+     * {@link #dotQ8} where row groups are used: the exact integer sum {@code s_b} of each block
+     * (16-bit lanes as in {@link #dotQ8Narrow}, then summed across lanes), accumulated in block
+     * order as {@code acc = fma(s_b, d_w * d_x, acc)} from 0 — the same operations, and so the same
+     * bits, as one lane of {@link #groupDot}. Rows outside whole groups, and single calls, use it.
+     */
+    float dotQ8Chain(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        short[] xs = x.qs;
+        short[] o8 = x.offset8;
+        float[] xd = x.d;
+        float acc = 0f;
+        for (int i = xOffset, end = xOffset + n; i < end; i += QK, bo += BYTES) {
+            int s = 0;
+            for (int c = 0; c < 16; c += SN) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, data, bo + 2 + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector v = q.and((short) 0x0F).mul(ShortVector.fromArray(SNS, xs, i + c))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SNS, xs, i + 16 + c)))
+                        .sub(ShortVector.fromArray(SNS, o8, i / 2 + c));
+                s += ((IntVector) v.convertShape(VectorOperators.S2I, SNI, 0)).add((IntVector) v.convertShape(VectorOperators.S2I, SNI, 1))
+                        .reduceLanes(VectorOperators.ADD);
+            }
+            acc = Math.fma((float) s, Le.f16(data, bo) * xd[i / QK], acc);
+        }
+        return acc;
+    }
+
+    /** Scalar reference of {@link #dotQ8Chain}, the same bits. */
+    float dotQ8ChainScalar(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        float acc = 0f;
+        for (int i = xOffset, end = xOffset + n; i < end; i += QK, bo += BYTES) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(data, bo + 2 + j);
+                s += ((q & 0xF) - 8) * x.q[i + j] + ((q >> 4) - 8) * x.q[i + 16 + j];
+            }
+            acc = Math.fma((float) s, Le.f16(data, bo) * x.d[i / QK], acc);
+        }
+        return acc;
     }
 
     /** {@link #dotQ8} with every nibble widened to a float: the form the narrow kernel must match bit for bit. */
@@ -286,7 +501,9 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
 
     @Override
     protected boolean hasDotQ8x4() {
-        return Simd.ENABLED;
+        // with row groups, the one-row form is the block-sum chain (dotQ8Chain), which this
+        // kernel does not follow; rows outside whole groups then go token by token
+        return Simd.ENABLED && !GROUPED;
     }
 
     /**

@@ -210,6 +210,9 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         if (INT16) {
             return dotQ8Int16(offset, x, xOffset, n);
         }
+        if (GROUPED) {
+            return dotQ8Chain(offset, x, xOffset, n);
+        }
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
@@ -472,6 +475,219 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         out[oo + os] -= Simd.sumLanes(f, 40, 8);
         out[oo + 2 * os] -= Simd.sumLanes(f, 48, 8);
         out[oo + 3 * os] -= Simd.sumLanes(f, 56, 8);
+    }
+
+    // ---- Row groups: the decode kernel of 4- and 8-lane machines (128-bit NEON/SSE, AVX2) ----
+
+    /** Whether decode runs on row groups ({@link RowGroups}, built once per tensor on first use). */
+    static final boolean GROUPED = RowGroups.ENABLED;
+    private static final int G = RowGroups.G;
+    private static final VectorSpecies<Short> SNS = Simd.SNS;
+    private static final VectorSpecies<Byte> SNB = Simd.SNB;
+    private static final int SN = Simd.SN;
+    private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
+
+    private volatile RowGroups groups;
+
+    @Override
+    public int q8RowGroup(int cols, ThreadPool pool) {
+        if (!GROUPED || cols % QK != 0 || cols <= 0) {
+            return 1;
+        }
+        RowGroups g = groups;
+        if (g == null) {
+            g = buildGroups(cols, pool);
+        }
+        return g.n() == cols ? G : 1;
+    }
+
+    /**
+     * Builds the row groups: per row and 32-element sub-block {@code j} of super-block with
+     * scales {@code d}, {@code dmin}, the nibbles, {@code scale = d * sc_j} and
+     * {@code min = dmin * m_j} (floats).
+     */
+    private synchronized RowGroups buildGroups(int cols, ThreadPool pool) {
+        RowGroups g = groups;
+        if (g != null) {
+            return g;
+        }
+        int supers = cols / QK;
+        RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), true);
+        if (made == null) {
+            groups = RowGroups.NONE; // too large for Java arrays: the one-row kernels
+            return RowGroups.NONE;
+        }
+        pool.parallelFor(made.groups(), (long) made.groups() * G * cols, (start, end) -> {
+            int[] nib = new int[32];
+            for (int grp = start; grp < end; grp++) {
+                for (int r = 0; r < G; r++) {
+                    long row = (long) grp * G + r;
+                    for (int sbk = 0; sbk < supers; sbk++) {
+                        long bo = (row * supers + sbk) * BYTES;
+                        float d = Le.f16(data, bo);
+                        float dmin = Le.f16(data, bo + 2);
+                        long slo = data.get(Le.LONG, bo + 4);
+                        int shi = data.get(Le.INT, bo + 12);
+                        for (int j = 0; j < 8; j++) {
+                            int c = j / 2;
+                            for (int e = 0; e < 32; e++) {
+                                int q = Le.u8(data, bo + 16 + 32 * c + e);
+                                nib[e] = (j & 1) == 0 ? q & 0xF : q >> 4;
+                            }
+                            int b = sbk * 8 + j;
+                            made.put(grp, b, r, nib);
+                            made.scales()[made.factor(grp, b, r)] = d * KScales.scale(slo, shi, j);
+                            made.mins()[made.factor(grp, b, r)] = dmin * KScales.min(slo, shi, j);
+                        }
+                    }
+                }
+            }
+        });
+        groups = made;
+        return made;
+    }
+
+    @Override
+    protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                 float[] out, int outOffset, int outStride) {
+        RowGroups gs = groups;
+        if (gs == null || gs.n() != n || offset % ((long) n * G) != 0) {
+            return 0;
+        }
+        int first = (int) (offset / n / G);
+        int count = Math.min(nRows / G, gs.groups() - first);
+        for (int g = first; g < first + count; g++) {
+            int oo = outOffset + (g - first) * G;
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
+            }
+            if (t < tokens) {
+                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
+            }
+        }
+        return Math.max(0, count) * G;
+    }
+
+    /**
+     * One group's {@link #G} dot products with the activations at {@code xo}, into
+     * {@code out[oo .. oo + G)}. Per 32-element sub-block: exact integer sums {@code s} of
+     * {@code q * qx} in 16-bit lanes (at most 16 * 15 * 127 = 30480), lane pairs added into one
+     * 32-bit lane per row, then {@code t = fma(scale, s, min * -sum(qx))} and
+     * {@code acc = fma(t, dx, acc)}: the bits of {@link #dotQ8Chain}.
+     */
+    private void groupDot(RowGroups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
+        int nb = gs.n() / 32;
+        byte[] nib = gs.nibbles();
+        float[] sc = gs.scales();
+        float[] mn = gs.mins();
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        int base = g * nb * 16 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int xb = xo / 32;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, xb++) {
+            ShortVector a = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                a = a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            IntVector v = a.reinterpretAsInts();
+            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16));
+            FloatVector t = FloatVector.fromArray(F, sc, sb).fma((FloatVector) s.convert(VectorOperators.I2F, 0),
+                    FloatVector.fromArray(F, mn, sb).mul(-xsum[xb]));
+            acc = t.fma(FloatVector.broadcast(F, xd[xb]), acc);
+        }
+        acc.intoArray(out, oo);
+    }
+
+    /** {@link #groupDot} for two tokens sharing each unpacked chunk; per token the same bits. */
+    private void groupDot2(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n() / 32;
+        byte[] nib = gs.nibbles();
+        float[] sc = gs.scales();
+        float[] mn = gs.mins();
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        int base = g * nb * 16 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int pc = (xo + xs) / 2;
+        int xb = xo / 32;
+        int xc = (xo + xs) / 32;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, pc += 16, xb++, xc++) {
+            ShortVector a0 = ShortVector.zero(SNS);
+            ShortVector a1 = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector lo = q.and((short) 0x0F);
+                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);
+                a0 = a0.add(lo.mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+                a1 = a1.add(lo.mul(IntVector.broadcast(SNI, xp[pc + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[pc + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            FloatVector scale = FloatVector.fromArray(F, sc, sb);
+            FloatVector min = FloatVector.fromArray(F, mn, sb);
+            IntVector v = a0.reinterpretAsInts();
+            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16));
+            acc0 = scale.fma((FloatVector) s.convert(VectorOperators.I2F, 0), min.mul(-xsum[xb])).fma(FloatVector.broadcast(F, xd[xb]), acc0);
+            v = a1.reinterpretAsInts();
+            s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16));
+            acc1 = scale.fma((FloatVector) s.convert(VectorOperators.I2F, 0), min.mul(-xsum[xc])).fma(FloatVector.broadcast(F, xd[xc]), acc1);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+    }
+
+    /**
+     * {@link #dotQ8} where row groups are used: per 32-element sub-block, the exact integer sum
+     * {@code s} (16-bit lanes, then summed across lanes in 32 bits),
+     * {@code t = fma(d*sc, s, dmin*m * -sum(qx))}, {@code acc = fma(t, dx, acc)} in order from 0:
+     * one lane of {@link #groupDot}, the same bits. Rows outside whole groups use it.
+     */
+    float dotQ8Chain(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        short[] xs = x.qs;
+        float acc = 0f;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES) {
+            float d = Le.f16(data, bo);
+            float dmin = Le.f16(data, bo + 2);
+            long slo = data.get(Le.LONG, bo + 4);
+            int shi = data.get(Le.INT, bo + 12);
+            for (int c = 0; c < 4; c++) {
+                ShortVector lo = ShortVector.zero(SNS);
+                ShortVector hi = ShortVector.zero(SNS);
+                for (int u = 0; u < 32; u += SN) {
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(SNB, data, bo + 16 + 32 * c + u, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                    lo = lo.add(q.and((short) 0x0F).mul(ShortVector.fromArray(SNS, xs, xi + 64 * c + u)));
+                    hi = hi.add(q.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SNS, xs, xi + 64 * c + 32 + u)));
+                }
+                int s0 = ((IntVector) lo.convertShape(VectorOperators.S2I, SNI, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, SNI, 1))
+                        .reduceLanes(VectorOperators.ADD);
+                int s1 = ((IntVector) hi.convertShape(VectorOperators.S2I, SNI, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, SNI, 1))
+                        .reduceLanes(VectorOperators.ADD);
+                int xb = (xi + 64 * c) / 32;
+                acc = Math.fma(Math.fma(d * KScales.scale(slo, shi, 2 * c), (float) s0, dmin * KScales.min(slo, shi, 2 * c) * -x.sum[xb]),
+                        x.d[xb], acc);
+                acc = Math.fma(Math.fma(d * KScales.scale(slo, shi, 2 * c + 1), (float) s1, dmin * KScales.min(slo, shi, 2 * c + 1) * -x.sum[xb + 1]),
+                        x.d[xb + 1], acc);
+            }
+        }
+        return acc;
     }
 
     /**

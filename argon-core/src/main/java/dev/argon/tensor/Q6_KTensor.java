@@ -236,6 +236,9 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         if (INT16) {
             return dotQ8Int16(offset, x, xOffset, n);
         }
+        if (GROUPED) {
+            return dotQ8Chain(offset, x, xOffset, n);
+        }
         if (WIDE) {
             return dotQ8Wide(offset, x, xOffset, n);
         }
@@ -430,6 +433,207 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         }
         acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
         return L == 16 ? Simd.sumLanes16(lanes, 0) : Simd.sumLanes(lanes, 0, L);
+    }
+
+    // ---- Row groups: the decode kernel of 4- and 8-lane machines (128-bit NEON/SSE, AVX2) ----
+
+    /**
+     * Whether decode runs on row groups (as {@link RowGroups}, but one signed byte per element:
+     * built once per tensor on first use; {@code -Dargon.repack=false} turns it off).
+     */
+    static final boolean GROUPED = RowGroups.ENABLED;
+    private static final int G = RowGroups.G;
+    private static final VectorSpecies<Short> SNS = Simd.SNS;
+    private static final VectorSpecies<Byte> SNB = Simd.SNB;
+    private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
+
+    /**
+     * The row-group copy: for group {@code g} and 16-element sub-block {@code s} of each row
+     * ({@code ns = n / 16} per row), 8 chunks of {@code 2G} bytes at {@code (g * ns + s) * 16 G},
+     * byte {@code 2r + j} of chunk {@code k} holding row {@code r}'s element {@code 2k + j} as
+     * {@code q - 32} (a signed byte), and the factor {@code d * scale_s} at
+     * {@code factors[(g * ns + s) * G + r]}. Costs 10 bits per grouped weight (Q6_K: 6.56).
+     */
+    private record Groups(int n, int groups, byte[] bytes, float[] factors) {
+    }
+
+    private volatile Groups groups;
+
+    @Override
+    public int q8RowGroup(int cols, ThreadPool pool) {
+        if (!GROUPED || cols % QK != 0 || cols <= 0) {
+            return 1;
+        }
+        Groups g = groups;
+        if (g == null) {
+            g = buildGroups(cols, pool);
+        }
+        return g.n == cols ? G : 1;
+    }
+
+    private synchronized Groups buildGroups(int cols, ThreadPool pool) {
+        Groups g = groups;
+        if (g != null) {
+            return g;
+        }
+        int supers = cols / QK;
+        int ns = cols / 16;
+        int count = (int) (size() / cols / G);
+        if ((long) count * ns * 16 * G > Integer.MAX_VALUE - 64) {
+            groups = new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
+            return groups;
+        }
+        byte[] bytes = new byte[count * ns * 16 * G];
+        float[] factors = new float[count * ns * G];
+        pool.parallelFor(count, (long) count * G * cols, (start, end) -> {
+            for (int grp = start; grp < end; grp++) {
+                for (int r = 0; r < G; r++) {
+                    long row = (long) grp * G + r;
+                    for (int sbk = 0; sbk < supers; sbk++) {
+                        long bo = (row * supers + sbk) * BYTES;
+                        float d = Le.f16(data, bo + 208);
+                        for (int e = 0; e < QK; e++) {
+                            int sub = sbk * 16 + e / 16;
+                            int k = (e % 16) / 2;
+                            bytes[(grp * ns + sub) * 16 * G + 2 * G * k + 2 * r + (e & 1)] = (byte) q6(bo, e);
+                        }
+                        for (int j = 0; j < 16; j++) {
+                            factors[(grp * ns + sbk * 16 + j) * G + r] = d * Le.i8(data, bo + 192 + j);
+                        }
+                    }
+                }
+            }
+        });
+        g = new Groups(cols, count, bytes, factors);
+        groups = g;
+        return g;
+    }
+
+    /** Element {@code e} (0..255) of the super-block at byte {@code bo}: {@code q - 32}, in -32..31. */
+    private int q6(long bo, int e) {
+        int h = e / 128;
+        int w = e % 128;
+        int g = w / 32;
+        int l = w % 32;
+        int ql = Le.u8(data, bo + 64 * h + l + 32 * (g & 1));
+        int lo = g < 2 ? ql & 0xF : ql >> 4;
+        int hi = (Le.u8(data, bo + 128 + 32 * h + l) >> (2 * g)) & 3;
+        return (lo | hi << 4) - 32;
+    }
+
+    @Override
+    protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                 float[] out, int outOffset, int outStride) {
+        Groups gs = groups;
+        if (gs == null || gs.n != n || offset % ((long) n * G) != 0) {
+            return 0;
+        }
+        int first = (int) (offset / n / G);
+        int count = Math.min(nRows / G, gs.groups - first);
+        for (int g = first; g < first + count; g++) {
+            int oo = outOffset + (g - first) * G;
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
+            }
+            if (t < tokens) {
+                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
+            }
+        }
+        return Math.max(0, count) * G;
+    }
+
+    /**
+     * One group's {@link #G} dot products with the activations at {@code xo}, into
+     * {@code out[oo .. oo + G)}. Per 16-element sub-block: the exact sums of
+     * {@code (q - 32) * qx} in 16-bit lanes (8 products of at most 32 * 127: 32512), lane pairs
+     * added into one 32-bit lane per row, and {@code acc = fma(s, d*scale * dx, acc)}: the bits of
+     * {@link #dotQ8Chain}.
+     */
+    private void groupDot(Groups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
+        int ns = gs.n / 16;
+        byte[] by = gs.bytes;
+        float[] f = gs.factors;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        int base = g * ns * 16 * G;
+        int sb = g * ns * G;
+        int pb = xo / 2;
+        int xb = xo / 32;
+        FloatVector acc = FloatVector.zero(F);
+        for (int s = 0; s < ns; s++, base += 16 * G, sb += G, pb += 8) {
+            ShortVector a = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, by, base + 2 * G * k)
+                        .convertShape(VectorOperators.B2S, SNS, 0);
+                a = a.add(q.mul(IntVector.broadcast(SNI, xp[pb + k]).reinterpretAsShorts()));
+            }
+            IntVector v = a.reinterpretAsInts();
+            IntVector sum = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16));
+            acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, f, sb).mul(xd[xb + s / 2]), acc);
+        }
+        acc.intoArray(out, oo);
+    }
+
+    /** {@link #groupDot} for two tokens sharing each widened chunk; per token the same bits. */
+    private void groupDot2(Groups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int ns = gs.n / 16;
+        byte[] by = gs.bytes;
+        float[] f = gs.factors;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        int base = g * ns * 16 * G;
+        int sb = g * ns * G;
+        int pb = xo / 2;
+        int pc = (xo + xs) / 2;
+        int xb = xo / 32;
+        int xc = (xo + xs) / 32;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int s = 0; s < ns; s++, base += 16 * G, sb += G, pb += 8, pc += 8) {
+            ShortVector a0 = ShortVector.zero(SNS);
+            ShortVector a1 = ShortVector.zero(SNS);
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, by, base + 2 * G * k)
+                        .convertShape(VectorOperators.B2S, SNS, 0);
+                a0 = a0.add(q.mul(IntVector.broadcast(SNI, xp[pb + k]).reinterpretAsShorts()));
+                a1 = a1.add(q.mul(IntVector.broadcast(SNI, xp[pc + k]).reinterpretAsShorts()));
+            }
+            FloatVector factor = FloatVector.fromArray(F, f, sb);
+            IntVector v = a0.reinterpretAsInts();
+            IntVector sum = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16));
+            acc0 = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).fma(factor.mul(xd[xb + s / 2]), acc0);
+            v = a1.reinterpretAsInts();
+            sum = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v.lanewise(VectorOperators.ASHR, 16));
+            acc1 = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).fma(factor.mul(xd[xc + s / 2]), acc1);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+    }
+
+    /**
+     * {@link #dotQ8} where row groups are used: per 16-element sub-block the exact integer sum
+     * {@code s} of {@code (q - 32) * qx}, then {@code acc = fma(s, d*scale * dx, acc)} in order
+     * from 0: one lane of {@link #groupDot}, the same bits. Scalar: only rows outside whole groups
+     * and single calls take it.
+     */
+    float dotQ8Chain(long offset, Q8Activations x, int xOffset, int n) {
+        long bo = offset / QK * BYTES;
+        float acc = 0f;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES) {
+            float d = Le.f16(data, bo + 208);
+            for (int j = 0; j < 16; j++) {
+                int s = 0;
+                for (int e = 16 * j; e < 16 * j + 16; e++) {
+                    s += q6(bo, e) * x.q[xi + e];
+                }
+                acc = Math.fma((float) s, d * Le.i8(data, bo + 192 + j) * x.d[(xi + 16 * j) / 32], acc);
+            }
+        }
+        return acc;
     }
 
     /**

@@ -35,6 +35,12 @@ public final class Q8Activations {
      * 4-bit weights directly ({@code [blocks * 16]}).
      */
     final short[] offset8;
+    /**
+     * The 16-bit values in pairs, {@code pairs[i] = (qs[2i] & 0xFFFF) | qs[2i + 1] << 16}
+     * ({@code [blocks * 16]}): the row-group kernels of 4- and 8-lane machines broadcast one pair to
+     * every 32-bit lane ({@link Q4_0Tensor}). Filled only where those kernels run.
+     */
+    final int[] pairs;
     final float[] d;
     /**
      * Per block, the sum of its integers {@code sum q} as a float (exact: at most 32 * 127 in
@@ -55,6 +61,7 @@ public final class Q8Activations {
         this.qf = new float[blocks * BLOCK];
         this.qs = new short[blocks * BLOCK];
         this.offset8 = new short[blocks * 16];
+        this.pairs = new int[blocks * 16];
         this.d = new float[blocks];
         this.sum = new float[blocks];
         this.deq = new float[blocks * BLOCK];
@@ -134,6 +141,7 @@ public final class Q8Activations {
         }
         for (int l = 0; l < 16; l++) {
             offset8[b * 16 + l] = (short) (8 * (q[o + l] + q[o + l + 16]));
+            pairs[b * 16 + l] = (q[o + 2 * l] & 0xFFFF) | q[o + 2 * l + 1] << 16;
         }
     }
 

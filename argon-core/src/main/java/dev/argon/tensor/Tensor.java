@@ -127,7 +127,7 @@ public abstract class Tensor {
      */
     public final void dotQ8Rows(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                 float[] out, int outOffset, int outStride) {
-        int r = 0;
+        int r = dotQ8RowGroups(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
         boolean x4 = tokens >= 4 && hasDotQ8x4x2();
         boolean x2 = tokens >= 2 && hasDotQ8x2x2();
         if (x4 || x2) {
@@ -164,6 +164,27 @@ public abstract class Tensor {
                 out[outOffset + r + t * outStride] = dotQ8(o, x, xOffset + t * xStride, n);
             }
         }
+    }
+
+    /**
+     * The number of rows per group of this type's row-group kernel for rows of {@code cols}
+     * elements, building its weight layout on the first call (split over {@code pool}); 1 when it
+     * has none. {@link Ops#matmul} splits rows between threads at multiples of it, so that which
+     * kernel computes a row (and so its bits) never depends on the thread count.
+     */
+    public int q8RowGroup(int cols, ThreadPool pool) {
+        return 1;
+    }
+
+    /**
+     * The row-group part of {@link #dotQ8Rows}: computes the whole groups at the start of the
+     * range when {@code offset} starts a group and the layout for {@code n} is built, and returns
+     * how many rows it did (0 by default); {@link #dotQ8Rows} does the rest row by row. Results
+     * must be bit-identical to {@link #dotQ8} per row and token.
+     */
+    protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                 float[] out, int outOffset, int outStride) {
+        return 0;
     }
 
     /** @return whether this type implements {@link #dotQ8x2x2} (two weight rows by two tokens) */

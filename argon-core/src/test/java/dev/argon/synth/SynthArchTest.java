@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,8 +43,9 @@ class SynthArchTest {
     @ParameterizedTest
     @EnumSource(SynthArch.class)
     void everyArchitectureLoadsAndGenerates(SynthArch arch) {
+        ModelShape shape = arch.encoder() ? new ModelShape("t", 2, 64, 96, 4, 4, 300, 128, 10000f, 1e-6f, false) : SHAPE;
         for (SynthType type : List.of(SynthType.F32, SynthType.Q8_0)) {
-            Path p = synth(arch, SHAPE, type, SynthOptions.of(arch));
+            Path p = synth(arch, shape, type, SynthOptions.of(arch));
             try (GgufFile f = GgufFile.open(p)) {
                 assertThat(f.getString("general.architecture")).isEqualTo(arch.ggufName());
                 assertThat(f.getInt(arch.ggufName() + ".block_count")).isEqualTo(2);
@@ -53,7 +55,14 @@ class SynthArchTest {
                 assertThat(m.config().nLayers()).isEqualTo(2);
                 assertThat(m.config().dim()).isEqualTo(64);
                 assertThat(m.config().vocabSize()).isEqualTo(300);
-                assertThat(m.parameterCount()).isEqualTo(new ModelSynthesizer(SHAPE, type, SynthOptions.of(arch)).parameterCount());
+                assertThat(m.parameterCount()).isEqualTo(new ModelSynthesizer(shape, type, SynthOptions.of(arch)).parameterCount());
+                if (m instanceof dev.argon.model.TextEncoder enc) { // no next tokens: one vector per token instead
+                    int[] ids = m.tokenizer().encode("hello world", true, false);
+                    float[] h = enc.encode(ids);
+                    assertThat(h).hasSize(ids.length * 64);
+                    assertThat(IntStream.range(0, h.length).allMatch(i -> Float.isFinite(h[i]))).isTrue();
+                    continue;
+                }
                 GenerationResult r = new Generator(m).generate(GenerationRequest.of("hello world", 5, SamplingParams.greedy()), 64, t -> { });
                 assertThat(r.generatedTokens()).isNotEmpty();
             }
@@ -89,6 +98,33 @@ class SynthArchTest {
         assertThat(gpt2).containsKeys("blk.0.attn_norm.bias", "blk.0.attn_output.bias", "blk.0.ffn_up.bias", "blk.0.ffn_down.bias",
                 "output_norm.bias").doesNotContainKey("blk.0.ffn_gate.weight");
         assertThat(plan.apply(SynthArch.MISTRAL).keySet()).isEqualTo(plan.apply(SynthArch.LLAMA).keySet());
+    }
+
+    /** BERT: exactly the tensors and keys llama.cpp's converter writes for a Hugging Face BertModel (src/models/bert.cpp loads them). */
+    @Test
+    void bertTensorsAndMetadataAreLlamaCpps() {
+        ModelShape s = new ModelShape("t", 1, 64, 96, 4, 4, 300, 128, 10000f, 1e-12f, false);
+        Map<String, long[]> t = new ModelSynthesizer(s, SynthType.Q8_0, SynthOptions.of(SynthArch.BERT)).tensors().stream()
+                .collect(Collectors.toMap(ModelSynthesizer.TensorSpec::name, ModelSynthesizer.TensorSpec::shape));
+        assertThat(t.keySet()).containsExactlyInAnyOrder("token_embd.weight", "position_embd.weight", "token_types.weight",
+                "token_embd_norm.weight", "token_embd_norm.bias",
+                "blk.0.attn_q.weight", "blk.0.attn_q.bias", "blk.0.attn_k.weight", "blk.0.attn_k.bias",
+                "blk.0.attn_v.weight", "blk.0.attn_v.bias", "blk.0.attn_output.weight", "blk.0.attn_output.bias",
+                "blk.0.attn_output_norm.weight", "blk.0.attn_output_norm.bias", "blk.0.ffn_up.weight", "blk.0.ffn_up.bias",
+                "blk.0.ffn_down.weight", "blk.0.ffn_down.bias", "blk.0.layer_output_norm.weight", "blk.0.layer_output_norm.bias");
+        assertThat(t.get("position_embd.weight")).containsExactly(64, 128);
+        assertThat(t.get("token_types.weight")).containsExactly(64, 2);
+        assertThat(t.get("blk.0.ffn_up.weight")).containsExactly(64, 96);
+        try (GgufFile f = GgufFile.open(synth(SynthArch.BERT, s, SynthType.F32, SynthOptions.of(SynthArch.BERT)))) {
+            assertThat(f.getFloat("bert.attention.layer_norm_epsilon")).isEqualTo(1e-12f);
+            assertThat(f.getBool("bert.attention.causal", true)).isFalse();
+            assertThat(f.getInt("bert.pooling_type")).isEqualTo(1);
+            assertThat(f.getInt("tokenizer.ggml.token_type_count")).isEqualTo(2);
+            assertThat(f.has("bert.rope.dimension_count")).isFalse();
+            assertThat(f.has("bert.attention.head_count_kv")).isFalse();
+            assertThat(f.getInt("tokenizer.ggml.seperator_token_id")).isEqualTo(102);
+            assertThat(f.getInt("tokenizer.ggml.cls_token_id")).isEqualTo(101);
+        }
     }
 
     @Test

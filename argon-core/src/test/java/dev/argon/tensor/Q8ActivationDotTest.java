@@ -67,8 +67,11 @@ class Q8ActivationDotTest {
             for (int xo : new int[]{0, cols, 2 * cols}) {
                 for (int n : new int[]{32, 96, cols}) {
                     long wo = (long) r * cols;
-                    float floats = type == GgmlType.Q4_0 ? ((Q4_0Tensor) t).dotQ8Floats(wo, q, xo, n)
-                            : ((Q8_0Tensor) t).dotQ8Floats(wo, q, xo, n);
+                    // where Q4_0 decode runs on row groups, its one-row kernel follows their
+                    // block-sum chain instead (RowGroupKernelTest), whose scalar form is exact
+                    float floats = type == GgmlType.Q4_0 ? (Q4_0Tensor.GROUPED ? ((Q4_0Tensor) t).dotQ8ChainScalar(wo, q, xo, n)
+                            : ((Q4_0Tensor) t).dotQ8Floats(wo, q, xo, n))
+                            : (Q8_0Tensor.GROUPED ? ((Q8_0Tensor) t).dotQ8Chain(wo, q, xo, n) : ((Q8_0Tensor) t).dotQ8Floats(wo, q, xo, n));
                     assertThat(Float.floatToRawIntBits(t.dotQ8(wo, q, xo, n)))
                             .as("%s row %d xo %d n %d (%d float lanes)", type, r, xo, n, Simd.L)
                             .isEqualTo(Float.floatToRawIntBits(floats));

@@ -13,20 +13,20 @@ import java.util.List;
 
 /**
  * LangChain4j's {@link EmbeddingModel} over a model in this JVM (no HTTP): each text's final hidden
- * states pooled ({@link Embedder.Pooling#MEAN} by default, as {@code argon serve}'s
- * {@code /v1/embeddings}) and L2-normalized, so the vectors equal the server's. Thread-safe: each
- * text runs in its own KV cache.
+ * states pooled (by default as the model asks: {@link Embedder#defaultPooling}, as {@code argon serve}'s
+ * {@code /v1/embeddings}) and L2-normalized, so the vectors equal the server's. Works with decoders
+ * and BERT encoders. Thread-safe: each text runs in its own KV cache (or encoder buffers).
  */
 public final class ArgonEmbeddingModel implements EmbeddingModel {
     private final ArgonLocalModel local;
     private final Embedder.Pooling pooling;
 
-    /** Mean pooling. */
+    /** The model's own pooling ({@link Embedder#defaultPooling}: a BERT file's {@code bert.pooling_type}, else mean). */
     public ArgonEmbeddingModel(ArgonLocalModel local) {
-        this(local, Embedder.Pooling.MEAN);
+        this(local, null);
     }
 
-    /** @param pooling how the hidden states of a text become one vector */
+    /** @param pooling how the hidden states of a text become one vector, or null for the model's own */
     public ArgonEmbeddingModel(ArgonLocalModel local, Embedder.Pooling pooling) {
         this.local = local;
         this.pooling = pooling;

@@ -77,7 +77,11 @@ public final class BatchingEngine implements Engine {
                 queueCapacity, stepTokens, prefixReuse, policy));
         this.contextLength = contextLength;
         this.capacity = parallel + queueCapacity;
+        this.encoder = model instanceof dev.argon.model.TextEncoder ? model.config().architecture() : null;
     }
+
+    /** The architecture when the model is an encoder (embeddings only), else null. */
+    private final String encoder;
 
     /** @return an engine with the slots, queue, context and precision of {@code config}, prefix reuse on */
     public static BatchingEngine of(LanguageModel model, ServerConfig config) {
@@ -126,6 +130,10 @@ public final class BatchingEngine implements Engine {
     }
 
     private List<BatchScheduler.Handle> submit(List<GenerationRequest> reqs, int[] promptIds, BooleanSupplier cancelled) {
+        if (encoder != null) {
+            throw ApiException.badRequest(null, "this server's model (" + encoder + ") is an embedding encoder: it serves"
+                    + " /v1/embeddings and /api/embed, not text generation");
+        }
         if (reqs.getFirst().guided() && scheduler.options().parallel() < 2) {
             throw ApiException.badRequest("guidance_scale", "'guidance_scale' runs a second sequence and needs a server with"
                     + " --parallel 2 or more; this one has " + scheduler.options().parallel());

@@ -73,7 +73,12 @@ final class ToolRoutes {
         }
         Long topN = Json.integer(body, "top_n", 1, Integer.MAX_VALUE);
         boolean returnDocuments = Json.bool(body, "return_documents", false);
-        AttentionReranker r = new AttentionReranker(model, KvCache.Precision.F16, 64);
+        AttentionReranker r;
+        try {
+            r = new AttentionReranker(model, KvCache.Precision.F16, 64);
+        } catch (ArgonException e) {
+            throw ApiException.badRequest(null, e.getMessage());
+        }
         List<AttentionReranker.Scored> ranked;
         int tokens;
         oneAtATime.lock();
@@ -139,7 +144,8 @@ final class ToolRoutes {
         }
         Embedder.Pooling pooling;
         try {
-            pooling = Embedder.Pooling.parse(Json.string(body, "pooling", "mean"));
+            String name = Json.string(body, "pooling", null);
+            pooling = name == null ? null : Embedder.Pooling.parse(name); // null: the model's own (bert.pooling_type)
         } catch (ArgonException e) {
             throw ApiException.badRequest("pooling", e.getMessage());
         }
@@ -174,7 +180,12 @@ final class ToolRoutes {
 
     /** Embeds each input in turn (one request at a time); 400 naming {@code input[i]} for an input that does not fit. */
     private List<Embedder.Embedding> embedAll(List<String> inputs, Embedder.Pooling pooling) {
-        Embedder embedder = new Embedder(model, pooling, 64);
+        Embedder embedder;
+        try {
+            embedder = new Embedder(model, pooling, 64);
+        } catch (ArgonException e) {
+            throw ApiException.badRequest("pooling", e.getMessage());
+        }
         List<Embedder.Embedding> out = new ArrayList<>();
         oneAtATime.lock();
         try {
@@ -218,7 +229,7 @@ final class ToolRoutes {
         } else {
             throw ApiException.badRequest("input", "'input' must be a string or an array of 1.." + MAX_INPUTS + " strings");
         }
-        List<Embedder.Embedding> embeddings = embedAll(inputs, Embedder.Pooling.MEAN);
+        List<Embedder.Embedding> embeddings = embedAll(inputs, null);
         ObjectNode out = Json.object();
         out.put("model", Json.string(body, "model", modelId));
         ArrayNode all = out.putArray("embeddings");

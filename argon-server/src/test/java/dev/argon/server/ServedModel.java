@@ -31,7 +31,11 @@ final class ServedModel implements AutoCloseable {
      * @param id the model id the server reports
      */
     ServedModel(String fixture, int queue, int contextLength, String id) {
-        Path path = TestFiles.model(fixture);
+        this(TestFiles.model(fixture), queue, contextLength, id);
+    }
+
+    /** @param path a model file (e.g. one a test synthesized) */
+    ServedModel(Path path, int queue, int contextLength, String id) {
         model = Models.load(path, 2);
         ChatTemplate template;
         try (GgufFile f = GgufFile.open(path)) {
