@@ -37,7 +37,8 @@ import java.util.Random;
  * the same file with the same thread count, alternating with Argon run by run. With
  * {@code --parallel P} the tg tests also run P sequences decoding together, one batched forward
  * pass per step (what {@code argon serve --parallel P} does), and report their aggregate tokens/s
- * as {@code tgN np=P} (llama.cpp's {@code llama-batched-bench} measures the same).
+ * as {@code tgN np=P} (llama.cpp's {@code llama-batched-bench} measures the same). With {@code --spec ngram} the tg
+ * tests are greedy generation with and without speculative decoding instead ({@link SpeculativeBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Measure prompt processing (pp) and generation (tg) speed, llama-bench style.")
@@ -89,6 +90,10 @@ final class BenchCommand implements Runnable {
     @Mixin
     StructuredOutputOptions structured = new StructuredOutputOptions();
 
+    /** With {@code --spec}: greedy generation with and without speculative decoding, side by side. */
+    @picocli.CommandLine.Mixin
+    SpeculationOptions speculation = new SpeculationOptions();
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
@@ -139,6 +144,10 @@ final class BenchCommand implements Runnable {
             }
         }
         int maxDepth = depths.stream().mapToInt(i -> i).max().orElse(0);
+        dev.argon.generate.SpeculationParams spec = speculation.params();
+        if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+            throw new ArgonException("argon bench measures --spec ngram; a draft model (-md) is not measured by bench yet");
+        }
         KvCache.Precision kvType = cache.single();
         int maxLen = 1 + maxDepth + Math.max(prompts.stream().mapToInt(i -> i).max().orElse(0), gens.stream().mapToInt(i -> i).max().orElse(0));
         for (int t : threadCounts) {
@@ -170,11 +179,17 @@ final class BenchCommand implements Runnable {
                         if (g <= 0) {
                             continue;
                         }
-                        for (int np : parallel) {
+                        for (int np : spec.active() ? List.<Integer>of() : parallel) {
                             rows.add(np == 1 ? measure(model, d == 0 ? llama : null, name, type, t, "tg", g, d, kvType, err)
                                     : measureParallel(model, name, type, t, g, np, kvType, err));
                             if (np == 1 && d == 0 && constraint != null) {
                                 rows.add(measureConstrained(model, name, type, t, g, kvType, constraint, err));
+                            }
+                        }
+                        if (spec.active() && d == 0) { // instead of the random-token tg rows
+                            for (int np : parallel) {
+                                SpeculativeBench b = new SpeculativeBench(model, kvType, g, np, repetitions, err);
+                                rows.addAll(b.rows(name, modelBytes(model), type, t, spec));
                             }
                         }
                     }

@@ -84,6 +84,9 @@ final class ChatCommand implements Runnable {
     @Mixin
     ChatTemplateOptions chatTemplate;
 
+    @Mixin
+    SpeculationOptions speculation;
+
     /** The terminal of the interactive mode; null = the system's (tests set their own). */
     Terminal terminal;
 
@@ -94,9 +97,12 @@ final class ChatCommand implements Runnable {
         SamplingParams sampling = run.sampling();
         run.validate(new GenerationRequest("", nPredict, sampling, List.of(), true, true));
         TokenConstraint.Factory constraint = structured.constraint();
+        dev.argon.generate.SpeculationParams spec = speculation.params();
+        SpeculationOptions.checkPolicy(spec, run.contextPolicy);
         int nThreads = run.threadCount();
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
+        LanguageModel draft = null;
         try (LanguageModel model = Models.load(path, run.modelOptions())) {
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
@@ -106,8 +112,14 @@ final class ChatCommand implements Runnable {
                 template = template.withSpecialTokensInContent();
             }
             int ctx = run.contextFor(model, err);
-            Session session = new Session(run.generator(model, ctx), model.tokenizer(), template, sampling, nPredict, ctx,
-                    ids -> run.printPrompt(model.tokenizer(), ids, err), constraint);
+            Generator generator = run.generator(model, ctx);
+            if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+                draft = Models.load(speculation.draftModel, run.modelOptions());
+                generator = generator.withDraftModel(dev.argon.generate.DraftModelProposer.factory(model, draft, ctx,
+                        run.cachePrecision(), spec.pMin()));
+            }
+            Session session = new Session(generator, model.tokenizer(), template, sampling, nPredict, ctx,
+                    ids -> run.printPrompt(model.tokenizer(), ids, err), constraint, spec);
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d, %d threads, %s%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, nThreads, describe(template));
@@ -131,12 +143,17 @@ final class ChatCommand implements Runnable {
                 err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",
                         r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
                         r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT));
+                SpeculationOptions.report(spec, generator.speculationStats(), err);
             } else {
                 // a template that rejects the conversation (a system message, say) fails now, not at every turn
                 List<ChatMessage> probe = new ArrayList<>(conversation);
                 probe.add(ChatMessage.user("hi"));
                 template.render(probe, true);
                 interactive(session, conversation, err);
+            }
+        } finally {
+            if (draft != null) {
+                draft.close();
             }
         }
     }
@@ -255,10 +272,12 @@ final class ChatCommand implements Runnable {
     /** Renders the conversation and generates one answer. */
     private record Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling,
                            int maxTokens, int contextLength, Consumer<int[]> onPrompt, boolean tokenizerAddsBos,
-                           TokenConstraint.Factory constraint) {
+                           TokenConstraint.Factory constraint, dev.argon.generate.SpeculationParams speculation) {
         Session(Generator generator, Tokenizer tokenizer, ChatTemplate template, SamplingParams sampling, int maxTokens,
-                int contextLength, Consumer<int[]> onPrompt, TokenConstraint.Factory constraint) {
-            this(generator, tokenizer, template, sampling, maxTokens, contextLength, onPrompt, addsBos(tokenizer), constraint);
+                int contextLength, Consumer<int[]> onPrompt, TokenConstraint.Factory constraint,
+                dev.argon.generate.SpeculationParams speculation) {
+            this(generator, tokenizer, template, sampling, maxTokens, contextLength, onPrompt, addsBos(tokenizer), constraint,
+                    speculation);
         }
 
         private static boolean addsBos(Tokenizer t) {
@@ -310,7 +329,7 @@ final class ChatCommand implements Runnable {
 
         GenerationResult answer(List<ChatMessage> conversation, Consumer<String> onText, BooleanSupplier cancelled) {
             GenerationRequest req = new GenerationRequest(prompt(conversation), maxTokens, sampling, template.stopStrings(), true, -1)
-                    .withConstraint(constraint);
+                    .withConstraint(constraint).withSpeculation(speculation);
             int[] ids = generator.tokenizePrompt(req, contextLength);
             onPrompt.accept(ids);
             return generator.generate(req, ids, contextLength, onText, cancelled);

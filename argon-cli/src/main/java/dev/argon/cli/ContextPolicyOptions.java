@@ -30,6 +30,11 @@ final class ContextPolicyOptions {
             description = "H2O: keep the H older tokens that received the most attention plus the last --kv-window tokens, evicting the least attended; generation goes on.")
     int heavy;
 
+    /** @return whether a flag asks for a policy that evicts tokens from a full cache */
+    boolean evicts() {
+        return contextShift || sinks >= 0 || heavy >= 0 || window > 0;
+    }
+
     /**
      * @param ctx the context size
      * @return the policy the flags ask for

@@ -41,6 +41,9 @@ final class GenerateCommand implements Runnable {
     @Mixin
     WatermarkOptions watermark;
 
+    @Mixin
+    SpeculationOptions speculation;
+
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
 
@@ -103,7 +106,13 @@ final class GenerateCommand implements Runnable {
         }
         request = request.withGuidance(new Guidance(cfgScale,
                 new PromptText(cfgNegativePrompt == null ? "" : cfgNegativePrompt, parseSpecial, null)));
+        request = request.withSpeculation(speculation.params());
+        SpeculationOptions.checkPolicy(request.speculation(), run.contextPolicy);
         run.validate(request);
+        if (request.speculation().active() && (request.guided() || !rewardModels.isEmpty() || !banStrings.isEmpty())) {
+            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model or"
+                    + " --ban-string");
+        }
         if (!rewardWeights.isEmpty() && rewardWeights.size() != rewardModels.size()) {
             throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
                     + " --reward-model files; give one weight per reward model, or none (1 each)");
@@ -129,6 +138,12 @@ final class GenerateCommand implements Runnable {
             }
             List<LanguageModel> rewardLoaded = new java.util.ArrayList<>();
             try {
+                if (request.speculation().mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+                    LanguageModel draft = Models.load(speculation.draftModel, run.modelOptions());
+                    rewardLoaded.add(draft); // closed below
+                    generator = generator.withDraftModel(dev.argon.generate.DraftModelProposer.factory(model, draft, ctx,
+                            run.cachePrecision(), request.speculation().pMin()));
+                }
                 if (!rewardModels.isEmpty()) {
                     List<RewardGuidance.Reward> rs = new java.util.ArrayList<>();
                     for (int i = 0; i < rewardModels.size(); i++) {
@@ -171,6 +186,7 @@ final class GenerateCommand implements Runnable {
                 r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
                 r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
                 run.temperature > 0 ? " | seed " + r.seed() : "");
+        SpeculationOptions.report(request.speculation(), generator.speculationStats(), err);
         // a reader that went away (| head) ends the command quietly; any other write error is one
         if (out.checkError() && !CheckedOutput.readerClosed(out)) {
             throw new ArgonException("cannot write the generated text to standard output (full disk or another write error)");

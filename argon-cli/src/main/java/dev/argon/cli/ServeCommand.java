@@ -103,6 +103,10 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     ChatTemplateOptions chatTemplate;
 
+    /** The speculative decoding of requests without their own {@code speculative.*} fields. */
+    @Mixin
+    SpeculationOptions speculation;
+
     @Option(names = "--no-access-log", description = "Do not print a line per request (method, path, status, tokens, ms) to standard error.")
     boolean noAccessLog;
 
@@ -132,6 +136,8 @@ final class ServeCommand implements Callable<Integer> {
         RunOptions opts = run;
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
+        var spec = speculation.params();
+        SpeculationOptions.checkPolicy(spec, run.contextPolicy);
         for (String a : aliases) {
             if (a.isBlank()) {
                 throw new ArgonException("--alias is empty; expected a model name");
@@ -194,6 +200,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         long loadStart = System.nanoTime();
         LanguageModel model = null;
+        LanguageModel draftModel = null;
         int ctx;
         try {
             model = Models.load(path, opts.modelOptions());
@@ -212,6 +219,13 @@ final class ServeCommand implements Callable<Integer> {
             }
             BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
                     opts.contextPolicy.policy(model.tokenizer(), ctx));
+            if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+                draftModel = Models.load(speculation.draftModel, opts.modelOptions());
+                engine.withSpeculation(spec, dev.argon.generate.DraftModelProposer.factory(model, draftModel, ctx, precision,
+                        spec.pMin()));
+            } else {
+                engine.withSpeculation(spec, null);
+            }
             engine.onFailure(message -> err.println("argon: error: " + message
                     + "; requests fail (500/503) and /health says 503 until the server is restarted"));
             server.ready(model, template, engine);
@@ -222,6 +236,9 @@ final class ServeCommand implements Callable<Integer> {
             server.stop(Duration.ZERO);
             if (model != null) {
                 model.close();
+            }
+            if (draftModel != null) {
+                draftModel.close();
             }
             throw e;
         }
@@ -245,6 +262,9 @@ final class ServeCommand implements Callable<Integer> {
         } finally {
             if (onStarted != null) {
                 model.close();
+                if (draftModel != null) {
+                    draftModel.close();
+                }
             }
         }
     }

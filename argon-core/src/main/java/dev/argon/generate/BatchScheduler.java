@@ -93,10 +93,13 @@ public final class BatchScheduler implements AutoCloseable {
      * @param kvBytes bytes the slots' KV caches hold now (memory grows with use and is released
      *     when a request ends, down to the prompt kept for prefix reuse)
      * @param copiedPromptTokens of {@code reusedPromptTokens}, those copied from another slot's cache
+     * @param draftTokens speculative decoding: draft tokens proposed and verified
+     * @param acceptedDraftTokens of those, the ones accepted
+     * @param verifyPasses sequence-steps that verified at least one draft token
      */
     public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long kvTokensCached, long requests,
                         long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows, long kvBytes,
-                        long copiedPromptTokens) {
+                        long copiedPromptTokens, long draftTokens, long acceptedDraftTokens, long verifyPasses) {
     }
 
     /** The wait queue is full (HTTP 503). */
@@ -206,6 +209,8 @@ public final class BatchScheduler implements AutoCloseable {
         final BooleanSupplier cancelled;
         final Handle handle;
         Sequence seq;
+        /** Speculative decoding of this request, or null. */
+        Speculator spec;
         Slot slot;
         int fed;
         int reused;
@@ -266,7 +271,10 @@ public final class BatchScheduler implements AutoCloseable {
     private final int[] sampleRow;
     private final Options options;
     private final Slot[] slots;
-    private final Batch batch;
+    private Batch batch;
+    private final SpeculationStats speculation = new SpeculationStats();
+    /** Makes a draft-model proposer per sequence ({@link SpeculationParams.Mode#DRAFT}), or null. */
+    private volatile DraftProposer.Factory draftModel;
     private final ArrayDeque<Request> queue = new ArrayDeque<>();
     private final List<Request> active = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
@@ -346,6 +354,9 @@ public final class BatchScheduler implements AutoCloseable {
         for (GenerationRequest req : reqs) {
             Request r = new Request(req, prompt, cancelled);
             r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), r); // validates the sampling parameters
+            if (req.speculation().active() && !req.guided()) {
+                r.spec = speculator(req.speculation());
+            }
             if (req.guided()) {
                 if (options.policy().unbounded()) {
                     throw new ArgonException("classifier-free guidance cannot be combined with a context shift or sinks + window yet");
@@ -393,6 +404,28 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /**
+     * Sets the draft model that proposes tokens for requests asking for
+     * {@link SpeculationParams.Mode#DRAFT} (null: such requests are refused).
+     */
+    public void setDraftModel(DraftProposer.Factory factory) {
+        this.draftModel = factory;
+    }
+
+    /**
+     * A speculator for one request (guided requests do not speculate).
+     *
+     * @throws ArgonException if the KV caches evict tokens, or a draft model is asked for but none is set
+     */
+    private Speculator speculator(SpeculationParams p) {
+        p.validate();
+        if (options.policy().unbounded()) {
+            throw new ArgonException("speculative decoding cannot be combined with a context shift, sinks + window or H2O ("
+                    + options.policy() + "): evicting tokens would move the rows a draft is verified at");
+        }
+        return new Speculator(p, Speculator.proposer(p, draftModel), speculation);
+    }
+
+    /**
      * Sets what to call, on the scheduler thread, when the scheduler stops for good
      * ({@link #failure()}), before the requests fail: for example a log line.
      */
@@ -437,7 +470,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(), kvCached,
                 requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get(), kvBytes(),
-                copiedTokens.get());
+                copiedTokens.get(), speculation.proposed(), speculation.accepted(), speculation.verifyPasses());
     }
 
     private long kvBytes() {
@@ -720,7 +753,21 @@ public final class BatchScheduler implements AutoCloseable {
         return i;
     }
 
-    /** One forward pass over every running sequence. */
+    /**
+     * The rows one step runs, per active request (by index): prompt rows, unconditional prompt
+     * rows (guidance), and the row of its decode token (-1: none), which its draft rows follow.
+     */
+    private record StepPlan(int[] promptRows, int[] guideRows, int[] decodeRow) {
+        boolean runs(int i) {
+            return promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0;
+        }
+    }
+
+    /**
+     * One step over every running sequence, in three parts (vLLM's schedule → run → update):
+     * {@link #plan} fills the batch, {@link #runPass} runs the forward pass, {@link #update} hands
+     * the logits back (sampling, draft verification) and retires finished requests.
+     */
     private void step() {
         // cancellations first: they free their slots before any work is spent on them
         for (int i = active.size() - 1; i >= 0; i--) {
@@ -733,6 +780,19 @@ public final class BatchScheduler implements AutoCloseable {
         if (active.isEmpty()) {
             return;
         }
+        StepPlan plan = plan();
+        if (runPass(plan)) {
+            update(plan);
+        }
+    }
+
+    /**
+     * Fills the batch: prompt chunks of prefilling requests (at most {@link Options#stepTokens()}
+     * rows in all), then the decode row of every decoding request followed by its draft rows (see
+     * {@link Speculator}) unless more sequences decode than its speculation allows.
+     */
+    private StepPlan plan() {
+        growBatchForDrafts();
         batch.clear();
         int budget = options.stepTokens();
         int[] promptRows = new int[active.size()];
@@ -760,16 +820,42 @@ public final class BatchScheduler implements AutoCloseable {
             }
         }
         int[] decodeRow = new int[active.size()];
+        int reserve = 0; // decode rows still to add: each decoding sequence's own row (two with guidance)
+        for (Request r : active) {
+            reserve += r.prefilling() ? 0 : r.slotsNeeded();
+        }
+        int decoding = 0;
+        for (Request r : active) {
+            decoding += r.prefilling() ? 0 : 1;
+        }
         for (int i = 0; i < active.size(); i++) {
             Request r = active.get(i);
             decodeRow[i] = -1;
             if (!r.prefilling()) {
-                decodeRow[i] = batch.add(r.slot.state, r.next, r.seq.position(), false, true);
+                reserve -= r.slotsNeeded();
+                int pos = r.seq.position();
+                decodeRow[i] = batch.add(r.slot.state, r.next, pos, false, true);
+                if (r.spec != null && decoding <= r.req.speculation().disableBatchSize()) {
+                    // verification rows: the draft tokens after the last sampled one, decode arithmetic like any generated row
+                    int k = r.spec.draft(r.seq, batch.remaining() - reserve);
+                    for (int j = 0; j < k; j++) {
+                        batch.add(r.slot.state, r.spec.draftToken(j), pos + 1 + j, false, true);
+                    }
+                }
                 if (r.negative != null) {
                     batch.add(r.guideSlot.state, r.next, r.guidePosition(r.seq.position()), false, true); // the row after
                 }
             }
         }
+        return new StepPlan(promptRows, guideRows, decodeRow);
+    }
+
+    /**
+     * Runs the forward pass. A failure fails the requests that had rows in it (the others go on).
+     *
+     * @return whether it ran
+     */
+    private boolean runPass(StepPlan plan) {
         try {
             model.forward(batch);
         } catch (RuntimeException e) { // an Error (e.g. a fault reading the weights) is fatal: see run()
@@ -777,7 +863,7 @@ public final class BatchScheduler implements AutoCloseable {
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
             for (int i = active.size() - 1; i >= 0; i--) {
                 Request r = active.get(i);
-                if (promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0) {
+                if (plan.runs(i)) {
                     r.handle.events.add(new Failed(failed));
                     r.slot.cachedLength = 0;
                     if (r.guideSlot != null) {
@@ -792,10 +878,21 @@ public final class BatchScheduler implements AutoCloseable {
                     }
                 }
             }
-            return;
+            return false;
         }
         steps.incrementAndGet();
         rows.addAndGet(batch.size());
+        return true;
+    }
+
+    /**
+     * Hands the logits back: prompt progress, then each sequence samples its next token (or
+     * verifies its draft) in parallel; finished requests retire and the KV counters update.
+     */
+    private void update(StepPlan plan) {
+        int[] promptRows = plan.promptRows();
+        int[] guideRows = plan.guideRows();
+        int[] decodeRow = plan.decodeRow();
         int row = 0;
         int sampled = 0;
         for (int i = 0; i < active.size(); i++) {
@@ -837,7 +934,10 @@ public final class BatchScheduler implements AutoCloseable {
         model.pool().parallelFor(sampled, (start, end) -> {
             for (int k = start; k < end; k++) {
                 Request r = sampleRequest[k];
-                if (r.negative == null) {
+                if (r.spec != null && sampleRow[k] >= 0) {
+                    int first = sampleRow[k];
+                    r.next = r.spec.verify(r.seq, j -> batch.logits(first + j));
+                } else if (r.negative == null) {
                     r.next = r.seq.next(batch.logits(sampleRow[k]));
                 } else {
                     int at = sampleRow[k];
@@ -864,6 +964,24 @@ public final class BatchScheduler implements AutoCloseable {
         }
         kvUsed = used;
         countCached();
+    }
+
+    /**
+     * Makes the batch large enough for every running sequence's longest draft: prompt chunks, plus
+     * per slot its decode row and up to {@link SpeculationParams#draftMax()} verification rows.
+     * The batch's scratch grows once, on the first step that needs it.
+     */
+    private void growBatchForDrafts() {
+        int most = 0;
+        for (Request r : active) {
+            if (r.spec != null) {
+                most = Math.max(most, r.req.speculation().draftMax());
+            }
+        }
+        int need = options.stepTokens() + options.parallel() * (1 + most);
+        if (need > batch.capacity()) {
+            batch = new Batch(need);
+        }
     }
 
     /** Updates {@link #kvCached}: the cached prompts of the slots no running request holds. */

@@ -27,14 +27,24 @@ import java.util.List;
  *     null means none
  * @param guidance classifier-free guidance, or null for none
  * @param constraint restricts the tokens generated (a grammar, a JSON schema), or null for none
+ * @param speculation speculative decoding settings ({@link SpeculationParams#NONE} when null);
+ *     output is the same with and without, only faster or slower
  */
 public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
                                 boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance,
-                                TokenConstraint.Factory constraint) {
+                                TokenConstraint.Factory constraint, SpeculationParams speculation) {
 
     /** Copies {@code steps} (null: none). */
     public GenerationRequest {
         steps = steps == null ? List.of() : List.copyOf(steps);
+        speculation = speculation == null ? SpeculationParams.NONE : speculation;
+    }
+
+    /** A request without speculative decoding. */
+    public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance,
+                             TokenConstraint.Factory constraint) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, constraint, null);
     }
 
     /** A request without extra sampler steps, guidance or constraint. */
@@ -74,7 +84,7 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with classifier-free guidance (null: none) */
     public GenerationRequest withGuidance(Guidance g) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, g, constraint);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, g, constraint, speculation);
     }
 
     /** @return whether classifier-free guidance is on and changes anything */
@@ -86,12 +96,12 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
     public GenerationRequest withSteps(List<? extends SamplerStep> extra) {
         List<SamplerStep> all = new java.util.ArrayList<>(steps);
         all.addAll(extra);
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all, guidance, constraint);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all, guidance, constraint, speculation);
     }
 
     /** @return this request with other sampling settings (its extra steps kept) */
     public GenerationRequest withSampling(SamplingParams other) {
-        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps, guidance, constraint);
+        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps, guidance, constraint, speculation);
     }
 
     /** @return fresh copies of {@link #steps()} for one sequence's chain */
@@ -105,12 +115,17 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps, guidance, constraint);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps, guidance, constraint, speculation);
     }
 
     /** @return this request with its generated tokens restricted by {@code c} (null: unrestricted) */
     public GenerationRequest withConstraint(TokenConstraint.Factory c) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, c);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, c, speculation);
+    }
+
+    /** @return this request with speculative decoding settings (null: none) */
+    public GenerationRequest withSpeculation(SpeculationParams s) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, constraint, s);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */
@@ -127,5 +142,6 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
             throw new ArgonException("top log-probabilities is " + logprobs + "; expected 0.." + Logprobs.MAX_TOP + " (or -1 for none)");
         }
         sampling.validate();
+        speculation.validate();
     }
 }

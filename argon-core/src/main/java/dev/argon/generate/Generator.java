@@ -23,6 +23,8 @@ public final class Generator {
     private final ContextPolicy policy;
     private final RewardGuidance rewards;
     private final BannedStrings banned;
+    private final DraftProposer.Factory draftModel;
+    private final SpeculationStats speculation;
 
     /**
      * A generator with an exact (F32) KV cache. Every constructor throws an {@link dev.argon.ArgonException}
@@ -34,7 +36,7 @@ public final class Generator {
 
     /** @param cachePrecision precision of the KV cache of each generation */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision) {
-        this(model, cachePrecision, ContextPolicy.NONE, null, null);
+        this(model, cachePrecision, ContextPolicy.NONE, null, null, null, new SpeculationStats());
     }
 
     /**
@@ -43,11 +45,11 @@ public final class Generator {
      *     (the last two generate without bound)
      */
     public Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy) {
-        this(model, cachePrecision, policy, null, null);
+        this(model, cachePrecision, policy, null, null, null, new SpeculationStats());
     }
 
     private Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy, RewardGuidance rewards,
-                      BannedStrings banned) {
+                      BannedStrings banned, DraftProposer.Factory draftModel, SpeculationStats speculation) {
         if (model instanceof dev.argon.model.TextEncoder) {
             throw new dev.argon.ArgonException(dev.argon.model.TextEncoder.cannotGenerate(model.config().architecture()));
         }
@@ -56,6 +58,8 @@ public final class Generator {
         this.policy = policy;
         this.rewards = rewards;
         this.banned = banned;
+        this.draftModel = draftModel;
+        this.speculation = speculation;
     }
 
     /**
@@ -67,7 +71,8 @@ public final class Generator {
      * @throws ArgonException if a string is empty
      */
     public Generator withBannedStrings(List<String> strings) {
-        return new Generator(model, cachePrecision, policy, rewards, strings.isEmpty() ? null : new BannedStrings(strings));
+        return new Generator(model, cachePrecision, policy, rewards, strings.isEmpty() ? null : new BannedStrings(strings), draftModel,
+                speculation);
     }
 
     /**
@@ -77,7 +82,20 @@ public final class Generator {
      */
     public Generator withRewards(RewardGuidance g) {
         g.checkVocabulary(model);
-        return new Generator(model, cachePrecision, policy, g, banned);
+        return new Generator(model, cachePrecision, policy, g, banned, draftModel, speculation);
+    }
+
+    /**
+     * A generator whose requests asking for {@link SpeculationParams.Mode#DRAFT} get their drafts
+     * from proposers {@code factory} makes (one per generation).
+     */
+    public Generator withDraftModel(DraftProposer.Factory factory) {
+        return new Generator(model, cachePrecision, policy, rewards, banned, factory, speculation);
+    }
+
+    /** @return the speculative decoding counters of every generation run by this generator (and those derived from it) */
+    public SpeculationStats speculationStats() {
+        return speculation;
     }
 
     /**
@@ -165,12 +183,54 @@ public final class Generator {
         if (req.guided()) {
             return runGuided(req, prompt, contextLength, listener, cancelled);
         }
+        if (req.speculation().active()) {
+            return runSpeculative(req, prompt, contextLength, listener, cancelled);
+        }
         InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
         Sequence seq = new Sequence(model, req, prompt, contextLength, policy.unbounded(), listener);
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();
         decode(seq, logits, cancelled, (token, pos) -> model.forward(state, token, pos, true));
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * Speculative decoding ({@link Speculator}): each step feeds the last sampled token and the
+     * draft tokens after it as rows of one {@link Batch} (decode arithmetic, as plain decoding
+     * uses) and keeps what verification accepts; the output is what {@link #run} gives without it.
+     */
+    private GenerationResult runSpeculative(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                            BooleanSupplier cancelled) {
+        SpeculationParams p = req.speculation();
+        if (policy.unbounded()) {
+            throw new ArgonException("speculative decoding cannot be combined with a context shift, sinks + window or H2O ("
+                    + policy + "): evicting tokens would move the rows a draft is verified at");
+        }
+        Speculator spec = new Speculator(p, Speculator.proposer(p, draftModel), speculation);
+        InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
+        Sequence seq = new Sequence(model, req, prompt, contextLength, false, listener);
+        long t0 = System.nanoTime();
+        float[] logits = model.prefill(state, prompt, 0);
+        long t1 = System.nanoTime();
+        Batch batch = new Batch(1 + p.draftMax());
+        int token = cancelled.getAsBoolean() ? -1 : seq.next(logits);
+        while (token >= 0) {
+            if (cancelled.getAsBoolean()) {
+                break;
+            }
+            int pos = seq.position();
+            batch.clear();
+            batch.add(state, token, pos, false, true);
+            int k = spec.draft(seq, p.draftMax());
+            for (int j = 0; j < k; j++) {
+                batch.add(state, spec.draftToken(j), pos + 1 + j, false, true);
+            }
+            model.forward(batch);
+            token = spec.verify(seq, batch::logits);
+        }
+        seq.cancel(); // (nothing if it finished)
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }

@@ -235,6 +235,21 @@ public final class Sequence {
         return prompt.length + n - 1;
     }
 
+    /**
+     * @return how many draft tokens speculative decoding may feed after the token at
+     *     {@link #position()}: each must be fed only where plain decoding would feed it (within
+     *     the token limit and the context), so speculation never computes a position plain decoding
+     *     would not
+     */
+    public int speculationRoom() {
+        if (reason != null) {
+            return 0;
+        }
+        long byLimit = (long) limit - n - 1;
+        long byContext = unbounded ? Integer.MAX_VALUE : (long) contextLength - 2 - position();
+        return (int) Math.max(0, Math.min(byLimit, byContext));
+    }
+
     /** @return how many tokens {@link #rollback} can remove now */
     public int checkpointsKept() {
         return Math.min(n, checkpoints.size());

@@ -36,6 +36,8 @@ public final class BatchingEngine implements Engine {
     private final BatchScheduler scheduler;
     private final int contextLength;
     private final int capacity;
+    private volatile dev.argon.generate.SpeculationParams speculation = dev.argon.generate.SpeculationParams.NONE;
+    private volatile boolean hasDraftModel;
 
     /**
      * @param parallel sequences per forward pass (slots)
@@ -136,6 +138,10 @@ public final class BatchingEngine implements Engine {
             throw ApiException.badRequest("guidance_scale", "'guidance_scale' runs a second sequence and needs a server with"
                     + " --parallel 2 or more; this one has " + scheduler.options().parallel());
         }
+        if (reqs.getFirst().speculation().mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT && !hasDraftModel) {
+            throw ApiException.badRequest("speculative.type", "'speculative.type' is 'draft' but this server has no draft model"
+                    + " (start it with -md/--model-draft)");
+        }
         try {
             return scheduler.submitAll(reqs, promptIds, cancelled);
         } catch (BatchScheduler.OverloadedException e) {
@@ -169,6 +175,27 @@ public final class BatchingEngine implements Engine {
         scheduler.onFailure(t -> listener.accept(failure()));
     }
 
+    /**
+     * Sets the speculative decoding of requests that do not give their own ({@code --spec},
+     * {@code --draft-max}, ...) and the draft model, if any, that {@code draft} requests use.
+     *
+     * @param draftModel makes a draft-model proposer per sequence, or null for none
+     * @return this engine
+     */
+    public BatchingEngine withSpeculation(dev.argon.generate.SpeculationParams defaults,
+                                          dev.argon.generate.DraftProposer.Factory draftModel) {
+        defaults.validate();
+        this.speculation = defaults;
+        this.hasDraftModel = draftModel != null;
+        scheduler.setDraftModel(draftModel);
+        return this;
+    }
+
+    @Override
+    public dev.argon.generate.SpeculationParams speculation() {
+        return speculation;
+    }
+
     @Override
     public String failure() {
         return scheduler.describeFailure();
@@ -193,7 +220,8 @@ public final class BatchingEngine implements Engine {
     public Stats stats() {
         BatchScheduler.Stats s = scheduler.stats();
         return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.kvTokensCached(),
-                s.reusedPromptTokens(), s.kvBytes(), s.copiedPromptTokens());
+                s.reusedPromptTokens(), s.kvBytes(), s.copiedPromptTokens(), s.draftTokens(), s.acceptedDraftTokens(),
+                s.verifyPasses());
     }
 
     @Override

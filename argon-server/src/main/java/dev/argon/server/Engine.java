@@ -22,6 +22,14 @@ import java.util.function.IntFunction;
  * blocks until its generation ends.
  */
 public interface Engine extends AutoCloseable {
+    /**
+     * @return the speculative decoding settings of requests that do not give their own
+     *     ({@code speculative.*} fields); default: none
+     */
+    default dev.argon.generate.SpeculationParams speculation() {
+        return dev.argon.generate.SpeculationParams.NONE;
+    }
+
 
     /**
      * Runs one generation to its end, blocking the calling thread (including any wait for
@@ -133,9 +141,20 @@ public interface Engine extends AutoCloseable {
      * @param cachedPromptTokens prompt tokens served from a cached prefix instead of computed, since start
      * @param kvCacheBytes bytes the KV caches hold now (grows with use, released when generations end)
      * @param copiedPromptTokens of {@code cachedPromptTokens}, those copied from another slot's cache
+     * @param draftTokens speculative decoding: draft tokens proposed and verified, since start
+     * @param acceptedDraftTokens of those, the ones accepted
+     * @param verifyPasses sequence-steps that verified at least one draft token
      */
     record Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
-                 long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens) {
+                 long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens,
+                 long draftTokens, long acceptedDraftTokens, long verifyPasses) {
+        /** Stats without speculative decoding counters. */
+        Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
+              long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens) {
+            this(activeSequences, queuedRequests, slots, kvCacheTokensUsed, kvCacheCapacityTokens, kvCacheTokensCached,
+                    cachedPromptTokens, kvCacheBytes, copiedPromptTokens, 0, 0, 0);
+        }
+
         /** Stats of an engine that does not measure its KV memory. */
         Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
               long kvCacheTokensCached, long cachedPromptTokens) {

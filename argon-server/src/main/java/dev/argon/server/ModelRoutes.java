@@ -44,7 +44,8 @@ final class ModelRoutes {
         this.engine = engine;
         this.modelId = config.modelId();
         this.template = template;
-        this.parser = new RequestParser(tokenizer, template, config.modelNames(), engine.contextLength(), config.defaultSampling());
+        this.parser = new RequestParser(tokenizer, template, config.modelNames(), engine.contextLength(), config.defaultSampling())
+                .withSpeculation(engine.speculation());
         this.metrics = metrics;
         this.aborting = aborting;
         this.cancelled = cancelled;

@@ -46,6 +46,8 @@ final class RequestParser {
     private final SamplingParams defaults;
     private final int contextLength;
     private final boolean tokenizerAddsBos;
+    /** Speculative decoding of requests without {@code speculative.*} fields (the server's flags). */
+    private dev.argon.generate.SpeculationParams speculation = dev.argon.generate.SpeculationParams.NONE;
     /** The most bytes of prompt text one token can stand for (its bytes, or its written form for special tokens). */
     private final int maxTokenBytes;
 
@@ -76,6 +78,12 @@ final class RequestParser {
         this.maxTokenBytes = longest;
         int[] ids = tokenizer.encode("", true, false);
         this.tokenizerAddsBos = tokenizer.bos() >= 0 && ids.length > 0 && ids[0] == tokenizer.bos();
+    }
+
+    /** @return this parser, giving requests without {@code speculative.*} fields {@code defaults} */
+    RequestParser withSpeculation(dev.argon.generate.SpeculationParams defaults) {
+        this.speculation = defaults;
+        return this;
     }
 
     /**
@@ -173,6 +181,7 @@ final class RequestParser {
         req = req.withConstraint(chosen);
         req = WatermarkFields.apply(body, req);
         req = guidance(body, req);
+        req = SpeculationFields.apply(body, req, speculation);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body), tools);
     }

@@ -30,7 +30,10 @@ import java.util.function.ToDoubleFunction;
  *       {@code argon_kv_cache_tokens_cached} (positions idle slots keep for prefix reuse), {@code argon_kv_cache_bytes} — read from
  *       the {@link Engine}'s stats at scrape time (0 while the model loads);</li>
  *   <li>{@code argon_prompt_tokens_cached_total} — prompt tokens served from a slot's cached
- *       prefix (multi-turn chat) instead of computed.</li>
+ *       prefix (multi-turn chat) instead of computed;</li>
+ *   <li>speculative decoding: {@code argon_speculative_draft_tokens_total},
+ *       {@code argon_speculative_accepted_tokens_total}, {@code argon_speculative_verify_passes_total},
+ *       gauges {@code argon_speculative_acceptance_rate} and {@code argon_speculative_accepted_per_pass}.</li>
  * </ul>
  */
 final class ServerMetrics {
@@ -69,6 +72,16 @@ final class ServerMetrics {
                 stats, Engine.Stats::kvCacheBytes);
         FunctionCounter.builder("argon.prompt.tokens.copied", stats, s -> s.get() == null ? 0 : s.get().copiedPromptTokens())
                 .description("Prompt tokens copied from another slot's cache (prefix caching across slots)").register(registry);
+        FunctionCounter.builder("argon.speculative.draft.tokens", stats, s -> s.get() == null ? 0 : s.get().draftTokens())
+                .description("Speculative decoding: draft tokens proposed and verified").register(registry);
+        FunctionCounter.builder("argon.speculative.accepted.tokens", stats, s -> s.get() == null ? 0 : s.get().acceptedDraftTokens())
+                .description("Speculative decoding: draft tokens accepted by verification").register(registry);
+        FunctionCounter.builder("argon.speculative.verify.passes", stats, s -> s.get() == null ? 0 : s.get().verifyPasses())
+                .description("Speculative decoding: sequence-steps that verified at least one draft token").register(registry);
+        gauge("argon.speculative.acceptance.rate", "Speculative decoding: accepted / proposed draft tokens since start", stats,
+                s -> s.draftTokens() == 0 ? 0 : s.acceptedDraftTokens() / (double) s.draftTokens());
+        gauge("argon.speculative.accepted.per.pass", "Speculative decoding: mean draft tokens accepted per verify pass since start",
+                stats, s -> s.verifyPasses() == 0 ? 0 : s.acceptedDraftTokens() / (double) s.verifyPasses());
         FunctionCounter.builder("argon.prompt.tokens.cached", stats, s -> s.get() == null ? 0 : s.get().cachedPromptTokens())
                 .description("Prompt tokens served from a slot's cached prefix instead of computed").register(registry);
     }

@@ -1,0 +1,91 @@
+package dev.argon.cli;
+
+import dev.argon.ArgonException;
+import dev.argon.generate.SpeculationParams;
+import dev.argon.generate.SpeculationStats;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Speculative decoding flags, with llama.cpp's names where it has them ({@code -md/--model-draft},
+ * {@code --draft-max}, {@code --draft-min}, {@code --draft-p-min}, and its newer {@code --spec-type},
+ * {@code --spec-draft-n-max}, {@code --spec-draft-n-min}, {@code --spec-draft-p-min}) and Argon's for the rest
+ * ({@code --spec}, {@code --spec-ngram-min/max}, {@code --spec-disable-batch-size}, after vLLM's
+ * {@code speculative_disable_by_batch_size}).
+ */
+final class SpeculationOptions {
+    @Option(names = {"--spec", "--spec-type"}, paramLabel = "TYPE",
+            description = "Speculative decoding: none, ngram (prompt lookup: drafts copied from earlier text) or draft (-md);"
+                    + " the output is the same, only the speed changes (default: none, or draft with -md).")
+    String type;
+
+    @Option(names = {"-md", "--model-draft", "--spec-draft-model"}, paramLabel = "FILE",
+            description = "Draft model for speculative decoding (a smaller model over the same vocabulary).")
+    Path draftModel;
+
+    @Option(names = {"--draft-max", "--spec-draft-n-max"}, paramLabel = "N", defaultValue = "16",
+            description = "Most draft tokens verified per pass; the length adapts to the acceptance below it (default: ${DEFAULT-VALUE}).")
+    int draftMax;
+
+    @Option(names = {"--draft-min", "--spec-draft-n-min"}, paramLabel = "N", defaultValue = "0",
+            description = "Shorter drafts are not verified (default: ${DEFAULT-VALUE}).")
+    int draftMin;
+
+    @Option(names = {"--draft-p-min", "--spec-draft-p-min"}, paramLabel = "P", defaultValue = "0.75",
+            description = "A draft model stops drafting when its most likely token's probability is below P (default: ${DEFAULT-VALUE}).")
+    float draftPMin;
+
+    @Option(names = "--spec-ngram-min", paramLabel = "N", defaultValue = "2",
+            description = "Shortest n-gram prompt lookup matches (default: ${DEFAULT-VALUE}).")
+    int ngramMin;
+
+    @Option(names = "--spec-ngram-max", paramLabel = "N", defaultValue = "4",
+            description = "Longest n-gram prompt lookup matches (default: ${DEFAULT-VALUE}).")
+    int ngramMax;
+
+    @Option(names = "--spec-disable-batch-size", paramLabel = "N", defaultValue = "4",
+            description = "No speculation while more than N sequences decode together (the batch already fills each pass)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int disableBatchSize;
+
+    /**
+     * @return the settings of the flags
+     * @throws ArgonException naming the flag if one is invalid, or if {@code --spec draft} lacks {@code -md}
+     */
+    SpeculationParams params() {
+        SpeculationParams.Mode mode = type != null ? SpeculationParams.Mode.parse(type, "--spec")
+                : draftModel != null ? SpeculationParams.Mode.DRAFT : SpeculationParams.Mode.NONE;
+        if (mode == SpeculationParams.Mode.DRAFT && draftModel == null) {
+            throw new ArgonException("--spec draft needs a draft model (-md/--model-draft FILE)");
+        }
+        if (draftModel != null && mode != SpeculationParams.Mode.DRAFT) {
+            throw new ArgonException("-md/--model-draft is given but --spec is " + mode.flagName() + "; use --spec draft or drop -md");
+        }
+        SpeculationParams p = new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, draftPMin, disableBatchSize);
+        p.validate();
+        return p;
+    }
+
+    /**
+     * @throws ArgonException if speculation is asked for together with an evicting KV cache policy
+     */
+    static void checkPolicy(SpeculationParams p, ContextPolicyOptions policy) {
+        if (p.active() && policy.evicts()) {
+            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink or"
+                    + " --kv-heavy (evicting tokens would move the rows a draft is verified at)");
+        }
+    }
+
+    /** Prints the speculation line of a run's report (nothing when no draft was verified). */
+    static void report(SpeculationParams p, SpeculationStats s, PrintStream err) {
+        if (!p.active()) {
+            return;
+        }
+        err.printf(Locale.ROOT, "argon: speculative (%s): %d verify passes, %d draft tokens, %d accepted (%.1f %%),"
+                        + " %.2f accepted per pass%n", p.mode().flagName(), s.verifyPasses(), s.proposed(), s.accepted(),
+                100 * s.acceptanceRate(), s.meanAcceptedLength());
+    }
+}

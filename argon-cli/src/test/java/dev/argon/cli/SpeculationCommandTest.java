@@ -1,0 +1,62 @@
+package dev.argon.cli;
+
+import dev.argon.TestFiles;
+import org.junit.jupiter.api.Test;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The speculative decoding flags of generate and chat: the same text, a report line, clear errors. */
+class SpeculationCommandTest {
+    static final String STORIES = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+    static final String Q8 = TestFiles.model("tinyllamas/stories260K/stories260K-q8_0.ggufv2.gguf").toString();
+    static final String TINY = TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf").toString();
+    static final String PROMPT = "Sue and Ben were friends. They liked to draw pictures together. Sue drew a cat and Ben drew a dog."
+            + " Once upon a time, Sue and Ben";
+    private static final Pattern REPORT = Pattern.compile(
+            "argon: speculative \\((\\w+)\\): (\\d+) verify passes, (\\d+) draft tokens, (\\d+) accepted \\(([\\d.]+) %\\)");
+
+    @Test
+    void ngramAndDraftModelGiveThePlainText() {
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0");
+        CliRun ngram = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0", "--spec", "ngram",
+                "--draft-max", "8", "--spec-ngram-min", "1");
+        CliRun draft = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0", "-md", Q8, "--draft-p-min", "0.3");
+        assertThat(ngram.exitCode()).as(ngram.err()).isZero();
+        assertThat(draft.exitCode()).as(draft.err()).isZero();
+        assertThat(ngram.out()).isEqualTo(plain.out());
+        assertThat(draft.out()).isEqualTo(plain.out());
+        assertThat(plain.err()).doesNotContain("speculative");
+        for (CliRun r : new CliRun[] {ngram, draft}) {
+            Matcher m = REPORT.matcher(r.err());
+            assertThat(m.find()).as(r.err()).isTrue();
+            assertThat(Long.parseLong(m.group(4))).as(r.err()).isPositive().isLessThanOrEqualTo(Long.parseLong(m.group(3)));
+        }
+        CliRun chat = CliRun.of("chat", "-m", STORIES, "-p", PROMPT, "-n", "20", "--temp", "0", "--spec-type", "ngram-simple");
+        assertThat(chat.exitCode()).as(chat.err()).isZero();
+        assertThat(chat.err()).contains("argon: speculative (ngram)");
+    }
+
+    @Test
+    void badSpeculationFlagsAreUsageErrors() {
+        String[][] cases = {
+                {"--spec", "lookahead", "--spec is 'lookahead'; expected none, ngram or draft"},
+                {"--spec", "draft", "--spec draft needs a draft model (-md/--model-draft FILE)"},
+                {"--spec", "ngram", "--draft-max", "0", "--draft-max is 0; expected 1..64"},
+                {"--spec", "ngram", "--draft-min", "9", "--draft-max", "4", "--draft-min is 9"},
+                {"--spec", "ngram", "--spec-ngram-min", "3", "--spec-ngram-max", "2", "--spec-ngram-max is 2"},
+                {"-md", TINY, "vocabulary of 32000 tokens but the model has 512"},
+                {"--spec", "ngram", "--context-shift", "cannot be combined with --context-shift"},
+                {"--spec", "ngram", "--cfg-scale", "2", "cannot be combined with --cfg-scale"}};
+        for (String[] c : cases) {
+            String[] full = new String[c.length - 1 + 7];
+            System.arraycopy(new String[] {"generate", "-m", STORIES, "-n", "4", "-p", "Hi"}, 0, full, 0, 7);
+            System.arraycopy(c, 0, full, 7, c.length - 1);
+            CliRun r = CliRun.of(full);
+            assertThat(r.exitCode()).as(String.join(" ", full) + "\n" + r.err()).isEqualTo(2);
+            assertThat(r.err()).startsWith("argon: error:").contains(c[c.length - 1]);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.argon.generate;
+
+import dev.argon.ArgonException;
+
+import java.util.Locale;
+
+/**
+ * Speculative decoding settings of one generation (llama.cpp's {@code --draft-max}, {@code --draft-min},
+ * {@code --draft-p-min}; vLLM's {@code speculative_disable_by_batch_size}). A proposer guesses up to
+ * {@code draftMax} next tokens; the target model checks all of them in one forward pass of
+ * {@code k + 1} rows and keeps the longest prefix that exact verification accepts
+ * ({@link Speculator}). Output is distributed exactly as without speculation.
+ *
+ * @param mode which proposer drafts: none, prompt lookup ({@link NgramProposer}) or a draft model
+ * @param draftMin drafts shorter than this are not verified (0..draftMax)
+ * @param draftMax most draft tokens per verification pass (1..{@value #MAX_DRAFT})
+ * @param ngramMin shortest n-gram the prompt lookup matches (1..ngramMax)
+ * @param ngramMax longest n-gram the prompt lookup matches (ngramMin..{@value #MAX_NGRAM})
+ * @param pMin a draft model stops drafting when its most likely token's probability falls below this (0..1)
+ * @param disableBatchSize no speculation while more sequences than this decode in one step (>= 0;
+ *     under load the batch already fills the forward pass, so extra rows would cost more than they save)
+ */
+public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngramMin, int ngramMax, float pMin,
+                                int disableBatchSize) {
+    /** The most draft tokens per pass. */
+    public static final int MAX_DRAFT = 64;
+    /** The longest n-gram matched. */
+    public static final int MAX_NGRAM = 16;
+
+    /** Who proposes draft tokens. */
+    public enum Mode {
+        /** No speculation. */
+        NONE,
+        /** Prompt lookup: the continuation of the last earlier occurrence of the newest n-gram ({@code --spec ngram}). */
+        NGRAM,
+        /** A smaller model over the same vocabulary, greedy ({@code -md/--model-draft}). */
+        DRAFT;
+
+        /** @return the flag value ({@code none}, {@code ngram}, {@code draft}) */
+        public String flagName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /**
+         * Parses a mode name; llama.cpp's {@code ngram-simple} and {@code draft-simple} are accepted too.
+         *
+         * @throws ArgonException naming {@code field} and the accepted values if {@code value} is none of them
+         */
+        public static Mode parse(String value, String field) {
+            String v = value.trim().toLowerCase(Locale.ROOT);
+            for (Mode m : values()) {
+                if (m.flagName().equals(v)) {
+                    return m;
+                }
+            }
+            if (v.equals("ngram-simple") || v.equals("draft-simple")) { // llama.cpp's --spec-type names of the same methods
+                return v.startsWith("ngram") ? NGRAM : DRAFT;
+            }
+            throw new ArgonException(field + " is '" + value + "'; expected none, ngram or draft");
+        }
+    }
+
+    /** No speculation. */
+    public static final SpeculationParams NONE = new SpeculationParams(Mode.NONE, 0, 16, 2, 4, 0.75f, 4);
+
+    /** Prompt lookup with llama.cpp-like defaults: up to 16 draft tokens, n-grams of 2..4 tokens. */
+    public static SpeculationParams ngram() {
+        return new SpeculationParams(Mode.NGRAM, 0, 16, 2, 4, 0.75f, 4);
+    }
+
+    /** @return whether a proposer drafts */
+    public boolean active() {
+        return mode != Mode.NONE;
+    }
+
+    /** @return these settings with another mode */
+    public SpeculationParams withMode(Mode m) {
+        return new SpeculationParams(m, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize);
+    }
+
+    /** @return these settings with other draft lengths */
+    public SpeculationParams withDraft(int min, int max) {
+        return new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, disableBatchSize);
+    }
+
+    /** @return these settings with another draft probability threshold */
+    public SpeculationParams withPMin(float p) {
+        return new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, p, disableBatchSize);
+    }
+
+    /**
+     * @throws ArgonException naming the flag (llama.cpp's names) and the range if a value is out of range
+     */
+    public void validate() {
+        if (mode == null) {
+            throw new ArgonException("speculative decoding mode (--spec) is missing; expected none, ngram or draft");
+        }
+        if (draftMax < 1 || draftMax > MAX_DRAFT) {
+            throw new ArgonException("--draft-max is " + draftMax + "; expected 1.." + MAX_DRAFT);
+        }
+        if (draftMin < 0 || draftMin > draftMax) {
+            throw new ArgonException("--draft-min is " + draftMin + "; expected 0..--draft-max (" + draftMax + ")");
+        }
+        if (ngramMin < 1 || ngramMin > MAX_NGRAM) {
+            throw new ArgonException("--spec-ngram-min is " + ngramMin + "; expected 1.." + MAX_NGRAM);
+        }
+        if (ngramMax < ngramMin || ngramMax > MAX_NGRAM) {
+            throw new ArgonException("--spec-ngram-max is " + ngramMax + "; expected --spec-ngram-min (" + ngramMin + ").." + MAX_NGRAM);
+        }
+        if (!(pMin >= 0f && pMin <= 1f)) {
+            throw new ArgonException("--draft-p-min is " + pMin + "; expected 0..1");
+        }
+        if (disableBatchSize < 0) {
+            throw new ArgonException("--spec-disable-batch-size is " + disableBatchSize + "; expected 0 or more sequences");
+        }
+    }
+}

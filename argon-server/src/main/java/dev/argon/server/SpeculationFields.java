@@ -1,0 +1,54 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.argon.ArgonException;
+import dev.argon.generate.GenerationRequest;
+import dev.argon.generate.SpeculationParams;
+
+/**
+ * Per-request speculative decoding, with llama.cpp server's field names {@code speculative.n_max},
+ * {@code speculative.n_min} and {@code speculative.p_min}, plus Argon's {@code speculative.type}
+ * ({@code none}, {@code ngram}, {@code draft}), {@code speculative.ngram_min} and
+ * {@code speculative.ngram_max}. Each absent field keeps the server's setting ({@code --spec},
+ * {@code --draft-max}, ...). Speculation never changes the output, only its speed.
+ */
+final class SpeculationFields {
+    private SpeculationFields() {
+    }
+
+    /**
+     * @param defaults the server's settings
+     * @return {@code req} with the speculation these fields and the defaults give
+     * @throws ApiException 400 naming the field when a value is invalid
+     */
+    static GenerationRequest apply(JsonNode body, GenerationRequest req, SpeculationParams defaults) {
+        String type = Json.string(body, "speculative.type", null);
+        SpeculationParams.Mode mode = defaults.mode();
+        if (type != null) {
+            try {
+                mode = SpeculationParams.Mode.parse(type, "'speculative.type'");
+            } catch (ArgonException e) {
+                throw ApiException.badRequest("speculative.type", e.getMessage());
+            }
+        }
+        Long nMax = Json.integer(body, "speculative.n_max", 1, SpeculationParams.MAX_DRAFT);
+        Long nMin = Json.integer(body, "speculative.n_min", 0, SpeculationParams.MAX_DRAFT);
+        float pMin = Json.number(body, "speculative.p_min", defaults.pMin(), 0, 1);
+        Long gMin = Json.integer(body, "speculative.ngram_min", 1, SpeculationParams.MAX_NGRAM);
+        Long gMax = Json.integer(body, "speculative.ngram_max", 1, SpeculationParams.MAX_NGRAM);
+        int max = nMax == null ? defaults.draftMax() : nMax.intValue();
+        int min = nMin == null ? Math.min(defaults.draftMin(), max) : nMin.intValue();
+        if (min > max) {
+            throw ApiException.badRequest(nMin != null ? "speculative.n_min" : "speculative.n_max",
+                    "'speculative.n_min' (" + min + ") must not exceed 'speculative.n_max' (" + max + ")");
+        }
+        int ngramMax = gMax == null ? defaults.ngramMax() : gMax.intValue();
+        int ngramMin = gMin == null ? Math.min(defaults.ngramMin(), ngramMax) : gMin.intValue();
+        if (ngramMin > ngramMax) {
+            throw ApiException.badRequest(gMin != null ? "speculative.ngram_min" : "speculative.ngram_max",
+                    "'speculative.ngram_min' (" + ngramMin + ") must not exceed 'speculative.ngram_max' (" + ngramMax + ")");
+        }
+        SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize());
+        return req.withSpeculation(p);
+    }
+}

@@ -1,0 +1,170 @@
+package dev.argon.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.argon.TestFiles;
+import dev.argon.chat.ChatTemplate;
+import dev.argon.generate.SpeculationParams;
+import dev.argon.gguf.GgufFile;
+import dev.argon.kv.KvCache;
+import dev.argon.model.LanguageModel;
+import dev.argon.model.Models;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Speculative decoding through the server: greedy completions are the same with the server's
+ * {@code --spec ngram} default, with per-request {@code speculative.*} fields and without
+ * speculation, at {@code --parallel} 1 and 8 (8 concurrent requests), and {@code /metrics}
+ * reports acceptance. TinyLLama-v0.
+ */
+class SpeculativeServerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String[] PROMPTS = {
+            "Once upon a time, there was a little girl named Lily. She loved to play outside. Once upon a time, there was a",
+            "Tom and his dog went to the park. The dog ran after a ball. Tom and his dog went to the",
+            "The cat sat on the mat. The cat was happy. The cat sat on the",
+            "Lily and Ben were friends. They liked to play with blocks. Lily and Ben"};
+    private static LanguageModel model;
+    private static ChatTemplate template;
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    static void load() {
+        Path path = TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf");
+        model = Models.load(path, 2);
+        try (GgufFile f = GgufFile.open(path)) {
+            template = ChatTemplate.fromGguf(f, model.tokenizer());
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    private static OpenAiServer serve(int parallel, SpeculationParams spec) {
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, parallel, 16, 256, KvCache.Precision.F16, null, "tiny");
+        OpenAiServer server = new OpenAiServer(config).start();
+        BatchingEngine engine = new BatchingEngine(model, parallel, 16, 256, KvCache.Precision.F16, true);
+        server.ready(model, template, engine.withSpeculation(spec, null));
+        return server;
+    }
+
+    private static HttpResponse<String> post(OpenAiServer s, String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(s.url() + path)).timeout(Duration.ofSeconds(120))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Greedy completions of every prompt, twice each, sent at once; the texts in prompt order. */
+    private static List<String> completeAll(OpenAiServer s, String extra) throws Exception {
+        List<Callable<String>> calls = new ArrayList<>();
+        for (int rep = 0; rep < 2; rep++) {
+            for (String p : PROMPTS) {
+                calls.add(() -> {
+                    HttpResponse<String> r = post(s, "/v1/completions", JSON.createObjectNode().put("prompt", p).put("max_tokens", 48)
+                            .put("temperature", 0).toString().replaceFirst("}$", extra + "}"));
+                    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                    return JSON.readTree(r.body()).at("/choices/0/text").textValue();
+                });
+            }
+        }
+        List<String> texts = new ArrayList<>();
+        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Future<String> f : exec.invokeAll(calls)) {
+                texts.add(f.get());
+            }
+        }
+        return texts;
+    }
+
+    private static double metric(OpenAiServer s, String name) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(s.url() + "/metrics")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return Double.parseDouble(line.substring(name.length() + 1).trim());
+            }
+        }
+        throw new AssertionError(name + " not in /metrics:\n" + r.body());
+    }
+
+    @Test
+    void greedyCompletionsAreTheSameWithAndWithoutSpeculation() throws Exception {
+        List<String> reference;
+        OpenAiServer plain = serve(1, SpeculationParams.NONE);
+        try {
+            reference = completeAll(plain, "");
+            assertThat(metric(plain, "argon_speculative_verify_passes_total")).isZero();
+        } finally {
+            plain.stop(Duration.ofSeconds(5));
+        }
+        for (int parallel : new int[] {1, 8}) {
+            // at --parallel 8 every sequence may speculate (no back-off), so verification rows of 8 sequences share passes
+            OpenAiServer s = serve(parallel, new SpeculationParams(SpeculationParams.Mode.NGRAM, 0, 16, 2, 4, 0.75f, parallel));
+            try {
+                assertThat(completeAll(s, "")).as("--parallel %d, server default ngram", parallel).isEqualTo(reference);
+                assertThat(completeAll(s, ",\"speculative.n_max\":3,\"speculative.n_min\":1"))
+                        .as("--parallel %d, per-request n_max", parallel).isEqualTo(reference);
+                assertThat(completeAll(s, ",\"speculative.type\":\"none\"")).isEqualTo(reference);
+                double passes = metric(s, "argon_speculative_verify_passes_total");
+                double drafts = metric(s, "argon_speculative_draft_tokens_total");
+                double accepted = metric(s, "argon_speculative_accepted_tokens_total");
+                assertThat(passes).isPositive();
+                assertThat(accepted).isPositive().isLessThanOrEqualTo(drafts);
+                assertThat(metric(s, "argon_speculative_acceptance_rate")).isCloseTo(accepted / drafts,
+                        org.assertj.core.data.Offset.offset(1e-9));
+            } finally {
+                s.stop(Duration.ofSeconds(5));
+            }
+        }
+        // per-request speculation on a server without a default
+        OpenAiServer s = serve(2, SpeculationParams.NONE);
+        try {
+            assertThat(completeAll(s, ",\"speculative.type\":\"ngram\"")).isEqualTo(reference);
+            assertThat(metric(s, "argon_speculative_verify_passes_total")).isPositive();
+        } finally {
+            s.stop(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void badSpeculativeFieldsAre400sNamingTheField() throws Exception {
+        OpenAiServer s = serve(1, SpeculationParams.NONE);
+        try {
+            for (String[] c : new String[][] {
+                    {"\"speculative.type\":\"lookahead\"", "speculative.type"},
+                    {"\"speculative.n_max\":0", "speculative.n_max"},
+                    {"\"speculative.n_min\":5,\"speculative.n_max\":2", "speculative.n_min"},
+                    {"\"speculative.p_min\":1.5", "speculative.p_min"},
+                    {"\"speculative.type\":\"draft\"", "speculative.type"}}) {
+                HttpResponse<String> r = post(s, "/v1/completions", "{\"prompt\":\"Hi\",\"max_tokens\":2," + c[0] + "}");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+                JsonNode e = JSON.readTree(r.body()).get("error");
+                assertThat(e.get("param").textValue()).as(r.body()).isEqualTo(c[1]);
+            }
+        } finally {
+            s.stop(Duration.ofSeconds(5));
+        }
+    }
+}
