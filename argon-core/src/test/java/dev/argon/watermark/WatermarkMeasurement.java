@@ -21,7 +21,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The issue's watermark measurement on TinyLLama-v0 (temperature 1, no truncation, 200-token texts:
@@ -34,12 +33,27 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       watermarked texts vs the plain ones.</li>
  * </ul>
  * Not a test: runs only with {@code -Dargon.measure=N} (optionally {@code -Dargon.measure.null=M},
+ * {@code -Dargon.measure.out=FILE},
  * default 5N, and {@code -Dargon.measure.threads=T}, default 2: one model per thread) and prints
  * lines starting with {@code MEASURE}.
  */
 class WatermarkMeasurement {
     private static final int TOKENS = 200;
     private static final String PROMPT = "Once upon a time";
+    /** Standard output, or also the file {@code -Dargon.measure.out} (appended, flushed per line) to watch a long run. */
+    private static final java.io.PrintStream OUT = output();
+
+    private static java.io.PrintStream output() {
+        String file = System.getProperty("argon.measure.out");
+        if (file == null) {
+            return System.out;
+        }
+        try {
+            return new java.io.PrintStream(new java.io.FileOutputStream(file, true), true, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.FileNotFoundException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     /** One generated text: its z-score under the key, its length and its summed negative log-likelihood. */
     private record Sample(String kind, int seed, double z, int tokens, double nll) {
@@ -68,7 +82,7 @@ class WatermarkMeasurement {
             return new Worker(m.tokenizer(), new Generator(m));
         });
         List<Future<Sample>> jobs = new ArrayList<>();
-        AtomicInteger done = new AtomicInteger();
+        List<Sample> finished = new ArrayList<>();
         int total = marked + unmarked;
         long t0 = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -79,10 +93,12 @@ class WatermarkMeasurement {
                 WatermarkScheme scheme = kind.equals("marked") ? key : kind.equals("other-key") ? other : null;
                 jobs.add(pool.submit(() -> {
                     Sample s = sample(workers.get(), detector, scheme, kind, seed);
-                    int d = done.incrementAndGet();
-                    if (d % 50 == 0 || d == total) {
-                        System.out.printf(Locale.ROOT, "MEASURE progress %d/%d texts, %.0f s%n", d, total,
-                                (System.nanoTime() - t0) / 1e9);
+                    synchronized (finished) {
+                        finished.add(s);
+                        if (finished.size() % 100 == 0 && finished.size() < total) {
+                            // running tallies, so that a stopped run still leaves numbers
+                            report(List.copyOf(finished), (System.nanoTime() - t0) / 1e9);
+                        }
                     }
                     return s;
                 }));
@@ -91,7 +107,8 @@ class WatermarkMeasurement {
             for (Future<Sample> f : jobs) {
                 samples.add(f.get());
             }
-            report(samples, marked, unmarked, (System.nanoTime() - t0) / 1e9);
+            OUT.println("MEASURE final");
+            report(samples, (System.nanoTime() - t0) / 1e9);
         } finally {
             pool.shutdownNow();
             synchronized (models) {
@@ -134,7 +151,9 @@ class WatermarkMeasurement {
         return new Sample(kind, seed, z, r.generatedTokens().length, nll[0]);
     }
 
-    private static void report(List<Sample> samples, int marked, int unmarked, double seconds) {
+    private static void report(List<Sample> samples, double seconds) {
+        int marked = (int) samples.stream().filter(s -> s.kind().equals("marked")).count();
+        int unmarked = samples.size() - marked;
         int detected = 0;
         int shortTexts = 0;
         double zSum = 0;
@@ -155,7 +174,7 @@ class WatermarkMeasurement {
                 nllMarked += s.nll();
                 tokMarked += s.tokens();
                 if (s.z() < 4) {
-                    System.out.printf(Locale.ROOT, "MEASURE missed: seed %d z %.2f%n", s.seed(), s.z());
+                    OUT.printf(Locale.ROOT, "MEASURE missed: seed %d z %.2f%n", s.seed(), s.z());
                 }
             } else {
                 int k = s.kind().equals("plain") ? 0 : 1;
@@ -168,16 +187,16 @@ class WatermarkMeasurement {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "MEASURE %d texts in %.0f s; texts shorter than %d tokens: %d%n", samples.size(), seconds,
+        OUT.printf(Locale.ROOT, "MEASURE %d texts in %.0f s; texts shorter than %d tokens: %d%n", samples.size(), seconds,
                 TOKENS, shortTexts);
-        System.out.printf(Locale.ROOT, "MEASURE watermarked: %d of %d with z >= 4 (%.1f%%), mean z %.2f, min z %.2f%n", detected,
+        OUT.printf(Locale.ROOT, "MEASURE watermarked: %d of %d with z >= 4 (%.1f%%), mean z %.2f, min z %.2f%n", detected,
                 marked, 100.0 * detected / marked, zSum / marked, zMin);
-        System.out.printf(Locale.ROOT,
+        OUT.printf(Locale.ROOT,
                 "MEASURE unmarked: plain %d: z > 4 %d, z > 2 %d | other key %d: z > 4 %d, z > 2 %d | all %d: z > 4 %.2f%% (nominal %.4f%%), z > 2 %.2f%% (nominal %.2f%%)%n",
                 count[0], over4[0], over2[0], count[1], over4[1], over2[1], unmarked,
-                100.0 * (over4[0] + over4[1]) / unmarked, 100 * WatermarkDetector.upperTail(4),
-                100.0 * (over2[0] + over2[1]) / unmarked, 100 * WatermarkDetector.upperTail(2));
-        System.out.printf(Locale.ROOT, "MEASURE perplexity under the unwatermarked model: watermarked %.2f, plain %.2f (x%.2f)%n",
+                100.0 * (over4[0] + over4[1]) / Math.max(1, unmarked), 100 * WatermarkDetector.upperTail(4),
+                100.0 * (over2[0] + over2[1]) / Math.max(1, unmarked), 100 * WatermarkDetector.upperTail(2));
+        OUT.printf(Locale.ROOT, "MEASURE perplexity under the unwatermarked model: watermarked %.2f, plain %.2f (x%.2f)%n",
                 Math.exp(nllMarked / tokMarked), Math.exp(nllPlain / tokPlain),
                 Math.exp(nllMarked / tokMarked - nllPlain / tokPlain));
     }
