@@ -9,6 +9,7 @@ import dev.argon.model.Models;
 import dev.argon.server.OpenAiServer;
 import dev.argon.server.ServerConfig;
 import dev.argon.server.BatchingEngine;
+import dev.argon.server.RewardEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -103,6 +104,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     ChatTemplateOptions chatTemplate;
 
+    @Mixin
+    RewardOptions reward;
+
     @Option(names = "--no-access-log", description = "Do not print a line per request (method, path, status, tokens, ms) to standard error.")
     boolean noAccessLog;
 
@@ -132,6 +136,7 @@ final class ServeCommand implements Callable<Integer> {
         RunOptions opts = run;
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
+        reward.validate();
         for (String a : aliases) {
             if (a.isBlank()) {
                 throw new ArgonException("--alias is empty; expected a model name");
@@ -194,6 +199,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         long loadStart = System.nanoTime();
         LanguageModel model = null;
+        List<LanguageModel> rewardModels = new ArrayList<>();
         int ctx;
         try {
             model = Models.load(path, opts.modelOptions());
@@ -210,11 +216,22 @@ final class ServeCommand implements Callable<Integer> {
             if (ctx < 2) {
                 throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
             }
-            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
-                    opts.contextPolicy.policy(model.tokenizer(), ctx));
-            engine.onFailure(message -> err.println("argon: error: " + message
-                    + "; requests fail (500/503) and /health says 503 until the server is restarted"));
-            server.ready(model, template, engine);
+            if (reward.active() && opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
+                throw new ArgonException("--reward-model cannot be combined with a context shift, sinks + window or H2O yet");
+            }
+            if (reward.active()) {
+                // GenARM: every request is steered, one generation at a time (the reward models run beside the base)
+                server.ready(model, template, new RewardEngine(opts.generator(model, ctx)
+                        .withRewards(reward.load(opts.modelOptions(), rewardModels)), ctx, queue));
+                err.printf(Locale.ROOT, "argon: every request is steered by %d reward model%s (GenARM, beta %s), one at a time%n",
+                        rewardModels.size(), rewardModels.size() == 1 ? "" : "s", reward.beta);
+            } else {
+                BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
+                        opts.contextPolicy.policy(model.tokenizer(), ctx));
+                engine.onFailure(message -> err.println("argon: error: " + message
+                        + "; requests fail (500/503) and /health says 503 until the server is restarted"));
+                server.ready(model, template, engine);
+            }
         } catch (RuntimeException | Error e) {
             if (signalled.get()) {
                 return 0; // stopped by a signal while loading
@@ -223,6 +240,7 @@ final class ServeCommand implements Callable<Integer> {
             if (model != null) {
                 model.close();
             }
+            rewardModels.forEach(LanguageModel::close);
             throw e;
         }
         try {
@@ -245,6 +263,7 @@ final class ServeCommand implements Callable<Integer> {
         } finally {
             if (onStarted != null) {
                 model.close();
+                rewardModels.forEach(LanguageModel::close);
             }
         }
     }
