@@ -53,8 +53,10 @@ class SteeringCommandTest {
     @Test
     void aServerWithRewardModelsAnswersTheCliText() throws Exception {
         String q8 = TestFiles.model("tinyllamas/stories260K/stories260K-q8_0.ggufv2.gguf").toString();
-        CliRun cli = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0",
-                "--reward-model", q8, "--reward-beta", "0.2");
+        // the Q8_0 copy agrees with the base on the greedy token, so a positive weight keeps the greedy text;
+        // a negative weight (away from the reward model, 1 - 1/0.5 < 0) changes it
+        String[] flags = {"--reward-model", q8, "--reward-weight", "-1", "--reward-beta", "0.5"};
+        CliRun cli = CliRun.of(concat(new String[]{"generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0"}, flags));
         CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0");
         assertThat(cli.exitCode()).as(cli.err()).isZero();
         assertThat(cli.out()).isNotEqualTo(plain.out());
@@ -77,10 +79,9 @@ class SteeringCommandTest {
                 throw new AssertionError(e);
             }
         };
-        int code = cl.execute("serve", "-m", STORIES, "--port", "0", "-c", "256", "-t", "1", "--parallel", "2",
-                "--reward-model", q8, "--reward-beta", "0.2");
+        int code = cl.execute(concat(new String[]{"serve", "-m", STORIES, "--port", "0", "-c", "256", "-t", "1", "--parallel", "2"}, flags));
         assertThat(code).as(err.toString(utf8)).isZero();
-        assertThat(err.toString(utf8)).contains("steered by 1 reward model (GenARM, beta 0.2)");
+        assertThat(err.toString(utf8)).contains("steered by 1 reward model (GenARM, beta 0.5)");
         assertThat(answers.getFirst().statusCode()).as(answers.getFirst().body()).isEqualTo(200);
         String text = new com.fasterxml.jackson.databind.ObjectMapper().readTree(answers.getFirst().body())
                 .at("/choices/0/text").textValue();
@@ -91,6 +92,12 @@ class SteeringCommandTest {
         CliRun beta = CliRun.of("serve", "-m", STORIES, "--port", "0", "--reward-beta", "0.5");
         assertThat(beta.exitCode()).isEqualTo(2);
         assertThat(beta.err()).contains("--reward-beta needs --reward-model");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     @Test
