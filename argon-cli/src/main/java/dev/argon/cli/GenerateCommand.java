@@ -5,7 +5,6 @@ import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
 import dev.argon.generate.Guidance;
-import dev.argon.generate.RewardGuidance;
 import dev.argon.tokenizer.PromptText;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
@@ -82,17 +81,8 @@ final class GenerateCommand implements Runnable {
             description = "Negative prompt for classifier-free guidance (default: empty, i.e. only BOS).")
     String cfgNegativePrompt;
 
-    @Option(names = "--reward-model", paramLabel = "FILE",
-            description = "GenARM: steer with this autoregressive reward model (same vocabulary as the model); repeatable.")
-    List<Path> rewardModels = List.of();
-
-    @Option(names = "--reward-weight", paramLabel = "W",
-            description = "Weight of each --reward-model, in order (default: 1 each); repeatable.")
-    List<Float> rewardWeights = List.of();
-
-    @Option(names = "--reward-beta", paramLabel = "B", defaultValue = "1.0",
-            description = "GenARM beta: p ~ p_base * prod p_reward^(w/B); smaller steers harder (default: ${DEFAULT-VALUE}).")
-    float rewardBeta;
+    @Mixin
+    RewardOptions reward;
 
     @Override
     public void run() {
@@ -109,21 +99,15 @@ final class GenerateCommand implements Runnable {
         request = request.withSpeculation(speculation.params());
         SpeculationOptions.checkPolicy(request.speculation(), run.contextPolicy);
         run.validate(request);
-        if (request.speculation().active() && (request.guided() || !rewardModels.isEmpty() || !banStrings.isEmpty())) {
+        if (request.speculation().active() && (request.guided() || reward.active() || !banStrings.isEmpty())) {
             throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model or"
                     + " --ban-string");
         }
-        if (!rewardWeights.isEmpty() && rewardWeights.size() != rewardModels.size()) {
-            throw new ArgonException("--reward-weight is given " + rewardWeights.size() + " times for " + rewardModels.size()
-                    + " --reward-model files; give one weight per reward model, or none (1 each)");
-        }
-        if (!banStrings.isEmpty() && (request.guided() || !rewardModels.isEmpty() || request.constraint() != null)) {
+        reward.validate();
+        if (!banStrings.isEmpty() && (request.guided() || reward.active() || request.constraint() != null)) {
             throw new ArgonException("--ban-string cannot be combined with --cfg-scale, --reward-model, --grammar or --json-schema");
         }
-        if (rewardModels.isEmpty() && rewardBeta != 1f) {
-            throw new ArgonException("--reward-beta needs --reward-model");
-        }
-        if (!rewardModels.isEmpty() && request.guided()) {
+        if (reward.active() && request.guided()) {
             throw new ArgonException("classifier-free guidance (--cfg-scale) and reward models (--reward-model) cannot be combined");
         }
         int nThreads = run.threadCount();
@@ -144,15 +128,8 @@ final class GenerateCommand implements Runnable {
                     generator = generator.withDraftModel(dev.argon.generate.DraftModelProposer.factory(model, draft, ctx,
                             run.cachePrecision(), request.speculation().pMin()));
                 }
-                if (!rewardModels.isEmpty()) {
-                    List<RewardGuidance.Reward> rs = new java.util.ArrayList<>();
-                    for (int i = 0; i < rewardModels.size(); i++) {
-                        LanguageModel rm = Models.load(rewardModels.get(i), run.modelOptions());
-                        rewardLoaded.add(rm);
-                        rs.add(new RewardGuidance.Reward(rewardModels.get(i).getFileName().toString(), rm,
-                                rewardWeights.isEmpty() ? 1f : rewardWeights.get(i)));
-                    }
-                    generator = generator.withRewards(new RewardGuidance(rs, rewardBeta));
+                if (reward.active()) {
+                    generator = generator.withRewards(reward.load(run.modelOptions(), rewardLoaded));
                 }
                 generate(generator, model, path, loadStart, request, ctx, text, out, err, nThreads);
             } finally {

@@ -9,6 +9,7 @@ import dev.argon.model.Models;
 import dev.argon.server.OpenAiServer;
 import dev.argon.server.ServerConfig;
 import dev.argon.server.BatchingEngine;
+import dev.argon.server.RewardEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -107,6 +108,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     SpeculationOptions speculation;
 
+    @Mixin
+    RewardOptions reward;
+
     @Option(names = "--no-access-log", description = "Do not print a line per request (method, path, status, tokens, ms) to standard error.")
     boolean noAccessLog;
 
@@ -138,6 +142,7 @@ final class ServeCommand implements Callable<Integer> {
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
         var spec = speculation.params();
         SpeculationOptions.checkPolicy(spec, run.contextPolicy);
+        reward.validate();
         for (String a : aliases) {
             if (a.isBlank()) {
                 throw new ArgonException("--alias is empty; expected a model name");
@@ -201,6 +206,7 @@ final class ServeCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         LanguageModel model = null;
         LanguageModel draftModel = null;
+        List<LanguageModel> rewardModels = new ArrayList<>();
         int ctx;
         try {
             model = Models.load(path, opts.modelOptions());
@@ -217,18 +223,32 @@ final class ServeCommand implements Callable<Integer> {
             if (ctx < 2) {
                 throw new ArgonException("context size (-c) is " + ctx + "; expected at least 2");
             }
-            BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
-                    opts.contextPolicy.policy(model.tokenizer(), ctx));
-            if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
-                draftModel = Models.load(speculation.draftModel, opts.modelOptions());
-                engine.withSpeculation(spec, dev.argon.generate.DraftModelProposer.factory(model, draftModel, ctx, precision,
-                        spec.pMin()));
-            } else {
-                engine.withSpeculation(spec, null);
+            if (reward.active() && opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
+                throw new ArgonException("--reward-model cannot be combined with a context shift, sinks + window or H2O yet");
             }
-            engine.onFailure(message -> err.println("argon: error: " + message
-                    + "; requests fail (500/503) and /health says 503 until the server is restarted"));
-            server.ready(model, template, engine);
+            if (reward.active() && spec.active()) {
+                throw new ArgonException("--reward-model cannot be combined with speculative decoding (--spec, -md)");
+            }
+            if (reward.active()) {
+                // GenARM: every request is steered, one generation at a time (the reward models run beside the base)
+                server.ready(model, template, new RewardEngine(opts.generator(model, ctx)
+                        .withRewards(reward.load(opts.modelOptions(), rewardModels)), ctx, queue));
+                err.printf(Locale.ROOT, "argon: every request is steered by %d reward model%s (GenARM, beta %s), one at a time%n",
+                        rewardModels.size(), rewardModels.size() == 1 ? "" : "s", reward.beta);
+            } else {
+                BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
+                        opts.contextPolicy.policy(model.tokenizer(), ctx));
+                if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
+                    draftModel = Models.load(speculation.draftModel, opts.modelOptions());
+                    engine.withSpeculation(spec, dev.argon.generate.DraftModelProposer.factory(model, draftModel, ctx, precision,
+                            spec.pMin()));
+                } else {
+                    engine.withSpeculation(spec, null);
+                }
+                engine.onFailure(message -> err.println("argon: error: " + message
+                        + "; requests fail (500/503) and /health says 503 until the server is restarted"));
+                server.ready(model, template, engine);
+            }
         } catch (RuntimeException | Error e) {
             if (signalled.get()) {
                 return 0; // stopped by a signal while loading
@@ -240,6 +260,7 @@ final class ServeCommand implements Callable<Integer> {
             if (draftModel != null) {
                 draftModel.close();
             }
+            rewardModels.forEach(LanguageModel::close);
             throw e;
         }
         try {
@@ -265,6 +286,7 @@ final class ServeCommand implements Callable<Integer> {
                 if (draftModel != null) {
                     draftModel.close();
                 }
+                rewardModels.forEach(LanguageModel::close);
             }
         }
     }

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** generate's guidance flags: --cfg-scale and --cfg-negative-prompt. */
+/** generate's steering flags (--cfg-scale, --reward-model, --ban-string) and serve's --reward-model. */
 class SteeringCommandTest {
     static final String STORIES = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
 
@@ -48,6 +48,56 @@ class SteeringCommandTest {
         CliRun weights = CliRun.of("generate", "-m", STORIES, "-n", "5", "--reward-model", q8, "--reward-weight", "1", "--reward-weight", "2");
         assertThat(weights.exitCode()).isEqualTo(2);
         assertThat(weights.err()).contains("one weight per reward model");
+    }
+
+    @Test
+    void aServerWithRewardModelsAnswersTheCliText() throws Exception {
+        String q8 = TestFiles.model("tinyllamas/stories260K/stories260K-q8_0.ggufv2.gguf").toString();
+        // the Q8_0 copy agrees with the base on the greedy token, so a positive weight keeps the greedy text;
+        // a negative weight (away from the reward model, 1 - 1/0.5 < 0) changes it
+        String[] flags = {"--reward-model", q8, "--reward-weight", "-1", "--reward-beta", "0.5"};
+        CliRun cli = CliRun.of(concat(new String[]{"generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0"}, flags));
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0");
+        assertThat(cli.exitCode()).as(cli.err()).isZero();
+        assertThat(cli.out()).isNotEqualTo(plain.out());
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        var utf8 = java.nio.charset.StandardCharsets.UTF_8;
+        picocli.CommandLine cl = new picocli.CommandLine(new Main(Main.Streams.of(
+                new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true, utf8), new java.io.PrintStream(err, true, utf8))));
+        ServeCommand serve = (ServeCommand) cl.getSubcommands().get("serve").getCommand();
+        java.util.List<java.net.http.HttpResponse<String>> answers = new java.util.ArrayList<>();
+        serve.onStarted = server -> {
+            try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+                for (String extra : new String[]{"", ",\"guidance_scale\":2"}) {
+                    answers.add(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "/v1/completions"))
+                            .header("Content-Type", "application/json")
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                    "{\"prompt\":\"Once upon a time\",\"max_tokens\":40,\"temperature\":0" + extra + "}"))
+                            .build(), java.net.http.HttpResponse.BodyHandlers.ofString()));
+                }
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        int code = cl.execute(concat(new String[]{"serve", "-m", STORIES, "--port", "0", "-c", "256", "-t", "1", "--parallel", "2"}, flags));
+        assertThat(code).as(err.toString(utf8)).isZero();
+        assertThat(err.toString(utf8)).contains("steered by 1 reward model (GenARM, beta 0.5)");
+        assertThat(answers.getFirst().statusCode()).as(answers.getFirst().body()).isEqualTo(200);
+        String text = new com.fasterxml.jackson.databind.ObjectMapper().readTree(answers.getFirst().body())
+                .at("/choices/0/text").textValue();
+        assertThat(text + "\n").isEqualTo(cli.out());
+        // classifier-free guidance and reward models do not combine: a 400 naming the field
+        assertThat(answers.get(1).statusCode()).isEqualTo(400);
+        assertThat(answers.get(1).body()).contains("guidance_scale").contains("--reward-model");
+        CliRun beta = CliRun.of("serve", "-m", STORIES, "--port", "0", "--reward-beta", "0.5");
+        assertThat(beta.exitCode()).isEqualTo(2);
+        assertThat(beta.err()).contains("--reward-beta needs --reward-model");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     @Test
