@@ -124,6 +124,10 @@ final class BenchCommand implements Runnable {
             }
         }
         TokenConstraint.Factory constraint = structured.constraint();
+        if (speculation.params().active() && (constraint != null || depths.stream().anyMatch(d -> d != 0))) {
+            throw new ArgonException("--spec measures greedy decoding from an empty context; it cannot be combined with"
+                    + " --json/--grammar/--json-schema or a depth -d other than 0 (run those separately)");
+        }
         List<Integer> threadCounts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
         for (int t : threadCounts) {
             if (t < 1) {

@@ -75,7 +75,8 @@ final class StructuredOutputOptions {
                 String text = jsonSchema != null ? jsonSchema : TextFiles.readUtf8(jsonSchemaFile, "JSON schema file");
                 Object schema;
                 try {
-                    schema = new ObjectMapper().readValue(text, Object.class);
+                    schema = new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                            .readValue(text, Object.class);
                 } catch (JsonProcessingException e) {
                     throw new ArgonException(flag + ": not valid JSON" + (e.getLocation() == null ? "" : " at line "
                             + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()) + ": " + e.getOriginalMessage());

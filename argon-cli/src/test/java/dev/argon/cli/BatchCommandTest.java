@@ -290,6 +290,10 @@ class BatchCommandTest {
         CliRun temp = batch(in, out, "--temp", "-1");
         assertThat(temp.exitCode()).isEqualTo(2);
         assertThat(temp.err()).contains("--temp");
+        CliRun bogus = batch(in, out, "--engine", "bogus");
+        assertThat(bogus.exitCode()).isEqualTo(2);
+        assertThat(bogus.err()).contains("argon: error: unknown --engine 'bogus'; expected local or spark");
+        assertThat(out).doesNotExist();
         // argon-cli alone has no Spark: the engine is looked up at run time and its absence named
         CliRun spark = batch(in, out, "--engine", "spark", "--master", "local[2]");
         assertThat(spark.exitCode()).isEqualTo(2);

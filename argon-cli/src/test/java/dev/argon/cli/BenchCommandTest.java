@@ -110,6 +110,10 @@ class BenchCommandTest {
         assertThat(none.exitCode()).isEqualTo(2);
         assertThat(none.err()).startsWith("argon: error: nothing to measure");
         assertThat(none.out()).isEmpty();
+        CliRun specDepth = CliRun.of("bench", "-m", m, "-p", "0", "-n", "8", "--spec", "ngram", "-d", "0,64");
+        assertThat(specDepth.exitCode()).isEqualTo(2);
+        assertThat(specDepth.err()).startsWith("argon: error: --spec measures greedy decoding from an empty context");
+        assertThat(specDepth.out()).isEmpty();
         CliRun tooLong = CliRun.of("bench", "-m", m, "-p", "100000", "-n", "0");
         assertThat(tooLong.exitCode()).isEqualTo(2);
         assertThat(tooLong.err()).startsWith("argon: error: a test of 100000 tokens (with its depth -d) is longer than the model's context length");

@@ -67,6 +67,9 @@ class StructuredOutputCliTest {
         CliRun j = generate("--json-schema", "{\"type\": ");
         assertThat(j.exitCode()).isEqualTo(2);
         assertThat(j.err()).contains("--json-schema: not valid JSON at line 1");
+        CliRun trailing = generate("--json-schema", "{\"type\": \"object\"} trailing");
+        assertThat(trailing.exitCode()).isEqualTo(2);
+        assertThat(trailing.err()).contains("--json-schema: not valid JSON");
         CliRun both = generate("--json", "--grammar", "root ::= \"x\"");
         assertThat(both.exitCode()).isEqualTo(2);
         assertThat(both.err()).contains("give one of --grammar, --json, not several");
