@@ -146,10 +146,8 @@ final class BatchCommand implements Runnable {
         if (master != null && LOCAL.equals(engine)) {
             throw new ArgonException("--master " + master + " is for --engine spark; this run uses --engine local");
         }
-        if (!LOCAL.equals(engine) && !"spark".equals(engine)) {
-            throw new ArgonException("unknown --engine '" + engine + "'; expected local or spark");
-        }
-        OfflineEngine.Provider provider = LOCAL.equals(engine) ? null : OfflineEngine.provider(engine, ENGINE_NEEDS);
+        OfflineEngine.Provider provider = LOCAL.equals(engine) ? null
+                : OfflineEngine.provider(engine, "spark".equals(engine) ? ENGINE_NEEDS : null);
         boolean text = isText();
         GenerationRequest textRequest = new GenerationRequest("", nPredict, run.sampling(), stop, true, parseSpecial);
         run.validate(textRequest);

@@ -292,7 +292,7 @@ class BatchCommandTest {
         assertThat(temp.err()).contains("--temp");
         CliRun bogus = batch(in, out, "--engine", "bogus");
         assertThat(bogus.exitCode()).isEqualTo(2);
-        assertThat(bogus.err()).contains("argon: error: unknown --engine 'bogus'; expected local or spark");
+        assertThat(bogus.err()).contains("argon: error: unknown --engine 'bogus'; expected local, spark");
         assertThat(out).doesNotExist();
         // argon-cli alone has no Spark: the engine is looked up at run time and its absence named
         CliRun spark = batch(in, out, "--engine", "spark", "--master", "local[2]");

@@ -90,7 +90,8 @@ public interface OfflineEngine extends AutoCloseable {
      * Finds the provider of an engine with {@link ServiceLoader} on the class path.
      *
      * @param name the engine's name
-     * @param needs what must be on the class path for it, for the error message
+     * @param needs what must be on the class path for it, for the error message; null for a name no one
+     *              ships (the error then says the engine is unknown)
      * @throws ArgonException naming the engine and what is missing when no provider has that name
      */
     static Provider provider(String name, String needs) {
@@ -101,7 +102,11 @@ public interface OfflineEngine extends AutoCloseable {
             }
             found.add(p.name());
         }
-        throw new ArgonException("the " + name + " engine needs " + needs + " on the class path"
-                + (found.isEmpty() ? "" : " (engines found: " + String.join(", ", found) + ")"));
+        String foundText = found.isEmpty() ? "" : " (engines found: " + String.join(", ", found) + ")";
+        if (needs == null) {
+            throw new ArgonException("unknown --engine '" + name + "'; expected local, spark or an engine on the class path"
+                    + foundText);
+        }
+        throw new ArgonException("the " + name + " engine needs " + needs + " on the class path" + foundText);
     }
 }

@@ -158,6 +158,6 @@ class BatchEngineSparkTest {
         assertThat(master.err()).contains("argon: error: --master local[2] is for --engine spark");
         Run unknown = batch(in, dir.resolve("y.jsonl"), "--engine", "ray");
         assertThat(unknown.exit()).isEqualTo(2);
-        assertThat(unknown.err()).contains("the ray engine needs").contains("engines found: spark");
+        assertThat(unknown.err()).contains("unknown --engine 'ray'").contains("engines found: spark");
     }
 }
