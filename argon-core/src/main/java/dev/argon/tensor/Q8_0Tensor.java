@@ -151,33 +151,21 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
      * {@code k} holding row {@code r}'s element {@code 2k + j}, and the block scale as a float at
      * {@code scales[(g * nb + b) * G + r]}. Costs 36 bytes per 32 grouped weights (Q8_0: 34).
      */
-    private record Groups(int n, int groups, byte[] bytes, float[] scales) {
+    private record Groups(int n, int groups, byte[] bytes, float[] scales) implements GroupedRows.Layout {
     }
 
-    private volatile Groups groups;
+    private final GroupedRows<Groups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, null);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
-        if (!GROUPED || cols % QK != 0 || cols <= 0) {
-            return 1;
-        }
-        Groups g = groups;
-        if (g == null) {
-            g = buildGroups(cols, pool);
-        }
-        return g.n == cols ? G : 1;
+        return grouped.group(cols, pool);
     }
 
-    private synchronized Groups buildGroups(int cols, ThreadPool pool) {
-        Groups g = groups;
-        if (g != null) {
-            return g;
-        }
+    private Groups buildGroups(int cols, ThreadPool pool) {
         int nb = cols / QK;
         int count = (int) (size() / cols / G);
         if ((long) count * nb * 32 * G > Integer.MAX_VALUE - 64) {
-            groups = new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
-            return groups;
+            return new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
         }
         byte[] bytes = new byte[count * nb * 32 * G];
         float[] scales = new float[count * nb * G];
@@ -196,27 +184,13 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
                 }
             }
         });
-        g = new Groups(cols, count, bytes, scales);
-        groups = g;
-        return g;
+        return new Groups(cols, count, bytes, scales);
     }
 
     @Override
     protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                  float[] out, int outOffset, int outStride) {
-        Groups gs = groups;
-        if (gs == null || gs.n != n || offset % ((long) n * G) != 0) {
-            return 0;
-        }
-        int first = (int) (offset / n / G);
-        int count = Math.min(nRows / G, gs.groups - first);
-        for (int g = first; g < first + count; g++) {
-            int oo = outOffset + (g - first) * G;
-            for (int t = 0; t < tokens; t++) {
-                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
-            }
-        }
-        return Math.max(0, count) * G;
+        return grouped.dot(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
     }
 
     /**
