@@ -173,6 +173,24 @@ public class GrammarMaskBench {
         };
     }
 
+    /**
+     * Prints the benchmark's inputs for other engines (tools/llama-cpp/grammar-mask.sh):
+     * {@code document} = {@link #DOCUMENT}; {@code schema} = {@link #SCHEMA}; {@code grammar NAME} =
+     * the GBNF of {@code json}, {@code schema} or {@code gbnf}.
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length == 1 && args[0].equals("document")) {
+            System.out.print(DOCUMENT);
+        } else if (args.length == 1 && args[0].equals("schema")) {
+            System.out.print(SCHEMA);
+        } else if (args.length == 2 && args[0].equals("grammar")) {
+            System.out.print(grammarText(args[1]));
+        } else {
+            System.err.println("usage: GrammarMaskBench document | schema | grammar json|schema|gbnf");
+            System.exit(2);
+        }
+    }
+
     /** @return the document's token count under {@code vocab} (for the report) */
     public int documentTokens() {
         return tokens.length;

@@ -74,6 +74,12 @@ public final class LazyGrammarConstraint implements TokenConstraint {
         return !triggered || inner.mask(logits);
     }
 
+    /** Before a trigger every draft token is allowed (the trigger's position is not looked ahead for); after it, the grammar's. */
+    @Override
+    public int allowedPrefix(int[] tokens, int count) {
+        return triggered ? inner.allowedPrefix(tokens, count) : count;
+    }
+
     @Override
     public void accept(int token) {
         if (triggered) {
