@@ -86,6 +86,8 @@ int main(int argc, char ** argv) {
     }
     tokens.resize(n);
 
+    // GRAMMAR_MASK_DUMP=FILE: writes "position token" for every allowed token of the first document
+    FILE * dump = getenv("GRAMMAR_MASK_DUMP") != nullptr ? fopen(getenv("GRAMMAR_MASK_DUMP"), "w") : nullptr;
     std::vector<float> logits(n_vocab);
     std::mt19937 rng(7);
     std::normal_distribution<float> gauss(0.0f, 1.0f);
@@ -125,15 +127,21 @@ int main(int argc, char ** argv) {
             if (d == 0) {
                 for (int t = 0; t < n_vocab; t++) {
                     allowed_total += !std::isinf(cand[t].logit);
+                    if (dump != nullptr && !std::isinf(cand[t].logit)) {
+                        fprintf(dump, "%d %d\n", i, t);
+                    }
                 }
             }
         }
         llama_sampler_free(g);
     }
-    printf("vocab %d, document %d tokens, %d documents, %zu samples, mean allowed tokens %.0f, compile %.3f ms\n", n_vocab, n, docs,
-           per_token.size(), (double) allowed_total / n, compile_ms / docs);
+    printf("vocab %d, document %d tokens, %d documents, %zu samples, allowed tokens summed over the document %ld (mean %.0f),"
+           " compile %.3f ms\n", n_vocab, n, docs, per_token.size(), allowed_total, (double) allowed_total / n, compile_ms / docs);
     report("mask+accept per token, wall", per_token);
     report("mask+accept per token, thread CPU", per_token_cpu);
+    if (dump != nullptr) {
+        fclose(dump);
+    }
     llama_model_free(model);
     llama_backend_free();
     return 0;

@@ -22,6 +22,7 @@ jar="$root/argon-bench/target/benchmarks.jar"
 [ -x "$llama/build/bin/llama-cli" ] || { echo "grammar-mask.sh: llama.cpp not built in $llama (../shared/tools/build-llama-cpp.sh)" >&2; exit 2; }
 [ -f "$jar" ] || { echo "grammar-mask.sh: $jar missing (./mvnw -pl argon-bench -am package -DskipTests)" >&2; exit 2; }
 . "$root/bin/jdk25.sh"
+argon_find_jdk
 mkdir -p "$out"
 g++ -O2 -std=c++17 -I"$llama/include" -I"$llama/ggml/include" "$here/grammar-mask.cpp" -L"$llama/build/bin" \
   -lllama -lggml -lggml-base -Wl,-rpath,"$llama/build/bin" -o "$out/grammar-mask"
