@@ -19,7 +19,8 @@ import java.util.function.IntFunction;
  * token for token what plain decoding gives (given batch-invariant arithmetic, which
  * {@link dev.argon.model.Batch} guarantees). The rows after a rejection were written into the KV
  * cache at positions that the next pass overwrites before any token reads them, so rolling back
- * the cache needs no work; a grammar constraint sees only accepted tokens. For a stochastic q see
+ * the cache needs no work; a grammar constraint sees only accepted tokens, and a draft is cut
+ * before its first token the grammar rejects ({@link Sequence#allowedDraft}), which could never be accepted. For a stochastic q see
  * {@link SpeculativeSampling}.
  *
  * <p>Draft length adapts (as in "adaptive" speculation schemes): it doubles after a pass that
@@ -66,7 +67,7 @@ public final class Speculator {
         if (room < Math.max(1, params.draftMin())) {
             return 0;
         }
-        int m = proposer.propose(history, length, room, draft);
+        int m = seq.allowedDraft(draft, proposer.propose(history, length, room, draft)); // cut where a grammar rejects it
         draftLength = m >= Math.max(1, params.draftMin()) ? Math.min(m, room) : 0;
         return draftLength;
     }
