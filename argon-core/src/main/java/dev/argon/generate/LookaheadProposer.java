@@ -16,7 +16,8 @@ import java.util.function.IntFunction;
  * verification branch (up to G n-grams from the pool that start with the last token), with a
  * custom attention mask so the branches do not see each other. Argon's attention is causal within
  * a sequence (no tree masks), so here one pass feeds a single chain after the last sampled token:
- * first the best pool candidate (N − 1 tokens; chosen among the up to G n-grams kept for that
+ * the continuation prompt lookup ({@link NgramProposer}) finds in the text, when it finds one
+ * (its match has several tokens of context), else first the best pool candidate (N − 1 tokens; chosen among the up to G n-grams kept for that
  * token as the one agreeing longest with the Jacobi guesses, then the most recent), then the Jacobi
  * guesses of the positions after it (W of them; where none is known yet, the pool's continuation
  * of the previous guess or a token of the text). Every row of the chain is a draft token:
@@ -35,6 +36,7 @@ public final class LookaheadProposer implements DraftProposer {
     private final int window;
     private final int n;
     private final int guess;
+    private final NgramProposer textLookup;
     /** First token → continuations of N − 1 tokens, most recently seen first, at most G. */
     private final HashMap<Integer, List<int[]>> pool = new HashMap<>();
     /** jacobi[i] guesses the token at index {@code jacobiAt + i} of the sequence. */
@@ -48,8 +50,13 @@ public final class LookaheadProposer implements DraftProposer {
     private int lastToken;
     private long fillState = 0x9E3779B97F4A7C15L;
 
-    /** @param settings window W, n-gram size N and guess set G (validated by {@link SpeculationParams#validate()}) */
-    public LookaheadProposer(SpeculationParams.Lookahead settings) {
+    /**
+     * @param settings window W, n-gram size N and guess set G (validated by {@link SpeculationParams#validate()})
+     * @param textLookup prompt lookup tried first (its match has more context than the pool's one
+     *     token), or null for the pool alone as in the paper
+     */
+    public LookaheadProposer(SpeculationParams.Lookahead settings, NgramProposer textLookup) {
+        this.textLookup = textLookup;
         if (settings.window() < 1 || settings.ngram() < 2 || settings.guess() < 1) {
             throw new IllegalArgumentException("lookahead " + settings);
         }
@@ -70,6 +77,15 @@ public final class LookaheadProposer implements DraftProposer {
         }
         lastToken = tokens[length - 1];
         proposedAt = length;
+        if (textLookup != null) { // a continuation of the text with a longer context than the pool's one token
+            int t = textLookup.propose(tokens, length, m, out);
+            if (t > 0) {
+                for (int j = t; j < m; j++) {
+                    out[j] = j + d < jacobiLength ? jacobi[j + d] : out[j - 1];
+                }
+                return m;
+            }
+        }
         int c = 0;
         int[] candidate = bestCandidate(lastToken, d);
         if (candidate != null) {

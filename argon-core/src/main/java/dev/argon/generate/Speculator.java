@@ -123,7 +123,7 @@ public final class Speculator {
     static DraftProposer proposer(SpeculationParams p, DraftProposer.Factory draftModel) {
         return switch (p.mode()) {
             case NGRAM -> new NgramProposer(p.ngramMin(), p.ngramMax());
-            case LOOKAHEAD -> new LookaheadProposer(p.lookahead());
+            case LOOKAHEAD -> new LookaheadProposer(p.lookahead(), new NgramProposer(p.ngramMin(), p.ngramMax()));
             case DRAFT -> {
                 if (draftModel == null) {
                     throw new dev.argon.ArgonException("speculative decoding with a draft model needs one (-md/--model-draft)");

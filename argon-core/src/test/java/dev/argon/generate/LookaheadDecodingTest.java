@@ -128,7 +128,7 @@ class LookaheadDecodingTest {
 
     @Test
     void rejectedRowsBecomeJacobiGuessesAndPoolNgrams() {
-        LookaheadProposer p = new LookaheadProposer(new SpeculationParams.Lookahead(3, 3, 2));
+        LookaheadProposer p = new LookaheadProposer(new SpeculationParams.Lookahead(3, 3, 2), new NgramProposer(2, 4));
         int[] text = {1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0};
         int[] out = new int[5];
         // no n-gram starts with 4: the chain is five filled guesses (from the text)
@@ -148,7 +148,7 @@ class LookaheadDecodingTest {
         assertThat(p.propose(next, 6, 5, out)).isEqualTo(5);
         assertThat(out).startsWith(6, 5, 2, 1);
         // after 8 the pool knows "9 5" (from the chain 8 9 -> 5): a text ending in 8 (one plain step later) drafts it first
-        LookaheadProposer q = new LookaheadProposer(new SpeculationParams.Lookahead(2, 3, 2));
+        LookaheadProposer q = new LookaheadProposer(new SpeculationParams.Lookahead(2, 3, 2), null);
         q.propose(new int[] {1, 2, 3, 4}, 4, 4, out);
         q.verified(new int[] {8, 9, 1, 1}, 4, 0, r -> peak(new int[] {2, 9, 5, 3, 3}[r]));
         assertThat(q.propose(new int[] {1, 2, 3, 4, 2, 8}, 6, 4, out)).isEqualTo(4);
@@ -158,10 +158,17 @@ class LookaheadDecodingTest {
     @Test
     void theTextItselfFeedsThePool() {
         // "5 6 7" occurred: after a 5 the draft starts with 6 7 (prompt lookup through the pool)
-        LookaheadProposer p = new LookaheadProposer(new SpeculationParams.Lookahead(1, 3, 4));
+        LookaheadProposer p = new LookaheadProposer(new SpeculationParams.Lookahead(1, 3, 4), new NgramProposer(2, 4));
         int[] out = new int[3];
         assertThat(p.propose(new int[] {1, 5, 6, 7, 2, 5}, 6, 3, out)).isEqualTo(3);
         assertThat(out).startsWith(6, 7);
+        // prompt lookup goes first: "9 5" occurred before "6 7 1", while the pool's newest n-gram after 5 is "8 2"
+        int[] text = {9, 5, 6, 7, 1, 5, 8, 2, 9, 5};
+        assertThat(new LookaheadProposer(new SpeculationParams.Lookahead(1, 3, 4), new NgramProposer(2, 4))
+                .propose(text, text.length, 3, out)).isEqualTo(3);
+        assertThat(out).containsExactly(6, 7, 1);
+        new LookaheadProposer(new SpeculationParams.Lookahead(1, 3, 4), null).propose(text, text.length, 3, out);
+        assertThat(out).startsWith(8, 2);
     }
 
     @Test
