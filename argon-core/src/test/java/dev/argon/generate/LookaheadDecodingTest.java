@@ -97,6 +97,9 @@ class LookaheadDecodingTest {
             }
             reqs.add(GenerationRequest.of("Lily and Tom went to the park", 30, SamplingParams.greedy())
                     .withSpeculation(SpeculationParams.ngram()));
+            // 19 rows per pass, more than --draft-max (16): the batch is sized by maxDraftRows
+            reqs.add(GenerationRequest.of("Lily and Tom went to the park", 30, SamplingParams.greedy())
+                    .withSpeculation(SpeculationParams.lookaheadDecoding().withLookahead(new SpeculationParams.Lookahead(15, 5, 15))));
             GenerationResult[] batched = new GenerationResult[reqs.size()];
             try (BatchScheduler s = new BatchScheduler(stories,
                     new BatchScheduler.Options(parallel, CTX, KvCache.Precision.F16, 16, 32, true))) {
