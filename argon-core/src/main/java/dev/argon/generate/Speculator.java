@@ -25,7 +25,8 @@ import java.util.function.IntFunction;
  *
  * <p>Draft length adapts (as in "adaptive" speculation schemes): it doubles after a pass that
  * accepted every draft token, up to {@code draftMax}, and falls to one more than the accepted
- * count after a rejection. Not thread-safe: one per sequence.
+ * count after a rejection; lookahead decoding ({@link LookaheadProposer}) always asks for its whole
+ * window. Not thread-safe: one per sequence.
  */
 public final class Speculator {
     /** Draft length of the first pass. */
@@ -35,6 +36,7 @@ public final class Speculator {
     private final DraftProposer proposer;
     private final SpeculationStats stats;
     private final int[] draft;
+    private final boolean adaptive;
     private int[] history = new int[256];
     private int length;
     private int draftLength;
@@ -49,8 +51,9 @@ public final class Speculator {
         this.params = params;
         this.proposer = proposer;
         this.stats = stats;
-        this.draft = new int[params.draftMax()];
-        this.k = Math.min(params.draftMax(), Math.max(params.draftMin(), START_LENGTH));
+        this.draft = new int[params.maxDraftRows()];
+        this.adaptive = params.mode() != SpeculationParams.Mode.LOOKAHEAD; // lookahead runs its whole window every pass
+        this.k = adaptive ? Math.min(params.draftMax(), Math.max(params.draftMin(), START_LENGTH)) : params.maxDraftRows();
     }
 
     /**
@@ -100,8 +103,13 @@ public final class Speculator {
         }
         if (draftLength > 0) {
             stats.record(draftLength, accepted);
-            k = accepted == draftLength ? Math.min(params.draftMax(), 2 * k)
-                    : Math.max(Math.max(1, params.draftMin()), Math.min(k, accepted + 1));
+            if (token >= 0) {
+                proposer.verified(draft, draftLength, accepted, rowLogits);
+            }
+            if (adaptive) {
+                k = accepted == draftLength ? Math.min(params.draftMax(), 2 * k)
+                        : Math.max(Math.max(1, params.draftMin()), Math.min(k, accepted + 1));
+            }
         }
         draftLength = 0;
         return token;
@@ -116,6 +124,7 @@ public final class Speculator {
     static DraftProposer proposer(SpeculationParams p, DraftProposer.Factory draftModel) {
         return switch (p.mode()) {
             case NGRAM -> new NgramProposer(p.ngramMin(), p.ngramMax());
+            case LOOKAHEAD -> new LookaheadProposer(p.lookahead(), new NgramProposer(p.ngramMin(), p.ngramMax()));
             case DRAFT -> {
                 if (draftModel == null) {
                     throw new dev.argon.ArgonException("speculative decoding with a draft model needs one (-md/--model-draft)");
