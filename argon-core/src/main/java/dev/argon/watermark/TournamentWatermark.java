@@ -66,10 +66,16 @@ public final class TournamentWatermark implements SamplerStep {
                     q += p[i];
                 }
             }
+            q = Math.min(1, q); // (rounding)
             double win = 2 - q;
             double lose = 1 - q;
+            double total = 0;
             for (int i = 0; i < n; i++) {
                 p[i] *= (g[i] >>> l & 1) != 0 ? win : lose;
+                total += p[i];
+            }
+            for (int i = 0; i < n; i++) {
+                p[i] /= total; // sums to 1 exactly in exact arithmetic; keeps rounding from drifting
             }
         }
         for (int i = 0; i < n; i++) {
