@@ -48,34 +48,28 @@ public final class TournamentWatermark implements SamplerStep {
         if (max == Double.NEGATIVE_INFINITY) {
             return;
         }
-        double sum = 0;
         long seed = scheme.contextSeed(recent, recent.length);
         for (int i = 0; i < n; i++) {
             double e = Math.exp(c.logit(i) - max);
             p[i] = e;
-            sum += e;
             g[i] = e > 0 ? scheme.gValues(seed, c.id(i)) : 0;
         }
-        for (int i = 0; i < n; i++) {
-            p[i] /= sum;
-        }
+        // p stays unnormalised: a layer keeps the total (sum p (1 + g - q) = sum p when q = E_p[g]),
+        // and the logits need p only up to a constant
         for (int l = 0; l < scheme.layers(); l++) {
-            double q = 0; // E_p[g_l]
+            double total = 0;
+            double ones = 0;
             for (int i = 0; i < n; i++) {
+                total += p[i];
                 if ((g[i] >>> l & 1) != 0) {
-                    q += p[i];
+                    ones += p[i];
                 }
             }
-            q = Math.min(1, q); // (rounding)
+            double q = Math.min(1, ones / total); // E_p[g_l] (min: rounding)
             double win = 2 - q;
             double lose = 1 - q;
-            double total = 0;
             for (int i = 0; i < n; i++) {
                 p[i] *= (g[i] >>> l & 1) != 0 ? win : lose;
-                total += p[i];
-            }
-            for (int i = 0; i < n; i++) {
-                p[i] /= total; // sums to 1 exactly in exact arithmetic; keeps rounding from drifting
             }
         }
         for (int i = 0; i < n; i++) {

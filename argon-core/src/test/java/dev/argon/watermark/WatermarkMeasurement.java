@@ -118,7 +118,7 @@ class WatermarkMeasurement {
                     Sample s = sample(workers.get(), detector, scheme, kind, seed);
                     synchronized (finished) {
                         finished.add(s);
-                        if (finished.size() % 100 == 0 && finished.size() < total) {
+                        if (finished.size() % Integer.getInteger("argon.measure.every", 100) == 0 && finished.size() < total) {
                             // running tallies, so that a stopped run still leaves numbers
                             report(List.copyOf(finished), (System.nanoTime() - t0) / 1e9);
                         }

@@ -87,6 +87,21 @@ class SteeringServerTest {
     }
 
     @Test
+    void aSynthIdWatermarkedCompletionIsDetectedWithItsScheme() throws Exception {
+        String marked = complete(",\"watermark\":\"server key\",\"watermark_scheme\":\"synthid\"");
+        HttpResponse<String> r = post("/watermark/detect", JSON.createObjectNode().put("text", marked).put("key", "server key")
+                .put("scheme", "synthid").toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode m = JSON.readTree(r.body());
+        assertThat(m.get("z_score").doubleValue()).as(m.toString()).isGreaterThanOrEqualTo(4);
+        assertThat(m.get("mean_g").doubleValue()).isGreaterThan(0.5);
+        assertThat(detect(marked, "server key").get("z_score").doubleValue()).as("as a green-list text").isLessThan(4);
+        HttpResponse<String> bad = post("/v1/completions", "{\"prompt\":\"x\",\"watermark\":\"k\",\"watermark_scheme\":\"nope\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("watermark_scheme");
+    }
+
+    @Test
     void badWatermarkFieldsAre400sNamingTheField() throws Exception {
         HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"x\",\"watermark\":\"k\",\"watermark_gamma\":1.5}");
         assertThat(r.statusCode()).isEqualTo(400);
