@@ -698,7 +698,10 @@ public final class BatchScheduler implements AutoCloseable {
         return (Math.min(rows, options.contextLength()) + pool.blockSize() - 1) / pool.blockSize();
     }
 
-    /** @return whether the paged pool (if any) can hold the request's prompts and first token now */
+    /**
+     * @return whether the paged pool (if any) can hold the request's prompts and first token now
+     *     (admission maps those blocks at once, so later admissions see them taken)
+     */
     private boolean poolAdmits(Request r) {
         if (pool == null) {
             return true;
@@ -783,6 +786,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         blocks(free).release(0);
         int reuse = prefixCache == null ? 0 : prefixCache.match(blocks(free), r.prompt, r.prompt.length - 1);
+        blocks(free).reserve(Math.min(options.contextLength(), r.prompt.length + 1)); // fits: see poolAdmits
         start(r, free, reuse);
     }
 
@@ -911,6 +915,7 @@ public final class BatchScheduler implements AutoCloseable {
         if (pool != null) {
             blocks(best).release(0);
             reuse = prefixCache == null ? 0 : prefixCache.match(blocks(best), r.negative, r.negative.length - 1);
+            blocks(best).reserve(Math.min(options.contextLength(), r.negative.length + 1));
         }
         best.state.resetEviction();
         r.guideSlot = best;
