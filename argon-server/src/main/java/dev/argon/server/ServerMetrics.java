@@ -35,7 +35,7 @@ import java.util.function.ToDoubleFunction;
  *   <li>speculative decoding: {@code argon_speculative_draft_tokens_total},
  *       {@code argon_speculative_accepted_tokens_total}, {@code argon_speculative_verify_passes_total},
  *       gauges {@code argon_speculative_acceptance_rate} and {@code argon_speculative_accepted_per_pass};</li>
- *   <li>paged KV pool (0 without one): gauges {@code argon_kv_blocks_total}, {@code argon_kv_blocks_used},
+ *   <li>paged KV pool (0 without one): gauges {@code argon_kv_blocks_capacity}, {@code argon_kv_blocks_used},
  *       {@code argon_kv_blocks_cached}, {@code argon_kv_block_size_tokens}; counters {@code argon_kv_blocks_evicted_total},
  *       {@code argon_prefix_cache_queried_tokens_total}, {@code argon_prefix_cache_hit_tokens_total},
  *       {@code argon_prefix_cache_hits_total}, {@code argon_prefix_cache_misses_total} (generations).</li>
@@ -97,7 +97,7 @@ final class ServerMetrics {
                 stats, s -> s.verifyPasses() == 0 ? 0 : s.acceptedDraftTokens() / (double) s.verifyPasses());
         FunctionCounter.builder("argon.prompt.tokens.cached", stats, s -> s.get() == null ? 0 : s.get().cachedPromptTokens())
                 .description("Prompt tokens served from a slot's cached prefix instead of computed").register(registry);
-        pagingGauge("argon.kv.blocks.total", "Blocks the paged KV pool may hold (--kv-pool / --kv-block-size)", paging,
+        pagingGauge("argon.kv.blocks.capacity", "Blocks the paged KV pool may hold (--kv-pool / --kv-block-size)", paging,
                 p -> p.blocks().total());
         pagingGauge("argon.kv.blocks.used", "KV blocks held by running generations", paging, p -> p.blocks().used());
         pagingGauge("argon.kv.blocks.cached", "KV blocks no generation holds, kept for prefix caching (evicted LRU first)", paging,
