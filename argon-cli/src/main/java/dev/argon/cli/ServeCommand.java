@@ -162,6 +162,12 @@ final class ServeCommand implements Callable<Integer> {
         if (parallel < 1) {
             throw new ArgonException("--parallel is " + parallel + "; expected at least 1");
         }
+        if (kvBlockSize < 0 || kvBlockSize > 4096) {
+            throw new ArgonException("--kv-block-size is " + kvBlockSize + "; expected 1 to 4096 tokens, or 0 for a contiguous cache per slot");
+        }
+        if (kvPool < 0) {
+            throw new ArgonException("--kv-pool is " + kvPool + "; expected a number of tokens, or 0 for -c x --parallel");
+        }
         if (queue < 0) {
             throw new ArgonException("--queue is " + queue + "; expected 0 or more");
         }
@@ -267,10 +273,6 @@ final class ServeCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "argon: every request is steered by %d reward model%s (GenARM, beta %s), one at a time%n",
                         rewardModels.size(), rewardModels.size() == 1 ? "" : "s", reward.beta);
             } else {
-                if (kvBlockSize < 0 || kvBlockSize > 4096 || kvPool < 0) {
-                    throw new ArgonException("--kv-block-size is " + kvBlockSize + " and --kv-pool " + kvPool
-                            + "; expected 0 to 4096 and 0 or more tokens");
-                }
                 BatchingEngine engine = new BatchingEngine(model, new dev.argon.generate.BatchScheduler.Options(parallel, ctx,
                         precision, queue, BatchingEngine.STEP_TOKENS, !noPrefixCache, opts.contextPolicy.policy(model.tokenizer(), ctx))
                         .paged(kvBlockSize, kvPool));
