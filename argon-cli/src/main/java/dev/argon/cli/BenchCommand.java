@@ -86,6 +86,21 @@ final class BenchCommand implements Runnable {
     @picocli.CommandLine.Mixin
     CacheTypeOptions cache = new CacheTypeOptions();
 
+    @Option(names = "--kv-block-size", paramLabel = "N", defaultValue = "0",
+            description = "pp/tg rows read a paged KV cache of N-token blocks (as `serve` uses) instead of a contiguous one"
+                    + " (default: ${DEFAULT-VALUE} = contiguous).")
+    int kvBlockSize;
+
+    /** @return a state of {@code ctx} rows: contiguous, or paged from its own pool with {@code --kv-block-size} */
+    private InferenceState benchState(LanguageModel model, int ctx, KvCache.Precision kvType) {
+        if (kvBlockSize <= 0) {
+            return model.newState(ctx, kvType);
+        }
+        var c = model.config();
+        return model.newState(ctx, new dev.argon.kv.BlockPool(c.nLayers(), c.kvDim(), c.headDim(), kvType, kvType, kvBlockSize,
+                (ctx + kvBlockSize - 1) / kvBlockSize));
+    }
+
     /** With a grammar, each tg test gets a second row {@code tgN +grammar}: greedy tokens under the constraint. */
     @Mixin
     StructuredOutputOptions structured = new StructuredOutputOptions();
@@ -209,9 +224,9 @@ final class BenchCommand implements Runnable {
      */
     private Row measure(LanguageModel model, LlamaCppTimer llama, String name, String type, int threads, String test, int n, int depth,
                         KvCache.Precision kvType, PrintStream err) {
-        String label = test + n + (depth > 0 ? " @ d" + depth : "");
+        String label = test + n + (depth > 0 ? " @ d" + depth : "") + (kvBlockSize > 0 ? " paged" + kvBlockSize : "");
         err.printf(Locale.ROOT, "argon: %s, %d threads, KV cache %s ...%n", label, threads, kvType.flagName());
-        InferenceState state = model.newState(depth + n + 2, kvType);
+        InferenceState state = benchState(model, depth + n + 2, kvType);
         Random random = new Random(42);
         int vocab = model.config().vocabSize();
         int bos = Math.max(0, model.tokenizer().bos());

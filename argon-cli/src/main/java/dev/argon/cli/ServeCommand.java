@@ -59,14 +59,45 @@ final class ServeCommand implements Callable<Integer> {
                     + " each with its own KV cache of -c tokens (default: ${DEFAULT-VALUE}).")
     int parallel;
 
-    @Option(names = "--no-prefix-cache",
-            description = "Do not reuse a slot's cached prompt prefix for a new request (multi-turn chat re-sends the conversation;"
-                    + " reuse skips recomputing it and never changes the output).")
+    @Option(names = {"--no-prefix-cache", "--no-prefix-caching"},
+            description = "Do not reuse cached prompt prefixes for new requests (multi-turn chat and shared system prompts;"
+                    + " reuse skips recomputing them and never changes the output).")
     boolean noPrefixCache;
 
     @Option(names = "--ban-string", paramLabel = "TEXT",
             description = "Never emit this text in any answer (backtracking; requests may add their own 'banned_strings'); repeatable.")
     List<String> banStrings = List.of();
+
+    @Option(names = "--enable-prefix-caching", hidden = true, description = "Prefix caching is on by default (vLLM's flag, accepted).")
+    boolean enablePrefixCaching;
+
+    @Option(names = "--kv-block-size", paramLabel = "N", defaultValue = "16",
+            description = "Tokens per block of the KV pool shared by all slots (vLLM's --block-size): memory follows use and"
+                    + " prefix caching shares full blocks by hash; 0 = one contiguous cache per slot (default: ${DEFAULT-VALUE}).")
+    int kvBlockSize;
+
+    @Option(names = "--kv-pool", paramLabel = "TOKENS", defaultValue = "0",
+            description = "Tokens the shared KV pool may hold in all (default: -c x --parallel, so every slot can fill its context);"
+                    + " a request that cannot get blocks waits, or fails with a clear error.")
+    int kvPool;
+
+    /** The load line of the paged KV pool: blocks, bytes at most, prefix caching; or why there is none. */
+    private void printKvPool(LanguageModel model, int ctx, java.io.PrintStream err) {
+        if (kvBlockSize == 0) {
+            return;
+        }
+        if (run.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
+            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy) moves rows, so each slot"
+                    + " keeps a contiguous cache");
+            return;
+        }
+        var c = model.config();
+        dev.argon.kv.KvCache.Precision type = run.cachePrecision();
+        long blocks = kvPool > 0 ? (kvPool + kvBlockSize - 1L) / kvBlockSize : (long) parallel * ((ctx + kvBlockSize - 1) / kvBlockSize);
+        long perBlock = kvBlockSize * dev.argon.kv.KvCache.bytesPerToken(c.nLayers(), c.kvDim(), c.headDim(), type, type);
+        err.printf(Locale.ROOT, "argon: KV pool: %d blocks of %d tokens (%.2f MiB at most), allocated on use; prefix caching %s%n",
+                blocks, kvBlockSize, blocks * perBlock / 1048576.0, noPrefixCache ? "off" : "on");
+    }
 
     @Option(names = "--queue", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_QUEUE_CAPACITY,
             description = "Requests that may wait for a free slot; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
@@ -134,6 +165,12 @@ final class ServeCommand implements Callable<Integer> {
         PrintStream err = parent.streams().err();
         if (parallel < 1) {
             throw new ArgonException("--parallel is " + parallel + "; expected at least 1");
+        }
+        if (kvBlockSize < 0 || kvBlockSize > 4096) {
+            throw new ArgonException("--kv-block-size is " + kvBlockSize + "; expected 1 to 4096 tokens, or 0 for a contiguous cache per slot");
+        }
+        if (kvPool < 0) {
+            throw new ArgonException("--kv-pool is " + kvPool + "; expected a number of tokens, or 0 for -c x --parallel");
         }
         if (queue < 0) {
             throw new ArgonException("--queue is " + queue + "; expected 0 or more");
@@ -243,8 +280,9 @@ final class ServeCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "argon: every request is steered by %d reward model%s (GenARM, beta %s), one at a time%n",
                         rewardModels.size(), rewardModels.size() == 1 ? "" : "s", reward.beta);
             } else {
-                BatchingEngine engine = new BatchingEngine(model, parallel, queue, ctx, precision, !noPrefixCache,
-                        opts.contextPolicy.policy(model.tokenizer(), ctx));
+                BatchingEngine engine = new BatchingEngine(model, new dev.argon.generate.BatchScheduler.Options(parallel, ctx,
+                        precision, queue, BatchingEngine.STEP_TOKENS, !noPrefixCache, opts.contextPolicy.policy(model.tokenizer(), ctx))
+                        .paged(kvBlockSize, kvPool));
                 if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
                     draftModel = Models.load(speculation.draftModel, opts.modelOptions());
                     engine.withSpeculation(spec, dev.argon.generate.DraftModelProposer.factory(model, draftModel, ctx, precision,
@@ -276,6 +314,9 @@ final class ServeCommand implements Callable<Integer> {
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, parallel, parallel == 1 ? "" : "s", opts.threadCount());
             opts.printKvCache(model, ctx, parallel, err);
+            if (!reward.active() && !(model instanceof dev.argon.model.TextEncoder)) {
+                printKvPool(model, ctx, err);
+            }
             err.println("argon: serving " + id + " at " + server.url() + "/v1 (OpenAI-compatible; Ctrl-C to stop)");
             if (onStarted != null) {
                 onStarted.accept(server);

@@ -192,5 +192,8 @@ class ServeCommandTest {
         CliRun p = CliRun.of("serve", "-m", model, "--port", "70000");
         assertThat(p.exitCode()).isEqualTo(Main.USAGE_ERROR);
         assertThat(p.err()).contains("--port");
+        CliRun b = CliRun.of("serve", "-m", model, "--kv-block-size", "-1");
+        assertThat(b.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(b.err()).contains("argon: error: --kv-block-size is -1; expected 1 to 4096 tokens");
     }
 }

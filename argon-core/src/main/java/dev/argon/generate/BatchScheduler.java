@@ -1,8 +1,11 @@
 package dev.argon.generate;
 
 import dev.argon.ArgonException;
+import dev.argon.kv.BlockPool;
+import dev.argon.kv.BlockTable;
 import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
+import dev.argon.kv.PrefixCache;
 import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
@@ -36,6 +39,15 @@ import java.util.function.Consumer;
  * bit-identical to a run without reuse. Outputs are also independent of which other sequences
  * share a step.
  *
+ * <p>Paged mode ({@link Options#kvBlockSize()} > 0, no context policy): the slots' rows live in
+ * one {@link BlockPool} shared by all of them (memory follows use), and with
+ * {@link Options#prefixReuse()} the slot logic above is replaced by a {@link PrefixCache}: full
+ * blocks of computed prompt rows are registered under their chained hash when computed, and a new
+ * request maps the longest chain of them that matches its prompt (shared, not copied), whichever
+ * slot computed them and whether it still runs. A request is admitted when the pool can hold its
+ * prompt; before each step every running sequence maps the blocks it will write, and one the pool
+ * cannot serve fails with {@link BlockPool.ExhaustedException}'s message (never a hang).
+ *
  * <p>Requests wait in a FIFO queue of {@link Options#queueCapacity()}; beyond it
  * {@link #submit} throws {@link OverloadedException}. One loop thread runs the model; callers
  * receive their events on their own thread through {@link Handle#await}.
@@ -57,15 +69,35 @@ public final class BatchScheduler implements AutoCloseable {
      * @param stepTokens prompt tokens processed per step across all sequences, >= 1
      * @param prefixReuse whether a new request may reuse a slot's cached prompt prefix
      * @param policy what a slot's full KV cache does (stop, shift, sinks + window)
+     * @param kvBlockSize tokens per block of the shared paged KV pool; 0: each slot owns a contiguous
+     *     cache (also used, whatever this says, with a context policy, which moves rows)
+     * @param kvPoolTokens tokens the paged pool may hold; 0: {@code parallel * contextLength} (every
+     *     slot can fill its context)
      */
     public record Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
-                          boolean prefixReuse, ContextPolicy policy) {
+                          boolean prefixReuse, ContextPolicy policy, int kvBlockSize, int kvPoolTokens) {
         /** @throws IllegalArgumentException if a value is out of range */
         public Options {
-            if (parallel < 1 || contextLength < 2 || queueCapacity < 0 || stepTokens < 1) {
+            if (parallel < 1 || contextLength < 2 || queueCapacity < 0 || stepTokens < 1 || kvBlockSize < 0 || kvPoolTokens < 0) {
                 throw new IllegalArgumentException("parallel " + parallel + ", context " + contextLength + ", queue "
-                        + queueCapacity + ", step tokens " + stepTokens);
+                        + queueCapacity + ", step tokens " + stepTokens + ", block size " + kvBlockSize + ", pool " + kvPoolTokens);
             }
+        }
+
+        /** Options with per-slot contiguous caches (no paging). */
+        public Options(int parallel, int contextLength, KvCache.Precision precision, int queueCapacity, int stepTokens,
+                       boolean prefixReuse, ContextPolicy policy) {
+            this(parallel, contextLength, precision, queueCapacity, stepTokens, prefixReuse, policy, 0, 0);
+        }
+
+        /** @return these options with a paged pool of {@code blockSize}-token blocks holding {@code poolTokens} (0: the default) */
+        public Options paged(int blockSize, int poolTokens) {
+            return new Options(parallel, contextLength, precision, queueCapacity, stepTokens, prefixReuse, policy, blockSize, poolTokens);
+        }
+
+        /** @return whether the slots share a paged pool (a block size is set and no context policy moves rows) */
+        public boolean pagedPool() {
+            return kvBlockSize > 0 && !policy.unbounded();
         }
 
         /** Options whose full caches stop generation ({@link ContextPolicy#NONE}). */
@@ -100,6 +132,19 @@ public final class BatchScheduler implements AutoCloseable {
     public record Stats(int slots, int active, int queued, long kvTokensUsed, long kvTokensCapacity, long kvTokensCached, long requests,
                         long promptTokens, long reusedPromptTokens, long generatedTokens, long steps, long rows, long kvBytes,
                         long copiedPromptTokens, long draftTokens, long acceptedDraftTokens, long verifyPasses) {
+    }
+
+    /**
+     * The paged pool and its prefix cache.
+     *
+     * @param blocks the pool's blocks (total, used, cached) and bytes
+     * @param prefixCaching whether prefix caching is on
+     * @param hitTokens prompt tokens served from cached blocks, since start
+     * @param missTokens prompt tokens computed (not found), since start
+     * @param lookups admitted sequences that looked up their prompt
+     * @param hits of those, the ones that reused at least one block
+     */
+    public record PagingStats(BlockPool.Stats blocks, boolean prefixCaching, long hitTokens, long missTokens, long lookups, long hits) {
     }
 
     /** The wait queue is full (HTTP 503). */
@@ -273,6 +318,10 @@ public final class BatchScheduler implements AutoCloseable {
     private final int[] sampleRow;
     private final Options options;
     private final Slot[] slots;
+    /** The paged pool shared by the slots, or null (contiguous per-slot caches). */
+    private final BlockPool pool;
+    /** Hashed-block prefix caching over {@link #pool}, or null. */
+    private final PrefixCache prefixCache;
     private Batch batch;
     private final SpeculationStats speculation = new SpeculationStats();
     /** Makes a draft-model proposer per sequence ({@link SpeculationParams.Mode#DRAFT}), or null. */
@@ -309,8 +358,21 @@ public final class BatchScheduler implements AutoCloseable {
         this.model = model;
         this.options = options;
         this.slots = new Slot[options.parallel()];
+        if (options.pagedPool()) {
+            var c = model.config();
+            int b = options.kvBlockSize();
+            long blocks = options.kvPoolTokens() > 0 ? (options.kvPoolTokens() + b - 1L) / b
+                    : (long) options.parallel() * ((options.contextLength() + b - 1) / b);
+            pool = new BlockPool(c.nLayers(), c.kvDim(), c.headDim(), options.precision(), options.precision(), b,
+                    (int) Math.min(Integer.MAX_VALUE, blocks));
+            prefixCache = options.prefixReuse() ? new PrefixCache(pool, modelSalt(model)) : null;
+        } else {
+            pool = null;
+            prefixCache = null;
+        }
         for (int i = 0; i < slots.length; i++) {
-            slots[i] = new Slot(model.newState(options.contextLength(), options.precision(), options.precision(), options.policy()));
+            slots[i] = new Slot(pool != null ? model.newState(options.contextLength(), pool)
+                    : model.newState(options.contextLength(), options.precision(), options.precision(), options.policy()));
         }
         this.batch = new Batch(options.stepTokens() + options.parallel());
         this.sampleRequest = new Request[options.parallel()];
@@ -505,7 +567,25 @@ public final class BatchScheduler implements AutoCloseable {
                 copiedTokens.get(), speculation.proposed(), speculation.accepted(), speculation.verifyPasses());
     }
 
+    /** What else than the tokens and cache types determines a cached row: the model's shape and RoPE settings. */
+    private static long modelSalt(LanguageModel model) {
+        return model.config().hashCode() * 31L + model.getClass().getName().hashCode();
+    }
+
+    /** @return the paged pool's and prefix cache's counters, or null without a paged pool */
+    public PagingStats paging() {
+        if (pool == null) {
+            return null;
+        }
+        PrefixCache p = prefixCache;
+        return new PagingStats(pool.stats(), p != null, p == null ? 0 : p.hitTokens(), p == null ? 0 : p.missTokens(),
+                p == null ? 0 : p.lookups(), p == null ? 0 : p.hits());
+    }
+
     private long kvBytes() {
+        if (pool != null) {
+            return pool.stats().bytes();
+        }
         long b = 0;
         for (Slot s : slots) {
             b += s.state.kvCache().bytes();
@@ -616,6 +696,13 @@ public final class BatchScheduler implements AutoCloseable {
                 }
                 dropCancelledWaiting();
                 while (!queue.isEmpty() && freeSlots() >= queue.peek().slotsNeeded()) {
+                    if (!poolAdmits(queue.peek())) {
+                        if (!active.isEmpty()) {
+                            break; // waits for running sequences to free blocks
+                        }
+                        refuseTooLarge(queue.poll());
+                        continue;
+                    }
                     admit(queue.poll());
                 }
             } finally {
@@ -638,6 +725,103 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
+    /** @return blocks of the pool holding {@code rows} rows */
+    private int blocksFor(int rows) {
+        return (Math.min(rows, options.contextLength()) + pool.blockSize() - 1) / pool.blockSize();
+    }
+
+    /**
+     * @return whether the paged pool (if any) can hold the request's prompts and first token now
+     *     (admission maps those blocks at once, so later admissions see them taken)
+     */
+    private boolean poolAdmits(Request r) {
+        if (pool == null) {
+            return true;
+        }
+        int need = blocksFor(r.prompt.length + 1) + (r.negative == null ? 0 : blocksFor(r.negative.length + 1));
+        return need <= pool.available();
+    }
+
+    /** Fails a request whose prompt the paged pool cannot hold even when nothing else runs. Holds the lock. */
+    private void refuseTooLarge(Request r) {
+        int need = blocksFor(r.prompt.length + 1) + (r.negative == null ? 0 : blocksFor(r.negative.length + 1));
+        r.seq.cancel();
+        requests.incrementAndGet();
+        r.handle.events.add(new Failed(new ArgonException("the prompt needs " + need + " KV blocks of " + pool.blockSize()
+                + " tokens, but the KV pool holds " + pool.maxBlocks() + " (--kv-pool " + (long) pool.maxBlocks() * pool.blockSize()
+                + " tokens); raise --kv-pool or send a shorter prompt")));
+    }
+
+    /** @return the block table of a slot's paged cache */
+    private static BlockTable blocks(Slot s) {
+        return s.state.kvCache().blockTable();
+    }
+
+    /**
+     * Paged mode: maps, before a step, the blocks every running sequence will write in it (its
+     * prompt chunk, or its decode row and draft rows); a sequence the pool cannot serve fails with
+     * the pool's message and lets go of its blocks, so the others go on.
+     */
+    private void reserveBlocks() {
+        for (int i = 0; i < active.size(); i++) {
+            Request r = active.get(i);
+            try {
+                int ctx = options.contextLength();
+                if (r.prefilling()) {
+                    blocks(r.slot).reserve(Math.min(r.prompt.length, r.fed + options.stepTokens()));
+                } else {
+                    int draft = r.spec == null ? 0 : r.req.speculation().draftMax();
+                    blocks(r.slot).reserve(Math.min(ctx, r.seq.position() + 1 + draft));
+                }
+                if (r.negative != null) {
+                    blocks(r.guideSlot).reserve(r.prefilling() ? Math.min(r.negative.length, r.guideFed + options.stepTokens())
+                            : Math.min(ctx, r.guidePosition(r.seq.position()) + 1));
+                }
+            } catch (BlockPool.ExhaustedException e) {
+                r.seq.cancel();
+                r.handle.events.add(new Failed(e));
+                releaseBlocks(r);
+                lock.lock();
+                try {
+                    active.remove(i--);
+                    activeCount = active.size();
+                } finally {
+                    lock.unlock();
+                }
+                requests.incrementAndGet();
+            }
+        }
+    }
+
+    /** Paged mode: lets go of every block of the request's slots (registered ones stay cached). */
+    private void releaseBlocks(Request r) {
+        if (pool != null) {
+            blocks(r.slot).release(0);
+            r.slot.cachedLength = 0;
+            if (r.guideSlot != null) {
+                blocks(r.guideSlot).release(0);
+                r.guideSlot.cachedLength = 0;
+            }
+        }
+    }
+
+    /**
+     * Paged mode: gives the request the least recently used free slot and maps the longest chain
+     * of cached blocks matching its prompt (none without prefix caching).
+     */
+    private void admitPaged(Request r) {
+        Slot free = null;
+        for (Slot s : slots) {
+            if (!isBusy(s) && (free == null || s.lastUsed < free.lastUsed)) {
+                free = s;
+            }
+        }
+        blocks(free).release(0);
+        int reuse = prefixCache == null ? 0 : prefixCache.match(blocks(free), r.prompt, r.prompt.length - 1);
+        blocks(free).reserve(Math.min(options.contextLength(), r.prompt.length + 1)); // fits: see poolAdmits
+        start(r, free, reuse);
+    }
+
     /**
      * Gives the request a free slot: the one whose cached prompt shares the longest prefix with
      * it, provided the shared part is at least half of what that slot holds (so taking it keeps
@@ -647,6 +831,10 @@ public final class BatchScheduler implements AutoCloseable {
      * chosen slot shares is reused.
      */
     private void admit(Request r) {
+        if (pool != null) {
+            admitPaged(r);
+            return;
+        }
         Slot best = null;
         int bestShared = 0;
         Slot oldest = null;
@@ -674,6 +862,11 @@ public final class BatchScheduler implements AutoCloseable {
         if (options.prefixReuse()) {
             reuse = copyLongerPrefix(best, r.prompt, reuse);
         }
+        start(r, best, reuse);
+    }
+
+    /** Starts the request on slot {@code best} with its first {@code reuse} prompt tokens already cached. */
+    private void start(Request r, Slot best, int reuse) {
         r.slot = best;
         r.fed = reuse;
         r.reused = reuse;
@@ -751,6 +944,11 @@ public final class BatchScheduler implements AutoCloseable {
             }
         }
         int reuse = Math.min(bestShared, r.negative.length - 1);
+        if (pool != null) {
+            blocks(best).release(0);
+            reuse = prefixCache == null ? 0 : prefixCache.match(blocks(best), r.negative, r.negative.length - 1);
+            blocks(best).reserve(Math.min(options.contextLength(), r.negative.length + 1));
+        }
         best.state.resetEviction();
         r.guideSlot = best;
         r.guideFed = reuse;
@@ -808,6 +1006,9 @@ public final class BatchScheduler implements AutoCloseable {
                 r.seq.cancel();
                 retire(i);
             }
+        }
+        if (pool != null) {
+            reserveBlocks();
         }
         if (active.isEmpty()) {
             return;
@@ -897,6 +1098,7 @@ public final class BatchScheduler implements AutoCloseable {
                 Request r = active.get(i);
                 if (plan.runs(i)) {
                     r.handle.events.add(new Failed(failed));
+                    releaseBlocks(r);
                     r.slot.cachedLength = 0;
                     if (r.guideSlot != null) {
                         r.guideSlot.cachedLength = 0;
@@ -939,6 +1141,10 @@ public final class BatchScheduler implements AutoCloseable {
                 row += guideRows[i];
                 r.guideFed += guideRows[i];
                 r.guideSlot.cachedLength = 0;
+                if (prefixCache != null) {
+                    prefixCache.register(blocks(r.slot), r.prompt, r.fed);
+                    prefixCache.register(blocks(r.guideSlot), r.negative, r.guideFed);
+                }
                 if (guideRows[i] > 0 && r.guideFed == r.negative.length) {
                     System.arraycopy(batch.logits(row - 1), 0, r.uncondLogits, 0, r.uncondLogits.length);
                 }
@@ -951,6 +1157,9 @@ public final class BatchScheduler implements AutoCloseable {
                 row += promptRows[i];
                 r.fed += promptRows[i];
                 r.slot.cachedLength = 0; // the cache changes; its prompt is recorded when the request ends
+                if (prefixCache != null) { // its full blocks of computed prompt rows can serve other requests now
+                    prefixCache.register(blocks(r.slot), r.prompt, r.fed);
+                }
                 if (!r.prefilling()) {
                     r.firstLogits = System.nanoTime();
                     sampleRequest[sampled] = r;
@@ -1019,6 +1228,10 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** Updates {@link #kvCached}: the cached prompts of the slots no running request holds. */
     private void countCached() {
+        if (pool != null) {
+            kvCached = (long) pool.stats().cached() * pool.blockSize();
+            return;
+        }
         long cached = 0;
         for (Slot s : slots) {
             if (options.prefixReuse() && !isBusy(s)) {
@@ -1055,6 +1268,15 @@ public final class BatchScheduler implements AutoCloseable {
     private void finish(Request r) {
         if (r.backtrack != null) {
             r.backtrack.releaseAll(); // (a cancelled sequence's held-back text)
+        }
+        if (pool != null) {
+            releaseBlocks(r);
+            countCached();
+            long end = System.nanoTime();
+            long first = r.firstLogits == 0 ? end : r.firstLogits;
+            requests.incrementAndGet();
+            r.handle.events.add(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9).withCachedPromptTokens(r.reused));
+            return;
         }
         Slot s = r.slot;
         // a cache that evicted tokens no longer holds the prompt at its positions

@@ -19,6 +19,12 @@ import java.util.Locale;
  * per head before quantizing; attention rotates the queries the same way and rotates each head's
  * output back). With an F16 cache the queries and the attention weights are rounded to F16 before
  * they meet the keys and values, as llama.cpp's F16 dot products do.
+ *
+ * <p>A cache is either contiguous (its own rows, grown on demand) or paged: its rows live in
+ * blocks of a {@link BlockPool} shared by all sequences, addressed through its {@link BlockTable}
+ * ({@link #KvCache(BlockPool, int)}). A paged cache reads through {@link #readKeys}/{@link #readValues}
+ * ({@link #keysAreFloats()} is false even for F32) and cannot move rows (context policies need a
+ * contiguous cache).
  */
 public final class KvCache {
     /** Encoding of cached keys or values. */
@@ -76,6 +82,8 @@ public final class KvCache {
 
     private final KvRows keys;
     private final KvRows values;
+    /** The paged cache's block table; null for a contiguous cache. */
+    private final BlockTable table;
     private final int capacity;
     private final int kvDim;
     private final int headDim;
@@ -120,9 +128,52 @@ public final class KvCache {
         this.keys = rows(nLayers, capacity, kvDim, headDim, keyPrecision);
         this.values = rows(nLayers, capacity, kvDim, headDim, valuePrecision);
         this.rotated = keyPrecision.rotated() || valuePrecision.rotated() ? new float[kvDim] : null;
+        this.table = null;
     }
 
-    private static KvRows rows(int nLayers, int capacity, int kvDim, int headDim, Precision p) {
+    /**
+     * A paged cache of {@code capacity} rows whose blocks come from {@code pool} (encodings and
+     * sizes are the pool's).
+     */
+    public KvCache(BlockPool pool, int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity " + capacity);
+        }
+        this.capacity = capacity;
+        this.kvDim = pool.kvDim();
+        this.headDim = pool.headDim();
+        this.keyPrecision = pool.keyPrecision();
+        this.valuePrecision = pool.valuePrecision();
+        this.keys = null;
+        this.values = null;
+        this.rotated = keyPrecision.rotated() || valuePrecision.rotated() ? new float[kvDim] : null;
+        this.table = new BlockTable(pool, capacity);
+    }
+
+    /** @return the block table of a paged cache, or null for a contiguous one */
+    public BlockTable blockTable() {
+        return table;
+    }
+
+    private KvRows keyRows(int row) {
+        return table == null ? keys : table.writable(row).keys;
+    }
+
+    private KvRows valueRows(int row) {
+        return table == null ? values : table.block(row / table.pool().blockSize()).values;
+    }
+
+    private int at(int row) {
+        return table == null ? row : row % table.pool().blockSize();
+    }
+
+    private void requireContiguous(String what) {
+        if (table != null) {
+            throw new IllegalStateException(what + " needs a contiguous KV cache, not a paged one");
+        }
+    }
+
+    static KvRows rows(int nLayers, int capacity, int kvDim, int headDim, Precision p) {
         int block = BlockRows.blockFor(headDim);
         if (block < 2 && p.compareTo(Precision.Q4_0) >= 0) {
             throw new ArgonException(String.format(Locale.ROOT, "KV cache type %s needs an even head size; this model's is %d",
@@ -147,8 +198,13 @@ public final class KvCache {
         if (pos < 0 || pos >= capacity) {
             throw new IllegalArgumentException("position " + pos + " outside the cache of " + capacity);
         }
-        keys.ensure(pos + 1);
-        values.ensure(pos + 1);
+        if (table == null) {
+            keys.ensure(pos + 1);
+            values.ensure(pos + 1);
+        }
+        KvRows kr = keyRows(pos); // (paged: the block, made writable, holds the values too)
+        KvRows vr = valueRows(pos);
+        int row = at(pos);
         if (mass != null && layer == 0) {
             for (float[] m : mass) {
                 m[pos] = 0;
@@ -157,16 +213,16 @@ public final class KvCache {
         if (keyPrecision.rotated()) {
             System.arraycopy(k, ko, rotated, 0, kvDim);
             Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
-            keys.store(layer, pos, rotated, 0);
+            kr.store(layer, row, rotated, 0);
         } else {
-            keys.store(layer, pos, k, ko);
+            kr.store(layer, row, k, ko);
         }
         if (valuePrecision.rotated()) {
             System.arraycopy(v, vo, rotated, 0, kvDim);
             Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
-            values.store(layer, pos, rotated, 0);
+            vr.store(layer, row, rotated, 0);
         } else {
-            values.store(layer, pos, v, vo);
+            vr.store(layer, row, v, vo);
         }
     }
 
@@ -178,6 +234,7 @@ public final class KvCache {
         if (row < 0 || row >= capacity) {
             throw new IllegalArgumentException("row " + row + " outside the cache of " + capacity);
         }
+        requireContiguous("replacing a key");
         if (keyPrecision.rotated()) {
             System.arraycopy(k, ko, rotated, 0, kvDim);
             Hadamard.rotate(rotated, 0, kvDim, Hadamard.blockFor(headDim));
@@ -193,7 +250,7 @@ public final class KvCache {
      */
     public float[] copyKeys(int layer, int first, int count) {
         float[] out = new float[count * kvDim];
-        keys.read(layer, first, count, 0, kvDim, out, 0);
+        readKeys(layer, first, count, 0, kvDim, out, 0);
         if (keyPrecision.rotated()) {
             for (int r = 0; r < count; r++) {
                 Hadamard.rotate(out, r * kvDim, kvDim, Hadamard.blockFor(headDim));
@@ -204,12 +261,12 @@ public final class KvCache {
 
     /** @return whether the keys are exact F32 rows readable through {@link #keys(int)} */
     public boolean keysAreFloats() {
-        return keys instanceof KvRows.F32Rows;
+        return table == null && keys instanceof KvRows.F32Rows;
     }
 
     /** @return whether the values are exact F32 rows readable through {@link #values(int)} */
     public boolean valuesAreFloats() {
-        return values instanceof KvRows.F32Rows;
+        return table == null && values instanceof KvRows.F32Rows;
     }
 
     /**
@@ -240,11 +297,19 @@ public final class KvCache {
      * the rotated keys.
      */
     public void readKeys(int layer, int first, int count, int col, int n, float[] dst, int dstOff) {
+        if (table != null) {
+            table.read(true, layer, first, count, col, n, dst, dstOff);
+            return;
+        }
         keys.read(layer, first, count, col, n, dst, dstOff);
     }
 
     /** {@link #readKeys} for the values. */
     public void readValues(int layer, int first, int count, int col, int n, float[] dst, int dstOff) {
+        if (table != null) {
+            table.read(false, layer, first, count, col, n, dst, dstOff);
+            return;
+        }
         values.read(layer, first, count, col, n, dst, dstOff);
     }
 
@@ -257,6 +322,7 @@ public final class KvCache {
         if (from < 0 || to < 0 || count < 0 || from + count > capacity || to + count > capacity) {
             throw new IllegalArgumentException("rows [" + from + ", " + (from + count) + ") to " + to + " in a cache of " + capacity);
         }
+        requireContiguous("moving rows");
         keys.move(from, to, count);
         values.move(from, to, count);
         if (mass != null) {
@@ -271,6 +337,7 @@ public final class KvCache {
      * eviction by attention (H2O). Costs {@code nHeads * capacity} floats.
      */
     public void trackAttention(int nHeads) {
+        requireContiguous("tracking attention (H2O)");
         mass = new float[nHeads][capacity];
     }
 
@@ -381,27 +448,45 @@ public final class KvCache {
 
     /** @return bytes held by the cache now (memory grows with the rows stored, see {@link #release}) */
     public long bytes() {
+        if (table != null) {
+            return table.bytes();
+        }
         return keys.bytes() + values.bytes();
     }
 
     /** @return rows whose memory is allocated now */
     public int allocatedRows() {
+        if (table != null) {
+            return table.mapped() * table.pool().blockSize();
+        }
         return keys.allocated;
     }
 
     /** Frees the memory of rows {@code >= rows}; the first {@code rows} stay as they are. */
     public void release(int rows) {
+        if (table != null) {
+            table.release(rows);
+            return;
+        }
         keys.shrink(rows);
         values.shrink(rows);
     }
 
     /**
      * Copies the keys and values of rows {@code [0, rows)} of every layer from {@code src}, whose
-     * encodings and sizes must equal this cache's (a prefix computed by another sequence).
+     * encodings and sizes must equal this cache's (a prefix computed by another sequence). Two
+     * paged caches of one pool share the full blocks instead of copying them.
      *
      * @throws IllegalArgumentException if the caches differ or {@code rows} exceeds either
      */
     public void copyPrefix(KvCache src, int rows) {
+        if (table != null || src.table != null) {
+            if (table == null || src.table == null || rows > capacity || rows > src.capacity) {
+                throw new IllegalArgumentException("cannot copy " + rows + " rows between a paged and a contiguous cache");
+            }
+            table.sharePrefix(src.table, rows);
+            return;
+        }
         if (src.keyPrecision != keyPrecision || src.valuePrecision != valuePrecision || src.kvDim != kvDim
                 || src.headDim != headDim || rows > src.keys.allocated || rows > capacity) {
             throw new IllegalArgumentException("cannot copy " + rows + " rows between different caches");

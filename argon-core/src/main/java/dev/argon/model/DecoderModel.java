@@ -79,7 +79,11 @@ public final class DecoderModel implements LanguageModel {
         private Batch own;
 
         State(int ctx, KvCache.Precision keys, KvCache.Precision values) {
-            super(new KvCache(config.nLayers(), ctx, config.kvDim(), config.headDim(), keys, values));
+            this(ctx, new KvCache(config.nLayers(), ctx, config.kvDim(), config.headDim(), keys, values));
+        }
+
+        State(int ctx, KvCache cache) {
+            super(cache);
             ropes = b.ropes().stream().map(r -> new Rope(r, ctx)).toArray(Rope[]::new);
         }
 
@@ -213,6 +217,14 @@ public final class DecoderModel implements LanguageModel {
     @Override
     public InferenceState newState(int contextLength, KvCache.Precision keys, KvCache.Precision values) {
         return new State(contextLength, keys, values);
+    }
+
+    @Override
+    public InferenceState newState(int contextLength, dev.argon.kv.BlockPool pool) {
+        if (pool.kvDim() != config.kvDim() || pool.headDim() != config.headDim() || pool.layers() != config.nLayers()) {
+            throw new IllegalArgumentException("a block pool of another model shape");
+        }
+        return new State(contextLength, new KvCache(pool, contextLength));
     }
 
     @Override

@@ -57,6 +57,18 @@ public interface LanguageModel extends AutoCloseable {
         return newState(contextLength, keys, values);
     }
 
+    /**
+     * Allocates the state of one sequence whose KV cache is paged: its rows live in blocks of
+     * {@code pool}, shared with the other sequences of that pool (see {@link dev.argon.kv.BlockPool}).
+     * The default refuses.
+     *
+     * @throws dev.argon.ArgonException if the model cannot use a paged cache
+     */
+    default InferenceState newState(int contextLength, dev.argon.kv.BlockPool pool) {
+        throw new dev.argon.ArgonException("this model (" + config().architecture() + ") cannot use a paged KV cache;"
+                + " use --kv-block-size 0");
+    }
+
     /** Allocates the state of one sequence with an exact (F32) KV cache. */
     default InferenceState newState(int contextLength) {
         return newState(contextLength, KvCache.Precision.F32);

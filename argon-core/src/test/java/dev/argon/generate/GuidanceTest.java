@@ -125,7 +125,9 @@ class GuidanceTest {
         Generator g = new Generator(model);
         GenerationResult[] solo = {g.generate(guided, CTX, s -> { }), g.generate(shortNegative, CTX, s -> { }), g.generate(plain, CTX, s -> { })};
         GenerationRequest[] reqs = {guided, shortNegative, plain};
-        try (BatchScheduler s = new BatchScheduler(model, new BatchScheduler.Options(4, CTX, dev.argon.kv.KvCache.Precision.F32, 8, 4, true))) {
+        BatchScheduler.Options contiguous = new BatchScheduler.Options(4, CTX, dev.argon.kv.KvCache.Precision.F32, 8, 4, true);
+        for (BatchScheduler.Options o : List.of(contiguous, contiguous.paged(8, 0))) { // per-slot caches, then the paged pool
+        try (BatchScheduler s = new BatchScheduler(model, o)) {
             List<BatchScheduler.Handle> handles = new ArrayList<>();
             for (GenerationRequest r : reqs) {
                 handles.add(s.submit(r, g.tokenizePrompt(r, CTX), () -> false));
@@ -136,6 +138,7 @@ class GuidanceTest {
                 assertThat(r.text()).isEqualTo(solo[i].text());
             }
             assertThat(s.stats().active()).isZero();
+        }
         }
         try (BatchScheduler one = new BatchScheduler(model, new BatchScheduler.Options(1, CTX, dev.argon.kv.KvCache.Precision.F32, 8, 4, true))) {
             assertThatThrownBy(() -> one.submit(guided, g.tokenizePrompt(guided, CTX), () -> false))

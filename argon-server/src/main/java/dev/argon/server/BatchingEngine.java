@@ -31,7 +31,7 @@ import java.util.function.IntFunction;
  */
 public final class BatchingEngine implements Engine {
     /** Prompt tokens processed per step across all sequences (the prefill chunk). */
-    static final int STEP_TOKENS = 64;
+    public static final int STEP_TOKENS = 64;
 
     private final BatchScheduler scheduler;
     private final int contextLength;
@@ -73,8 +73,18 @@ public final class BatchingEngine implements Engine {
     /** The general constructor: {@code stepTokens} prompt tokens per pass and a context policy. */
     public BatchingEngine(LanguageModel model, int parallel, int queueCapacity, int contextLength, KvCache.Precision precision,
                    boolean prefixReuse, int stepTokens, ContextPolicy policy) {
-        this.scheduler = new BatchScheduler(model, new BatchScheduler.Options(parallel, contextLength, precision,
-                queueCapacity, stepTokens, prefixReuse, policy));
+        this(model, new BatchScheduler.Options(parallel, contextLength, precision, queueCapacity, stepTokens, prefixReuse, policy));
+    }
+
+    /**
+     * An engine on a scheduler with these options (e.g. a paged KV pool:
+     * {@link BatchScheduler.Options#paged}); {@code prefixReuse} then means hashed-block prefix caching.
+     */
+    public BatchingEngine(LanguageModel model, BatchScheduler.Options options) {
+        int parallel = options.parallel();
+        int queueCapacity = options.queueCapacity();
+        int contextLength = options.contextLength();
+        this.scheduler = new BatchScheduler(model, options);
         this.contextLength = contextLength;
         this.capacity = parallel + queueCapacity;
         this.encoder = model instanceof dev.argon.model.TextEncoder ? model.config().architecture() : null;
@@ -261,6 +271,11 @@ public final class BatchingEngine implements Engine {
         return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.kvTokensCached(),
                 s.reusedPromptTokens(), s.kvBytes(), s.copiedPromptTokens(), s.draftTokens(), s.acceptedDraftTokens(),
                 s.verifyPasses());
+    }
+
+    @Override
+    public BatchScheduler.PagingStats paging() {
+        return scheduler.paging();
     }
 
     @Override

@@ -125,6 +125,11 @@ public interface Engine extends AutoCloseable {
     /** @return a snapshot of the engine's load, cheap enough for every {@code /health} call */
     Stats stats();
 
+    /** @return the paged KV pool's and prefix cache's counters, or null when the engine has none (the default) */
+    default dev.argon.generate.BatchScheduler.PagingStats paging() {
+        return null;
+    }
+
     /** Frees the engine's resources; later {@link #run} calls get a 503. Running ones are not waited for. */
     @Override
     void close();

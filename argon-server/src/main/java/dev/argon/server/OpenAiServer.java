@@ -92,7 +92,8 @@ public final class OpenAiServer implements AutoCloseable {
     /** A server without a model yet: {@link #start()} it, then hand the model over with {@link #ready}. */
     public OpenAiServer(ServerConfig config) {
         this.config = config;
-        this.metrics = new ServerMetrics(() -> routes == null ? null : routes.engine().stats());
+        this.metrics = new ServerMetrics(() -> routes == null ? null : routes.engine().stats(),
+                () -> routes == null ? null : routes.engine().paging());
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.argon.server;
 
+import dev.argon.generate.BatchScheduler;
 import dev.argon.generate.GenerationResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -33,7 +34,11 @@ import java.util.function.ToDoubleFunction;
  *       prefix (multi-turn chat) instead of computed;</li>
  *   <li>speculative decoding: {@code argon_speculative_draft_tokens_total},
  *       {@code argon_speculative_accepted_tokens_total}, {@code argon_speculative_verify_passes_total},
- *       gauges {@code argon_speculative_acceptance_rate} and {@code argon_speculative_accepted_per_pass}.</li>
+ *       gauges {@code argon_speculative_acceptance_rate} and {@code argon_speculative_accepted_per_pass};</li>
+ *   <li>paged KV pool (0 without one): gauges {@code argon_kv_blocks_capacity}, {@code argon_kv_blocks_used},
+ *       {@code argon_kv_blocks_cached}, {@code argon_kv_block_size_tokens}; counters {@code argon_kv_blocks_evicted_total},
+ *       {@code argon_prefix_cache_queried_tokens_total}, {@code argon_prefix_cache_hit_tokens_total},
+ *       {@code argon_prefix_cache_hits_total}, {@code argon_prefix_cache_misses_total} (generations).</li>
  * </ul>
  */
 final class ServerMetrics {
@@ -54,6 +59,14 @@ final class ServerMetrics {
 
     /** @param stats the engine's current stats, or null while there is no engine */
     ServerMetrics(Supplier<Engine.Stats> stats) {
+        this(stats, () -> null);
+    }
+
+    /**
+     * @param stats the engine's current stats, or null while there is no engine
+     * @param paging the engine's paged KV pool counters, or null when it has none
+     */
+    ServerMetrics(Supplier<Engine.Stats> stats, Supplier<BatchScheduler.PagingStats> paging) {
         promptTokens = Counter.builder("argon.prompt.tokens").description("Prompt tokens of finished generations").register(registry);
         completionTokens = Counter.builder("argon.completion.tokens").description("Generated tokens of finished generations").register(registry);
         timeToFirstToken = Timer.builder("argon.time.to.first.token")
@@ -84,6 +97,31 @@ final class ServerMetrics {
                 stats, s -> s.verifyPasses() == 0 ? 0 : s.acceptedDraftTokens() / (double) s.verifyPasses());
         FunctionCounter.builder("argon.prompt.tokens.cached", stats, s -> s.get() == null ? 0 : s.get().cachedPromptTokens())
                 .description("Prompt tokens served from a slot's cached prefix instead of computed").register(registry);
+        pagingGauge("argon.kv.blocks.capacity", "Blocks the paged KV pool may hold (--kv-pool / --kv-block-size)", paging,
+                p -> p.blocks().total());
+        pagingGauge("argon.kv.blocks.used", "KV blocks held by running generations", paging, p -> p.blocks().used());
+        pagingGauge("argon.kv.blocks.cached", "KV blocks no generation holds, kept for prefix caching (evicted LRU first)", paging,
+                p -> p.blocks().cached());
+        pagingGauge("argon.kv.block.size.tokens", "Tokens per KV block (--kv-block-size)", paging, p -> p.blocks().blockSize());
+        FunctionCounter.builder("argon.kv.blocks.evicted", paging, p -> p.get() == null ? 0 : p.get().blocks().evictions())
+                .description("Cached KV blocks evicted to make room").register(registry);
+        FunctionCounter.builder("argon.prefix.cache.queried.tokens", paging,
+                        p -> p.get() == null ? 0 : p.get().hitTokens() + p.get().missTokens())
+                .description("Prompt tokens looked up in the prefix cache").register(registry);
+        FunctionCounter.builder("argon.prefix.cache.hit.tokens", paging, p -> p.get() == null ? 0 : p.get().hitTokens())
+                .description("Prompt tokens found in the prefix cache (shared blocks, not computed)").register(registry);
+        FunctionCounter.builder("argon.prefix.cache.hits", paging, p -> p.get() == null ? 0 : p.get().hits())
+                .description("Generations that reused at least one cached block").register(registry);
+        FunctionCounter.builder("argon.prefix.cache.misses", paging, p -> p.get() == null ? 0 : p.get().lookups() - p.get().hits())
+                .description("Generations that found no cached block").register(registry);
+    }
+
+    private void pagingGauge(String name, String description, Supplier<BatchScheduler.PagingStats> paging,
+                             ToDoubleFunction<BatchScheduler.PagingStats> f) {
+        Gauge.builder(name, () -> {
+            BatchScheduler.PagingStats p = paging.get();
+            return p == null ? 0 : f.applyAsDouble(p);
+        }).description(description).register(registry);
     }
 
     private void gauge(String name, String description, Supplier<Engine.Stats> stats, ToDoubleFunction<Engine.Stats> f) {
