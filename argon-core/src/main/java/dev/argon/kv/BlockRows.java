@@ -236,6 +236,36 @@ final class BlockRows extends KvRows {
     }
 
     @Override
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+        if (col % block != 0 || !BlockKernels.supports(kind, block, n)) {
+            super.dots(layer, first, count, col, n, q, qo, out, oo);
+            return;
+        }
+        int co = first * codeBytes + (kind == Kind.Q8_0 ? col : col / 2);
+        int so = first * blocksPerRow + col / block;
+        if (kind == Kind.Q8_0) {
+            BlockKernels.dotsQ8(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+        } else {
+            BlockKernels.dotsQ4(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+        }
+    }
+
+    @Override
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+        if (col % block != 0 || !BlockKernels.supports(kind, block, n)) {
+            super.weightedSum(layer, first, count, col, n, w, wo, out, oo);
+            return;
+        }
+        int co = first * codeBytes + (kind == Kind.Q8_0 ? col : col / 2);
+        int so = first * blocksPerRow + col / block;
+        if (kind == Kind.Q8_0) {
+            BlockKernels.sumQ8(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+        } else {
+            BlockKernels.sumQ4(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+        }
+    }
+
+    @Override
     void move(int from, int to, int count) {
         for (int l = 0; l < codes.length; l++) {
             System.arraycopy(codes[l], from * codeBytes, codes[l], to * codeBytes, count * codeBytes);

@@ -249,6 +249,25 @@ public final class KvCache {
     }
 
     /**
+     * Attention scores of one query against the keys of one head: {@code out[oo + p] = sum_j
+     * q[qo + j] * key(first + p)[col + j]} for {@code p < count}, {@code j < n}, straight from the
+     * stored encoding (Q8_0 and Q4_0 blocks are read without decoding them first; rotated
+     * encodings dot the rotated keys, so the query must be rotated the same way).
+     */
+    public void dotKeys(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+        keys.dots(layer, first, count, col, n, q, qo, out, oo);
+    }
+
+    /**
+     * Attention output of one head: {@code out[oo + j] = sum_p w[wo + p] * value(first + p)[col + j]}
+     * (overwritten), straight from the stored encoding; with rotated values the result is rotated
+     * (the caller rotates it back).
+     */
+    public void sumValues(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+        values.weightedSum(layer, first, count, col, n, w, wo, out, oo);
+    }
+
+    /**
      * Moves cache rows {@code [from, from+count)} to {@code [to, to+count)} in every layer, keys and
      * values (the rows may overlap). The keys keep the rotary embedding of their old positions:
      * whoever moves them re-rotates them.

@@ -54,6 +54,40 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
      */
     abstract void read(int layer, int first, int count, int col, int n, float[] dst, int dstOff);
 
+    /**
+     * Scores of one query against columns {@code [col, col+n)} (one head) of rows
+     * {@code [first, first+count)} of layer {@code layer}: {@code out[oo + p] = sum_j q[qo + j] *
+     * row(first + p)[col + j]}. This default decodes the rows ({@link #read}) and dots the floats;
+     * encodings with a direct kernel override it.
+     */
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+        float[] rows = decoded(count * n);
+        read(layer, first, count, col, n, rows, 0);
+        dev.argon.tensor.Ops.dots(q, qo, rows, 0, n, count, n, out, oo);
+    }
+
+    /**
+     * Weighted sum of columns {@code [col, col+n)} of rows {@code [first, first+count)}:
+     * {@code out[oo + j] = sum_p w[wo + p] * row(first + p)[col + j]} (overwritten). Default:
+     * decode, then the float kernel.
+     */
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+        float[] rows = decoded(count * n);
+        read(layer, first, count, col, n, rows, 0);
+        dev.argon.tensor.Ops.weightedSum(out, oo, w, wo, rows, 0, n, count, n);
+    }
+
+    /** Per-thread buffer for decoded rows of one head. */
+    private static final ThreadLocal<float[][]> DECODED = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
+
+    private static float[] decoded(int n) {
+        float[][] h = DECODED.get();
+        if (h[0].length < n) {
+            h[0] = new float[Math.max(n, 2 * h[0].length)];
+        }
+        return h[0];
+    }
+
     /** Moves rows {@code [from, from+count)} to {@code [to, to+count)} in every layer (overlap allowed). */
     abstract void move(int from, int to, int count);
 
@@ -103,6 +137,16 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
             for (int p = 0; p < count; p++) {
                 System.arraycopy(d, (first + p) * kvDim + col, dst, dstOff + p * n, n);
             }
+        }
+
+        @Override
+        void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+            dev.argon.tensor.Ops.dots(q, qo, data[layer], first * kvDim + col, kvDim, count, n, out, oo);
+        }
+
+        @Override
+        void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+            dev.argon.tensor.Ops.weightedSum(out, oo, w, wo, data[layer], first * kvDim + col, kvDim, count, n);
         }
 
         @Override

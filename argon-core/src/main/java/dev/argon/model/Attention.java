@@ -83,7 +83,6 @@ public final class Attention {
             work += 2L * nHeads * headDim * (positions[t] + 1);
         }
         pool.parallelFor(nHeads, work, (h0, h1) -> {
-            float[] rows = null; // decoded keys or values of one head, for encodings other than F32
             for (int h = h0; h < h1; h++) {
                 int kvh = (h / group) * headDim;
                 int so = h * scoreStride;
@@ -97,9 +96,7 @@ public final class Attention {
                     if (cache.keysAreFloats()) {
                         Ops.dots(q, qo, cache.keys(layer), first * kvDim + kvh, kvDim, count, headDim, scores, so + first);
                     } else {
-                        rows = scratch(rows, count * headDim);
-                        cache.readKeys(layer, first, count, kvh, headDim, rows, 0);
-                        Ops.dots(q, qo, rows, 0, headDim, count, headDim, scores, so + first);
+                        cache.dotKeys(layer, first, count, kvh, headDim, q, qo, scores, so + first);
                     }
                     for (int p = first; p <= pos; p++) {
                         float s = scores[so + p] * scale;
@@ -121,9 +118,7 @@ public final class Attention {
                     if (cache.valuesAreFloats()) {
                         Ops.weightedSum(out, qo, scores, so + first, cache.values(layer), first * kvDim + kvh, kvDim, count, headDim);
                     } else {
-                        rows = scratch(rows, count * headDim);
-                        cache.readValues(layer, first, count, kvh, headDim, rows, 0);
-                        Ops.weightedSum(out, qo, scores, so + first, rows, 0, headDim, count, headDim);
+                        cache.sumValues(layer, first, count, kvh, headDim, scores, so + first, out, qo);
                         if (cache.valuePrecision().rotated()) {
                             Hadamard.rotate(out, qo, headDim, Hadamard.blockFor(headDim)); // its own inverse
                         }
@@ -132,20 +127,6 @@ public final class Attention {
             }
         });
     }
-
-    private static float[] scratch(float[] have, int n) {
-        if (have != null && have.length >= n) {
-            return have;
-        }
-        float[][] holder = ROWS.get();
-        if (holder[0].length < n) {
-            holder[0] = new float[Math.max(n, holder[0].length * 2)];
-        }
-        return holder[0];
-    }
-
-    /** Per-thread buffer for decoded key or value rows of one head. */
-    private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
 
     private static void roundToF16(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {
