@@ -237,7 +237,7 @@ final class BlockRows extends KvRows {
 
     @Override
     void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
-        if (col % block != 0 || !BlockKernels.supports(kind, block, n)) {
+        if (!FUSED || col % block != 0 || !BlockKernels.supports(kind, block, n)) {
             super.dots(layer, first, count, col, n, q, qo, out, oo);
             return;
         }
@@ -252,7 +252,7 @@ final class BlockRows extends KvRows {
 
     @Override
     void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
-        if (col % block != 0 || !BlockKernels.supports(kind, block, n)) {
+        if (!FUSED || col % block != 0 || !BlockKernels.supports(kind, block, n)) {
             super.weightedSum(layer, first, count, col, n, w, wo, out, oo);
             return;
         }

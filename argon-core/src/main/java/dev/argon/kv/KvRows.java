@@ -12,6 +12,13 @@ package dev.argon.kv;
  * sequence ends, so an idle cache holds only what it keeps for prefix reuse.
  */
 abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows {
+    /**
+     * Whether attention reads stored rows directly ({@link BlockKernels}, {@link HalfKernels});
+     * {@code -Dargon.kv.fused=false} decodes them to floats first instead (the older path, the same
+     * results up to the order of additions), for comparing the two.
+     */
+    static final boolean FUSED = !"false".equals(System.getProperty("argon.kv.fused"));
+
     /** Rows allocated at the first store. */
     static final int MIN_ROWS = 64;
 
@@ -169,6 +176,12 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
     static final class HalfRows extends KvRows {
         private final short[][] data;
         private final boolean bf16;
+        /**
+         * Whether an infinite or NaN half was ever stored (a value beyond the half's range): then
+         * attention decodes the rows to floats instead of widening them in registers
+         * ({@link HalfKernels} handles finite halves only).
+         */
+        private boolean nonFinite;
 
         HalfRows(int nLayers, int capacity, int kvDim, boolean bf16) {
             super(capacity, kvDim);
@@ -190,6 +203,7 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         void copyFrom(KvRows src, int rows) {
             ensure(rows);
             HalfRows o = (HalfRows) src;
+            nonFinite |= o.nonFinite;
             for (int l = 0; l < data.length; l++) {
                 System.arraycopy(o.data[l], 0, data[l], 0, rows * kvDim);
             }
@@ -199,15 +213,39 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         void store(int layer, int pos, float[] src, int off) {
             short[] d = data[layer];
             int o = pos * kvDim;
+            int special = 0;
             if (bf16) {
                 for (int i = 0; i < kvDim; i++) {
-                    d[o + i] = toBf16(src[off + i]);
+                    d[o + i] = toBf16(src[off + i]); // widening a bfloat16 is exact for every value
                 }
             } else {
                 for (int i = 0; i < kvDim; i++) {
-                    d[o + i] = Float.floatToFloat16(src[off + i]);
+                    short h = Float.floatToFloat16(src[off + i]);
+                    d[o + i] = h;
+                    special |= (h & 0x7C00) == 0x7C00 ? 1 : 0;
                 }
             }
+            if (special != 0) {
+                nonFinite = true;
+            }
+        }
+
+        @Override
+        void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+            if (nonFinite || !FUSED || !HalfKernels.supports(n)) {
+                super.dots(layer, first, count, col, n, q, qo, out, oo);
+                return;
+            }
+            HalfKernels.dots(bf16, q, qo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
+        }
+
+        @Override
+        void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+            if (nonFinite || !FUSED || !HalfKernels.supports(n)) {
+                super.weightedSum(layer, first, count, col, n, w, wo, out, oo);
+                return;
+            }
+            HalfKernels.weightedSum(bf16, w, wo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
         }
 
         @Override

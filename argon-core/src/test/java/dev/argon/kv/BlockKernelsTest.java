@@ -30,6 +30,26 @@ class BlockKernelsTest {
             assertThat(BlockKernels.supports(BlockRows.Kind.Q4_0, 32, 128)).isTrue();
         }
         assertThat(BlockKernels.supports(BlockRows.Kind.Q4_1, 32, 64)).isFalse();
+        assertThat(HalfKernels.supports(64)).isEqualTo(Simd.vectorBits() != 0);
+    }
+
+    /** An F16 key beyond the half's range is stored as infinity; its score is infinite, the others stay exact. */
+    @Test
+    void anInfiniteHalfIsReadAsInfinity() {
+        KvCache c = new KvCache(1, 8, 64, 64, KvCache.Precision.F16, KvCache.Precision.F16);
+        float[] k = new float[64];
+        for (int t = 0; t < 8; t++) {
+            java.util.Arrays.fill(k, 0.5f);
+            k[5] = t == 3 ? 1e6f : 0.25f;
+            c.store(0, t, k, 0, k, 0);
+        }
+        float[] q = new float[64];
+        java.util.Arrays.fill(q, 1f);
+        float[] s = new float[8];
+        c.dotKeys(0, 0, 8, 0, 64, q, 0, s, 0);
+        for (int t = 0; t < 8; t++) {
+            assertThat(s[t]).as("row %d", t).isEqualTo(t == 3 ? Float.POSITIVE_INFINITY : 63 * 0.5f + 0.25f);
+        }
     }
 
     @Test
@@ -38,7 +58,7 @@ class BlockKernelsTest {
         int[][] shapes = {{64, 2}, {128, 1}, {32, 3}, {16, 2}, {96, 2}};
         int[] counts = {1, 2, 7, 300};
         for (KvCache.Precision p : new KvCache.Precision[]{KvCache.Precision.Q8_0, KvCache.Precision.Q4_0,
-                KvCache.Precision.Q4_0H, KvCache.Precision.Q4_1, KvCache.Precision.F16}) {
+                KvCache.Precision.Q4_0H, KvCache.Precision.Q4_1, KvCache.Precision.F16, KvCache.Precision.BF16}) {
             for (int[] shape : shapes) {
                 int headDim = shape[0];
                 int kvDim = headDim * shape[1];
