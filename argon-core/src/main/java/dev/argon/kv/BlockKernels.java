@@ -60,8 +60,7 @@ final class BlockKernels {
         }
         return switch (kind) {
             case Q8_0 -> block % BU == 0;
-            case Q4_0 -> (block / 2) % BU == 0;
-            case Q4_1 -> false;
+            case Q4_0, Q4_1 -> (block / 2) % BU == 0;
         };
     }
 
@@ -208,11 +207,21 @@ final class BlockKernels {
      * values) and high nibbles (odd values) as float vectors.
      */
     static void dotsQ4(float[] q, int qo, int n, int block, byte[] codes, int co, int codeStride,
-                       short[] scales, int so, int scaleStride, int count, float[] out, int oo) {
+                       short[] scales, short[] mins, int so, int scaleStride, int count, float[] out, int oo) {
         int nb = n / block;
         int half = block / 2;
-        float[] qp = scratch(0, n);
+        float[] qp = scratch(0, n + nb);
         permute(q, qo, n, block, qp);
+        byte zero = mins == null ? (byte) 8 : 0; // the code of value 0: q4_0 codes are offset by 8, q4_1's are not
+        if (mins != null) { // q4_1: sum_b m_pb * (sum of the query's block b), the minimum's part of each score
+            for (int b = 0; b < nb; b++) {
+                float t = 0f;
+                for (int i = 0; i < block; i++) {
+                    t += qp[b * block + i];
+                }
+                qp[n + b] = t;
+            }
+        }
         int p = 0;
         for (; p + 2 <= count; p += 2) {
             int c0 = co + p * codeStride;
@@ -221,6 +230,8 @@ final class BlockKernels {
             int s1 = s0 + scaleStride;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = FloatVector.zero(F);
+            float m0 = 0f;
+            float m1 = 0f;
             for (int b = 0; b < nb; b++) {
                 FloatVector k0 = FloatVector.zero(F);
                 FloatVector k1 = FloatVector.zero(F);
@@ -229,10 +240,10 @@ final class BlockKernels {
                 for (int u = 0; u < half; u += BU) {
                     ByteVector x0 = ByteVector.fromArray(BS, codes, c0 + cb + u);
                     ByteVector x1 = ByteVector.fromArray(BS, codes, c1 + cb + u);
-                    ByteVector lo0 = x0.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
-                    ByteVector lo1 = x1.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi1 = x1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                    ByteVector lo0 = x0.and((byte) 0x0F).sub(zero);
+                    ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub(zero);
+                    ByteVector lo1 = x1.and((byte) 0x0F).sub(zero);
+                    ByteVector hi1 = x1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub(zero);
                     FloatVector qe = FloatVector.fromArray(F, qp, qb + u);
                     FloatVector qo2 = FloatVector.fromArray(F, qp, qb + half + u);
                     k0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, 0)).fma(qe, k0);
@@ -250,22 +261,27 @@ final class BlockKernels {
                 }
                 a0 = k0.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[s0 + b])), a0);
                 a1 = k1.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[s1 + b])), a1);
+                if (mins != null) {
+                    m0 += Float.float16ToFloat(mins[s0 + b]) * qp[n + b];
+                    m1 += Float.float16ToFloat(mins[s1 + b]) * qp[n + b];
+                }
             }
-            out[oo + p] = Simd.sum(a0);
-            out[oo + p + 1] = Simd.sum(a1);
+            out[oo + p] = Simd.sum(a0) + m0;
+            out[oo + p + 1] = Simd.sum(a1) + m1;
         }
         for (; p < count; p++) {
             int c0 = co + p * codeStride;
             int s0 = so + p * scaleStride;
             FloatVector a0 = FloatVector.zero(F);
+            float m0 = 0f;
             for (int b = 0; b < nb; b++) {
                 FloatVector k0 = FloatVector.zero(F);
                 int cb = b * half;
                 int qb = b * block;
                 for (int u = 0; u < half; u += BU) {
                     ByteVector x0 = ByteVector.fromArray(BS, codes, c0 + cb + u);
-                    ByteVector lo0 = x0.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                    ByteVector lo0 = x0.and((byte) 0x0F).sub(zero);
+                    ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub(zero);
                     k0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, qp, qb + u), k0);
                     k0 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, qp, qb + half + u), k0);
                     if (PARTS == 2) {
@@ -274,8 +290,11 @@ final class BlockKernels {
                     }
                 }
                 a0 = k0.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[s0 + b])), a0);
+                if (mins != null) {
+                    m0 += Float.float16ToFloat(mins[s0 + b]) * qp[n + b];
+                }
             }
-            out[oo + p] = Simd.sum(a0);
+            out[oo + p] = Simd.sum(a0) + m0;
         }
     }
 
@@ -285,7 +304,8 @@ final class BlockKernels {
      * or two at a time, then permuted back.
      */
     static void sumQ4(float[] w, int wo, int n, int block, byte[] codes, int co, int codeStride,
-                      short[] scales, int so, int scaleStride, int count, float[] out, int oo) {
+                      short[] scales, short[] mins, int so, int scaleStride, int count, float[] out, int oo) {
+        byte zero = mins == null ? (byte) 8 : 0;
         int nb = n / block;
         int half = block / 2;
         float[] ws = weightedScales(w, wo, scales, so, scaleStride, count, nb);
@@ -303,10 +323,10 @@ final class BlockKernels {
                 for (int p = 0, c = co + ub, s = 0; p < count; p++, c += codeStride, s += nb) {
                     ByteVector x0 = ByteVector.fromArray(BS, codes, c);
                     ByteVector x1 = ByteVector.fromArray(BS, codes, c + BU);
-                    ByteVector lo0 = x0.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
-                    ByteVector lo1 = x1.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi1 = x1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                    ByteVector lo0 = x0.and((byte) 0x0F).sub(zero);
+                    ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub(zero);
+                    ByteVector lo1 = x1.and((byte) 0x0F).sub(zero);
+                    ByteVector hi1 = x1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub(zero);
                     float wa = ws[s + bA];
                     float wb = ws[s + bB];
                     y0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, wa), y0);
@@ -330,8 +350,8 @@ final class BlockKernels {
             FloatVector y3 = FloatVector.zero(F);
             for (int p = 0, c = co + ub, s = bA; p < count; p++, c += codeStride, s += nb) {
                 ByteVector x0 = ByteVector.fromArray(BS, codes, c);
-                ByteVector lo0 = x0.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8);
+                ByteVector lo0 = x0.and((byte) 0x0F).sub(zero);
+                ByteVector hi0 = x0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub(zero);
                 float wa = ws[s];
                 y0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, wa), y0);
                 y1 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, wa), y1);
@@ -346,6 +366,17 @@ final class BlockKernels {
             if (PARTS == 2) {
                 y2.intoArray(acc, bA * block + uA + L);
                 y3.intoArray(acc, bA * block + half + uA + L);
+            }
+        }
+        if (mins != null) { // q4_1: sum_p w_p * m_pb, the same for every value of block b
+            for (int b = 0; b < nb; b++) {
+                float t = 0f;
+                for (int p = 0, m = so + b; p < count; p++, m += scaleStride) {
+                    t += w[wo + p] * Float.float16ToFloat(mins[m]);
+                }
+                for (int i = b * block; i < (b + 1) * block; i++) {
+                    acc[i] += t;
+                }
             }
         }
         unpermute(acc, n, block, out, oo);

@@ -246,7 +246,8 @@ final class BlockRows extends KvRows {
         if (kind == Kind.Q8_0) {
             BlockKernels.dotsQ8(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
         } else {
-            BlockKernels.dotsQ4(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+            BlockKernels.dotsQ4(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], mins == null ? null : mins[layer], so,
+                    blocksPerRow, count, out, oo);
         }
     }
 
@@ -261,7 +262,8 @@ final class BlockRows extends KvRows {
         if (kind == Kind.Q8_0) {
             BlockKernels.sumQ8(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
         } else {
-            BlockKernels.sumQ4(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+            BlockKernels.sumQ4(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], mins == null ? null : mins[layer], so,
+                    blocksPerRow, count, out, oo);
         }
     }
 
