@@ -382,6 +382,27 @@ final class BlockKernels {
         unpermute(acc, n, block, out, oo);
     }
 
+    /**
+     * The four queries {@code q[qo + i * qs ..]} permuted to the nibble order, {@code n} apart, then
+     * each one's per-block sums ({@code nb} apart), in this thread's scratch (for
+     * {@link GroupKernels#dotsQ4}).
+     */
+    static float[] permuteFour(float[] q, int qo, int qs, int n, int block) {
+        int nb = n / block;
+        float[] qp = scratch(0, 4 * n + 4 * nb);
+        for (int i = 0; i < 4; i++) {
+            permute(q, qo + i * qs, n, block, qp, i * n);
+            for (int b = 0; b < nb; b++) {
+                float t = 0f;
+                for (int j = 0; j < block; j++) {
+                    t += qp[i * n + b * block + j];
+                }
+                qp[4 * n + i * nb + b] = t;
+            }
+        }
+        return qp;
+    }
+
     /** {@code ws[p * nb + b] = w[wo + p] * d_pb}: each row's weight times its block scales. */
     private static float[] weightedScales(float[] w, int wo, short[] scales, int so, int scaleStride, int count, int nb) {
         float[] ws = scratch(1, count * nb);
@@ -397,11 +418,16 @@ final class BlockKernels {
 
     /** Per block of {@code x[xo .. xo+n)}: its even values, then its odd values, into {@code dst[0 .. n)}. */
     static void permute(float[] x, int xo, int n, int block, float[] dst) {
+        permute(x, xo, n, block, dst, 0);
+    }
+
+    /** {@link #permute} into {@code dst[d0 .. d0+n)}. */
+    static void permute(float[] x, int xo, int n, int block, float[] dst, int d0) {
         int half = block / 2;
         for (int b = 0; b < n; b += block) {
             for (int i = 0; i < half; i++) {
-                dst[b + i] = x[xo + b + 2 * i];
-                dst[b + half + i] = x[xo + b + 2 * i + 1];
+                dst[d0 + b + i] = x[xo + b + 2 * i];
+                dst[d0 + b + half + i] = x[xo + b + 2 * i + 1];
             }
         }
     }

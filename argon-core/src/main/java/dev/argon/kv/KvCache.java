@@ -259,6 +259,16 @@ public final class KvCache {
     }
 
     /**
+     * {@link #dotKeys(int, int, int, int, int, float[], int, float[], int)} for {@code nq} query heads
+     * that share this key head (grouped-query attention): query {@code i} at {@code q[qo + i * qs ..]},
+     * its scores at {@code out[oo + i * os ..]}. Quantized and two-byte keys are read once for four
+     * queries at a time; the scores are bit-identical to one call per query.
+     */
+    public void dotKeys(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+        keys.dots(layer, first, count, col, n, q, qo, qs, nq, out, oo, os);
+    }
+
+    /**
      * Attention output of one head: {@code out[oo + j] = sum_p w[wo + p] * value(first + p)[col + j]}
      * (overwritten), straight from the stored encoding; with rotated values the result is rotated
      * (the caller rotates it back).

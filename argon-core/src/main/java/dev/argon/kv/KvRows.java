@@ -74,6 +74,17 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
     }
 
     /**
+     * {@link #dots} for {@code nq} queries sharing these rows (query heads of one GQA group): query
+     * {@code i} at {@code q[qo + i * qs ..]}, its scores at {@code out[oo + i * os ..]}. This
+     * default calls {@link #dots} per query; encodings with a group kernel read each row once.
+     */
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+        for (int i = 0; i < nq; i++) {
+            dots(layer, first, count, col, n, q, qo + i * qs, out, oo + i * os);
+        }
+    }
+
+    /**
      * Weighted sum of columns {@code [col, col+n)} of rows {@code [first, first+count)}:
      * {@code out[oo + j] = sum_p w[wo + p] * row(first + p)[col + j]} (overwritten). Default:
      * decode, then the float kernel.
@@ -237,6 +248,19 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
                 return;
             }
             HalfKernels.dots(bf16, q, qo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
+        }
+
+        @Override
+        void dots(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+            int i = 0;
+            if (!nonFinite && FUSED && HalfKernels.supports(n)) {
+                for (; i + 4 <= nq; i += 4) {
+                    GroupKernels.dotsHalf(bf16, q, qo + i * qs, qs, n, data[layer], first * kvDim + col, kvDim, count, out, oo + i * os, os);
+                }
+            }
+            for (; i < nq; i++) {
+                dots(layer, first, count, col, n, q, qo + i * qs, out, oo + i * os);
+            }
         }
 
         @Override

@@ -129,6 +129,32 @@ class BlockKernelsTest {
         assertThat(worst).as("largest output error / (sum|w| max|v|) of %s", what).isLessThan(TOL);
     }
 
+    /** Four queries at once (a GQA group) give the same bits as one call per query. */
+    @Test
+    void fourQueriesAtOnceEqualOneAtATime() {
+        Random r = new Random(3);
+        for (KvCache.Precision p : new KvCache.Precision[]{KvCache.Precision.Q8_0, KvCache.Precision.Q4_0, KvCache.Precision.Q4_1H,
+                KvCache.Precision.F16, KvCache.Precision.BF16, KvCache.Precision.F32}) {
+            int headDim = 64;
+            int kvDim = 2 * headDim;
+            KvCache c = filled(r, 1, 70, kvDim, headDim, p);
+            int nq = 6; // a group of four, then two single queries
+            float[] q = new float[nq * headDim + 3];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) r.nextGaussian();
+            }
+            int count = 61;
+            int stride = count + 5;
+            float[] together = new float[nq * stride];
+            float[] single = new float[nq * stride];
+            c.dotKeys(0, 7, count, headDim, headDim, q, 3, headDim, nq, together, 2, stride);
+            for (int i = 0; i < nq; i++) {
+                c.dotKeys(0, 7, count, headDim, headDim, q, 3 + i * headDim, single, 2 + i * stride);
+            }
+            assertThat(together).as("%s", p).containsExactly(single);
+        }
+    }
+
     /** Attention over a GQA cache (8 query heads on 2 KV heads of 64) with fused reads equals attention over the decoded rows. */
     @Test
     void attentionWithGroupedQueriesMatchesDecodedReference() {
