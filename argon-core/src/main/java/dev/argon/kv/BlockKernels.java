@@ -403,6 +403,24 @@ final class BlockKernels {
         return qp;
     }
 
+    /**
+     * {@link #weightedScales} for four heads' weights ({@code w[wo + i * wStride + p]}), head
+     * {@code i}'s at {@code [i * count * nb ..)} of this thread's scratch.
+     */
+    static float[] weightedScalesFour(float[] w, int wo, int wStride, short[] scales, int so, int scaleStride, int count, int nb) {
+        float[] ws = scratch(1, 4 * count * nb);
+        for (int p = 0; p < count; p++) {
+            int s = so + p * scaleStride;
+            for (int b = 0; b < nb; b++) {
+                float d = Float.float16ToFloat(scales[s + b]);
+                for (int i = 0; i < 4; i++) {
+                    ws[i * count * nb + p * nb + b] = w[wo + i * wStride + p] * d;
+                }
+            }
+        }
+        return ws;
+    }
+
     /** {@code ws[p * nb + b] = w[wo + p] * d_pb}: each row's weight times its block scales. */
     private static float[] weightedScales(float[] w, int wo, short[] scales, int so, int scaleStride, int count, int nb) {
         float[] ws = scratch(1, count * nb);

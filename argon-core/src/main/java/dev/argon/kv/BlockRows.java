@@ -274,6 +274,22 @@ final class BlockRows extends KvRows {
     }
 
     @Override
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        int i = 0;
+        if (FUSED && kind == Kind.Q8_0 && GroupKernels.sumQ8Supported() && col % block == 0 && BlockKernels.supports(kind, block, n)) {
+            int co = first * codeBytes + col;
+            int so = first * blocksPerRow + col / block;
+            for (; i + 4 <= nq; i += 4) {
+                float[] scaled = BlockKernels.weightedScalesFour(w, wo + i * ws, ws, scales[layer], so, blocksPerRow, count, n / block);
+                GroupKernels.sumQ8(scaled, n, block, codes[layer], co, codeBytes, count, out, oo + i * os, os);
+            }
+        }
+        for (; i < nq; i++) {
+            weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
+        }
+    }
+
+    @Override
     void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
         if (!FUSED || col % block != 0 || !BlockKernels.supports(kind, block, n)) {
             super.weightedSum(layer, first, count, col, n, w, wo, out, oo);

@@ -181,4 +181,64 @@ final class GroupKernels {
             out[oo + 3 * os + p] = Simd.sum(a3);
         }
     }
+
+    /** Whether {@link #sumQ8} runs at this width (one float vector per unit of codes: 8 or 16 lanes). */
+    static boolean sumQ8Supported() {
+        return PARTS == 1;
+    }
+
+    /**
+     * Weighted sums of {@code count} Q8_0 rows for four heads (see {@link BlockKernels#sumQ8}):
+     * {@code ws} holds each head's row weights times block scales ({@code count * nb} apart, from
+     * {@link BlockKernels#weightedScalesFour}); head {@code i}'s output goes to
+     * {@code out[oo + i * os .. + n)} (overwritten). A vector of outputs per head at a time.
+     */
+    static void sumQ8(float[] ws, int n, int block, byte[] codes, int co, int codeStride, int count, float[] out, int oo, int os) {
+        int nb = n / block;
+        int h = count * nb;
+        for (int j = 0; j < n; j += L) {
+            int bi = j / block;
+            FloatVector y0 = FloatVector.zero(F);
+            FloatVector y1 = FloatVector.zero(F);
+            FloatVector y2 = FloatVector.zero(F);
+            FloatVector y3 = FloatVector.zero(F);
+            for (int p = 0, c = co + j, s = bi; p < count; p++, c += codeStride, s += nb) {
+                FloatVector x = (FloatVector) ByteVector.fromArray(BS, codes, c).convertShape(VectorOperators.B2F, F, 0);
+                y0 = x.fma(FloatVector.broadcast(F, ws[s]), y0);
+                y1 = x.fma(FloatVector.broadcast(F, ws[h + s]), y1);
+                y2 = x.fma(FloatVector.broadcast(F, ws[2 * h + s]), y2);
+                y3 = x.fma(FloatVector.broadcast(F, ws[3 * h + s]), y3);
+            }
+            y0.intoArray(out, oo + j);
+            y1.intoArray(out, oo + os + j);
+            y2.intoArray(out, oo + 2 * os + j);
+            y3.intoArray(out, oo + 3 * os + j);
+        }
+    }
+
+    /** Weighted sums of {@code count} two-byte rows for four heads (see {@link HalfKernels#weightedSum}). */
+    static void sumHalf(boolean bf16, float[] w, int wo, int wsStride, int n, short[] data, int at, int stride, int count,
+                        float[] out, int oo, int os) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector y0 = FloatVector.zero(F);
+            FloatVector y1 = FloatVector.zero(F);
+            FloatVector y2 = FloatVector.zero(F);
+            FloatVector y3 = FloatVector.zero(F);
+            for (int p = 0, r = at + j; p < count; p++, r += stride) {
+                IntVector v = (IntVector) ShortVector.fromArray(SH, data, r).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector x = bf16 ? v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                        : v.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(v.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                        .reinterpretAsFloats().mul(0x1p112f);
+                int e = wo + p;
+                y0 = x.fma(FloatVector.broadcast(F, w[e]), y0);
+                y1 = x.fma(FloatVector.broadcast(F, w[e + wsStride]), y1);
+                y2 = x.fma(FloatVector.broadcast(F, w[e + 2 * wsStride]), y2);
+                y3 = x.fma(FloatVector.broadcast(F, w[e + 3 * wsStride]), y3);
+            }
+            y0.intoArray(out, oo + j);
+            y1.intoArray(out, oo + os + j);
+            y2.intoArray(out, oo + 2 * os + j);
+            y3.intoArray(out, oo + 3 * os + j);
+        }
+    }
 }

@@ -278,6 +278,16 @@ public final class KvCache {
     }
 
     /**
+     * {@link #sumValues(int, int, int, int, int, float[], int, float[], int)} for {@code nq} heads
+     * sharing this value head: head {@code i}'s weights at {@code w[wo + i * ws ..]}, its output at
+     * {@code out[oo + i * os ..]}; F16/BF16 and Q8_0 values are read once for four heads at a time,
+     * bit-identical to one call per head.
+     */
+    public void sumValues(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        values.weightedSum(layer, first, count, col, n, w, wo, ws, nq, out, oo, os);
+    }
+
+    /**
      * Moves cache rows {@code [from, from+count)} to {@code [to, to+count)} in every layer, keys and
      * values (the rows may overlap). The keys keep the rotary embedding of their old positions:
      * whoever moves them re-rotates them.

@@ -95,6 +95,16 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         dev.argon.tensor.Ops.weightedSum(out, oo, w, wo, rows, 0, n, count, n);
     }
 
+    /**
+     * {@link #weightedSum} for {@code nq} heads sharing these rows: head {@code i}'s weights at
+     * {@code w[wo + i * ws ..]}, its output at {@code out[oo + i * os ..]}. Default: one call per head.
+     */
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        for (int i = 0; i < nq; i++) {
+            weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
+        }
+    }
+
     /** Per-thread buffer for decoded rows of one head. */
     private static final ThreadLocal<float[][]> DECODED = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
 
@@ -260,6 +270,19 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
             }
             for (; i < nq; i++) {
                 dots(layer, first, count, col, n, q, qo + i * qs, out, oo + i * os);
+            }
+        }
+
+        @Override
+        void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+            int i = 0;
+            if (!nonFinite && FUSED && HalfKernels.supports(n)) {
+                for (; i + 4 <= nq; i += 4) {
+                    GroupKernels.sumHalf(bf16, w, wo + i * ws, ws, n, data[layer], first * kvDim + col, kvDim, count, out, oo + i * os, os);
+                }
+            }
+            for (; i < nq; i++) {
+                weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
             }
         }
 

@@ -46,7 +46,7 @@ public final class Attention {
      * llama.cpp) do; with Hadamard-rotated keys the queries are rotated the same way (in place),
      * with rotated values each head's output is rotated back.
      * Heads are split across the pool's threads; when the query heads per key/value head are a
-     * multiple of four, four of them go together, so that each cached key is read once for four.
+     * multiple of four, four of them go together, so that each cached key and value is read once for four.
      *
      * @param q queries {@code [n, nHeads * headDim]}
      * @param out output {@code [n, nHeads * headDim]}
@@ -83,7 +83,7 @@ public final class Attention {
         for (int t = 0; t < n; t++) {
             work += 2L * nHeads * headDim * (positions[t] + 1);
         }
-        // query heads of one GQA group, four at a time, read each cached key once (KvCache.dotKeys with nq)
+        // query heads of one GQA group, four at a time, read each cached key and value once (KvCache.dotKeys/sumValues with nq)
         int together = group % 4 == 0 ? 4 : 1;
         pool.parallelFor(nHeads / together, work, (u0, u1) -> {
             for (int u = u0; u < u1; u++) {
@@ -126,10 +126,13 @@ public final class Attention {
                         }
                         if (cache.valuesAreFloats()) {
                             Ops.weightedSum(out, qo, scores, so + first, cache.values(layer), first * kvDim + kvh, kvDim, count, headDim);
-                        } else {
-                            cache.sumValues(layer, first, count, kvh, headDim, scores, so + first, out, qo);
-                            if (cache.valuePrecision().rotated()) {
-                                Hadamard.rotate(out, qo, headDim, Hadamard.blockFor(headDim)); // its own inverse
+                        }
+                    }
+                    if (!cache.valuesAreFloats()) {
+                        cache.sumValues(layer, first, count, kvh, headDim, scores, hq * scoreStride + first, scoreStride, together, out, q0, headDim);
+                        if (cache.valuePrecision().rotated()) {
+                            for (int i = 0; i < together; i++) {
+                                Hadamard.rotate(out, q0 + i * headDim, headDim, Hadamard.blockFor(headDim)); // its own inverse
                             }
                         }
                     }

@@ -129,7 +129,7 @@ class BlockKernelsTest {
         assertThat(worst).as("largest output error / (sum|w| max|v|) of %s", what).isLessThan(TOL);
     }
 
-    /** Four queries at once (a GQA group) give the same bits as one call per query. */
+    /** Four queries (or four heads' weights) at once, a GQA group, give the same bits as one call per head. */
     @Test
     void fourQueriesAtOnceEqualOneAtATime() {
         Random r = new Random(3);
@@ -152,6 +152,17 @@ class BlockKernelsTest {
                 c.dotKeys(0, 7, count, headDim, headDim, q, 3 + i * headDim, single, 2 + i * stride);
             }
             assertThat(together).as("%s", p).containsExactly(single);
+            float[] w = new float[nq * stride];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = r.nextFloat();
+            }
+            float[] outTogether = new float[nq * headDim + 1];
+            float[] outSingle = new float[nq * headDim + 1];
+            c.sumValues(0, 7, count, headDim, headDim, w, 2, stride, nq, outTogether, 1, headDim);
+            for (int i = 0; i < nq; i++) {
+                c.sumValues(0, 7, count, headDim, headDim, w, 2 + i * stride, outSingle, 1 + i * headDim);
+            }
+            assertThat(outTogether).as("values, %s", p).containsExactly(outSingle);
         }
     }
 
