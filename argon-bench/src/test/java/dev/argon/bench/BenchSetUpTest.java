@@ -95,4 +95,26 @@ class BenchSetUpTest {
             assertEquals(3.0 * (1 << 20) / 1e9, rates.readGB, 1e-15, memory);
         }
     }
+
+    @Test
+    void attentionRunsEveryCacheType() {
+        for (String type : new String[]{"f16", "q8_0", "q4_0", "q4_0h"}) {
+            AttentionBench a = new AttentionBench();
+            a.type = type;
+            a.depth = 40;
+            a.threads = 2;
+            a.heads = 4;
+            a.kvHeads = 2;
+            a.headDim = 64;
+            a.layers = 2;
+            a.setUp();
+            AttentionBench.Rates rates = new AttentionBench.Rates();
+            try {
+                assertTrue(Float.isFinite(a.attend(rates)), type);
+            } finally {
+                a.tearDown();
+            }
+            assertTrue(rates.kvGB > 0, type);
+        }
+    }
 }

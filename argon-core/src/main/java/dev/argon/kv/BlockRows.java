@@ -236,6 +236,76 @@ final class BlockRows extends KvRows {
     }
 
     @Override
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+        if (!FUSED || col % block != 0 || !BlockKernels.supports(kind, block, n)) {
+            super.dots(layer, first, count, col, n, q, qo, out, oo);
+            return;
+        }
+        int co = first * codeBytes + (kind == Kind.Q8_0 ? col : col / 2);
+        int so = first * blocksPerRow + col / block;
+        if (kind == Kind.Q8_0) {
+            BlockKernels.dotsQ8(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+        } else {
+            BlockKernels.dotsQ4(q, qo, n, block, codes[layer], co, codeBytes, scales[layer], mins == null ? null : mins[layer], so,
+                    blocksPerRow, count, out, oo);
+        }
+    }
+
+    @Override
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+        int i = 0;
+        if (FUSED && col % block == 0 && BlockKernels.supports(kind, block, n)) {
+            int co = first * codeBytes + (kind == Kind.Q8_0 ? col : col / 2);
+            int so = first * blocksPerRow + col / block;
+            for (; i + 4 <= nq; i += 4) {
+                if (kind == Kind.Q8_0) {
+                    GroupKernels.dotsQ8(q, qo + i * qs, qs, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count,
+                            out, oo + i * os, os);
+                } else {
+                    float[] qp = BlockKernels.permuteFour(q, qo + i * qs, qs, n, block);
+                    GroupKernels.dotsQ4(qp, n, block, codes[layer], co, codeBytes, scales[layer], mins == null ? null : mins[layer], so,
+                            blocksPerRow, count, out, oo + i * os, os);
+                }
+            }
+        }
+        for (; i < nq; i++) {
+            dots(layer, first, count, col, n, q, qo + i * qs, out, oo + i * os);
+        }
+    }
+
+    @Override
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        int i = 0;
+        if (FUSED && kind == Kind.Q8_0 && GroupKernels.sumQ8Supported() && col % block == 0 && BlockKernels.supports(kind, block, n)) {
+            int co = first * codeBytes + col;
+            int so = first * blocksPerRow + col / block;
+            for (; i + 4 <= nq; i += 4) {
+                float[] scaled = BlockKernels.weightedScalesFour(w, wo + i * ws, ws, scales[layer], so, blocksPerRow, count, n / block);
+                GroupKernels.sumQ8(scaled, n, block, codes[layer], co, codeBytes, count, out, oo + i * os, os);
+            }
+        }
+        for (; i < nq; i++) {
+            weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
+        }
+    }
+
+    @Override
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+        if (!FUSED || col % block != 0 || !BlockKernels.supports(kind, block, n)) {
+            super.weightedSum(layer, first, count, col, n, w, wo, out, oo);
+            return;
+        }
+        int co = first * codeBytes + (kind == Kind.Q8_0 ? col : col / 2);
+        int so = first * blocksPerRow + col / block;
+        if (kind == Kind.Q8_0) {
+            BlockKernels.sumQ8(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], so, blocksPerRow, count, out, oo);
+        } else {
+            BlockKernels.sumQ4(w, wo, n, block, codes[layer], co, codeBytes, scales[layer], mins == null ? null : mins[layer], so,
+                    blocksPerRow, count, out, oo);
+        }
+    }
+
+    @Override
     void move(int from, int to, int count) {
         for (int l = 0; l < codes.length; l++) {
             System.arraycopy(codes[l], from * codeBytes, codes[l], to * codeBytes, count * codeBytes);

@@ -314,6 +314,84 @@ public final class KvCache {
     }
 
     /**
+     * Attention scores of one query against the keys of one head: {@code out[oo + p] = sum_j
+     * q[qo + j] * key(first + p)[col + j]} for {@code p < count}, {@code j < n}, straight from the
+     * stored encoding (Q8_0 and Q4_0 blocks are read without decoding them first; rotated
+     * encodings dot the rotated keys, so the query must be rotated the same way).
+     */
+    public void dotKeys(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+        dotKeys(layer, first, count, col, n, q, qo, n, 1, out, oo, 0);
+    }
+
+    /**
+     * {@link #dotKeys(int, int, int, int, int, float[], int, float[], int)} for {@code nq} query heads
+     * that share this key head (grouped-query attention): query {@code i} at {@code q[qo + i * qs ..]},
+     * its scores at {@code out[oo + i * os ..]}. Quantized and two-byte keys are read once for four
+     * queries at a time; the scores are bit-identical to one call per query.
+     */
+    public void dotKeys(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+        if (table == null) {
+            if (nq == 1) {
+                keys.dots(layer, first, count, col, n, q, qo, out, oo);
+            } else {
+                keys.dots(layer, first, count, col, n, q, qo, qs, nq, out, oo, os);
+            }
+            return;
+        }
+        // paged: one call per run of rows inside a block (scores are per row: the same bits)
+        int bs = table.pool().blockSize();
+        for (int done = 0; done < count; ) {
+            int row = first + done;
+            int run = Math.min(count - done, bs - row % bs);
+            KvRows rows = table.block(row / bs).keys;
+            if (nq == 1) {
+                rows.dots(layer, row % bs, run, col, n, q, qo, out, oo + done);
+            } else {
+                rows.dots(layer, row % bs, run, col, n, q, qo, qs, nq, out, oo + done, os);
+            }
+            done += run;
+        }
+    }
+
+    /**
+     * Attention output of one head: {@code out[oo + j] = sum_p w[wo + p] * value(first + p)[col + j]}
+     * (overwritten), straight from the stored encoding; with rotated values the result is rotated
+     * (the caller rotates it back).
+     */
+    public void sumValues(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+        sumValues(layer, first, count, col, n, w, wo, 0, 1, out, oo, 0);
+    }
+
+    /**
+     * {@link #sumValues(int, int, int, int, int, float[], int, float[], int)} for {@code nq} heads
+     * sharing this value head: head {@code i}'s weights at {@code w[wo + i * ws ..]}, its output at
+     * {@code out[oo + i * os ..]}; F16/BF16 and Q8_0 values are read once for four heads at a time,
+     * bit-identical to one call per head.
+     */
+    public void sumValues(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        if (table == null) {
+            if (nq == 1) {
+                values.weightedSum(layer, first, count, col, n, w, wo, out, oo);
+            } else {
+                values.weightedSum(layer, first, count, col, n, w, wo, ws, nq, out, oo, os);
+            }
+            return;
+        }
+        // paged: the rows decoded through the block table, then summed in row order (the decode path)
+        float[][] holder = PAGED_VALUES.get();
+        if (holder[0].length < count * n) {
+            holder[0] = new float[count * n];
+        }
+        float[] rows = holder[0];
+        table.read(false, layer, first, count, col, n, rows, 0);
+        for (int i = 0; i < nq; i++) {
+            dev.argon.tensor.Ops.weightedSum(out, oo + i * os, w, wo + i * ws, rows, 0, n, count, n);
+        }
+    }
+
+    private static final ThreadLocal<float[][]> PAGED_VALUES = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
      * Moves cache rows {@code [from, from+count)} to {@code [to, to+count)} in every layer, keys and
      * values (the rows may overlap). The keys keep the rotary embedding of their old positions:
      * whoever moves them re-rotates them.

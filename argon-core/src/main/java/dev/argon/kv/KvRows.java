@@ -12,6 +12,13 @@ package dev.argon.kv;
  * sequence ends, so an idle cache holds only what it keeps for prefix reuse.
  */
 abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows {
+    /**
+     * Whether attention reads stored rows directly ({@link BlockKernels}, {@link HalfKernels});
+     * {@code -Dargon.kv.fused=false} decodes them to floats first instead (the older path, the same
+     * results up to the order of additions), for comparing the two.
+     */
+    static final boolean FUSED = !"false".equals(System.getProperty("argon.kv.fused"));
+
     /** Rows allocated at the first store. */
     static final int MIN_ROWS = 64;
 
@@ -53,6 +60,61 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
      * {@code layer} into {@code dst[dstOff + p*n + j]} (rows packed, {@code n} apart).
      */
     abstract void read(int layer, int first, int count, int col, int n, float[] dst, int dstOff);
+
+    /**
+     * Scores of one query against columns {@code [col, col+n)} (one head) of rows
+     * {@code [first, first+count)} of layer {@code layer}: {@code out[oo + p] = sum_j q[qo + j] *
+     * row(first + p)[col + j]}. This default decodes the rows ({@link #read}) and dots the floats;
+     * encodings with a direct kernel override it.
+     */
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+        float[] rows = decoded(count * n);
+        read(layer, first, count, col, n, rows, 0);
+        dev.argon.tensor.Ops.dots(q, qo, rows, 0, n, count, n, out, oo);
+    }
+
+    /**
+     * {@link #dots} for {@code nq} queries sharing these rows (query heads of one GQA group): query
+     * {@code i} at {@code q[qo + i * qs ..]}, its scores at {@code out[oo + i * os ..]}. This
+     * default calls {@link #dots} per query; encodings with a group kernel read each row once.
+     */
+    void dots(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+        for (int i = 0; i < nq; i++) {
+            dots(layer, first, count, col, n, q, qo + i * qs, out, oo + i * os);
+        }
+    }
+
+    /**
+     * Weighted sum of columns {@code [col, col+n)} of rows {@code [first, first+count)}:
+     * {@code out[oo + j] = sum_p w[wo + p] * row(first + p)[col + j]} (overwritten). Default:
+     * decode, then the float kernel.
+     */
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+        float[] rows = decoded(count * n);
+        read(layer, first, count, col, n, rows, 0);
+        dev.argon.tensor.Ops.weightedSum(out, oo, w, wo, rows, 0, n, count, n);
+    }
+
+    /**
+     * {@link #weightedSum} for {@code nq} heads sharing these rows: head {@code i}'s weights at
+     * {@code w[wo + i * ws ..]}, its output at {@code out[oo + i * os ..]}. Default: one call per head.
+     */
+    void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        for (int i = 0; i < nq; i++) {
+            weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
+        }
+    }
+
+    /** Per-thread buffer for decoded rows of one head. */
+    private static final ThreadLocal<float[][]> DECODED = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
+
+    private static float[] decoded(int n) {
+        float[][] h = DECODED.get();
+        if (h[0].length < n) {
+            h[0] = new float[Math.max(n, 2 * h[0].length)];
+        }
+        return h[0];
+    }
 
     /** Moves rows {@code [from, from+count)} to {@code [to, to+count)} in every layer (overlap allowed). */
     abstract void move(int from, int to, int count);
@@ -106,6 +168,16 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         }
 
         @Override
+        void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+            dev.argon.tensor.Ops.dots(q, qo, data[layer], first * kvDim + col, kvDim, count, n, out, oo);
+        }
+
+        @Override
+        void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+            dev.argon.tensor.Ops.weightedSum(out, oo, w, wo, data[layer], first * kvDim + col, kvDim, count, n);
+        }
+
+        @Override
         void move(int from, int to, int count) {
             for (float[] d : data) {
                 System.arraycopy(d, from * kvDim, d, to * kvDim, count * kvDim);
@@ -125,6 +197,12 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
     static final class HalfRows extends KvRows {
         private final short[][] data;
         private final boolean bf16;
+        /**
+         * Whether an infinite or NaN half was ever stored (a value beyond the half's range): then
+         * attention decodes the rows to floats instead of widening them in registers
+         * ({@link HalfKernels} handles finite halves only).
+         */
+        private boolean nonFinite;
 
         HalfRows(int nLayers, int capacity, int kvDim, boolean bf16) {
             super(capacity, kvDim);
@@ -146,6 +224,7 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         void copyFrom(KvRows src, int rows) {
             ensure(rows);
             HalfRows o = (HalfRows) src;
+            nonFinite |= o.nonFinite;
             for (int l = 0; l < data.length; l++) {
                 System.arraycopy(o.data[l], 0, data[l], 0, rows * kvDim);
             }
@@ -155,15 +234,65 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
         void store(int layer, int pos, float[] src, int off) {
             short[] d = data[layer];
             int o = pos * kvDim;
+            int special = 0;
             if (bf16) {
                 for (int i = 0; i < kvDim; i++) {
-                    d[o + i] = toBf16(src[off + i]);
+                    d[o + i] = toBf16(src[off + i]); // widening a bfloat16 is exact for every value
                 }
             } else {
                 for (int i = 0; i < kvDim; i++) {
-                    d[o + i] = Float.floatToFloat16(src[off + i]);
+                    short h = Float.floatToFloat16(src[off + i]);
+                    d[o + i] = h;
+                    special |= (h & 0x7C00) == 0x7C00 ? 1 : 0;
                 }
             }
+            if (special != 0) {
+                nonFinite = true;
+            }
+        }
+
+        @Override
+        void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+            if (nonFinite || !FUSED || !HalfKernels.supports(n)) {
+                super.dots(layer, first, count, col, n, q, qo, out, oo);
+                return;
+            }
+            HalfKernels.dots(bf16, q, qo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
+        }
+
+        @Override
+        void dots(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+            int i = 0;
+            if (!nonFinite && FUSED && HalfKernels.supports(n)) {
+                for (; i + 4 <= nq; i += 4) {
+                    GroupKernels.dotsHalf(bf16, q, qo + i * qs, qs, n, data[layer], first * kvDim + col, kvDim, count, out, oo + i * os, os);
+                }
+            }
+            for (; i < nq; i++) {
+                dots(layer, first, count, col, n, q, qo + i * qs, out, oo + i * os);
+            }
+        }
+
+        @Override
+        void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+            int i = 0;
+            if (!nonFinite && FUSED && HalfKernels.supports(n)) {
+                for (; i + 4 <= nq; i += 4) {
+                    GroupKernels.sumHalf(bf16, w, wo + i * ws, ws, n, data[layer], first * kvDim + col, kvDim, count, out, oo + i * os, os);
+                }
+            }
+            for (; i < nq; i++) {
+                weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
+            }
+        }
+
+        @Override
+        void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+            if (nonFinite || !FUSED || !HalfKernels.supports(n)) {
+                super.weightedSum(layer, first, count, col, n, w, wo, out, oo);
+                return;
+            }
+            HalfKernels.weightedSum(bf16, w, wo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
         }
 
         @Override

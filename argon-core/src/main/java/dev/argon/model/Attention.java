@@ -45,7 +45,8 @@ public final class Attention {
      * rounded to F16 before they meet the cached keys and values, as F16 dot products (and
      * llama.cpp) do; with Hadamard-rotated keys the queries are rotated the same way (in place),
      * with rotated values each head's output is rotated back.
-     * Heads are split across the pool's threads.
+     * Heads are split across the pool's threads; when the query heads per key/value head are a
+     * multiple of four, four of them go together, so that each cached key and value is read once for four.
      *
      * @param q queries {@code [n, nHeads * headDim]}
      * @param out output {@code [n, nHeads * headDim]}
@@ -82,70 +83,63 @@ public final class Attention {
         for (int t = 0; t < n; t++) {
             work += 2L * nHeads * headDim * (positions[t] + 1);
         }
-        pool.parallelFor(nHeads, work, (h0, h1) -> {
-            float[] rows = null; // decoded keys or values of one head, for encodings other than F32
-            for (int h = h0; h < h1; h++) {
-                int kvh = (h / group) * headDim;
-                int so = h * scoreStride;
+        // query heads of one GQA group, four at a time, read each cached key and value once (KvCache.dotKeys/sumValues with nq)
+        int together = group % 4 == 0 ? 4 : 1;
+        pool.parallelFor(nHeads / together, work, (u0, u1) -> {
+            for (int u = u0; u < u1; u++) {
+                int hq = u * together; // first query head of this unit
+                int kvh = (hq / group) * headDim;
                 for (int t = 0; t < n; t++) {
                     KvCache cache = caches[t];
                     int kvDim = cache.kvDim();
                     int pos = positions[t];
                     int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
                     int count = pos + 1 - first;
-                    int qo = t * qDim + h * headDim;
+                    int q0 = t * qDim + hq * headDim;
                     if (cache.keysAreFloats()) {
-                        Ops.dots(q, qo, cache.keys(layer), first * kvDim + kvh, kvDim, count, headDim, scores, so + first);
+                        for (int i = 0; i < together; i++) {
+                            Ops.dots(q, q0 + i * headDim, cache.keys(layer), first * kvDim + kvh, kvDim, count, headDim, scores,
+                                    (hq + i) * scoreStride + first);
+                        }
                     } else {
-                        rows = scratch(rows, count * headDim);
-                        cache.readKeys(layer, first, count, kvh, headDim, rows, 0);
-                        Ops.dots(q, qo, rows, 0, headDim, count, headDim, scores, so + first);
+                        cache.dotKeys(layer, first, count, kvh, headDim, q, q0, headDim, together, scores, hq * scoreStride + first, scoreStride);
                     }
-                    for (int p = first; p <= pos; p++) {
-                        float s = scores[so + p] * scale;
-                        scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
-                    }
-                    Ops.softmax(scores, so + first, count);
-                    float[] mass = cache.attentionMass(h);
-                    if (mass != null) { // eviction by attention received (H2O): this head's thread owns mass
+                    for (int h = hq; h < hq + together; h++) {
+                        int so = h * scoreStride;
+                        int qo = t * qDim + h * headDim;
                         for (int p = first; p <= pos; p++) {
-                            mass[p] += scores[so + p];
+                            float s = scores[so + p] * scale;
+                            scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
+                        }
+                        Ops.softmax(scores, so + first, count);
+                        float[] mass = cache.attentionMass(h);
+                        if (mass != null) { // eviction by attention received (H2O): this head's thread owns mass
+                            for (int p = first; p <= pos; p++) {
+                                mass[p] += scores[so + p];
+                            }
+                        }
+                        if (observers != null && observers[t] != null) {
+                            observers[t].attention(layer, h, pos, scores, so + first, first, count);
+                        }
+                        if (cache.valuePrecision() == KvCache.Precision.F16) {
+                            roundToF16(scores, so + first, count);
+                        }
+                        if (cache.valuesAreFloats()) {
+                            Ops.weightedSum(out, qo, scores, so + first, cache.values(layer), first * kvDim + kvh, kvDim, count, headDim);
                         }
                     }
-                    if (observers != null && observers[t] != null) {
-                        observers[t].attention(layer, h, pos, scores, so + first, first, count);
-                    }
-                    if (cache.valuePrecision() == KvCache.Precision.F16) {
-                        roundToF16(scores, so + first, count);
-                    }
-                    if (cache.valuesAreFloats()) {
-                        Ops.weightedSum(out, qo, scores, so + first, cache.values(layer), first * kvDim + kvh, kvDim, count, headDim);
-                    } else {
-                        rows = scratch(rows, count * headDim);
-                        cache.readValues(layer, first, count, kvh, headDim, rows, 0);
-                        Ops.weightedSum(out, qo, scores, so + first, rows, 0, headDim, count, headDim);
+                    if (!cache.valuesAreFloats()) {
+                        cache.sumValues(layer, first, count, kvh, headDim, scores, hq * scoreStride + first, scoreStride, together, out, q0, headDim);
                         if (cache.valuePrecision().rotated()) {
-                            Hadamard.rotate(out, qo, headDim, Hadamard.blockFor(headDim)); // its own inverse
+                            for (int i = 0; i < together; i++) {
+                                Hadamard.rotate(out, q0 + i * headDim, headDim, Hadamard.blockFor(headDim)); // its own inverse
+                            }
                         }
                     }
                 }
             }
         });
     }
-
-    private static float[] scratch(float[] have, int n) {
-        if (have != null && have.length >= n) {
-            return have;
-        }
-        float[][] holder = ROWS.get();
-        if (holder[0].length < n) {
-            holder[0] = new float[Math.max(n, holder[0].length * 2)];
-        }
-        return holder[0];
-    }
-
-    /** Per-thread buffer for decoded key or value rows of one head. */
-    private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
 
     private static void roundToF16(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {
