@@ -155,6 +155,11 @@ final class BatchCommand implements Runnable {
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
         try (BatchOutput out = BatchOutput.open(output); LanguageModel model = Models.load(path, run.modelOptions())) {
+            if (model instanceof dev.argon.model.TextEncoder) {
+                // every row would be refused: fail once, before any (the output file this run created is removed)
+                throw new ArgonException(path.getFileName() + ": this model (" + model.config().architecture() + ") is a text encoder"
+                        + " for embeddings, and argon batch generates text; use 'argon embed' for embeddings");
+            }
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
                 template = ChatTemplate.fromGguf(file, model.tokenizer());

@@ -140,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
         RunOptions opts = run;
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
-        var spec = speculation.params();
+        var spec = speculation.defaults();
         SpeculationOptions.checkPolicy(spec, run.contextPolicy);
         reward.validate();
         for (String a : aliases) {

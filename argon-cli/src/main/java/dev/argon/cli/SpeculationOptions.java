@@ -51,11 +51,38 @@ final class SpeculationOptions {
                     + " (default: ${DEFAULT-VALUE}).")
     int disableBatchSize;
 
+    /** The command, to tell flags given from defaults (null when the options are built without picocli). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec command;
+
     /**
+     * The settings of the flags for a run that speculates only as they say ({@code generate}, {@code chat},
+     * {@code bench}): a flag that tunes another kind of speculation than the one on is an error.
+     *
+     * @return the settings of the flags
+     * @throws ArgonException naming the flag if one is invalid or would be ignored, or if {@code --spec draft} lacks {@code -md}
+     */
+    SpeculationParams params() {
+        SpeculationParams p = defaults();
+        FlagUse.requireFeature(command, p.active(), "speculative decoding (--spec ngram, --spec draft or -md)", "--draft-max",
+                "--draft-min", "--draft-p-min", "--spec-ngram-min", "--spec-ngram-max", "--spec-disable-batch-size");
+        String wrongKind = p.mode() == SpeculationParams.Mode.NGRAM ? FlagUse.firstGiven(command, "--draft-p-min")
+                : p.mode() == SpeculationParams.Mode.DRAFT ? FlagUse.firstGiven(command, "--spec-ngram-min", "--spec-ngram-max") : null;
+        if (wrongKind != null) {
+            throw new ArgonException(wrongKind + " applies to " + (p.mode() == SpeculationParams.Mode.NGRAM ? "--spec draft" : "--spec ngram")
+                    + ", but this run uses --spec " + p.mode().flagName());
+        }
+        return p;
+    }
+
+    /**
+     * The settings of the flags as defaults that requests may change ({@code serve}: a request's
+     * {@code speculative.type} may turn on a kind of speculation the flags tune).
+     *
      * @return the settings of the flags
      * @throws ArgonException naming the flag if one is invalid, or if {@code --spec draft} lacks {@code -md}
      */
-    SpeculationParams params() {
+    SpeculationParams defaults() {
         SpeculationParams.Mode mode = type != null ? SpeculationParams.Mode.parse(type, "--spec")
                 : draftModel != null ? SpeculationParams.Mode.DRAFT : SpeculationParams.Mode.NONE;
         if (mode == SpeculationParams.Mode.DRAFT && draftModel == null) {
@@ -82,6 +109,10 @@ final class SpeculationOptions {
     /** Prints the speculation line of a run's report (nothing when no draft was verified). */
     static void report(SpeculationParams p, SpeculationStats s, PrintStream err) {
         if (!p.active()) {
+            return;
+        }
+        if (s.verifyPasses() == 0) {
+            err.printf("argon: speculative (%s): no verify pass ran (no draft was proposed)%n", p.mode().flagName());
             return;
         }
         err.printf(Locale.ROOT, "argon: speculative (%s): %d verify passes, %d draft tokens, %d accepted (%.1f %%),"

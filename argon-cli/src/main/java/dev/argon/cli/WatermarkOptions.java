@@ -28,8 +28,16 @@ final class WatermarkOptions {
             description = "Previous tokens that seed the green list, 1..8 (default: ${DEFAULT-VALUE}).")
     int context;
 
-    /** @return the scheme, or null without {@code --watermark} */
+    /** The command, to tell flags given from defaults (null when the options are built without picocli). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec command;
+
+    /**
+     * @return the scheme, or null without {@code --watermark}
+     * @throws dev.argon.ArgonException if {@code --watermark-gamma/-delta/-context} is given without {@code --watermark}
+     */
     WatermarkScheme scheme() {
+        FlagUse.requireFeature(command, key != null, "--watermark", "--watermark-gamma", "--watermark-delta", "--watermark-context");
         return key == null ? null : new WatermarkScheme(WatermarkScheme.keyOf(key), gamma, delta, context);
     }
 
