@@ -115,7 +115,7 @@ final class BatchCommand implements Runnable {
             description = "Plain-text input: tokens to generate; -1 = until end of sequence or the context is full (default: ${DEFAULT-VALUE}).")
     int nPredict;
 
-    @Option(names = "--stop", paramLabel = "TEXT", description = "Plain-text input: stop when this text appears; repeatable.")
+    @Option(names = "--stop", paramLabel = "TEXT", converter = ArgumentConverters.NonEmptyText.class, description = "Plain-text input: stop when this text appears; repeatable.")
     List<String> stop = List.of();
 
     @Option(names = "--parse-special", description = "Plain-text input: treat text such as <s> in prompts as the special token it names.")

@@ -72,7 +72,9 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main(Streams.of(out, err)));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
-        cl.registerConverter(java.nio.file.Path.class, new FileArguments.PathConverter());
+        cl.registerConverter(java.nio.file.Path.class, new ArgumentConverters.PathConverter());
+        cl.registerConverter(float.class, ArgumentConverters::finiteFloat).registerConverter(Float.class, ArgumentConverters::finiteFloat);
+        cl.registerConverter(double.class, ArgumentConverters::finiteDouble).registerConverter(Double.class, ArgumentConverters::finiteDouble);
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
             String hint = "";

@@ -7,7 +7,7 @@ import picocli.CommandLine.Model.OptionSpec;
 /**
  * The text of a picocli parse error as the user should read it. Picocli names an option by its
  * longest alias ({@code --spec-draft-n-max}); this names it as the user typed it ({@code --draft-max}),
- * and an empty file argument ({@link FileArguments.EmptyFile}) as {@code -md is empty; expected a file}.
+ * and an empty file argument ({@link ArgumentConverters.EmptyArgument}) as {@code -md is empty; expected a file}.
  */
 final class ParameterErrors {
     private ParameterErrors() {
@@ -23,26 +23,27 @@ final class ParameterErrors {
         String message = ex.getMessage();
         if (spec instanceof OptionSpec o) {
             String typed = typedName(o, args, ex.getValue());
-            if (isEmptyFile(ex)) {
-                return typed + " is empty; expected a file";
+            ArgumentConverters.EmptyArgument empty = emptyCause(ex);
+            if (empty != null) {
+                return typed + " " + empty.getMessage();
             }
             String longest = o.longestName();
             if (!typed.equals(longest) && message != null) {
                 message = message.replace("'" + longest + "'", "'" + typed + "'");
             }
-        } else if (spec != null && isEmptyFile(ex)) {
-            return spec.paramLabel() + " is empty; expected a file";
+        } else if (spec != null && emptyCause(ex) != null) {
+            return spec.paramLabel() + " " + emptyCause(ex).getMessage();
         }
         return message;
     }
 
-    private static boolean isEmptyFile(Throwable t) {
+    private static ArgumentConverters.EmptyArgument emptyCause(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof FileArguments.EmptyFile) {
-                return true;
+            if (c instanceof ArgumentConverters.EmptyArgument e) {
+                return e;
             }
         }
-        return false;
+        return null;
     }
 
     /**

@@ -204,7 +204,7 @@ final class SynthCommand implements Runnable {
         }
         if (pooling != null) {
             if (!o.arch().encoder()) {
-                throw new ArgonException("--pooling applies to an encoder (--arch bert); --arch " + o.arch().cliName()
+                throw new ArgonException("--pooling applies to bert (an encoder: --arch bert); --arch " + o.arch().cliName()
                         + " is a decoder, which has no pooling");
             }
             o = o.withPooling(pooling);

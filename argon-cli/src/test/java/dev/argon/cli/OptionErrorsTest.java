@@ -52,6 +52,15 @@ class OptionErrorsTest {
     }
 
     @Test
+    void numbersBeyondTheirTypeAndEmptyStopsAreNamedAsTyped() {
+        assertCleanError(CliRun.of("generate", "--temp", "1e40"), "Invalid value for option '--temp': '1e40' is not a finite number");
+        assertCleanError(CliRun.of("generate", "--cfg-scale", "1e300"), "Invalid value for option '--cfg-scale': '1e300' is not a finite");
+        assertCleanError(CliRun.of("generate", "--top-p", "NaN"), "Invalid value for option '--top-p': 'NaN' is not a finite number");
+        assertCleanError(CliRun.of("watermark", "detect", "--key", "k", "--watermark-gamma", "Infinity", "x"), "Invalid value for option '--watermark-gamma'");
+        assertCleanError(CliRun.of("generate", "-p", "hi", "--stop", ""), "--stop is empty; expected text");
+    }
+
+    @Test
     void flagsThatWouldBeIgnoredAreRefused() {
         String[] base = {"generate", "-m", STORIES, "-p", "hi", "-n", "2"};
         assertCleanError(run(base, "--draft-max", "4"),
@@ -89,7 +98,7 @@ class OptionErrorsTest {
         assertCleanError(CliRun.of("synth", "--shape", "BGE-small-en-v1.5", "-o", out), "--shape bge-small-en-v1.5 is a BERT encoder's shape");
         assertCleanError(CliRun.of("synth", "--arch", "bert", "--shape", "tiny", "-o", out), "--shape tiny is a decoder's shape");
         assertCleanError(CliRun.of("synth", "--shape", "tiny", "--pooling", "mean", "-o", out),
-                "--pooling applies to an encoder (--arch bert); --arch llama is a decoder");
+                "--pooling applies to bert (an encoder: --arch bert); --arch llama is a decoder");
         assertThat(Path.of(out)).doesNotExist();
         // a bad argument is named before an existing output file
         Files.writeString(Path.of(out), "x");
