@@ -50,7 +50,9 @@ final class Json {
             String what = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
                     .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "")
                     // Jackson's advice on its own parser features means nothing to a client
-                    .replaceAll(":?\\s*enable\\s+`?[A-Za-z.]*Feature\\.[A-Z_]+`?\\s*(to allow)?", "");
+                    .replaceAll(":?\\s*enable\\s+`?[A-Za-z.]*Feature\\.[A-Z_]+`?\\s*(to allow)?", "")
+                    // nor do its Java class names: "Trailing token (of type X) found after value (bound as `...`): not allowed as per `...`"
+                    .replaceAll("^Trailing token .*", "more content after the JSON object");
             throw ApiException.badRequest(null, "the request body is not valid JSON: " + what + where);
         } catch (IOException e) {
             throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());
