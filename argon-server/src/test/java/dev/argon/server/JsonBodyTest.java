@@ -29,4 +29,15 @@ class JsonBodyTest {
         }
         assertThatThrownBy(() -> Json.parseObject("[]".getBytes(StandardCharsets.UTF_8))).hasMessageContaining("must be a JSON object");
     }
+
+    @Test
+    void numbersBeyondAFloatAreNamedNotInfinity() {
+        var body = Json.parseObject("{\"min_p\":1e300,\"temperature\":1e400,\"top_p\":-1e400}".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> Json.number(body, "min_p", 0f))
+                .hasMessage("'min_p' is 1.0E300; it must be a number within the range of a 32-bit float");
+        assertThatThrownBy(() -> Json.number(body, "temperature", 1f, 0, 2))
+                .hasMessage("'temperature' is beyond the range of a number; it must be a number between 0 and 2");
+        assertThatThrownBy(() -> Json.number(body, "top_p", 1f)).hasMessageNotContaining("Infinity");
+        assertThat(Json.number(Json.parseObject("{\"x\":-3.4e38}".getBytes(StandardCharsets.UTF_8)), "x", 0f)).isEqualTo(-3.4e38f);
+    }
 }
