@@ -158,6 +158,9 @@ final class BenchCommand implements Runnable {
             try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
                  LlamaCppTimer llama = vsLlamaCpp ? LlamaCppTimer.start(environment, toolsDir(), path, t, model.config().vocabSize(),
                          Math.max(maxLen, 256)) : null) {
+                if (model instanceof dev.argon.model.TextEncoder) {
+                    throw new ArgonException(dev.argon.model.TextEncoder.cannotGenerate(model.config().architecture())); // before any output
+                }
                 int ctx = model.config().contextLength();
                 if (ctx > 0 && maxLen - 1 > ctx) {
                     throw new ArgonException("a test of " + (maxLen - 1) + " tokens (with its depth -d) is longer than the model's context length ("

@@ -110,7 +110,7 @@ class OptionErrorsTest {
     }
 
     @Test
-    void batchRefusesAnEncoderAtStart() throws IOException {
+    void batchAndBenchRefuseAnEncoderAtStart() throws IOException {
         Path bert = tmp.resolve("bert.gguf");
         CliRun synth = CliRun.of("synth", "--arch", "bert", "--layers", "1", "--dim", "64", "--ff", "64", "--heads", "4",
                 "--vocab", "300", "--context", "64", "--type", "f32", "-o", bert.toString());
@@ -120,6 +120,9 @@ class OptionErrorsTest {
         assertCleanError(CliRun.of("batch", "-m", bert.toString(), "-i", in.toString(), "-o", out.toString()),
                 "bert.gguf: this model (bert) is a text encoder for embeddings, and argon batch generates text");
         assertThat(out).doesNotExist();
+        CliRun bench = CliRun.of("bench", "-m", bert.toString(), "-p", "8", "-n", "0", "-r", "1");
+        assertThat(bench.exitCode()).isEqualTo(2);
+        assertThat(bench.err()).startsWith("argon: error: this model (bert) is a text encoder"); // no CPU line first
     }
 
     private static CliRun run(String[] base, String... more) {
