@@ -61,6 +61,16 @@ class OptionErrorsTest {
     }
 
     @Test
+    void theKeepLimitNamesTheNumberTyped() {
+        String[] base = {"generate", "-m", STORIES, "-p", "hi", "-n", "2", "-c", "64", "--context-shift"};
+        assertCleanError(run(base, "--keep", "64"),
+                "--keep 64 leaves no room to evict in a context of 64 tokens (-c); it must be at most 61 (BOS is kept as well)");
+        assertCleanError(run(base, "--keep", "62"), "--keep 62 leaves no room");
+        CliRun most = run(base, "--keep", "61");
+        assertThat(most.exitCode()).as(most.err()).isZero();
+    }
+
+    @Test
     void flagsThatWouldBeIgnoredAreRefused() {
         String[] base = {"generate", "-m", STORIES, "-p", "hi", "-n", "2"};
         assertCleanError(run(base, "--draft-max", "4"),
