@@ -71,6 +71,15 @@ class OptionErrorsTest {
     }
 
     @Test
+    void compressRefusesAContextLargerThanTheModelsAsPerplexityDoes() throws IOException {
+        Path in = Files.writeString(tmp.resolve("in.txt"), "Once upon a time");
+        Path out = tmp.resolve("in.argz");
+        assertCleanError(CliRun.of("compress", "-m", STORIES, in.toString(), "-o", out.toString(), "-c", "999999"),
+                "-c 999999 is larger than the model's context of 2048 tokens");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void flagsThatWouldBeIgnoredAreRefused() {
         String[] base = {"generate", "-m", STORIES, "-p", "hi", "-n", "2"};
         assertCleanError(run(base, "--draft-max", "4"),
