@@ -132,8 +132,15 @@ final class LoadTestCommand implements Callable<Integer> {
             http.send(java.net.http.HttpRequest.newBuilder(URI.create(base + "/health")).timeout(Duration.ofSeconds(timeoutSeconds)).build(),
                     java.net.http.HttpResponse.BodyHandlers.discarding());
         } catch (java.io.IOException e) {
-            throw new ArgonException("cannot reach a server at " + base + " (" + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())
-                    + "); is 'argon serve' running there?");
+            boolean unresolved = false;
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                unresolved |= c instanceof java.nio.channels.UnresolvedAddressException || c instanceof java.net.UnknownHostException;
+            }
+            String why = unresolved ? "unknown host " + URI.create(base).getHost()
+                    : e instanceof java.net.ConnectException ? "connection refused"
+                    : e instanceof java.net.http.HttpTimeoutException ? "no answer within the timeout"
+                    : e.getMessage() != null ? e.getMessage() : "connection failed";
+            throw new ArgonException("cannot reach a server at " + base + " (" + why + "); is 'argon serve' running there?");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ArgonException("interrupted while connecting to " + base);

@@ -84,7 +84,7 @@ class LoadTestCommandTest {
         // one probe before the test: a usage error, not a report of every request failing
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.out()).isEmpty();
-        assertThat(r.err()).startsWith("argon: error: cannot reach a server at http://127.0.0.1:" + port).contains("is 'argon serve' running there?");
+        assertThat(r.err()).startsWith("argon: error: cannot reach a server at http://127.0.0.1:" + port).contains("(connection refused); is 'argon serve' running there?");
     }
 
     @Test
