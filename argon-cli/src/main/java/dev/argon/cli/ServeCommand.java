@@ -226,6 +226,10 @@ final class ServeCommand implements Callable<Integer> {
             if (reward.active() && opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
                 throw new ArgonException("--reward-model cannot be combined with a context shift, sinks + window or H2O yet");
             }
+            if (spec.active() && model instanceof dev.argon.model.TextEncoder) {
+                throw new ArgonException("--spec/-md: this model (" + model.config().architecture() + ") is a text encoder for embeddings;"
+                        + " it generates no text to speculate on");
+            }
             if (reward.active() && spec.active()) {
                 throw new ArgonException("--reward-model cannot be combined with speculative decoding (--spec, -md)");
             }

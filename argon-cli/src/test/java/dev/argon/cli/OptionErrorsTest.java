@@ -80,6 +80,13 @@ class OptionErrorsTest {
     }
 
     @Test
+    void aVocabularyOnlyFileIsNotBlamedForGeneratingInEmbed() {
+        CliRun r = CliRun.of("embed", "-m", TestFiles.model("llama-cpp-vocab/ggml-vocab-bert-bge.gguf").toString(), "x");
+        assertCleanError(r, "");
+        assertThat(r.err()).contains("vocabulary-only", "not as a model").doesNotContain("generate");
+    }
+
+    @Test
     void flagsThatWouldBeIgnoredAreRefused() {
         String[] base = {"generate", "-m", STORIES, "-p", "hi", "-n", "2"};
         assertCleanError(run(base, "--draft-max", "4"),
@@ -129,7 +136,7 @@ class OptionErrorsTest {
     }
 
     @Test
-    void batchAndBenchRefuseAnEncoderAtStart() throws IOException {
+    void batchBenchAndServeSpeculationRefuseAnEncoderAtStart() throws IOException {
         Path bert = tmp.resolve("bert.gguf");
         CliRun synth = CliRun.of("synth", "--arch", "bert", "--layers", "1", "--dim", "64", "--ff", "64", "--heads", "4",
                 "--vocab", "300", "--context", "64", "--type", "f32", "-o", bert.toString());
@@ -142,6 +149,9 @@ class OptionErrorsTest {
         CliRun bench = CliRun.of("bench", "-m", bert.toString(), "-p", "8", "-n", "0", "-r", "1");
         assertThat(bench.exitCode()).isEqualTo(2);
         assertThat(bench.err()).startsWith("argon: error: this model (bert) is a text encoder"); // no CPU line first
+        CliRun serve = CliRun.of("serve", "-m", bert.toString(), "--spec", "ngram", "--port", "0");
+        assertThat(serve.exitCode()).isEqualTo(2);
+        assertThat(serve.err()).contains("argon: error: --spec/-md: this model (bert) is a text encoder for embeddings");
     }
 
     private static CliRun run(String[] base, String... more) {
