@@ -302,7 +302,8 @@ final class BenchCommand implements Runnable {
         }
         java.util.Arrays.sort(ratios);
         double median = repetitions % 2 == 1 ? ratios[repetitions / 2] : (ratios[repetitions / 2 - 1] + ratios[repetitions / 2]) / 2;
-        err.printf(Locale.ROOT, "argon: tg%d +grammar / tg%d, median of %d paired runs: %.3fx%n", n, n, repetitions, median);
+        err.printf(Locale.ROOT, "argon: tg%d +grammar / tg%d, median of %d paired runs: %.3fx (each against a plain tg%d run just before it,"
+                + " not the table's tg%d row: pairs see the same load)%n", n, n, repetitions, median, n, n);
         return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, "tg" + n + " +grammar", mean(argon), sd(argon),
                 null, null);
     }
