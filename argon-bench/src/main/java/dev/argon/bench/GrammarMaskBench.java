@@ -173,6 +173,48 @@ public class GrammarMaskBench {
         };
     }
 
+    /**
+     * Prints the benchmark's inputs for other engines (tools/llama-cpp/grammar-mask.sh):
+     * {@code document} = {@link #DOCUMENT}; {@code schema} = {@link #SCHEMA}; {@code grammar NAME} =
+     * the GBNF of {@code json}, {@code schema} or {@code gbnf}; {@code allowed VOCAB FILE} = the
+     * allowed-token count summed over the document's positions under the GBNF in FILE.
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length == 1 && args[0].equals("document")) {
+            System.out.print(DOCUMENT);
+        } else if (args.length == 1 && args[0].equals("schema")) {
+            System.out.print(SCHEMA);
+        } else if (args.length == 3 && args[0].equals("allowed")) {
+            // allowed tokens before each token of the document, summed: a cross-check with another engine's mask
+            Tokenizer t = tokenizer(args[1]);
+            GrammarConstraint c = new GrammarConstraint(Grammar.parseFresh(Files.readString(Path.of(args[2]))), t);
+            int[] doc = t.encode(DOCUMENT, false, false);
+            long total = 0;
+            String dump = System.getenv("GRAMMAR_MASK_DUMP"); // "position token" per allowed token, as grammar-mask.cpp writes
+            StringBuilder out = new StringBuilder();
+            for (int i = 0; i < doc.length; i++) {
+                long[] m = c.allowed();
+                for (int w = 0; w < m.length; w++) {
+                    total += Long.bitCount(m[w]);
+                    for (long b = m[w]; dump != null && b != 0; b &= b - 1) {
+                        out.append(i).append(' ').append((w << 6) + Long.numberOfTrailingZeros(b)).append('\n');
+                    }
+                }
+                c.accept(doc[i]);
+            }
+            if (dump != null) {
+                Files.writeString(Path.of(dump), out);
+            }
+            System.out.println("vocab " + t.vocabSize() + ", document " + doc.length + " tokens, allowed tokens summed over the document "
+                    + total + " (mean " + Math.round((double) total / doc.length) + ")");
+        } else if (args.length == 2 && args[0].equals("grammar")) {
+            System.out.print(grammarText(args[1]));
+        } else {
+            System.err.println("usage: GrammarMaskBench document | schema | grammar json|schema|gbnf | allowed llama3|qwen2 GBNF_FILE");
+            System.exit(2);
+        }
+    }
+
     /** @return the document's token count under {@code vocab} (for the report) */
     public int documentTokens() {
         return tokens.length;

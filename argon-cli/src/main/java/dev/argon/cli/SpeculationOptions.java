@@ -13,12 +13,13 @@ import java.util.Locale;
  * Speculative decoding flags, with llama.cpp's names where it has them ({@code -md/--model-draft},
  * {@code --draft-max}, {@code --draft-min}, {@code --draft-p-min}, and its newer {@code --spec-type},
  * {@code --spec-draft-n-max}, {@code --spec-draft-n-min}, {@code --spec-draft-p-min}) and Argon's for the rest
- * ({@code --spec}, {@code --spec-ngram-min/max}, {@code --spec-disable-batch-size}, after vLLM's
- * {@code speculative_disable_by_batch_size}).
+ * ({@code --spec}, {@code --spec-ngram-min/max}, {@code --lookahead-window/-ngram/-guess} (the W, N, G of
+ * Fu et al. 2024), {@code --spec-disable-batch-size}, after vLLM's {@code speculative_disable_by_batch_size}).
  */
 final class SpeculationOptions {
     @Option(names = {"--spec", "--spec-type"}, paramLabel = "TYPE",
-            description = "Speculative decoding: none, ngram (prompt lookup: drafts copied from earlier text) or draft (-md);"
+            description = "Speculative decoding: none, ngram (prompt lookup: drafts copied from earlier text), draft (-md) or"
+                    + " lookahead (Jacobi guesses and their n-grams);"
                     + " the output is the same, only the speed changes (default: none, or draft with -md).")
     String type;
 
@@ -46,6 +47,18 @@ final class SpeculationOptions {
             description = "Longest n-gram prompt lookup matches (default: ${DEFAULT-VALUE}).")
     int ngramMax;
 
+    @Option(names = "--lookahead-window", paramLabel = "W", defaultValue = "6",
+            description = "Lookahead decoding: Jacobi guesses run per pass (default: ${DEFAULT-VALUE}).")
+    int lookaheadWindow;
+
+    @Option(names = "--lookahead-ngram", paramLabel = "N", defaultValue = "4",
+            description = "Lookahead decoding: n-gram size; each pass verifies one n-gram of N - 1 tokens (default: ${DEFAULT-VALUE}).")
+    int lookaheadNgram;
+
+    @Option(names = "--lookahead-guess", paramLabel = "G", defaultValue = "8",
+            description = "Lookahead decoding: most n-grams kept per first token (default: ${DEFAULT-VALUE}).")
+    int lookaheadGuess;
+
     @Option(names = "--spec-disable-batch-size", paramLabel = "N", defaultValue = "4",
             description = "No speculation while more than N sequences decode together (the batch already fills each pass)"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -64,13 +77,24 @@ final class SpeculationOptions {
      */
     SpeculationParams params() {
         SpeculationParams p = defaults();
-        FlagUse.requireFeature(command, p.active(), "speculative decoding (--spec ngram, --spec draft or -md)", "--draft-max",
-                "--draft-min", "--draft-p-min", "--spec-ngram-min", "--spec-ngram-max", "--spec-disable-batch-size");
-        String wrongKind = p.mode() == SpeculationParams.Mode.NGRAM ? FlagUse.firstGiven(command, "--draft-p-min")
-                : p.mode() == SpeculationParams.Mode.DRAFT ? FlagUse.firstGiven(command, "--spec-ngram-min", "--spec-ngram-max") : null;
+        FlagUse.requireFeature(command, p.active(), "speculative decoding (--spec ngram, draft or lookahead, or -md)", "--draft-max",
+                "--draft-min", "--draft-p-min", "--spec-ngram-min", "--spec-ngram-max", "--spec-disable-batch-size",
+                "--lookahead-window", "--lookahead-ngram", "--lookahead-guess");
+        String wrongKind = null;
+        String owner = null;
+        if (p.mode() != SpeculationParams.Mode.LOOKAHEAD) {
+            wrongKind = FlagUse.firstGiven(command, "--lookahead-window", "--lookahead-ngram", "--lookahead-guess");
+            owner = "--spec lookahead";
+        }
+        if (wrongKind == null && p.mode() == SpeculationParams.Mode.NGRAM) {
+            wrongKind = FlagUse.firstGiven(command, "--draft-p-min");
+            owner = "--spec draft";
+        } else if (wrongKind == null && p.mode() == SpeculationParams.Mode.DRAFT) {
+            wrongKind = FlagUse.firstGiven(command, "--spec-ngram-min", "--spec-ngram-max");
+            owner = "--spec ngram";
+        }
         if (wrongKind != null) {
-            throw new ArgonException(wrongKind + " applies to " + (p.mode() == SpeculationParams.Mode.NGRAM ? "--spec draft" : "--spec ngram")
-                    + ", but this run uses --spec " + p.mode().flagName());
+            throw new ArgonException(wrongKind + " applies to " + owner + ", but this run uses --spec " + p.mode().flagName());
         }
         return p;
     }
@@ -91,7 +115,8 @@ final class SpeculationOptions {
         if (draftModel != null && mode != SpeculationParams.Mode.DRAFT) {
             throw new ArgonException("-md/--model-draft is given but --spec is " + mode.flagName() + "; use --spec draft or drop -md");
         }
-        SpeculationParams p = new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, draftPMin, disableBatchSize);
+        SpeculationParams p = new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, draftPMin, disableBatchSize,
+                new SpeculationParams.Lookahead(lookaheadWindow, lookaheadNgram, lookaheadGuess));
         p.validate();
         return p;
     }

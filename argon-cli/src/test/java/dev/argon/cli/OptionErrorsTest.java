@@ -90,7 +90,10 @@ class OptionErrorsTest {
     void flagsThatWouldBeIgnoredAreRefused() {
         String[] base = {"generate", "-m", STORIES, "-p", "hi", "-n", "2"};
         assertCleanError(run(base, "--draft-max", "4"),
-                "--draft-max applies to speculative decoding (--spec ngram, --spec draft or -md), which is not given");
+                "--draft-max applies to speculative decoding (--spec ngram, draft or lookahead, or -md), which is not given");
+        assertCleanError(run(base, "--lookahead-window", "4"), "--lookahead-window applies to speculative decoding");
+        assertCleanError(run(base, "--spec", "ngram", "--lookahead-guess", "4"),
+                "--lookahead-guess applies to --spec lookahead, but this run uses --spec ngram");
         assertCleanError(run(base, "--spec-draft-n-min", "1"), "--spec-draft-n-min applies to speculative decoding");
         assertCleanError(run(base, "--spec", "none", "--spec-ngram-max", "3"), "--spec-ngram-max applies to speculative decoding");
         assertCleanError(run(base, "--spec", "ngram", "--draft-p-min", "0.5"),

@@ -24,12 +24,17 @@ class SpeculationCommandTest {
         CliRun ngram = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0", "--spec", "ngram",
                 "--draft-max", "8", "--spec-ngram-min", "1");
         CliRun draft = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0", "-md", Q8, "--draft-p-min", "0.3");
+        CliRun lookahead = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0", "--spec", "lookahead",
+                "--lookahead-window", "5", "--lookahead-ngram", "3", "--lookahead-guess", "4");
+        assertThat(lookahead.exitCode()).as(lookahead.err()).isZero();
+        assertThat(lookahead.out()).isEqualTo(plain.out());
+        assertThat(lookahead.err()).contains("argon: speculative (lookahead)");
         assertThat(ngram.exitCode()).as(ngram.err()).isZero();
         assertThat(draft.exitCode()).as(draft.err()).isZero();
         assertThat(ngram.out()).isEqualTo(plain.out());
         assertThat(draft.out()).isEqualTo(plain.out());
         assertThat(plain.err()).doesNotContain("speculative");
-        for (CliRun r : new CliRun[] {ngram, draft}) {
+        for (CliRun r : new CliRun[] {ngram, draft, lookahead}) {
             Matcher m = REPORT.matcher(r.err());
             assertThat(m.find()).as(r.err()).isTrue();
             assertThat(Long.parseLong(m.group(4))).as(r.err()).isPositive().isLessThanOrEqualTo(Long.parseLong(m.group(3)));
@@ -42,7 +47,9 @@ class SpeculationCommandTest {
     @Test
     void badSpeculationFlagsAreUsageErrors() {
         String[][] cases = {
-                {"--spec", "lookahead", "--spec is 'lookahead'; expected none, ngram or draft"},
+                {"--spec", "jacobi", "--spec is 'jacobi'; expected none, ngram, draft or lookahead"},
+                {"--spec", "lookahead", "--lookahead-window", "62", "--lookahead-window is 62; expected 1..61"},
+                {"--spec", "lookahead", "--lookahead-ngram", "1", "--lookahead-ngram is 1; expected 2..16"},
                 {"--spec", "draft", "--spec draft needs a draft model (-md/--model-draft FILE)"},
                 {"--spec", "ngram", "--draft-max", "0", "--draft-max is 0; expected 1..64"},
                 {"--spec", "ngram", "--draft-min", "9", "--draft-max", "4", "--draft-min is 9"},

@@ -968,14 +968,14 @@ public final class BatchScheduler implements AutoCloseable {
 
     /**
      * Makes the batch large enough for every running sequence's longest draft: prompt chunks, plus
-     * per slot its decode row and up to {@link SpeculationParams#draftMax()} verification rows.
+     * per slot its decode row and up to {@link SpeculationParams#maxDraftRows()} verification rows.
      * The batch's scratch grows once, on the first step that needs it.
      */
     private void growBatchForDrafts() {
         int most = 0;
         for (Request r : active) {
             if (r.spec != null) {
-                most = Math.max(most, r.req.speculation().draftMax());
+                most = Math.max(most, r.req.speculation().maxDraftRows());
             }
         }
         int need = options.stepTokens() + options.parallel() * (1 + most);

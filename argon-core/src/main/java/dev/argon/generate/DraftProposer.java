@@ -20,6 +20,21 @@ public interface DraftProposer {
      */
     int propose(int[] tokens, int length, int max, int[] out);
 
+    /**
+     * Shown the verification pass of the last {@link #propose} (nothing by default): lookahead
+     * decoding learns from the model's guesses at the rows after the first rejection. Called only
+     * while the sequence goes on; must not change the logits.
+     *
+     * @param draft the draft tokens verified, {@code draft[0, k)}
+     * @param k how many
+     * @param accepted how many of them verification accepted (0..k)
+     * @param rowLogits logits of row {@code 0..k} (row 0 after the last sampled token, row i after
+     *     draft token i − 1); rows {@code <= accepted} were handed to the sampler and may have been
+     *     changed by it, the rows after are the model's own
+     */
+    default void verified(int[] draft, int k, int accepted, java.util.function.IntFunction<float[]> rowLogits) {
+    }
+
     /** Makes a proposer for each new sequence. */
     @FunctionalInterface
     interface Factory {

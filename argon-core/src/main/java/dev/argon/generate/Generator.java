@@ -214,7 +214,7 @@ public final class Generator {
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();
-        Batch batch = new Batch(1 + p.draftMax());
+        Batch batch = new Batch(1 + p.maxDraftRows());
         int token = cancelled.getAsBoolean() ? -1 : seq.next(logits);
         while (token >= 0) {
             if (cancelled.getAsBoolean()) {
@@ -223,7 +223,7 @@ public final class Generator {
             int pos = seq.position();
             batch.clear();
             batch.add(state, token, pos, false, true);
-            int k = spec.draft(seq, p.draftMax());
+            int k = spec.draft(seq, p.maxDraftRows());
             for (int j = 0; j < k; j++) {
                 batch.add(state, spec.draftToken(j), pos + 1 + j, false, true);
             }

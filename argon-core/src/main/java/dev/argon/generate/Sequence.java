@@ -250,6 +250,15 @@ public final class Sequence {
         return (int) Math.max(0, Math.min(byLimit, byContext));
     }
 
+    /**
+     * @return how many of the draft tokens {@code tokens[0, count)}, fed after the last sampled
+     *     token, this sequence's grammar or schema allows ({@link TokenConstraint#allowedPrefix});
+     *     {@code count} when unconstrained
+     */
+    public int allowedDraft(int[] tokens, int count) {
+        return constraint == null || count == 0 ? count : constraint.allowedPrefix(tokens, count);
+    }
+
     /** @return how many tokens {@link #rollback} can remove now */
     public int checkpointsKept() {
         return Math.min(n, checkpoints.size());

@@ -19,12 +19,14 @@ import java.util.function.IntFunction;
  * token for token what plain decoding gives (given batch-invariant arithmetic, which
  * {@link dev.argon.model.Batch} guarantees). The rows after a rejection were written into the KV
  * cache at positions that the next pass overwrites before any token reads them, so rolling back
- * the cache needs no work; a grammar constraint sees only accepted tokens. For a stochastic q see
+ * the cache needs no work; a grammar constraint sees only accepted tokens, and a draft is cut
+ * before its first token the grammar rejects ({@link Sequence#allowedDraft}), which could never be accepted. For a stochastic q see
  * {@link SpeculativeSampling}.
  *
  * <p>Draft length adapts (as in "adaptive" speculation schemes): it doubles after a pass that
  * accepted every draft token, up to {@code draftMax}, and falls to one more than the accepted
- * count after a rejection. Not thread-safe: one per sequence.
+ * count after a rejection; lookahead decoding ({@link LookaheadProposer}) always asks for its whole
+ * window. Not thread-safe: one per sequence.
  */
 public final class Speculator {
     /** Draft length of the first pass. */
@@ -34,6 +36,7 @@ public final class Speculator {
     private final DraftProposer proposer;
     private final SpeculationStats stats;
     private final int[] draft;
+    private final boolean adaptive;
     private int[] history = new int[256];
     private int length;
     private int draftLength;
@@ -48,8 +51,9 @@ public final class Speculator {
         this.params = params;
         this.proposer = proposer;
         this.stats = stats;
-        this.draft = new int[params.draftMax()];
-        this.k = Math.min(params.draftMax(), Math.max(params.draftMin(), START_LENGTH));
+        this.draft = new int[params.maxDraftRows()];
+        this.adaptive = params.mode() != SpeculationParams.Mode.LOOKAHEAD; // lookahead runs its whole window every pass
+        this.k = adaptive ? Math.min(params.draftMax(), Math.max(params.draftMin(), START_LENGTH)) : params.maxDraftRows();
     }
 
     /**
@@ -66,7 +70,7 @@ public final class Speculator {
         if (room < Math.max(1, params.draftMin())) {
             return 0;
         }
-        int m = proposer.propose(history, length, room, draft);
+        int m = seq.allowedDraft(draft, proposer.propose(history, length, room, draft)); // cut where a grammar rejects it
         draftLength = m >= Math.max(1, params.draftMin()) ? Math.min(m, room) : 0;
         return draftLength;
     }
@@ -99,8 +103,13 @@ public final class Speculator {
         }
         if (draftLength > 0) {
             stats.record(draftLength, accepted);
-            k = accepted == draftLength ? Math.min(params.draftMax(), 2 * k)
-                    : Math.max(Math.max(1, params.draftMin()), Math.min(k, accepted + 1));
+            if (token >= 0) {
+                proposer.verified(draft, draftLength, accepted, rowLogits);
+            }
+            if (adaptive) {
+                k = accepted == draftLength ? Math.min(params.draftMax(), 2 * k)
+                        : Math.max(Math.max(1, params.draftMin()), Math.min(k, accepted + 1));
+            }
         }
         draftLength = 0;
         return token;
@@ -115,6 +124,7 @@ public final class Speculator {
     static DraftProposer proposer(SpeculationParams p, DraftProposer.Factory draftModel) {
         return switch (p.mode()) {
             case NGRAM -> new NgramProposer(p.ngramMin(), p.ngramMax());
+            case LOOKAHEAD -> new LookaheadProposer(p.lookahead(), new NgramProposer(p.ngramMin(), p.ngramMax()));
             case DRAFT -> {
                 if (draftModel == null) {
                     throw new dev.argon.ArgonException("speculative decoding with a draft model needs one (-md/--model-draft)");

@@ -25,6 +25,20 @@ public interface TokenConstraint {
      */
     void accept(int token);
 
+    /**
+     * Checks speculative decoding's draft tokens before the model verifies them: how many of
+     * {@code tokens[0, count)}, taken in order from the current state, this constraint would allow
+     * (each allowed by the mask after the ones before it). The state is unchanged. A draft token
+     * the constraint rejects could never be accepted, so the draft is cut before it and the
+     * rows after it are not computed.
+     *
+     * @return the allowed prefix length, {@code 0..count}; this default allows all (a constraint
+     *     that cannot look ahead; verification still samples each row under {@link #mask})
+     */
+    default int allowedPrefix(int[] tokens, int count) {
+        return count;
+    }
+
     /** Builds a fresh constraint for each sequence; implementations are immutable and thread-safe. */
     @FunctionalInterface
     interface Factory {

@@ -235,6 +235,27 @@ public final class GrammarConstraint implements TokenConstraint {
         state = s;
     }
 
+    /** Exact: each token is checked against the same mask {@link #mask} would apply at its place. */
+    @Override
+    public int allowedPrefix(int[] tokens, int count) {
+        int saved = state;
+        boolean savedEnded = ended;
+        try {
+            for (int i = 0; i < count; i++) {
+                int t = tokens[i];
+                long[] m = allowed();
+                if (t < 0 || t >= trie.vocabSize || (m[t >> 6] & (1L << t)) == 0) {
+                    return i;
+                }
+                accept(t);
+            }
+            return count;
+        } finally {
+            state = saved;
+            ended = savedEnded;
+        }
+    }
+
     /** @return whether the text so far is a complete string of the grammar */
     public boolean complete() {
         synchronized (shared) {

@@ -12,12 +12,13 @@ import java.nio.ByteOrder;
  * row-major floats.
  *
  * <p>Each thread takes tiles of weight rows and dequantizes them once into a small F32 buffer (so
- * the cost of unpacking quantized blocks is shared by all {@code n} tokens). With 16-lane vectors
- * the tokens go in the lanes ({@link #matmulTokensInLanes}): no fold at the end, ~1.5x the
- * GFLOP/s of the dot form at 64-128 tokens (SmolLM2/1B shapes, two threads), slower below ~32
- * tokens, where a weight is loaded for few tokens; every output is the same in-order FMA chain
- * whatever the batch size, so a prompt row's result does not depend on how the prompt is chunked.
- * Other widths (or {@code -Dargon.gemm=dot}) use the dot form: 4-row x 4-token register blocks,
+ * the cost of unpacking quantized blocks is shared by all {@code n} tokens). The tokens go in the
+ * vector lanes ({@link #matmulTokensInLanes}, at every width: 4, 8 or 16 float lanes): no fold at
+ * the end, and every output is the same in-order FMA chain whatever the batch size, so a prompt
+ * row's result does not depend on how the prompt is chunked. Against the dot form below, JMH
+ * {@code GemmBench} (Q4_0 2048x2048, 64 tokens) on an AVX2 Zen 3: 1 thread ~30 -> ~70 GFLOP/s,
+ * 2 threads ~58 -> ~100; with 16 lanes ~1.5x at 64-128 tokens.
+ * {@code -Dargon.gemm=dot} selects the dot form: 4-row x 4-token register blocks,
  * 16 vector accumulators, 8 vector loads per 16 fused multiply-adds, folded at the end (bit-identical
  * to {@link Ops#dot}); edges fall back to plain dot products.
  */
@@ -66,14 +67,14 @@ final class Gemm {
         });
     }
 
-    /** Whether products use {@link #matmulTokensInLanes} (16-lane vectors, unless {@code -Dargon.gemm=dot}). */
-    private static final boolean TOKENS_IN_LANES = Simd.ENABLED && L == 16 && !"dot".equals(System.getProperty("argon.gemm"));
+    /** Whether products use {@link #matmulTokensInLanes} (unless {@code -Dargon.gemm=dot}). */
+    private static final boolean TOKENS_IN_LANES = Simd.ENABLED && !"dot".equals(System.getProperty("argon.gemm"));
     /** Weight rows per tile of the tokens-in-lanes kernel. */
     private static final int LANE_ROWS = 6;
     private static final ThreadLocal<float[][]> TRANSPOSED = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
-     * 16-lane form: the activations are transposed once into blocks of 16 tokens ({@code xT[block]
+     * Tokens-in-lanes form: the activations are transposed once into blocks of L tokens ({@code xT[block]
      * [c][lane]}, missing tokens zero), and each thread multiplies dequantized tiles of 6 weight
      * rows with two blocks at a time (12 accumulators; per column 2 vector loads and 6 broadcast
      * weights for 12 fused multiply-adds). A lane holds one output, so nothing is folded: every
@@ -81,23 +82,23 @@ final class Gemm {
      * same for every row, token and batch size.
      */
     private static void matmulTokensInLanes(Tensor w, float[] x, float[] out, int n, int rows, int cols, ThreadPool pool) {
-        int blocks = (n + 15) / 16;
+        int blocks = (n + L - 1) / L;
         float[][] holder = TRANSPOSED.get();
-        if (holder[0].length < blocks * cols * 16) {
-            holder[0] = new float[blocks * cols * 16];
+        if (holder[0].length < blocks * cols * L) {
+            holder[0] = new float[blocks * cols * L];
         }
         float[] xt = holder[0];
         for (int b = 0; b < blocks; b++) {
-            int base = b * cols * 16;
-            for (int lane = 0; lane < 16; lane++) {
-                int t = b * 16 + lane;
+            int base = b * cols * L;
+            for (int lane = 0; lane < L; lane++) {
+                int t = b * L + lane;
                 if (t < n) {
                     for (int c = 0, xi = t * cols; c < cols; c++, xi++) {
-                        xt[base + c * 16 + lane] = x[xi];
+                        xt[base + c * L + lane] = x[xi];
                     }
                 } else {
                     for (int c = 0; c < cols; c++) {
-                        xt[base + c * 16 + lane] = 0f;
+                        xt[base + c * L + lane] = 0f;
                     }
                 }
             }
@@ -105,8 +106,8 @@ final class Gemm {
         int tiles = (rows + LANE_ROWS - 1) / LANE_ROWS;
         pool.parallelFor(tiles, (start, end) -> {
             float[][] wh = SCRATCH.get();
-            if (wh[0].length < LANE_ROWS * cols + 16) {
-                wh[0] = new float[LANE_ROWS * cols + 16];
+            if (wh[0].length < LANE_ROWS * cols + L) {
+                wh[0] = new float[LANE_ROWS * cols + L];
             }
             float[] wbuf = wh[0];
             float[] lanes = Simd.lanes();
@@ -118,15 +119,15 @@ final class Gemm {
                     if (r + LANE_ROWS <= r0 + nr) {
                         int b = 0;
                         for (; b + 2 <= blocks; b += 2) {
-                            tile6x32(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
+                            tile6xTwoBlocks(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
                         }
                         if (b < blocks) {
-                            tile6x16(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
+                            tile6xBlock(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
                         }
                         r += LANE_ROWS;
                     } else {
                         for (int b = 0; b < blocks; b++) {
-                            row1x16(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
+                            rowXBlock(wbuf, (r - r0) * cols, xt, b, cols, out, r, rows, n, lanes);
                         }
                         r++;
                     }
@@ -135,17 +136,17 @@ final class Gemm {
         });
     }
 
-    private static void tile6x32(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
+    private static void tile6xTwoBlocks(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
                                  float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F);
         FloatVector e3 = FloatVector.zero(F), e4 = FloatVector.zero(F), e5 = FloatVector.zero(F);
-        int xa = b * cols * 16;
-        int xb = xa + cols * 16;
+        int xa = b * cols * L;
+        int xb = xa + cols * L;
         for (int c = 0; c < cols; c++) {
-            FloatVector u = FloatVector.fromArray(F, xt, xa + c * 16);
-            FloatVector v = FloatVector.fromArray(F, xt, xb + c * 16);
+            FloatVector u = FloatVector.fromArray(F, xt, xa + c * L);
+            FloatVector v = FloatVector.fromArray(F, xt, xb + c * L);
             FloatVector k = FloatVector.broadcast(F, w[wo + c]);
             a0 = k.fma(u, a0);
             e0 = k.fma(v, e0);
@@ -166,31 +167,31 @@ final class Gemm {
             e5 = k.fma(v, e5);
         }
         a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
-        a2.intoArray(lanes, 32);
-        a3.intoArray(lanes, 48);
-        scatter(lanes, 0, 4, out, r, b * 16, rows, n);
+        a1.intoArray(lanes, L);
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+        scatter(lanes, 0, 4, out, r, b * L, rows, n);
         a4.intoArray(lanes, 0);
-        a5.intoArray(lanes, 16);
-        e0.intoArray(lanes, 32);
-        e1.intoArray(lanes, 48);
-        scatter(lanes, 0, 2, out, r + 4, b * 16, rows, n);
-        scatter(lanes, 32, 2, out, r, (b + 1) * 16, rows, n);
+        a5.intoArray(lanes, L);
+        e0.intoArray(lanes, 2 * L);
+        e1.intoArray(lanes, 3 * L);
+        scatter(lanes, 0, 2, out, r + 4, b * L, rows, n);
+        scatter(lanes, 2 * L, 2, out, r, (b + 1) * L, rows, n);
         e2.intoArray(lanes, 0);
-        e3.intoArray(lanes, 16);
-        e4.intoArray(lanes, 32);
-        e5.intoArray(lanes, 48);
-        scatter(lanes, 0, 4, out, r + 2, (b + 1) * 16, rows, n);
+        e3.intoArray(lanes, L);
+        e4.intoArray(lanes, 2 * L);
+        e5.intoArray(lanes, 3 * L);
+        scatter(lanes, 0, 4, out, r + 2, (b + 1) * L, rows, n);
     }
 
-    /** {@link #tile6x32}'s arithmetic for one block of 16 tokens (six independent chains). */
-    private static void tile6x16(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
+    /** {@link #tile6xTwoBlocks}'s arithmetic for one block of L tokens (six independent chains). */
+    private static void tile6xBlock(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
                                  float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
-        int xa = b * cols * 16;
+        int xa = b * cols * L;
         for (int c = 0; c < cols; c++) {
-            FloatVector u = FloatVector.fromArray(F, xt, xa + c * 16);
+            FloatVector u = FloatVector.fromArray(F, xt, xa + c * L);
             a0 = FloatVector.broadcast(F, w[wo + c]).fma(u, a0);
             a1 = FloatVector.broadcast(F, w[wo + cols + c]).fma(u, a1);
             a2 = FloatVector.broadcast(F, w[wo + 2 * cols + c]).fma(u, a2);
@@ -199,36 +200,36 @@ final class Gemm {
             a5 = FloatVector.broadcast(F, w[wo + 5 * cols + c]).fma(u, a5);
         }
         a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
-        a2.intoArray(lanes, 32);
-        a3.intoArray(lanes, 48);
-        scatter(lanes, 0, 4, out, r, b * 16, rows, n);
+        a1.intoArray(lanes, L);
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+        scatter(lanes, 0, 4, out, r, b * L, rows, n);
         a4.intoArray(lanes, 0);
-        a5.intoArray(lanes, 16);
-        scatter(lanes, 0, 2, out, r + 4, b * 16, rows, n);
+        a5.intoArray(lanes, L);
+        scatter(lanes, 0, 2, out, r + 4, b * L, rows, n);
     }
 
-    /** {@link #tile6x32}'s arithmetic for one row and one block of 16 tokens. */
-    private static void row1x16(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
+    /** {@link #tile6xTwoBlocks}'s arithmetic for one row and one block of L tokens. */
+    private static void rowXBlock(float[] w, int wo, float[] xt, int b, int cols, float[] out, int r, int rows, int n,
                                  float[] lanes) {
         FloatVector a = FloatVector.zero(F);
-        int xa = b * cols * 16;
+        int xa = b * cols * L;
         for (int c = 0; c < cols; c++) {
-            a = FloatVector.broadcast(F, w[wo + c]).fma(FloatVector.fromArray(F, xt, xa + c * 16), a);
+            a = FloatVector.broadcast(F, w[wo + c]).fma(FloatVector.fromArray(F, xt, xa + c * L), a);
         }
         a.intoArray(lanes, 0);
-        scatter(lanes, 0, 1, out, r, b * 16, rows, n);
+        scatter(lanes, 0, 1, out, r, b * L, rows, n);
     }
 
     /**
-     * Writes {@code count} rows of 16 token lanes from {@code lanes[from + 16 k + i]} (row r + k,
+     * Writes {@code count} rows of L token lanes from {@code lanes[from + L k + i]} (row r + k,
      * token t0 + i) into {@code out [n, rows]}, skipping the padding lanes past token n.
      */
     private static void scatter(float[] lanes, int from, int count, float[] out, int r, int t0, int rows, int n) {
-        int m = Math.min(16, n - t0);
+        int m = Math.min(L, n - t0);
         for (int k = 0; k < count; k++) {
             for (int i = 0; i < m; i++) {
-                out[(t0 + i) * rows + r + k] = lanes[from + 16 * k + i];
+                out[(t0 + i) * rows + r + k] = lanes[from + L * k + i];
             }
         }
     }

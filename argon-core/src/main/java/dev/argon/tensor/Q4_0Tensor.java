@@ -158,30 +158,18 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
     private static final int G = RowGroups.G;
     private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
 
-    private volatile RowGroups groups;
+    private final GroupedRows<RowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
-        if (!GROUPED || cols % QK != 0 || cols <= 0) {
-            return 1;
-        }
-        RowGroups g = groups;
-        if (g == null) {
-            g = buildGroups(cols, pool);
-        }
-        return g.n() == cols ? G : 1;
+        return grouped.group(cols, pool);
     }
 
-    private synchronized RowGroups buildGroups(int cols, ThreadPool pool) {
-        RowGroups g = groups;
-        if (g != null) {
-            return g;
-        }
+    private RowGroups buildGroups(int cols, ThreadPool pool) {
         int nb = cols / QK;
         RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), false);
         if (made == null) {
-            groups = RowGroups.NONE; // too large for Java arrays: the one-row kernels
-            return RowGroups.NONE;
+            return RowGroups.NONE; // too large for Java arrays: the one-row kernels
         }
         pool.parallelFor(made.groups(), (long) made.groups() * nb * G * QK, (start, end) -> {
             byte[] src = new byte[16];
@@ -201,7 +189,6 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
                 }
             }
         });
-        groups = made;
         return made;
     }
 
@@ -213,23 +200,7 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
     @Override
     protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                  float[] out, int outOffset, int outStride) {
-        RowGroups gs = groups;
-        if (gs == null || gs.n() != n || offset % ((long) n * G) != 0) {
-            return 0;
-        }
-        int first = (int) (offset / n / G);
-        int count = Math.min(nRows / G, gs.groups() - first);
-        for (int g = first; g < first + count; g++) {
-            int oo = outOffset + (g - first) * G;
-            int t = 0;
-            for (; t + 2 <= tokens; t += 2) {
-                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
-            }
-            if (t < tokens) {
-                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
-            }
-        }
-        return Math.max(0, count) * G;
+        return grouped.dot(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
     }
 
     /**

@@ -487,18 +487,11 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
     private static final int SN = Simd.SN;
     private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
 
-    private volatile RowGroups groups;
+    private final GroupedRows<RowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
-        if (!GROUPED || cols % QK != 0 || cols <= 0) {
-            return 1;
-        }
-        RowGroups g = groups;
-        if (g == null) {
-            g = buildGroups(cols, pool);
-        }
-        return g.n() == cols ? G : 1;
+        return grouped.group(cols, pool);
     }
 
     /**
@@ -506,16 +499,11 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
      * scales {@code d}, {@code dmin}, the nibbles, {@code scale = d * sc_j} and
      * {@code min = dmin * m_j} (floats).
      */
-    private synchronized RowGroups buildGroups(int cols, ThreadPool pool) {
-        RowGroups g = groups;
-        if (g != null) {
-            return g;
-        }
+    private RowGroups buildGroups(int cols, ThreadPool pool) {
         int supers = cols / QK;
         RowGroups made = RowGroups.allocate(cols, (int) (size() / cols / G), true);
         if (made == null) {
-            groups = RowGroups.NONE; // too large for Java arrays: the one-row kernels
-            return RowGroups.NONE;
+            return RowGroups.NONE; // too large for Java arrays: the one-row kernels
         }
         pool.parallelFor(made.groups(), (long) made.groups() * G * cols, (start, end) -> {
             int[] nib = new int[32];
@@ -543,30 +531,13 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
                 }
             }
         });
-        groups = made;
         return made;
     }
 
     @Override
     protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                  float[] out, int outOffset, int outStride) {
-        RowGroups gs = groups;
-        if (gs == null || gs.n() != n || offset % ((long) n * G) != 0) {
-            return 0;
-        }
-        int first = (int) (offset / n / G);
-        int count = Math.min(nRows / G, gs.groups() - first);
-        for (int g = first; g < first + count; g++) {
-            int oo = outOffset + (g - first) * G;
-            int t = 0;
-            for (; t + 2 <= tokens; t += 2) {
-                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
-            }
-            if (t < tokens) {
-                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
-            }
-        }
-        return Math.max(0, count) * G;
+        return grouped.dot(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
     }
 
     /**

@@ -145,6 +145,77 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
         return Simd.sum(acc);
     }
 
+    // ---- Row groups: 8-bit activations on 4- and 8-lane machines (128-bit NEON/SSE, AVX2) ----
+
+    /**
+     * Whether decode runs on 8-bit activations and row groups ({@link ByteRowGroups}: the values
+     * {@code q - 16} as signed bytes), as ggml's Q5_0 x Q8_0 dot product; otherwise (16 lanes, or
+     * {@code -Dargon.repack=false}) the float-activation {@link #dot}.
+     */
+    static final boolean GROUPED = RowGroups.ENABLED;
+
+    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, null);
+
+    @Override
+    public boolean supportsQ8Activations() {
+        return GROUPED;
+    }
+
+    @Override
+    public int q8RowGroup(int cols, ThreadPool pool) {
+        return grouped.group(cols, pool);
+    }
+
+    private ByteRowGroups buildGroups(int cols, ThreadPool pool) {
+        int nb = cols / QK;
+        return ByteRowGroups.build(size() / cols, cols, pool, (row, b, q) -> decodeBlock((row * nb + b) * BYTES, q));
+    }
+
+    /** Block at byte {@code bo} as 32 signed values {@code q - 16} (-16..15); returns its scale. */
+    private float decodeBlock(long bo, byte[] q) {
+        int qh = data.get(Le.INT, bo + 2);
+        for (int j = 0; j < 16; j++) {
+            int v = Le.u8(data, bo + 6 + j);
+            q[j] = (byte) (((v & 0xF) | ((qh >>> j) & 1) << 4) - 16);
+            q[j + 16] = (byte) (((v >> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16);
+        }
+        return Le.f16(data, bo);
+    }
+
+    @Override
+    protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
+                                 float[] out, int outOffset, int outStride) {
+        return grouped.dot(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
+    }
+
+    /**
+     * ggml's Q5_0 x Q8_0 dot product: per block the exact integer sum {@code s} of
+     * {@code (q_w - 16) * q_x}, then {@code acc = fma(s, d_w * d_x, acc)} in block order from 0 —
+     * one lane of {@link ByteRowGroups#dot}, the same bits (rows outside whole groups and single
+     * calls take this scalar form).
+     *
+     * @throws UnsupportedOperationException unless {@link #supportsQ8Activations()}
+     */
+    @Override
+    public float dotQ8(long offset, Q8Activations x, int xOffset, int n) {
+        if (!GROUPED) {
+            return super.dotQ8(offset, x, xOffset, n);
+        }
+        checkBlockAligned(offset, n);
+        long bo = offset / QK * BYTES;
+        byte[] q = new byte[QK];
+        float acc = 0f;
+        for (int xi = xOffset; xi < xOffset + n; xi += QK, bo += BYTES) {
+            float d = decodeBlock(bo, q);
+            int s = 0;
+            for (int e = 0; e < QK; e++) {
+                s += q[e] * x.q[xi + e];
+            }
+            acc = Math.fma((float) s, d * x.d[xi / QK], acc);
+        }
+        return acc;
+    }
+
     private static VectorShuffle<Byte> spread(int unit, int firstByte) {
         int[] index = new int[BU];
         for (int i = 0; i < BU; i++) {

@@ -454,34 +454,22 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
      * {@code q - 32} (a signed byte), and the factor {@code d * scale_s} at
      * {@code factors[(g * ns + s) * G + r]}. Costs 10 bits per grouped weight (Q6_K: 6.56).
      */
-    private record Groups(int n, int groups, byte[] bytes, float[] factors) {
+    private record Groups(int n, int groups, byte[] bytes, float[] factors) implements GroupedRows.Layout {
     }
 
-    private volatile Groups groups;
+    private final GroupedRows<Groups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
-        if (!GROUPED || cols % QK != 0 || cols <= 0) {
-            return 1;
-        }
-        Groups g = groups;
-        if (g == null) {
-            g = buildGroups(cols, pool);
-        }
-        return g.n == cols ? G : 1;
+        return grouped.group(cols, pool);
     }
 
-    private synchronized Groups buildGroups(int cols, ThreadPool pool) {
-        Groups g = groups;
-        if (g != null) {
-            return g;
-        }
+    private Groups buildGroups(int cols, ThreadPool pool) {
         int supers = cols / QK;
         int ns = cols / 16;
         int count = (int) (size() / cols / G);
         if ((long) count * ns * 16 * G > Integer.MAX_VALUE - 64) {
-            groups = new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
-            return groups;
+            return new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
         }
         byte[] bytes = new byte[count * ns * 16 * G];
         float[] factors = new float[count * ns * G];
@@ -504,9 +492,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
                 }
             }
         });
-        g = new Groups(cols, count, bytes, factors);
-        groups = g;
-        return g;
+        return new Groups(cols, count, bytes, factors);
     }
 
     /** Element {@code e} (0..255) of the super-block at byte {@code bo}: {@code q - 32}, in -32..31. */
@@ -524,23 +510,7 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     @Override
     protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                  float[] out, int outOffset, int outStride) {
-        Groups gs = groups;
-        if (gs == null || gs.n != n || offset % ((long) n * G) != 0) {
-            return 0;
-        }
-        int first = (int) (offset / n / G);
-        int count = Math.min(nRows / G, gs.groups - first);
-        for (int g = first; g < first + count; g++) {
-            int oo = outOffset + (g - first) * G;
-            int t = 0;
-            for (; t + 2 <= tokens; t += 2) {
-                groupDot2(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
-            }
-            if (t < tokens) {
-                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
-            }
-        }
-        return Math.max(0, count) * G;
+        return grouped.dot(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
     }
 
     /**

@@ -141,120 +141,33 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
     /** Whether decode runs on row groups (as {@link RowGroups}, one signed byte per element). */
     static final boolean GROUPED = RowGroups.ENABLED;
     private static final int G = RowGroups.G;
-    private static final VectorSpecies<Short> GS = Simd.SNS;
-    private static final VectorSpecies<Byte> GB = Simd.SNB;
-    private static final VectorSpecies<Integer> GI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
 
-    /**
-     * The row-group copy: for group {@code g} and block {@code b} ({@code nb = n / 32} per row),
-     * 16 chunks of {@code 2G} bytes at {@code (g * nb + b) * 32 G}, byte {@code 2r + j} of chunk
-     * {@code k} holding row {@code r}'s element {@code 2k + j}, and the block scale as a float at
-     * {@code scales[(g * nb + b) * G + r]}. Costs 36 bytes per 32 grouped weights (Q8_0: 34).
-     */
-    private record Groups(int n, int groups, byte[] bytes, float[] scales) {
-    }
-
-    private volatile Groups groups;
+    /** The row-group copy ({@link ByteRowGroups}: the stored bytes interleaved; 36 bytes per 32 weights). */
+    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, null);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
-        if (!GROUPED || cols % QK != 0 || cols <= 0) {
-            return 1;
-        }
-        Groups g = groups;
-        if (g == null) {
-            g = buildGroups(cols, pool);
-        }
-        return g.n == cols ? G : 1;
+        return grouped.group(cols, pool);
     }
 
-    private synchronized Groups buildGroups(int cols, ThreadPool pool) {
-        Groups g = groups;
-        if (g != null) {
-            return g;
-        }
+    private ByteRowGroups buildGroups(int cols, ThreadPool pool) {
         int nb = cols / QK;
-        int count = (int) (size() / cols / G);
-        if ((long) count * nb * 32 * G > Integer.MAX_VALUE - 64) {
-            groups = new Groups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
-            return groups;
-        }
-        byte[] bytes = new byte[count * nb * 32 * G];
-        float[] scales = new float[count * nb * G];
-        pool.parallelFor(count, (long) count * G * cols, (start, end) -> {
-            for (int grp = start; grp < end; grp++) {
-                for (int r = 0; r < G; r++) {
-                    long row = (long) grp * G + r;
-                    for (int b = 0; b < nb; b++) {
-                        long bo = (row * nb + b) * BYTES;
-                        scales[(grp * nb + b) * G + r] = Le.f16(data, bo);
-                        int dst = (grp * nb + b) * 32 * G + 2 * r;
-                        for (int e = 0; e < QK; e++) {
-                            bytes[dst + 2 * G * (e / 2) + (e & 1)] = data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2 + e);
-                        }
-                    }
-                }
-            }
+        return ByteRowGroups.build(size() / cols, cols, pool, (row, b, q) -> {
+            long bo = (row * nb + b) * BYTES;
+            MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2, q, 0, QK);
+            return Le.f16(data, bo);
         });
-        g = new Groups(cols, count, bytes, scales);
-        groups = g;
-        return g;
     }
 
     @Override
     protected int dotQ8RowGroups(long offset, int nRows, Q8Activations x, int xOffset, int xStride, int tokens, int n,
                                  float[] out, int outOffset, int outStride) {
-        Groups gs = groups;
-        if (gs == null || gs.n != n || offset % ((long) n * G) != 0) {
-            return 0;
-        }
-        int first = (int) (offset / n / G);
-        int count = Math.min(nRows / G, gs.groups - first);
-        for (int g = first; g < first + count; g++) {
-            int oo = outOffset + (g - first) * G;
-            for (int t = 0; t < tokens; t++) {
-                groupDot(gs, g, x, xOffset + t * xStride, out, oo + t * outStride);
-            }
-        }
-        return Math.max(0, count) * G;
-    }
-
-    /**
-     * One group's {@link #G} dot products with the activations at {@code xo}, into
-     * {@code out[oo .. oo + G)}. Per block: two chunks' products add in 16-bit lanes (each at
-     * most 128 * 127, two: 32512), lane pairs widen into one 32-bit lane per row and accumulate
-     * exactly, and {@code acc = fma(s, d_w * d_x, acc)}: the bits of {@link #dotQ8Chain}.
-     */
-    private void groupDot(Groups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
-        int nb = gs.n / QK;
-        byte[] by = gs.bytes;
-        float[] sc = gs.scales;
-        int[] xp = x.pairs;
-        float[] xd = x.d;
-        int base = g * nb * 32 * G;
-        int sb = g * nb * G;
-        int pb = xo / 2;
-        int xb = xo / QK;
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, base += 32 * G, sb += G, pb += 16, xb++) {
-            IntVector s = IntVector.zero(GI);
-            for (int k = 0; k < 16; k += 2) {
-                ShortVector q0 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * k).convertShape(VectorOperators.B2S, GS, 0);
-                ShortVector q1 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * (k + 1)).convertShape(VectorOperators.B2S, GS, 0);
-                IntVector v = q0.mul(IntVector.broadcast(GI, xp[pb + k]).reinterpretAsShorts())
-                        .add(q1.mul(IntVector.broadcast(GI, xp[pb + k + 1]).reinterpretAsShorts()))
-                        .reinterpretAsInts();
-                s = s.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .add(v.lanewise(VectorOperators.ASHR, 16));
-            }
-            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
-        }
-        acc.intoArray(out, oo);
+        return grouped.dot(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
     }
 
     /**
      * {@link #dotQ8} where row groups are used: per block the exact integer sum {@code s}, then
-     * {@code acc = fma(s, d_w * d_x, acc)} in order from 0: one lane of {@link #groupDot}, the
+     * {@code acc = fma(s, d_w * d_x, acc)} in order from 0: one lane of {@link ByteRowGroups#dot}, the
      * same bits. Scalar: only rows outside whole groups and single calls take it.
      */
     float dotQ8Chain(long offset, Q8Activations x, int xOffset, int n) {

@@ -22,7 +22,7 @@ package dev.argon.tensor;
  * @param scales  per group, block and row: the factor of the block's integer sum
  * @param mins    per group, block and row: the factor of the activations' block sum, or null
  */
-record RowGroups(int n, int groups, byte[] nibbles, float[] scales, float[] mins) {
+record RowGroups(int n, int groups, byte[] nibbles, float[] scales, float[] mins) implements GroupedRows.Layout {
     /** Whether 4-bit decode runs on row groups here; {@code -Dargon.repack=false} turns it off. */
     static final boolean ENABLED = Simd.NARROW_INT16 && !"false".equals(System.getProperty("argon.repack"));
     /** Rows per group: the float lanes. */

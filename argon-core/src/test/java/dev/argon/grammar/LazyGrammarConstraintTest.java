@@ -74,4 +74,56 @@ class LazyGrammarConstraintTest {
             }
         }
     }
+
+    /** Feeds {@code text}'s GPT-2 tokens to {@code c}, each one allowed by its mask. */
+    private static void feed(LazyGrammarConstraint c, Tokenizer tok, String text) {
+        float[] logits = new float[tok.vocabSize()];
+        for (int t : tok.encode(text, false, false)) {
+            Arrays.fill(logits, 0f);
+            assertThat(c.mask(logits)).isTrue();
+            assertThat(logits[t]).as("token %d of %s", t, text).isZero();
+            c.accept(t);
+        }
+    }
+
+    @Test
+    void triggerPatternsStartTheGrammarAtTheirFirstGroupOrAtTheWholeOutput() {
+        try (GgufFile f = GgufFile.open(TestFiles.model("llama-cpp-vocab/ggml-vocab-gpt-2.gguf"))) {
+            Tokenizer tok = Tokenizers.fromGguf(f);
+            Grammar g = Grammar.parse("root ::= \"{\" [a-z]+ \"}\"\n");
+            int space = tok.encode(" the", false, false)[0];
+            // searched anywhere; the grammar starts at group 1 (the brace), not at "result="
+            LazyGrammarConstraint c = new LazyGrammarConstraint(g, tok, List.of(), List.of(),
+                    List.of(java.util.regex.Pattern.compile("result *= *(\\{)")));
+            feed(c, tok, "So the result is");
+            assertThat(c.triggered()).isFalse();
+            feed(c, tok, " result = {ab");
+            assertThat(c.triggered()).isTrue();
+            float[] logits = new float[tok.vocabSize()];
+            c.mask(logits);
+            assertThat(logits[space]).as("inside the grammar: no space").isEqualTo(Float.NEGATIVE_INFINITY);
+            feed(c, tok, "c}");
+            assertThat(c.allowedPrefix(new int[] {tok.eos()}, 1)).as("complete: end of text allowed").isEqualTo(1);
+
+            // ^...$: the whole output must match, so a brace after other text does not trigger
+            LazyGrammarConstraint full = new LazyGrammarConstraint(g, tok, List.of(), List.of(),
+                    List.of(java.util.regex.Pattern.compile("^\\s*(\\{)[\\s\\S]*$")));
+            feed(full, tok, "x {a");
+            assertThat(full.triggered()).isFalse();
+            LazyGrammarConstraint full2 = new LazyGrammarConstraint(g, tok, List.of(), List.of(),
+                    List.of(java.util.regex.Pattern.compile("^\\s*(\\{)[\\s\\S]*$")));
+            feed(full2, tok, "{a");
+            assertThat(full2.triggered()).isTrue();
+
+            // a match the grammar cannot continue is ignored; a catastrophic pattern is cut off, not hung on
+            LazyGrammarConstraint rejected = new LazyGrammarConstraint(g, tok, List.of(), List.of(),
+                    List.of(java.util.regex.Pattern.compile("(\\{1)")));
+            feed(rejected, tok, "a {1");
+            assertThat(rejected.triggered()).isFalse();
+            LazyGrammarConstraint slow = new LazyGrammarConstraint(g, tok, List.of(), List.of(),
+                    List.of(java.util.regex.Pattern.compile("^(a|a)*b$")));
+            feed(slow, tok, "a".repeat(60));
+            assertThat(slow.triggered()).isFalse();
+        }
+    }
 }

@@ -11,15 +11,16 @@ import java.util.Map;
  * A test-side JSON Schema validator for the keywords {@link JsonSchemaGrammar} supports, written
  * from the JSON Schema 2020-12 validation spec and independent of the grammar translation.
  */
-final class SchemaCheck {
+public final class SchemaCheck {
     private final JsonNode root;
 
-    SchemaCheck(JsonNode root) {
+    /** @param root the schema */
+    public SchemaCheck(JsonNode root) {
         this.root = root;
     }
 
     /** @return the violations of {@code v} against the schema (empty when valid) */
-    List<String> validate(JsonNode v) {
+    public List<String> validate(JsonNode v) {
         List<String> errors = new ArrayList<>();
         check(root, v, "$", errors);
         return errors;

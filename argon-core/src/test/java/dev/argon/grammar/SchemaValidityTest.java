@@ -26,9 +26,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * generations per schema (default 3 in the test suite; 200 gives the 1,000 of the issue, see
  * docs/structured-output.md).
  */
-class SchemaValidityTest {
+public class SchemaValidityTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final String[][] SCHEMAS = {
+    /** {name, schema} pairs; also used by the server's validity check. */
+    public static final String[][] SCHEMAS = {
         {"flat", """
             {"type": "object", "properties": {"name": {"type": "string", "maxLength": 16}, "age": {"type": "integer"},
              "ok": {"type": "boolean"}, "score": {"type": "number"}}, "required": ["name", "age", "ok"],

@@ -8,8 +8,8 @@ import dev.argon.generate.SpeculationParams;
 /**
  * Per-request speculative decoding, with llama.cpp server's field names {@code speculative.n_max},
  * {@code speculative.n_min} and {@code speculative.p_min}, plus Argon's {@code speculative.type}
- * ({@code none}, {@code ngram}, {@code draft}), {@code speculative.ngram_min} and
- * {@code speculative.ngram_max}. Each absent field keeps the server's setting ({@code --spec},
+ * ({@code none}, {@code ngram}, {@code draft}, {@code lookahead}), {@code speculative.ngram_min},
+ * {@code speculative.ngram_max} and {@code speculative.lookahead_window/_ngram/_guess}. Each absent field keeps the server's setting ({@code --spec},
  * {@code --draft-max}, ...). Speculation never changes the output, only its speed.
  */
 final class SpeculationFields {
@@ -54,7 +54,18 @@ final class SpeculationFields {
             throw ApiException.badRequest(gMin != null ? "speculative.ngram_min" : "speculative.ngram_max",
                     "'speculative.ngram_min' (" + ngramMin + ") must not exceed 'speculative.ngram_max' (" + ngramMax + ")");
         }
-        SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize());
+        Long lw = Json.integer(body, "speculative.lookahead_window", 1, SpeculationParams.MAX_DRAFT);
+        Long ln = Json.integer(body, "speculative.lookahead_ngram", 2, SpeculationParams.MAX_NGRAM);
+        Long lg = Json.integer(body, "speculative.lookahead_guess", 1, 1000);
+        SpeculationParams.Lookahead la = defaults.lookahead();
+        la = new SpeculationParams.Lookahead(lw == null ? la.window() : lw.intValue(), ln == null ? la.ngram() : ln.intValue(),
+                lg == null ? la.guess() : lg.intValue());
+        if (la.rows() > SpeculationParams.MAX_DRAFT) {
+            throw ApiException.badRequest(lw != null ? "speculative.lookahead_window" : "speculative.lookahead_ngram",
+                    "'speculative.lookahead_window' + 'speculative.lookahead_ngram' - 1 is " + la.rows() + "; expected at most "
+                            + SpeculationParams.MAX_DRAFT);
+        }
+        SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize(), la);
         return req.withSpeculation(p);
     }
 }

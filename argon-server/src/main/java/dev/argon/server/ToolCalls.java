@@ -385,6 +385,23 @@ final class ToolCalls {
         }
     }
 
+    /** @return an OpenAI-style call id, {@code call_} and 24 random hex digits */
+    private static String callId() {
+        byte[] random = new byte[12];
+        ThreadLocalRandom.current().nextBytes(random);
+        return "call_" + HexFormat.of().formatHex(random);
+    }
+
+    /** @return a call id as Mistral's templates require it: 9 random alphanumeric characters (else they raise an error) */
+    private static String mistralId() {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        StringBuilder id = new StringBuilder(9);
+        for (int i = 0; i < 9; i++) {
+            id.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
+        }
+        return id.toString();
+    }
+
     private boolean add(ArrayNode calls, JsonNode call, String argsKey) {
         if (!call.isObject() || !call.path("name").isTextual() || !names.contains(call.get("name").asText())) {
             return false;
@@ -394,9 +411,7 @@ final class ToolCalls {
             return false;
         }
         ObjectNode entry = calls.addObject();
-        byte[] random = new byte[12];
-        ThreadLocalRandom.current().nextBytes(random);
-        entry.put("id", "call_" + HexFormat.of().formatHex(random));
+        entry.put("id", format == Format.MISTRAL ? mistralId() : callId());
         entry.put("type", "function");
         ObjectNode f = entry.putObject("function");
         f.put("name", call.get("name").asText());

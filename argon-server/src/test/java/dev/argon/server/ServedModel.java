@@ -36,12 +36,17 @@ final class ServedModel implements AutoCloseable {
 
     /** @param path a model file (e.g. one a test synthesized) */
     ServedModel(Path path, int queue, int contextLength, String id) {
+        this(path, 2, queue, contextLength, id);
+    }
+
+    /** @param parallel slots (sequences decoded together by continuous batching) */
+    ServedModel(Path path, int parallel, int queue, int contextLength, String id) {
         model = Models.load(path, 2);
         ChatTemplate template;
         try (GgufFile f = GgufFile.open(path)) {
             template = ChatTemplate.fromGguf(f, model.tokenizer());
         }
-        server = new OpenAiServer(model, template, new ServerConfig("127.0.0.1", 0, 2, queue, contextLength, KvCache.Precision.F32,
+        server = new OpenAiServer(model, template, new ServerConfig("127.0.0.1", 0, parallel, queue, contextLength, KvCache.Precision.F32,
                 null, id)).start();
     }
 

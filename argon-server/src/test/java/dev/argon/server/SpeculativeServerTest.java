@@ -142,6 +142,8 @@ class SpeculativeServerTest {
         OpenAiServer s = serve(2, SpeculationParams.NONE);
         try {
             assertThat(completeAll(s, ",\"speculative.type\":\"ngram\"")).isEqualTo(reference);
+            assertThat(completeAll(s, ",\"speculative.type\":\"lookahead\",\"speculative.lookahead_window\":3,"
+                    + "\"speculative.lookahead_ngram\":3,\"speculative.lookahead_guess\":4")).isEqualTo(reference);
             assertThat(metric(s, "argon_speculative_verify_passes_total")).isPositive();
         } finally {
             s.stop(Duration.ofSeconds(5));
@@ -153,7 +155,10 @@ class SpeculativeServerTest {
         OpenAiServer s = serve(1, SpeculationParams.NONE);
         try {
             for (String[] c : new String[][] {
-                    {"\"speculative.type\":\"lookahead\"", "speculative.type"},
+                    {"\"speculative.type\":\"jacobi\"", "speculative.type"},
+                    {"\"speculative.lookahead_window\":0", "speculative.lookahead_window"},
+                    {"\"speculative.lookahead_ngram\":1", "speculative.lookahead_ngram"},
+                    {"\"speculative.lookahead_window\":60,\"speculative.lookahead_ngram\":8", "speculative.lookahead_window"},
                     {"\"speculative.n_max\":0", "speculative.n_max"},
                     {"\"speculative.n_min\":5,\"speculative.n_max\":2", "speculative.n_min"},
                     {"\"speculative.p_min\":1.5", "speculative.p_min"},

@@ -100,6 +100,34 @@ class StructuredOutputServerTest {
         assertThat(JSON.readTree(whole).get("mood").asText()).isIn("happy", "sad");
     }
 
+    /** llama.cpp's grammar_lazy / grammar_triggers: free text until a pattern matches, then the grammar from its group. */
+    @Test
+    void lazyGrammarFromATriggerPattern() throws Exception {
+        String gbnf = "root ::= \" the\" [a-z ]{0,40} \".\"\n";
+        String base = "{\"prompt\":\"Once upon a time\",\"temperature\":0,\"max_tokens\":60,\"grammar\":" + JSON.writeValueAsString(gbnf);
+        HttpResponse<String> r = served.post("/v1/completions", base + ",\"grammar_lazy\":true,"
+                + "\"grammar_triggers\":[{\"type\":2,\"value\":\",( the)\"}]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode c = JSON.readTree(r.body()).get("choices").get(0);
+        String text = c.get("text").asText();
+        int at = text.indexOf(", the") + 1;
+        assertThat(at).as(text).isPositive();
+        assertThat(Grammar.parse(gbnf).matches(text.substring(at))).as(text).isTrue();
+        assertThat(c.get("finish_reason").asText()).isEqualTo("stop");
+
+        HttpResponse<String> none = served.post("/v1/completions", base + ",\"grammar_lazy\":true}");
+        assertThat(none.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(none.body()).get("error").get("param").asText()).isEqualTo("grammar_triggers");
+        HttpResponse<String> bad = served.post("/v1/completions", base + ",\"grammar_lazy\":true,"
+                + "\"grammar_triggers\":[{\"type\":\"pattern\",\"value\":\"(a\"}]}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).get("error").get("param").asText()).isEqualTo("grammar_triggers[0].value");
+        HttpResponse<String> type = served.post("/v1/completions", base + ",\"grammar_lazy\":true,"
+                + "\"grammar_triggers\":[{\"type\":7,\"value\":\"a\"}]}");
+        assertThat(type.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(type.body()).get("error").get("param").asText()).isEqualTo("grammar_triggers[0].type");
+    }
+
     @Test
     void badGrammarsAndSchemasAre400sNamingTheField() throws Exception {
         HttpResponse<String> g = served.post("/v1/completions", "{\"prompt\":\"x\",\"grammar\":\"root ::= [a-z\"}");

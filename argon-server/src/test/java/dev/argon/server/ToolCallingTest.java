@@ -54,6 +54,7 @@ class ToolCallingTest {
     private static OpenAiServer generic;
     private static OpenAiServer qwen;
     private static OpenAiServer llama3;
+    private static OpenAiServer mistral;
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeAll
@@ -64,6 +65,7 @@ class ToolCallingTest {
         generic = serve(ChatTemplate.fallback(model.tokenizer()));
         qwen = serve(ChatTemplate.of(Files.readString(templates.resolve("qwen2.5.jinja")), "", "<|im_end|>"));
         llama3 = serve(ChatTemplate.of(Files.readString(templates.resolve("llama3.1-trainable.jinja")), "<|begin_of_text|>", "<|eot_id|>"));
+        mistral = serve(ChatTemplate.of(Files.readString(templates.resolve("mistral-nemo.jinja")), "<s>", "</s>"));
     }
 
     private static OpenAiServer serve(ChatTemplate t) {
@@ -72,7 +74,7 @@ class ToolCallingTest {
 
     @AfterAll
     static void stop() {
-        for (OpenAiServer s : new OpenAiServer[]{generic, qwen, llama3}) {
+        for (OpenAiServer s : new OpenAiServer[]{generic, qwen, llama3, mistral}) {
             if (s != null) {
                 s.stop(Duration.ofSeconds(5));
             }
@@ -279,6 +281,45 @@ class ToolCallingTest {
         assertThat(name).isEqualTo("get_weather");
         assertThat(arguments).isEqualTo(call.get("function").get("arguments").asText());
         assertThat(finish).isEqualTo("tool_calls");
+    }
+
+    /**
+     * The real Mistral Nemo template (Mistral's {@code [AVAILABLE_TOOLS]} / {@code [TOOL_CALLS]} /
+     * {@code [TOOL_RESULTS]} syntax, which insists on 9-character alphanumeric call ids): a required
+     * call, then its result, then the answer.
+     */
+    @Test
+    void mistralTemplateRequiredCallThenResultThenAnswer() throws Exception {
+        String user = "{\"role\":\"user\",\"content\":\"weather in Rome\"}";
+        String body = "\"tools\":[" + WEATHER + "],\"max_tokens\":150,\"temperature\":1,\"seed\":4,\"parallel_tool_calls\":false,";
+        HttpResponse<String> rendered = post(mistral, "/apply-template", "{\"messages\":[" + user + "]," + body + "\"tool_choice\":\"auto\"}");
+        assertThat(rendered.statusCode()).as(rendered.body()).isEqualTo(200);
+        String prompt = JSON.readTree(rendered.body()).get("prompt").asText();
+        assertThat(prompt).startsWith("<s>[AVAILABLE_TOOLS][{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"")
+                .endsWith("[/AVAILABLE_TOOLS][INST]weather in Rome[/INST]");
+
+        HttpResponse<String> r = post(mistral, "/v1/chat/completions", "{\"messages\":[" + user + "]," + body + "\"tool_choice\":\"required\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+        assertThat(choice.get("finish_reason").asText()).as(r.body()).isEqualTo("tool_calls");
+        JsonNode call = choice.get("message").get("tool_calls").get(0);
+        assertThat(call.get("function").get("name").asText()).isEqualTo("get_weather");
+        assertWeatherArguments(call.get("function").get("arguments").asText());
+        assertThat(call.get("id").asText()).as("Mistral's templates take 9 alphanumeric characters").matches("[A-Za-z0-9]{9}");
+
+        String turn2 = "{\"messages\":[" + user + "," + JSON.writeValueAsString(choice.get("message")) + ",{\"role\":\"tool\",\"tool_call_id\":\""
+                + call.get("id").asText() + "\",\"content\":\"18 degrees\"}]," + body;
+        HttpResponse<String> rendered2 = post(mistral, "/apply-template", turn2 + "\"tool_choice\":\"auto\"}");
+        assertThat(rendered2.statusCode()).as(rendered2.body()).isEqualTo(200);
+        String prompt2 = JSON.readTree(rendered2.body()).get("prompt").asText();
+        assertThat(prompt2).as("the call and its result are in the prompt")
+                .contains("[/INST][TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {")
+                .contains("\"id\": \"" + call.get("id").asText() + "\"}]</s>[TOOL_RESULTS]{\"content\": 18 degrees, \"call_id\": \""
+                        + call.get("id").asText() + "\"}[/TOOL_RESULTS]");
+        HttpResponse<String> answer = post(mistral, "/v1/chat/completions", turn2 + "\"tool_choice\":\"auto\",\"max_tokens\":20}");
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        JsonNode a = JSON.readTree(answer.body()).get("choices").get(0);
+        assertThat(a.get("message").get("content").isTextual()).as(answer.body()).isTrue();
     }
 
     @Test

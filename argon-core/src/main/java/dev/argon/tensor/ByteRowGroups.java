@@ -1,0 +1,99 @@
+package dev.argon.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Row groups ({@link RowGroups}'s interleaving) holding one signed byte per weight and one scale
+ * per 32-element block and row, with their decode kernel: the layout of {@link Q8_0Tensor} (bytes
+ * as stored) and {@link Q5_0Tensor} (5-bit values {@code q - 16}), whose ggml dot products are
+ * both {@code d_w * d_x * sum(q_w * q_x)} per block.
+ *
+ * <p>For group {@code g} and block {@code b} ({@code nb = n / 32} per row): 16 chunks of
+ * {@code 2G} bytes at {@code (g * nb + b) * 32 G}, byte {@code 2r + j} of chunk {@code k} holding
+ * row {@code r}'s element {@code 2k + j}; the block scale as a float at
+ * {@code scales[(g * nb + b) * G + r]}. 36 bytes per 32 grouped weights.
+ */
+record ByteRowGroups(int n, int groups, byte[] bytes, float[] scales) implements GroupedRows.Layout {
+    private static final int QK = 32;
+    private static final int G = RowGroups.G;
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Short> GS = Simd.SNS;
+    private static final VectorSpecies<Byte> GB = Simd.SNB;
+    private static final VectorSpecies<Integer> GI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
+
+    /** A type's block decoder: writes row {@code row}'s block {@code b} as 32 signed bytes, returns its scale. */
+    @FunctionalInterface
+    interface BlockDecoder {
+        float decode(long row, int b, byte[] q);
+    }
+
+    /**
+     * Builds the groups of the first {@code rows / G * G} rows of {@code cols} elements.
+     *
+     * @return the groups, or a layout with {@code n = -1} when they would not fit Java arrays
+     */
+    static ByteRowGroups build(long rows, int cols, ThreadPool pool, BlockDecoder decoder) {
+        int nb = cols / QK;
+        int count = (int) (rows / G);
+        if ((long) count * nb * 32 * G > Integer.MAX_VALUE - 64) {
+            return new ByteRowGroups(-1, 0, new byte[0], new float[0]); // too large for Java arrays: one-row kernels
+        }
+        byte[] bytes = new byte[count * nb * 32 * G];
+        float[] scales = new float[count * nb * G];
+        pool.parallelFor(count, (long) count * G * cols, (start, end) -> {
+            byte[] q = new byte[QK];
+            for (int grp = start; grp < end; grp++) {
+                for (int r = 0; r < G; r++) {
+                    long row = (long) grp * G + r;
+                    for (int b = 0; b < nb; b++) {
+                        scales[(grp * nb + b) * G + r] = decoder.decode(row, b, q);
+                        int dst = (grp * nb + b) * 32 * G + 2 * r;
+                        for (int e = 0; e < QK; e++) {
+                            bytes[dst + 2 * G * (e / 2) + (e & 1)] = q[e];
+                        }
+                    }
+                }
+            }
+        });
+        return new ByteRowGroups(cols, count, bytes, scales);
+    }
+
+    /**
+     * One group's {@link #G} dot products with the activations at {@code xo}, into
+     * {@code out[oo .. oo + G)}. Per block: two chunks' products add in 16-bit lanes (each at
+     * most 128 * 127, two: 32512), lane pairs widen into one 32-bit lane per row and accumulate
+     * exactly, and {@code acc = fma(s, d_w * d_x, acc)} from 0 in block order: the bits of the
+     * types' scalar chains ({@code dotQ8Chain}).
+     */
+    static void dot(ByteRowGroups gs, int g, Q8Activations x, int xo, float[] out, int oo) {
+        int nb = gs.n / QK;
+        byte[] by = gs.bytes;
+        float[] sc = gs.scales;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        int base = g * nb * 32 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int xb = xo / QK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 32 * G, sb += G, pb += 16, xb++) {
+            IntVector s = IntVector.zero(GI);
+            for (int k = 0; k < 16; k += 2) {
+                ShortVector q0 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * k).convertShape(VectorOperators.B2S, GS, 0);
+                ShortVector q1 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * (k + 1)).convertShape(VectorOperators.B2S, GS, 0);
+                IntVector v = q0.mul(IntVector.broadcast(GI, xp[pb + k]).reinterpretAsShorts())
+                        .add(q1.mul(IntVector.broadcast(GI, xp[pb + k + 1]).reinterpretAsShorts()))
+                        .reinterpretAsInts();
+                s = s.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(v.lanewise(VectorOperators.ASHR, 16));
+            }
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
+        }
+        acc.intoArray(out, oo);
+    }
+}
