@@ -67,6 +67,10 @@ final class GenerateCommand implements Runnable {
             description = "Never emit this text: back up to the token that started it and ban that token there; repeatable.")
     List<String> banStrings = List.of();
 
+    @Option(names = "--backspace-token", paramLabel = "ID", defaultValue = "-1",
+            description = "A token id that deletes the token before it when the model samples it (SequenceMatch); -1: none.")
+    int backspaceToken = -1;
+
     @Option(names = "--echo", description = "Print the prompt before the generated text.")
     boolean echo;
 
@@ -99,13 +103,18 @@ final class GenerateCommand implements Runnable {
         request = request.withSpeculation(speculation.params());
         SpeculationOptions.checkPolicy(request.speculation(), run.contextPolicy);
         run.validate(request);
-        if (request.speculation().active() && (request.guided() || reward.active() || !banStrings.isEmpty())) {
-            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model or"
-                    + " --ban-string");
+        boolean backtrack = !banStrings.isEmpty() || backspaceToken != -1;
+        if (request.speculation().active() && (request.guided() || reward.active() || backtrack)) {
+            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model,"
+                    + " --ban-string or --backspace-token");
         }
         reward.validate();
-        if (!banStrings.isEmpty() && (request.guided() || reward.active() || request.constraint() != null)) {
-            throw new ArgonException("--ban-string cannot be combined with --cfg-scale, --reward-model, --grammar or --json-schema");
+        if (backtrack && (request.guided() || reward.active() || request.constraint() != null)) {
+            throw new ArgonException("--ban-string and --backspace-token cannot be combined with --cfg-scale, --reward-model, --grammar"
+                    + " or --json-schema");
+        }
+        if (backspaceToken != -1) {
+            request = request.withBacktracking(request.backtracking().withBackspaceToken(backspaceToken));
         }
         if (reward.active() && request.guided()) {
             throw new ArgonException("classifier-free guidance (--cfg-scale) and reward models (--reward-model) cannot be combined");

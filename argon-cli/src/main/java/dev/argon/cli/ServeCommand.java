@@ -64,6 +64,10 @@ final class ServeCommand implements Callable<Integer> {
                     + " reuse skips recomputing it and never changes the output).")
     boolean noPrefixCache;
 
+    @Option(names = "--ban-string", paramLabel = "TEXT",
+            description = "Never emit this text in any answer (backtracking; requests may add their own 'banned_strings'); repeatable.")
+    List<String> banStrings = List.of();
+
     @Option(names = "--queue", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_QUEUE_CAPACITY,
             description = "Requests that may wait for a free slot; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
     int queue;
@@ -230,6 +234,9 @@ final class ServeCommand implements Callable<Integer> {
                 throw new ArgonException("--spec/-md: this model (" + model.config().architecture() + ") is a text encoder for embeddings;"
                         + " it generates no text to speculate on");
             }
+            if (!banStrings.isEmpty() && (reward.active() || opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded())) {
+                throw new ArgonException("--ban-string cannot be combined with --reward-model, a context shift, sinks + window or H2O");
+            }
             if (reward.active() && spec.active()) {
                 throw new ArgonException("--reward-model cannot be combined with speculative decoding (--spec, -md)");
             }
@@ -249,6 +256,7 @@ final class ServeCommand implements Callable<Integer> {
                 } else {
                     engine.withSpeculation(spec, null);
                 }
+                engine.withBannedStrings(banStrings);
                 engine.onFailure(message -> err.println("argon: error: " + message
                         + "; requests fail (500/503) and /health says 503 until the server is restarted"));
                 server.ready(model, template, engine);

@@ -4,6 +4,8 @@ import dev.argon.ArgonException;
 import dev.argon.gguf.GgufFile;
 import dev.argon.tokenizer.Tokenizer;
 import dev.argon.tokenizer.Tokenizers;
+import dev.argon.watermark.TournamentDetector;
+import dev.argon.watermark.TournamentScheme;
 import dev.argon.watermark.WatermarkDetector;
 import dev.argon.watermark.WatermarkScheme;
 import picocli.CommandLine.Command;
@@ -19,7 +21,7 @@ import java.util.Locale;
 
 /** {@code argon watermark}: tools for the green-list watermark that {@code generate --watermark} writes. */
 @Command(name = "watermark", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Watermark tools (Kirchenbauer et al. 2023 green list).",
+        description = "Watermark tools (Kirchenbauer et al. 2023 green list; SynthID-style tournament with --watermark-scheme synthid).",
         subcommands = WatermarkCommand.Detect.class)
 final class WatermarkCommand implements Runnable {
     @ParentCommand
@@ -51,9 +53,17 @@ final class WatermarkCommand implements Runnable {
                 description = "Green share used when generating (default: ${DEFAULT-VALUE}).")
         double gamma;
 
-        @Option(names = "--watermark-context", paramLabel = "H", defaultValue = "1",
-                description = "Context width used when generating (default: ${DEFAULT-VALUE}).")
-        int context;
+        @Option(names = "--watermark-context", paramLabel = "H",
+                description = "Context width used when generating (default: 1 for kgw, 4 for synthid).")
+        Integer context;
+
+        @Option(names = "--watermark-scheme", paramLabel = "NAME", defaultValue = "kgw",
+                description = "The scheme used when generating: kgw or synthid (default: ${DEFAULT-VALUE}).")
+        String schemeName;
+
+        @Option(names = "--watermark-layers", paramLabel = "M", defaultValue = "" + TournamentScheme.DEFAULT_LAYERS,
+                description = "synthid: tournament layers used when generating (default: ${DEFAULT-VALUE}).")
+        int layers;
 
         @Option(names = "--z-threshold", paramLabel = "Z", defaultValue = "4",
                 description = "z-score from which a text is reported as watermarked (default: ${DEFAULT-VALUE}).")
@@ -69,18 +79,31 @@ final class WatermarkCommand implements Runnable {
         @Override
         public void run() {
             PrintStream out = watermark.parent.streams().out();
-            WatermarkScheme scheme = new WatermarkScheme(WatermarkScheme.keyOf(key), gamma, WatermarkScheme.DEFAULT_DELTA, context);
-            if (window != 0 && window <= context + 1) {
-                throw new ArgonException("--window is " + window + "; expected 0 (off) or more than " + (context + 1) + " tokens");
+            boolean synthid = WatermarkOptions.synthid(schemeName);
+            int h = WatermarkOptions.context(context, synthid);
+            WatermarkScheme scheme = synthid ? null : new WatermarkScheme(WatermarkScheme.keyOf(key), gamma, WatermarkScheme.DEFAULT_DELTA, h);
+            TournamentScheme tournament = synthid ? new TournamentScheme(WatermarkScheme.keyOf(key), layers, h) : null;
+            if (window != 0 && window <= h + 1) {
+                throw new ArgonException("--window is " + window + "; expected 0 (off) or more than " + (h + 1) + " tokens");
             }
-            WatermarkDetector detector = new WatermarkDetector(scheme);
             try (GgufFile f = GgufFile.open(modelOption.resolve())) {
                 Tokenizer tok = Tokenizers.fromGguf(f);
                 for (Path file : files) {
                     int[] ids = tok.encode(TextFiles.readUtf8(file, "text file"), false, false);
+                    if (synthid) {
+                        TournamentDetector detector = new TournamentDetector(tournament);
+                        TournamentDetector.Score s = detector.detect(ids);
+                        out.printf(Locale.ROOT, "%s: %s%s%n", file, line(s), verdict(s.scored(), s.z()));
+                        if (window > 0) {
+                            for (TournamentDetector.Score w : detector.windows(ids, window)) {
+                                out.printf(Locale.ROOT, "  tokens %d..%d: %s%n", w.start(), Math.min(ids.length, w.start() + window), line(w));
+                            }
+                        }
+                        continue;
+                    }
+                    WatermarkDetector detector = new WatermarkDetector(scheme);
                     WatermarkDetector.Score s = detector.detect(ids);
-                    out.printf(Locale.ROOT, "%s: %s%s%n", file, line(s), s.scored() == 0 ? " (too short to test)"
-                            : s.z() >= threshold ? " watermarked" : " not watermarked");
+                    out.printf(Locale.ROOT, "%s: %s%s%n", file, line(s), verdict(s.scored(), s.z()));
                     if (window > 0) {
                         for (WatermarkDetector.Score w : detector.windows(ids, window)) {
                             out.printf(Locale.ROOT, "  tokens %d..%d: %s%n", w.start(), Math.min(ids.length, w.start() + window), line(w));
@@ -88,6 +111,14 @@ final class WatermarkCommand implements Runnable {
                     }
                 }
             }
+        }
+
+        private String verdict(int scored, double z) {
+            return scored == 0 ? " (too short to test)" : z >= threshold ? " watermarked" : " not watermarked";
+        }
+
+        private static String line(TournamentDetector.Score s) {
+            return String.format(Locale.ROOT, "scored %d mean g %.4f z %.2f p %.3g", s.scored(), s.meanG(), s.z(), s.pValue());
         }
 
         private static String line(WatermarkDetector.Score s) {

@@ -111,4 +111,16 @@ class SteeringCommandTest {
         assertThat(both.exitCode()).isEqualTo(2);
         assertThat(both.err()).contains("--ban-string");
     }
+
+    @Test
+    void backspaceTokenFlag() {
+        // greedy stories260K never samples token 100, so a backspace token there changes nothing
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "12", "--temp", "0");
+        CliRun bs = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "12", "--temp", "0", "--backspace-token", "100");
+        assertThat(bs.exitCode()).as(bs.err()).isZero();
+        assertThat(bs.out()).isEqualTo(plain.out());
+        CliRun bad = CliRun.of("generate", "-m", STORIES, "-n", "5", "--backspace-token", "999999");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("--backspace-token").contains("999999").doesNotContain("Exception");
+    }
 }

@@ -46,6 +46,24 @@ class WatermarkCommandTest {
     }
 
     @Test
+    void theSynthIdSchemeIsDetectedWithItsKeyAndScheme(@TempDir Path dir) throws Exception {
+        CliRun marked = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "200", "--temp", "1", "--seed", "3",
+                "--watermark", "my key", "--watermark-scheme", "synthid");
+        assertThat(marked.exitCode()).as(marked.err()).isZero();
+        Files.writeString(dir.resolve("marked.txt"), marked.out(), StandardCharsets.UTF_8);
+        CliRun d = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "my key", "--watermark-scheme", "synthid",
+                dir.resolve("marked.txt").toString());
+        assertThat(d.exitCode()).as(d.err()).isZero();
+        assertThat(d.out().strip()).contains(" mean g ").endsWith(" watermarked").doesNotContain("not watermarked");
+        assertThat(z(d.out())).isGreaterThanOrEqualTo(4);
+        CliRun asKgw = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "my key", dir.resolve("marked.txt").toString());
+        assertThat(z(asKgw.out())).as("the green-list test does not see a tournament watermark").isLessThan(4);
+        CliRun bad = CliRun.of("generate", "-m", STORIES, "-n", "5", "--watermark", "k", "--watermark-scheme", "other");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("argon: error:").contains("--watermark-scheme").contains("synthid");
+    }
+
+    @Test
     void badSettingsAreUsageErrors(@TempDir Path dir) throws Exception {
         CliRun g = CliRun.of("generate", "-m", STORIES, "-n", "5", "--watermark", "k", "--watermark-gamma", "1.5");
         assertThat(g.exitCode()).isEqualTo(2);

@@ -211,6 +211,8 @@ public final class BatchScheduler implements AutoCloseable {
         Sequence seq;
         /** Speculative decoding of this request, or null. */
         Speculator spec;
+        /** Banned strings and a backspace token ({@link Backtracking}), or null: samples in place of {@link #seq}. */
+        Backtracker backtrack;
         Slot slot;
         int fed;
         int reused;
@@ -353,8 +355,17 @@ public final class BatchScheduler implements AutoCloseable {
         List<Request> rs = new ArrayList<>(reqs.size());
         for (GenerationRequest req : reqs) {
             Request r = new Request(req, prompt, cancelled);
-            r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), r); // validates the sampling parameters
-            if (req.speculation().active() && !req.guided()) {
+            GenerationListener events = r;
+            if (req.backtracking().active()) {
+                checkBacktracking(req);
+                r.backtrack = new Backtracker(model, req.backtracking(), r); // holds back what a rollback may retract
+                events = r.backtrack;
+            }
+            r.seq = new Sequence(model, req, prompt, options.contextLength(), options.policy().unbounded(), events); // validates the sampling parameters
+            if (r.backtrack != null) {
+                r.backtrack.attach(r.seq);
+            }
+            if (req.speculation().active() && !req.guided() && r.backtrack == null) {
                 r.spec = speculator(req.speculation());
             }
             if (req.guided()) {
@@ -401,6 +412,27 @@ public final class BatchScheduler implements AutoCloseable {
             handles.add(r.handle);
         }
         return handles;
+    }
+
+    /**
+     * Backtracking ({@link Backtracker}) rolls a sequence back in its own slot: the KV rows from the
+     * rolled-back position on are rewritten before they are read. Speculation is skipped for it (the
+     * output is the same).
+     *
+     * @throws ArgonException if the request also asks for guidance or a grammar, or the caches evict tokens
+     */
+    private void checkBacktracking(GenerationRequest req) {
+        if (req.guided()) {
+            throw new ArgonException("banned strings and a backspace token cannot be combined with classifier-free guidance yet");
+        }
+        if (req.constraint() != null) {
+            throw new ArgonException("banned strings and a backspace token cannot be combined with a grammar or JSON schema"
+                    + " (backing up would need the grammar's state at every token)");
+        }
+        if (options.policy().unbounded()) {
+            throw new ArgonException("banned strings and a backspace token cannot be combined with a context shift, sinks + window"
+                    + " or H2O (" + options.policy() + "): evicting tokens would move the rows a rollback returns to");
+        }
     }
 
     /**
@@ -938,7 +970,8 @@ public final class BatchScheduler implements AutoCloseable {
                     int first = sampleRow[k];
                     r.next = r.spec.verify(r.seq, j -> batch.logits(first + j));
                 } else if (r.negative == null) {
-                    r.next = r.seq.next(batch.logits(sampleRow[k]));
+                    // after a rollback, backtrack answers the last kept token: fed again at the rolled-back position
+                    r.next = r.backtrack != null ? r.backtrack.next(batch.logits(sampleRow[k])) : r.seq.next(batch.logits(sampleRow[k]));
                 } else {
                     int at = sampleRow[k];
                     r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
@@ -1020,6 +1053,9 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private void finish(Request r) {
+        if (r.backtrack != null) {
+            r.backtrack.releaseAll(); // (a cancelled sequence's held-back text)
+        }
         Slot s = r.slot;
         // a cache that evicted tokens no longer holds the prompt at its positions
         int valid = s.state.evicted() > 0 || !options.prefixReuse() ? 0 : Math.min(r.fed, r.prompt.length);

@@ -29,15 +29,25 @@ import java.util.List;
  * @param constraint restricts the tokens generated (a grammar, a JSON schema), or null for none
  * @param speculation speculative decoding settings ({@link SpeculationParams#NONE} when null);
  *     output is the same with and without, only faster or slower
+ * @param backtracking banned strings and a backspace token ({@link Backtracking#NONE} when null)
  */
 public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
                                 boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance,
-                                TokenConstraint.Factory constraint, SpeculationParams speculation) {
+                                TokenConstraint.Factory constraint, SpeculationParams speculation,
+                                Backtracking backtracking) {
 
     /** Copies {@code steps} (null: none). */
     public GenerationRequest {
         steps = steps == null ? List.of() : List.copyOf(steps);
         speculation = speculation == null ? SpeculationParams.NONE : speculation;
+        backtracking = backtracking == null ? Backtracking.NONE : backtracking;
+    }
+
+    /** A request without backtracking. */
+    public GenerationRequest(PromptText prompt, int maxTokens, SamplingParams sampling, List<String> stop,
+                             boolean addSpecial, int logprobs, List<SamplerStep> steps, Guidance guidance,
+                             TokenConstraint.Factory constraint, SpeculationParams speculation) {
+        this(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, constraint, speculation, null);
     }
 
     /** A request without speculative decoding. */
@@ -84,7 +94,7 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with classifier-free guidance (null: none) */
     public GenerationRequest withGuidance(Guidance g) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, g, constraint, speculation);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, g, constraint, speculation, backtracking);
     }
 
     /** @return whether classifier-free guidance is on and changes anything */
@@ -96,12 +106,12 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
     public GenerationRequest withSteps(List<? extends SamplerStep> extra) {
         List<SamplerStep> all = new java.util.ArrayList<>(steps);
         all.addAll(extra);
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all, guidance, constraint, speculation);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, all, guidance, constraint, speculation, backtracking);
     }
 
     /** @return this request with other sampling settings (its extra steps kept) */
     public GenerationRequest withSampling(SamplingParams other) {
-        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps, guidance, constraint, speculation);
+        return new GenerationRequest(prompt, maxTokens, other, stop, addSpecial, logprobs, steps, guidance, constraint, speculation, backtracking);
     }
 
     /** @return fresh copies of {@link #steps()} for one sequence's chain */
@@ -115,17 +125,22 @@ public record GenerationRequest(PromptText prompt, int maxTokens, SamplingParams
 
     /** @return this request with log-probabilities of each token and {@code top} alternatives (-1: none) */
     public GenerationRequest withLogprobs(int top) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps, guidance, constraint, speculation);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, top, steps, guidance, constraint, speculation, backtracking);
     }
 
     /** @return this request with its generated tokens restricted by {@code c} (null: unrestricted) */
     public GenerationRequest withConstraint(TokenConstraint.Factory c) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, c, speculation);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, c, speculation, backtracking);
     }
 
     /** @return this request with speculative decoding settings (null: none) */
     public GenerationRequest withSpeculation(SpeculationParams s) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, constraint, s);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, constraint, s, backtracking);
+    }
+
+    /** @return this request with banned strings and a backspace token (null: none) */
+    public GenerationRequest withBacktracking(Backtracking b) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, addSpecial, logprobs, steps, guidance, constraint, speculation, b);
     }
 
     /** A plain request: BOS as the model says, special tokens not parsed, no stop strings. */

@@ -22,7 +22,8 @@ public final class Generator {
     private final KvCache.Precision cachePrecision;
     private final ContextPolicy policy;
     private final RewardGuidance rewards;
-    private final BannedStrings banned;
+    /** Banned strings of {@link #withBannedStrings}, added to every request's own. */
+    private final List<String> banned;
     private final DraftProposer.Factory draftModel;
     private final SpeculationStats speculation;
 
@@ -49,7 +50,7 @@ public final class Generator {
     }
 
     private Generator(LanguageModel model, KvCache.Precision cachePrecision, ContextPolicy policy, RewardGuidance rewards,
-                      BannedStrings banned, DraftProposer.Factory draftModel, SpeculationStats speculation) {
+                      List<String> banned, DraftProposer.Factory draftModel, SpeculationStats speculation) {
         if (model instanceof dev.argon.model.TextEncoder) {
             throw new dev.argon.ArgonException(dev.argon.model.TextEncoder.cannotGenerate(model.config().architecture()));
         }
@@ -65,13 +66,14 @@ public final class Generator {
     /**
      * A generator that never emits any of {@code strings} ({@code --ban-string}): when one
      * appears, the sequence backs up to the token where it started and bans that token there
-     * (see {@link Sequence#rollback}). Streamed text is held back by the longest banned string
-     * plus the longest token text. Unguided generation only.
+     * (see {@link Backtracking}; a request's own banned strings add to these). Streamed text is held
+     * back by the rollback window ({@link Backtracker}). Unguided generation only.
      *
      * @throws ArgonException if a string is empty
      */
     public Generator withBannedStrings(List<String> strings) {
-        return new Generator(model, cachePrecision, policy, rewards, strings.isEmpty() ? null : new BannedStrings(strings), draftModel,
+        Backtracking.banning(strings).validate(Integer.MAX_VALUE);
+        return new Generator(model, cachePrecision, policy, rewards, strings.isEmpty() ? null : List.copyOf(strings), draftModel,
                 speculation);
     }
 
@@ -160,19 +162,24 @@ public final class Generator {
     public GenerationResult run(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                      BooleanSupplier cancelled) {
         boolean rewarded = rewards != null && rewards.active();
-        if (policy.unbounded() && (rewarded || req.guided() || banned != null)) {
-            throw new ArgonException("a context shift, sinks + window or H2O (" + policy + ") cannot be combined with"
-                    + " classifier-free guidance, reward models or banned strings yet");
-        }
         if (banned != null) {
+            req = req.withBacktracking(req.backtracking().withBannedStrings(banned));
+        }
+        boolean backtracking = req.backtracking().active();
+        if (policy.unbounded() && (rewarded || req.guided() || backtracking)) {
+            throw new ArgonException("a context shift, sinks + window or H2O (" + policy + ") cannot be combined with"
+                    + " classifier-free guidance, reward models, banned strings or a backspace token yet");
+        }
+        if (backtracking) {
             if (req.guided() || rewarded) {
-                throw new ArgonException("banned strings (--ban-string) cannot be combined with guidance or reward models");
+                throw new ArgonException("banned strings (--ban-string) and a backspace token (--backspace-token) cannot be combined"
+                        + " with guidance or reward models");
             }
             if (req.constraint() != null) {
-                throw new ArgonException("banned strings (--ban-string) cannot be combined with a grammar or JSON schema"
-                        + " (backing up would need the grammar's state at every token)");
+                throw new ArgonException("banned strings (--ban-string) and a backspace token (--backspace-token) cannot be combined"
+                        + " with a grammar or JSON schema (backing up would need the grammar's state at every token)");
             }
-            return banned.run(model, model.newState(contextLength, cachePrecision), req, prompt, contextLength, listener, cancelled);
+            return runBacktracking(req, prompt, contextLength, listener, cancelled);
         }
         if (rewarded) {
             if (req.guided()) {
@@ -231,6 +238,36 @@ public final class Generator {
             token = spec.verify(seq, batch::logits);
         }
         seq.cancel(); // (nothing if it finished)
+        long t2 = System.nanoTime();
+        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * Generation with {@link Backtracking} (banned strings, a backspace token): the plain loop with
+     * {@link Backtracker#next} in place of {@link Sequence#next}; a token it answers after a
+     * rollback is fed at the rolled-back position like any other.
+     */
+    private GenerationResult runBacktracking(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                             BooleanSupplier cancelled) {
+        Backtracker bt = new Backtracker(model, req.backtracking(), listener);
+        Sequence seq = new Sequence(model, req, prompt, contextLength, bt);
+        bt.attach(seq);
+        InferenceState state = model.newState(contextLength, cachePrecision);
+        long t0 = System.nanoTime();
+        float[] logits = model.prefill(state, prompt, 0);
+        long t1 = System.nanoTime();
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                seq.cancel();
+                break;
+            }
+            int token = bt.next(logits);
+            if (token < 0) {
+                break;
+            }
+            logits = model.forward(state, token, seq.position(), true);
+        }
+        bt.releaseAll();
         long t2 = System.nanoTime();
         return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }

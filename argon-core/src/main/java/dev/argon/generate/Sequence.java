@@ -196,6 +196,13 @@ public final class Sequence {
         return n > 0 ? generated[n - 1] : prompt[prompt.length - 1];
     }
 
+    /** Ends a running sequence with {@code r} (text held back so far is emitted); used by {@link Backtracker}. */
+    void end(FinishReason r) {
+        if (reason == null) {
+            finish(r);
+        }
+    }
+
     /** Ends the sequence as {@link FinishReason#CANCELLED} (text held back so far is emitted). */
     public void cancel() {
         if (reason == null) {

@@ -7,6 +7,7 @@ import dev.argon.generate.GenerationResult;
 import dev.argon.generate.Generator;
 import dev.argon.model.LanguageModel;
 import dev.argon.model.Models;
+import dev.argon.sampling.SamplerStep;
 import dev.argon.sampling.SamplingParams;
 import dev.argon.sampling.TokenLogprobs;
 import dev.argon.tokenizer.Tokenizer;
@@ -32,6 +33,8 @@ import java.util.concurrent.Future;
  *   <li>perplexity under the unwatermarked model (log-probabilities of the raw logits) of the
  *       watermarked texts vs the plain ones.</li>
  * </ul>
+ * With {@code -Dargon.measure.scheme=synthid} the same for the tournament watermark
+ * ({@link TournamentWatermark}; {@code -Dargon.measure.layers}, {@code -Dargon.measure.context}).
  * Not a test: runs only with {@code -Dargon.measure=N} (optionally {@code -Dargon.measure.null=M},
  * {@code -Dargon.measure.out=FILE},
  * default 5N, and {@code -Dargon.measure.threads=T}, default 2: one model per thread) and prints
@@ -70,9 +73,29 @@ class WatermarkMeasurement {
         int marked = Integer.parseInt(n);
         int unmarked = Integer.parseInt(System.getProperty("argon.measure.null", String.valueOf(5 * marked)));
         int threads = Integer.parseInt(System.getProperty("argon.measure.threads", "2"));
-        WatermarkScheme key = WatermarkScheme.of("measurement key");
-        WatermarkScheme other = WatermarkScheme.of("another key");
-        WatermarkDetector detector = new WatermarkDetector(key);
+        // -Dargon.measure.scheme=synthid: the tournament watermark (-Dargon.measure.layers, -Dargon.measure.context)
+        boolean synthid = "synthid".equals(System.getProperty("argon.measure.scheme"));
+        int layers = Integer.getInteger("argon.measure.layers", TournamentScheme.DEFAULT_LAYERS);
+        int context = Integer.getInteger("argon.measure.context", synthid ? TournamentScheme.DEFAULT_CONTEXT : 1);
+        SamplerStep key;
+        SamplerStep other;
+        java.util.function.ToDoubleFunction<int[]> detector;
+        if (synthid) {
+            TournamentScheme k = new TournamentScheme(WatermarkScheme.keyOf("measurement key"), layers, context);
+            key = new TournamentWatermark(k);
+            other = new TournamentWatermark(new TournamentScheme(WatermarkScheme.keyOf("another key"), layers, context));
+            TournamentDetector d = new TournamentDetector(k);
+            detector = ids -> d.detect(ids).z();
+            OUT.printf(Locale.ROOT, "MEASURE scheme synthid: %d layers, context %d%n", layers, context);
+        } else {
+            WatermarkScheme k = new WatermarkScheme(WatermarkScheme.keyOf("measurement key"), WatermarkScheme.DEFAULT_GAMMA,
+                    WatermarkScheme.DEFAULT_DELTA, context);
+            key = new Watermark(k);
+            other = new Watermark(new WatermarkScheme(WatermarkScheme.keyOf("another key"), k.gamma(), k.delta(), context));
+            WatermarkDetector d = new WatermarkDetector(k);
+            detector = ids -> d.detect(ids).z();
+            OUT.printf(Locale.ROOT, "MEASURE scheme green list: gamma %.2f, delta %.1f, context %d%n", k.gamma(), k.delta(), context);
+        }
         List<LanguageModel> models = new ArrayList<>();
         ThreadLocal<Worker> workers = ThreadLocal.withInitial(() -> {
             LanguageModel m = Models.load(TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf"), 1);
@@ -90,12 +113,12 @@ class WatermarkMeasurement {
             for (int i = 0; i < total; i++) {
                 String kind = i < marked ? "marked" : (i - marked) % 2 == 0 ? "plain" : "other-key";
                 int seed = i < marked ? i : (i - marked) / 2;
-                WatermarkScheme scheme = kind.equals("marked") ? key : kind.equals("other-key") ? other : null;
+                SamplerStep scheme = kind.equals("marked") ? key : kind.equals("other-key") ? other : null;
                 jobs.add(pool.submit(() -> {
                     Sample s = sample(workers.get(), detector, scheme, kind, seed);
                     synchronized (finished) {
                         finished.add(s);
-                        if (finished.size() % 100 == 0 && finished.size() < total) {
+                        if (finished.size() % Integer.getInteger("argon.measure.every", 100) == 0 && finished.size() < total) {
                             // running tallies, so that a stopped run still leaves numbers
                             report(List.copyOf(finished), (System.nanoTime() - t0) / 1e9);
                         }
@@ -119,7 +142,8 @@ class WatermarkMeasurement {
         }
     }
 
-    private static Sample sample(Worker w, WatermarkDetector detector, WatermarkScheme scheme, String kind, int seed) {
+    private static Sample sample(Worker w, java.util.function.ToDoubleFunction<int[]> detector, SamplerStep scheme, String kind,
+                                 int seed) {
         Tokenizer tok = w.tokenizer();
         Generator g = w.generator();
         Map<Integer, Float> noEnd = new TreeMap<>();
@@ -131,7 +155,7 @@ class WatermarkMeasurement {
         SamplingParams p = new SamplingParams(1f, 0, 1f, 0f, 1f, 64, seed).withLogitBias(noEnd);
         GenerationRequest req = GenerationRequest.of(PROMPT, TOKENS, p).withLogprobs(0);
         if (scheme != null) {
-            req = req.withSteps(List.of(new Watermark(scheme)));
+            req = req.withSteps(List.of(scheme));
         }
         double[] nll = new double[1];
         GenerationListener l = new GenerationListener() {
@@ -147,7 +171,7 @@ class WatermarkMeasurement {
         int[] prompt = g.tokenizePrompt(req, 512);
         GenerationResult r = g.run(req, prompt, 512, l, () -> false);
         // detection sees only the text, as a reader would: re-tokenized without special tokens
-        double z = detector.detect(tok.encode(r.text(), false, false)).z();
+        double z = detector.applyAsDouble(tok.encode(r.text(), false, false));
         return new Sample(kind, seed, z, r.generatedTokens().length, nll[0]);
     }
 

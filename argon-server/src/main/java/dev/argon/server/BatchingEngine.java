@@ -134,6 +134,7 @@ public final class BatchingEngine implements Engine {
             throw ApiException.badRequest(null, "this server's model (" + encoder + ") is an embedding encoder: it serves"
                     + " /v1/embeddings and /api/embed, not text generation");
         }
+        reqs = withServerBans(reqs);
         if (reqs.getFirst().guided() && scheduler.options().parallel() < 2) {
             throw ApiException.badRequest("guidance_scale", "'guidance_scale' runs a second sequence and needs a server with"
                     + " --parallel 2 or more; this one has " + scheduler.options().parallel());
@@ -165,6 +166,44 @@ public final class BatchingEngine implements Engine {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("the request was interrupted");
         }
+    }
+
+    /** Banned strings of every request ({@code serve --ban-string}). */
+    private volatile List<String> bannedStrings = List.of();
+
+    /**
+     * Bans {@code strings} in every request, on top of each request's own {@code banned_strings}
+     * ({@code serve --ban-string}; see {@link dev.argon.generate.Backtracking}).
+     *
+     * @return this engine
+     */
+    public BatchingEngine withBannedStrings(List<String> strings) {
+        dev.argon.generate.Backtracking.banning(strings).validate(Integer.MAX_VALUE);
+        this.bannedStrings = List.copyOf(strings);
+        return this;
+    }
+
+    /** Adds the server's banned strings to each request; 400 for what backtracking cannot be combined with. */
+    private List<GenerationRequest> withServerBans(List<GenerationRequest> reqs) {
+        List<GenerationRequest> out = new ArrayList<>(reqs.size());
+        for (GenerationRequest r : reqs) {
+            if (!bannedStrings.isEmpty()) {
+                if (r.guided()) {
+                    throw ApiException.badRequest("guidance_scale", "'guidance_scale' cannot be combined with this server's --ban-string");
+                }
+                if (r.constraint() != null) {
+                    throw ApiException.badRequest("response_format", "a grammar, JSON schema or tool call cannot be combined with this"
+                            + " server's --ban-string (backing up would need the grammar's state at every token)");
+                }
+                r = r.withBacktracking(r.backtracking().withBannedStrings(bannedStrings));
+            }
+            if (r.backtracking().active() && scheduler.options().policy().unbounded()) {
+                throw ApiException.badRequest("banned_strings", "'banned_strings' and 'backspace_token' cannot be combined with this"
+                        + " server's context policy (" + scheduler.options().policy() + ")");
+            }
+            out.add(r);
+        }
+        return out;
     }
 
     /** The error code of a generation the model could not run. */

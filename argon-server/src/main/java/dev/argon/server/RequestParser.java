@@ -182,6 +182,7 @@ final class RequestParser {
         req = WatermarkFields.apply(body, req);
         req = guidance(body, req);
         req = SpeculationFields.apply(body, req, speculation);
+        req = BacktrackingFields.apply(body, req, tokenizer.vocabSize());
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body), tools);
     }

@@ -60,6 +60,10 @@ public final class RewardEngine implements Engine {
             throw ApiException.badRequest("guidance_scale", "classifier-free guidance cannot be combined with the server's"
                     + " reward models (--reward-model)");
         }
+        if (req.backtracking().active()) {
+            throw ApiException.badRequest("banned_strings", "'banned_strings' and 'backspace_token' cannot be combined with the"
+                    + " server's reward models (--reward-model)");
+        }
         if (closed) {
             throw ApiException.unavailable("the server is stopping");
         }

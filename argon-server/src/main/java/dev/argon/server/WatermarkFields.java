@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.argon.ArgonException;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.tokenizer.Tokenizer;
+import dev.argon.watermark.TournamentDetector;
+import dev.argon.watermark.TournamentScheme;
+import dev.argon.watermark.TournamentWatermark;
 import dev.argon.watermark.Watermark;
 import dev.argon.watermark.WatermarkDetector;
 import dev.argon.watermark.WatermarkScheme;
@@ -19,7 +22,9 @@ import java.util.List;
  * {@code watermark_delta} and {@code watermark_context}; and {@code POST /watermark/detect}
  * ({@code text}, {@code key}, optional {@code gamma}, {@code context}, {@code window}) answering
  * {@code scored_tokens}, {@code green_tokens}, {@code green_fraction}, {@code z_score},
- * {@code p_value} and, with a window, {@code windows}.
+ * {@code p_value} and, with a window, {@code windows}. {@code watermark_scheme} / {@code scheme}
+ * {@code "synthid"} selects the tournament watermark ({@link TournamentScheme}; {@code watermark_layers}
+ * / {@code layers}, context default 4), whose detection answers {@code mean_g} instead of the green counts.
  */
 final class WatermarkFields {
     private WatermarkFields() {
@@ -29,12 +34,16 @@ final class WatermarkFields {
     static GenerationRequest apply(JsonNode body, GenerationRequest req) {
         String key = Json.string(body, "watermark", null);
         if (key == null) {
-            for (String f : List.of("watermark_gamma", "watermark_delta", "watermark_context")) {
+            for (String f : List.of("watermark_gamma", "watermark_delta", "watermark_context", "watermark_scheme", "watermark_layers")) {
                 if (body.has(f) && !body.get(f).isNull()) {
                     throw ApiException.badRequest(f, "'" + f + "' needs 'watermark' (the key)");
                 }
             }
             return req;
+        }
+        if (synthid(body, "watermark_scheme")) {
+            return req.withSteps(List.of(new TournamentWatermark(tournament(body, "watermark", key, "watermark_layers",
+                    "watermark_context"))));
         }
         WatermarkScheme s = scheme(body, "watermark", key, "watermark_gamma", "watermark_context",
                 Json.number(body, "watermark_delta", (float) WatermarkScheme.DEFAULT_DELTA, 1e-6, 100));
@@ -55,6 +64,26 @@ final class WatermarkFields {
         }
     }
 
+    /** @return whether the scheme field names the tournament scheme ({@code kgw}, the default, or {@code synthid}) */
+    private static boolean synthid(JsonNode body, String field) {
+        String name = Json.string(body, field, "kgw");
+        return switch (name) {
+            case "kgw" -> false;
+            case "synthid" -> true;
+            default -> throw ApiException.badRequest(field, "'" + field + "' is '" + name + "'; expected 'kgw' or 'synthid'");
+        };
+    }
+
+    private static TournamentScheme tournament(JsonNode body, String keyField, String key, String layersField, String contextField) {
+        if (key.isEmpty()) {
+            throw ApiException.badRequest(keyField, "'" + keyField + "' (the watermark key) must not be empty");
+        }
+        Long layers = Json.integer(body, layersField, 1, 64);
+        Long context = Json.integer(body, contextField, 1, 8);
+        return new TournamentScheme(WatermarkScheme.keyOf(key), layers == null ? TournamentScheme.DEFAULT_LAYERS : layers.intValue(),
+                context == null ? TournamentScheme.DEFAULT_CONTEXT : context.intValue());
+    }
+
     /** {@code POST /watermark/detect}. */
     static void detect(Context ctx, Tokenizer tokenizer) {
         JsonNode body = Json.readObject(ctx, ServerConfig.MAX_REQUEST_BYTES);
@@ -66,13 +95,28 @@ final class WatermarkFields {
         if (key == null) {
             throw ApiException.badRequest("key", "'key' (the watermark key) is required");
         }
-        WatermarkScheme s = scheme(body, "key", key, "gamma", "context", WatermarkScheme.DEFAULT_DELTA);
+        boolean synthid = synthid(body, "scheme");
+        TournamentScheme t = synthid ? tournament(body, "key", key, "layers", "context") : null;
+        WatermarkScheme s = synthid ? null : scheme(body, "key", key, "gamma", "context", WatermarkScheme.DEFAULT_DELTA);
+        int width = synthid ? t.contextWidth() : s.contextWidth();
         Long window = Json.integer(body, "window", 0, 1 << 20);
-        if (window != null && window != 0 && window <= s.contextWidth() + 1) {
+        if (window != null && window != 0 && window <= width + 1) {
             throw ApiException.badRequest("window", "'window' is " + window + "; it must be 0 (off) or more than "
-                    + (s.contextWidth() + 1) + " tokens");
+                    + (width + 1) + " tokens");
         }
         int[] ids = tokenizer.encode(text, false, false);
+        if (synthid) {
+            TournamentDetector d = new TournamentDetector(t);
+            ObjectNode out = score(Json.object(), d.detect(ids));
+            if (window != null && window > 0) {
+                ArrayNode ws = out.putArray("windows");
+                for (TournamentDetector.Score w : d.windows(ids, window.intValue())) {
+                    score(ws.addObject().put("start_token", w.start()).put("end_token", Math.min(ids.length, w.start() + window)), w);
+                }
+            }
+            Json.send(ctx, 200, out);
+            return;
+        }
         WatermarkDetector d = new WatermarkDetector(s);
         ObjectNode out = score(Json.object(), d.detect(ids));
         if (window != null && window > 0) {
@@ -82,6 +126,10 @@ final class WatermarkFields {
             }
         }
         Json.send(ctx, 200, out);
+    }
+
+    private static ObjectNode score(ObjectNode o, TournamentDetector.Score s) {
+        return o.put("scored_tokens", s.scored()).put("mean_g", s.meanG()).put("z_score", s.z()).put("p_value", s.pValue());
     }
 
     private static ObjectNode score(ObjectNode o, WatermarkDetector.Score s) {

@@ -87,6 +87,21 @@ class SteeringServerTest {
     }
 
     @Test
+    void aSynthIdWatermarkedCompletionIsDetectedWithItsScheme() throws Exception {
+        String marked = complete(",\"watermark\":\"server key\",\"watermark_scheme\":\"synthid\"");
+        HttpResponse<String> r = post("/watermark/detect", JSON.createObjectNode().put("text", marked).put("key", "server key")
+                .put("scheme", "synthid").toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode m = JSON.readTree(r.body());
+        assertThat(m.get("z_score").doubleValue()).as(m.toString()).isGreaterThanOrEqualTo(4);
+        assertThat(m.get("mean_g").doubleValue()).isGreaterThan(0.5);
+        assertThat(detect(marked, "server key").get("z_score").doubleValue()).as("as a green-list text").isLessThan(4);
+        HttpResponse<String> bad = post("/v1/completions", "{\"prompt\":\"x\",\"watermark\":\"k\",\"watermark_scheme\":\"nope\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).at("/error/param").textValue()).isEqualTo("watermark_scheme");
+    }
+
+    @Test
     void badWatermarkFieldsAre400sNamingTheField() throws Exception {
         HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"x\",\"watermark\":\"k\",\"watermark_gamma\":1.5}");
         assertThat(r.statusCode()).isEqualTo(400);
@@ -141,6 +156,75 @@ class SteeringServerTest {
             assertThat(JSON.readTree(resp.body()).at("/error/message").textValue()).contains("--parallel 2");
         } finally {
             one.stop(Duration.ofSeconds(5));
+        }
+    }
+
+    /** The text of a streamed completion: the concatenated {@code choices[0].text} of its SSE chunks. */
+    private static String streamed(String body) throws Exception {
+        HttpResponse<String> r = post("/v1/completions", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: ") && !line.equals("data: [DONE]")) {
+                JsonNode t = JSON.readTree(line.substring(6)).at("/choices/0/text");
+                text.append(t.isTextual() ? t.textValue() : "");
+            }
+        }
+        return text.toString();
+    }
+
+    @Test
+    void bannedStringsNeverReachTheClientStreamedOrNot() throws Exception {
+        dev.argon.generate.Generator banning = new dev.argon.generate.Generator(model).withBannedStrings(java.util.List.of("Lily", " she"));
+        int differs = 0;
+        for (int seed = 0; seed < 6; seed++) {
+            String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":60,\"temperature\":1,\"top_k\":0,\"top_p\":1,"
+                    + "\"min_p\":0,\"seed\":" + seed + ",\"banned_strings\":[\"Lily\",\" she\"]";
+            HttpResponse<String> once = post("/v1/completions", body + "}");
+            assertThat(once.statusCode()).as(once.body()).isEqualTo(200);
+            String whole = JSON.readTree(once.body()).at("/choices/0/text").textValue();
+            String stream = streamed(body + ",\"stream\":true}");
+            var req = dev.argon.generate.GenerationRequest.of("Once upon a time", 60,
+                    new dev.argon.sampling.SamplingParams(1f, 0, 1f, 0f, 1f, 64, seed));
+            String expected = banning.generate(req, 512, x -> { }).text();
+            assertThat(stream).as("seed %d: the stream holds back what a rollback retracts", seed).isEqualTo(expected)
+                    .doesNotContain("Lily").doesNotContain(" she");
+            assertThat(whole).isEqualTo(expected);
+            String plain = new dev.argon.generate.Generator(model).generate(req, 512, x -> { }).text();
+            differs += plain.equals(expected) ? 0 : 1;
+        }
+        assertThat(differs).as("seeds whose plain text had a banned string").isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void badBacktrackingFieldsAre400sNamingTheField() throws Exception {
+        for (String[] c : new String[][] {
+                {",\"banned_strings\":[1]", "banned_strings"},
+                {",\"banned_strings\":[\"\"]", "banned_strings"},
+                {",\"banned_strings\":{}", "banned_strings"},
+                {",\"backspace_token\":99999999", "backspace_token"},
+                {",\"banned_strings\":\"x\",\"guidance_scale\":2", "banned_strings"},
+                {",\"backspace_token\":5,\"grammar\":\"root ::= \\\"a\\\"\"", "backspace_token"}}) {
+            HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":3" + c[0] + "}");
+            assertThat(r.statusCode()).as(c[0] + ": " + r.body()).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).at("/error/param").textValue()).as(c[0]).isEqualTo(c[1]);
+        }
+    }
+
+    @Test
+    void serverWideBannedStringsApplyToEveryRequest() {
+        BatchingEngine engine = new BatchingEngine(model, 2, 4, 256, KvCache.Precision.F32, true).withBannedStrings(java.util.List.of("Lily"));
+        var req = dev.argon.generate.GenerationRequest.of("Once upon a time", 30, dev.argon.sampling.SamplingParams.greedy());
+        int[] prompt = new dev.argon.generate.Generator(model).tokenizePrompt(req, 256);
+        try {
+            StringBuilder streamed = new StringBuilder();
+            java.util.function.Consumer<String> onText = streamed::append;
+            String text = engine.run(req, prompt, onText, () -> false).text();
+            assertThat(text).startsWith(", there was a little girl named ").doesNotContain("Lily").isEqualTo(streamed.toString());
+            assertThat(text).isEqualTo(new dev.argon.generate.Generator(model).withBannedStrings(java.util.List.of("Lily"))
+                    .generate(req, 256, x -> { }).text());
+        } finally {
+            engine.close();
         }
     }
 }
