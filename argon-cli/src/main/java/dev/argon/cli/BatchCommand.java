@@ -115,7 +115,7 @@ final class BatchCommand implements Runnable {
             description = "Plain-text input: tokens to generate; -1 = until end of sequence or the context is full (default: ${DEFAULT-VALUE}).")
     int nPredict;
 
-    @Option(names = "--stop", paramLabel = "TEXT", description = "Plain-text input: stop when this text appears; repeatable.")
+    @Option(names = "--stop", paramLabel = "TEXT", converter = ArgumentConverters.NonEmptyText.class, description = "Plain-text input: stop when this text appears; repeatable.")
     List<String> stop = List.of();
 
     @Option(names = "--parse-special", description = "Plain-text input: treat text such as <s> in prompts as the special token it names.")
@@ -155,6 +155,11 @@ final class BatchCommand implements Runnable {
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();
         try (BatchOutput out = BatchOutput.open(output); LanguageModel model = Models.load(path, run.modelOptions())) {
+            if (model instanceof dev.argon.model.TextEncoder) {
+                // every row would be refused: fail once, before any (the output file this run created is removed)
+                throw new ArgonException(path.getFileName() + ": this model (" + model.config().architecture() + ") is a text encoder"
+                        + " for embeddings, and argon batch generates text; use 'argon embed' for embeddings");
+            }
             ChatTemplate template;
             try (GgufFile file = GgufFile.open(path)) {
                 template = ChatTemplate.fromGguf(file, model.tokenizer());

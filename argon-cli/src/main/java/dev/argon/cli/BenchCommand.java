@@ -173,6 +173,9 @@ final class BenchCommand implements Runnable {
             try (LanguageModel model = Models.load(path, new ModelOptions(t, !f32Activations));
                  LlamaCppTimer llama = vsLlamaCpp ? LlamaCppTimer.start(environment, toolsDir(), path, t, model.config().vocabSize(),
                          Math.max(maxLen, 256)) : null) {
+                if (model instanceof dev.argon.model.TextEncoder) {
+                    throw new ArgonException(dev.argon.model.TextEncoder.cannotGenerate(model.config().architecture())); // before any output
+                }
                 int ctx = model.config().contextLength();
                 if (ctx > 0 && maxLen - 1 > ctx) {
                     throw new ArgonException("a test of " + (maxLen - 1) + " tokens (with its depth -d) is longer than the model's context length ("
@@ -314,7 +317,8 @@ final class BenchCommand implements Runnable {
         }
         java.util.Arrays.sort(ratios);
         double median = repetitions % 2 == 1 ? ratios[repetitions / 2] : (ratios[repetitions / 2 - 1] + ratios[repetitions / 2]) / 2;
-        err.printf(Locale.ROOT, "argon: tg%d +grammar / tg%d, median of %d paired runs: %.3fx%n", n, n, repetitions, median);
+        err.printf(Locale.ROOT, "argon: tg%d +grammar / tg%d, median of %d paired runs: %.3fx (each against a plain tg%d run just before it,"
+                + " not the table's tg%d row: pairs see the same load)%n", n, n, repetitions, median, n, n);
         return new Row(name, modelBytes(model), model.parameterCount(), type, threads, 1, "tg" + n + " +grammar", mean(argon), sd(argon),
                 null, null);
     }

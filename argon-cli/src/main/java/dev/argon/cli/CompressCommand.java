@@ -66,9 +66,13 @@ final class CompressCommand implements Runnable {
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ModelOptions options = new ModelOptions(nThreads, true);
         try (LanguageModel model = Models.load(path, options)) {
-            int context = Math.min(ctx, model.config().contextLength());
+            int context = ctx;
             if (ctx < 2) {
                 throw new ArgonException("-c is " + ctx + "; expected at least 2");
+            }
+            if (model.config().contextLength() > 0 && ctx > model.config().contextLength()) {
+                // as perplexity: the number given is the number used
+                throw new ArgonException("-c " + ctx + " is larger than the model's context of " + model.config().contextLength() + " tokens");
             }
             LmCodec codec = new LmCodec(model, ModelIdentity.of(path, model.tokenizer()), options.quantizedActivations(), CACHE);
             long start = System.nanoTime();

@@ -60,6 +60,11 @@ final class ContextPolicyOptions {
         } else if (contextShift) {
             int[] empty = tokenizer.encode("", true, false);
             boolean bos = empty.length > 0 && empty[0] == tokenizer.bos();
+            int most = ctx - 2 - (bos ? 1 : 0); // the policy keeps BOS too and needs 2 rows to evict
+            if (keep > most) {
+                throw new ArgonException("--keep " + keep + " leaves no room to evict in a context of " + ctx + " tokens (-c); it must be at most "
+                        + most + (bos ? " (BOS is kept as well)" : ""));
+            }
             p = ContextPolicy.shift(keep + (bos ? 1 : 0));
         } else if (streaming) {
             int s = Math.max(0, sinks);

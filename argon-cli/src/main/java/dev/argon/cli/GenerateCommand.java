@@ -56,7 +56,7 @@ final class GenerateCommand implements Runnable {
             description = "Tokens to generate; -1 = until end of sequence or the context is full (default: ${DEFAULT-VALUE}).")
     int nPredict;
 
-    @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when this text appears (not printed); repeatable.")
+    @Option(names = "--stop", paramLabel = "TEXT", converter = ArgumentConverters.NonEmptyText.class, description = "Stop when this text appears (not printed); repeatable.")
     List<String> stop = List.of();
 
     @Option(names = "--ignore-eos",

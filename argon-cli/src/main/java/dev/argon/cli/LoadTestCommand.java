@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 @Command(name = "loadtest", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Load-test a running OpenAI-compatible server (argon serve, llama.cpp's server, vLLM).",
                 "CLIENTS concurrent clients each stream REQUESTS completions one after another; every stream must "
-                        + "end with data: [DONE]. Prints aggregate tokens/s and latencies; exits 1 if any request failed."})
+                        + "end with data: [DONE]. Prints aggregate tokens/s and latencies; exits 1 if any request failed, 2 if no server answers at the URL."})
 final class LoadTestCommand implements Callable<Integer> {
     @ParentCommand
     Main parent;
@@ -78,6 +78,7 @@ final class LoadTestCommand implements Callable<Integer> {
         // accept the server root or an OpenAI base URL (http://HOST:PORT/v1)
         String base = url.replaceAll("/+$", "");
         base = base.endsWith("/v1") ? base.substring(0, base.length() - 3) : base;
+        probe(base, timeoutSeconds);
         PrintStream out = parent.streams().out();
         PrintStream err = parent.streams().err();
         LoadTest.Config config = new LoadTest.Config(base, clients, requests, maxTokens, temperature, apiKey,
@@ -117,6 +118,33 @@ final class LoadTestCommand implements Callable<Integer> {
             }
         }
         return r.errors() == 0 && r.warmupErrors() == 0 ? 0 : 1;
+    }
+
+    /**
+     * One request before the test ({@code GET /health}; any HTTP answer will do), so that a server that is
+     * not there is one clear error (exit 2) rather than a report of every request failing.
+     *
+     * @throws ArgonException if nothing answers at {@code base}
+     */
+    private static void probe(String base, int timeoutSeconds) {
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(Math.min(timeoutSeconds, 10))).build()) {
+            http.send(java.net.http.HttpRequest.newBuilder(URI.create(base + "/health")).timeout(Duration.ofSeconds(timeoutSeconds)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding());
+        } catch (java.io.IOException e) {
+            boolean unresolved = false;
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                unresolved |= c instanceof java.nio.channels.UnresolvedAddressException || c instanceof java.net.UnknownHostException;
+            }
+            String why = unresolved ? "unknown host " + URI.create(base).getHost()
+                    : e instanceof java.net.ConnectException ? "connection refused"
+                    : e instanceof java.net.http.HttpTimeoutException ? "no answer within the timeout"
+                    : e.getMessage() != null ? e.getMessage() : "connection failed";
+            throw new ArgonException("cannot reach a server at " + base + " (" + why + "); is 'argon serve' running there?");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ArgonException("interrupted while connecting to " + base);
+        }
     }
 
     private static void atLeastOne(String option, int value) {

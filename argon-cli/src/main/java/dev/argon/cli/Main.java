@@ -72,6 +72,9 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main(Streams.of(out, err)));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
+        cl.registerConverter(java.nio.file.Path.class, new ArgumentConverters.PathConverter());
+        cl.registerConverter(float.class, ArgumentConverters::finiteFloat).registerConverter(Float.class, ArgumentConverters::finiteFloat);
+        cl.registerConverter(double.class, ArgumentConverters::finiteDouble).registerConverter(Double.class, ArgumentConverters::finiteDouble);
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
             String hint = "";
@@ -84,7 +87,7 @@ public final class Main implements Runnable {
                     && java.util.Arrays.stream(a).anyMatch(x -> x.startsWith("-") && c.getCommandSpec().findOption(x) == null)) {
                 hint = " (text that starts with '-' goes after '--': " + c.getCommandSpec().qualifiedName() + " -- -x)";
             }
-            err.println("argon: error: " + ex.getMessage() + hint);
+            err.println("argon: error: " + ParameterErrors.message(ex, a) + hint);
             err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
             return USAGE_ERROR;
         });

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /** The {@code -m/--model} option shared by commands, with Argon's default-model resolution. */
 final class ModelOption {
-    @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", converter = ArgumentConverters.NonEmpty.class,
             description = "GGUF model file. Default: $ARGON_MODEL, else the model in $ARGON_MODELS_DIR (~/.argon/models), else the bundled TinyLLama-v0.")
     String model;
 

@@ -181,7 +181,7 @@ final class ServeCommand implements Callable<Integer> {
         RunOptions opts = run;
         // the sampling flags are the defaults of every request: checked here, naming the flags
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
-        var spec = speculation.params();
+        var spec = speculation.defaults();
         SpeculationOptions.checkPolicy(spec, run.contextPolicy);
         reward.validate();
         for (String a : aliases) {
@@ -266,6 +266,10 @@ final class ServeCommand implements Callable<Integer> {
             }
             if (reward.active() && opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
                 throw new ArgonException("--reward-model cannot be combined with a context shift, sinks + window or H2O yet");
+            }
+            if (spec.active() && model instanceof dev.argon.model.TextEncoder) {
+                throw new ArgonException("--spec/-md: this model (" + model.config().architecture() + ") is a text encoder for embeddings;"
+                        + " it generates no text to speculate on");
             }
             if (!banStrings.isEmpty() && (reward.active() || opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded())) {
                 throw new ArgonException("--ban-string cannot be combined with --reward-model, a context shift, sinks + window or H2O");

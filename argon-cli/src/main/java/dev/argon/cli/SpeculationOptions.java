@@ -64,11 +64,49 @@ final class SpeculationOptions {
                     + " (default: ${DEFAULT-VALUE}).")
     int disableBatchSize;
 
+    /** The command, to tell flags given from defaults (null when the options are built without picocli). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec command;
+
     /**
+     * The settings of the flags for a run that speculates only as they say ({@code generate}, {@code chat},
+     * {@code bench}): a flag that tunes another kind of speculation than the one on is an error.
+     *
+     * @return the settings of the flags
+     * @throws ArgonException naming the flag if one is invalid or would be ignored, or if {@code --spec draft} lacks {@code -md}
+     */
+    SpeculationParams params() {
+        SpeculationParams p = defaults();
+        FlagUse.requireFeature(command, p.active(), "speculative decoding (--spec ngram, draft or lookahead, or -md)", "--draft-max",
+                "--draft-min", "--draft-p-min", "--spec-ngram-min", "--spec-ngram-max", "--spec-disable-batch-size",
+                "--lookahead-window", "--lookahead-ngram", "--lookahead-guess");
+        String wrongKind = null;
+        String owner = null;
+        if (p.mode() != SpeculationParams.Mode.LOOKAHEAD) {
+            wrongKind = FlagUse.firstGiven(command, "--lookahead-window", "--lookahead-ngram", "--lookahead-guess");
+            owner = "--spec lookahead";
+        }
+        if (wrongKind == null && p.mode() == SpeculationParams.Mode.NGRAM) {
+            wrongKind = FlagUse.firstGiven(command, "--draft-p-min");
+            owner = "--spec draft";
+        } else if (wrongKind == null && p.mode() == SpeculationParams.Mode.DRAFT) {
+            wrongKind = FlagUse.firstGiven(command, "--spec-ngram-min", "--spec-ngram-max");
+            owner = "--spec ngram";
+        }
+        if (wrongKind != null) {
+            throw new ArgonException(wrongKind + " applies to " + owner + ", but this run uses --spec " + p.mode().flagName());
+        }
+        return p;
+    }
+
+    /**
+     * The settings of the flags as defaults that requests may change ({@code serve}: a request's
+     * {@code speculative.type} may turn on a kind of speculation the flags tune).
+     *
      * @return the settings of the flags
      * @throws ArgonException naming the flag if one is invalid, or if {@code --spec draft} lacks {@code -md}
      */
-    SpeculationParams params() {
+    SpeculationParams defaults() {
         SpeculationParams.Mode mode = type != null ? SpeculationParams.Mode.parse(type, "--spec")
                 : draftModel != null ? SpeculationParams.Mode.DRAFT : SpeculationParams.Mode.NONE;
         if (mode == SpeculationParams.Mode.DRAFT && draftModel == null) {
@@ -96,6 +134,10 @@ final class SpeculationOptions {
     /** Prints the speculation line of a run's report (nothing when no draft was verified). */
     static void report(SpeculationParams p, SpeculationStats s, PrintStream err) {
         if (!p.active()) {
+            return;
+        }
+        if (s.verifyPasses() == 0) {
+            err.printf("argon: speculative (%s): no verify pass ran (no draft was proposed)%n", p.mode().flagName());
             return;
         }
         err.printf(Locale.ROOT, "argon: speculative (%s): %d verify passes, %d draft tokens, %d accepted (%.1f %%),"

@@ -140,8 +140,12 @@ final class SpeculativeBench {
         for (int i = 0; i < 3; i++) {
             long[] s = stats[i];
             if (i > 0) {
-                err.printf(Locale.ROOT, "argon: %s %s: %d draft tokens, %.1f %% accepted, %.2f tokens per verify pass%n", label, names[i],
-                        s[0], s[0] == 0 ? 0 : 100.0 * s[1] / s[0], s[2] == 0 ? 0 : 1 + s[1] / (double) s[2]);
+                if (s[2] == 0) {
+                    err.printf("argon: %s %s: no verify pass ran (no draft was proposed)%n", label, names[i]);
+                } else {
+                    err.printf(Locale.ROOT, "argon: %s %s: %d draft tokens, %.1f %% accepted, %.2f tokens per verify pass%n", label,
+                            names[i], s[0], s[0] == 0 ? 0 : 100.0 * s[1] / s[0], 1 + s[1] / (double) s[2]);
+                }
             }
             rows.add(new BenchCommand.Row(name, bytes, model.parameterCount(), type, threads, np, label + " " + names[i],
                     BenchCommand.mean(tps[i]), BenchCommand.sd(tps[i]), null, null));

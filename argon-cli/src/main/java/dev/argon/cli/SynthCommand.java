@@ -121,6 +121,9 @@ final class SynthCommand implements Runnable {
         PrintStream err = parent.streams().err();
         SynthType type = SynthType.parse(typeName);
         ModelShape shape = shape();
+        SynthOptions opts = options(); // every argument is checked before the output file is looked at
+        checkShapeFitsArch(opts.arch());
+        ModelSynthesizer synth = new ModelSynthesizer(shape, type, opts);
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (nThreads < 1) {
             throw new ArgonException("threads (-t) must be at least 1, got " + nThreads);
@@ -138,7 +141,6 @@ final class SynthCommand implements Runnable {
         if (Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !force) {
             throw new ArgonException(output + " already exists; use --force to overwrite it");
         }
-        ModelSynthesizer synth = new ModelSynthesizer(shape, type, options());
         checkFreeSpace(synth, dir != null ? dir : output.toAbsolutePath());
         String note = synth.fallbackSummary();
         if (note != null) {
@@ -201,11 +203,35 @@ final class SynthCommand implements Runnable {
             o = o.withSlidingWindow(slidingWindow);
         }
         if (pooling != null) {
+            if (!o.arch().encoder()) {
+                throw new ArgonException("--pooling applies to bert (an encoder: --arch bert); --arch " + o.arch().cliName()
+                        + " is a decoder, which has no pooling");
+            }
             o = o.withPooling(pooling);
         } else if (o.arch().encoder() && ModelShape.BGE_SMALL_EN_V1_5.name().equalsIgnoreCase(shapeName)) {
             o = o.withPooling("cls"); // as the real model's sentence-transformers config
         }
         return o.withRopeScaling(ropeScaling, ropeFactor).withRopeFreqs(ropeFreqs);
+    }
+
+    /** Named shapes of encoders: they take {@code --arch bert}, and the others a decoder's architecture. */
+    private static final java.util.Set<String> ENCODER_SHAPES = java.util.Set.of(ModelShape.ALL_MINILM_L6_V2.name(),
+            ModelShape.BGE_SMALL_EN_V1_5.name());
+
+    /** @throws ArgonException if {@code --shape} names an encoder's shape for a decoder architecture, or the reverse */
+    private void checkShapeFitsArch(SynthArch arch) {
+        if (shapeName == null) {
+            return;
+        }
+        String name = ModelShape.named(shapeName).name();
+        if (ENCODER_SHAPES.contains(name) && !arch.encoder()) {
+            throw new ArgonException("--shape " + name + " is a BERT encoder's shape; use it with --arch bert (this run has --arch "
+                    + arch.cliName() + ")");
+        }
+        if (!ENCODER_SHAPES.contains(name) && arch.encoder()) {
+            throw new ArgonException("--shape " + name + " is a decoder's shape; --arch " + arch.cliName() + " takes "
+                    + String.join(" or ", new java.util.TreeSet<>(ENCODER_SHAPES)) + " (or a custom shape: --layers, --dim, ...)");
+        }
     }
 
     /** The named shape with any flags applied, or the custom shape the flags give. */

@@ -31,6 +31,10 @@ final class WatermarkOptions {
             description = "Previous tokens that seed the green list or g-values, 1..8 (default: 1 for kgw, 4 for synthid).")
     Integer context;
 
+    /** The command, to tell flags given from defaults (null when the options are built without picocli). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec command;
+
     @Option(names = "--watermark-scheme", paramLabel = "NAME", defaultValue = "kgw",
             description = "kgw (green list, Kirchenbauer et al.) or synthid (tournament sampling, Dathathri et al. 2024)"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -61,6 +65,8 @@ final class WatermarkOptions {
 
     /** @return {@code req} with the watermark step when {@code --watermark} was given */
     GenerationRequest apply(GenerationRequest req) {
+        FlagUse.requireFeature(command, key != null, "--watermark", "--watermark-scheme", "--watermark-gamma", "--watermark-delta",
+                "--watermark-context", "--watermark-layers");
         boolean synthid = synthid(schemeName);
         if (key == null) {
             return req;

@@ -84,7 +84,7 @@ public final class Models {
         ThreadPool pool = null;
         try {
             if (file.tensors().isEmpty()) {
-                throw new ArgonException(path + ": the file has no tensors (a vocabulary-only GGUF?); it can be used with 'argon tokenize' but not to generate");
+                throw new ArgonException(path + ": the file has no tensors (a vocabulary-only GGUF?); it can be used with 'argon tokenize', not as a model (there are no weights)");
             }
             String arch = file.getString("general.architecture");
             Factory factory = ARCHITECTURES.get(arch);

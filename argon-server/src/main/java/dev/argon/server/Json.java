@@ -50,7 +50,9 @@ final class Json {
             String what = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
                     .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "")
                     // Jackson's advice on its own parser features means nothing to a client
-                    .replaceAll(":?\\s*enable\\s+`?[A-Za-z.]*Feature\\.[A-Z_]+`?\\s*(to allow)?", "");
+                    .replaceAll(":?\\s*enable\\s+`?[A-Za-z.]*Feature\\.[A-Z_]+`?\\s*(to allow)?", "")
+                    // nor do its Java class names: "Trailing token (of type X) found after value (bound as `...`): not allowed as per `...`"
+                    .replaceAll("^Trailing token .*", "more content after the JSON object");
             throw ApiException.badRequest(null, "the request body is not valid JSON: " + what + where);
         } catch (IOException e) {
             throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());
@@ -132,7 +134,12 @@ final class Json {
         if (!v.isNumber()) {
             throw ApiException.badRequest(name, "'" + name + "' must be a number");
         }
-        return v.floatValue();
+        double d = v.doubleValue();
+        if (!(Math.abs(d) <= Float.MAX_VALUE)) {
+            // not Infinity in a later message: the client never sent that
+            throw ApiException.badRequest(name, "'" + name + "' is " + shown(v) + "; it must be a number within the range of a 32-bit float");
+        }
+        return (float) d;
     }
 
     /** @return the integer field (a whole number such as {@code 16} or {@code 16.0}), or null when absent or null */
@@ -181,10 +188,15 @@ final class Json {
         }
         double d = v.doubleValue();
         if (!(d >= min && d <= max)) {
-            throw ApiException.badRequest(name, "'" + name + "' is " + v.asText() + "; it must be a number between "
+            throw ApiException.badRequest(name, "'" + name + "' is " + shown(v) + "; it must be a number between "
                     + plain(min) + " and " + plain(max));
         }
         return (float) d;
+    }
+
+    /** @return the number as the client may have written it: a value beyond a double's range (parsed as Infinity) is named so */
+    private static String shown(JsonNode v) {
+        return Double.isFinite(v.doubleValue()) ? v.asText() : "beyond the range of a number";
     }
 
     /** {@code 2.0} as {@code 2}, {@code 0.5} as {@code 0.5}. */

@@ -189,7 +189,14 @@ final class OllamaRoutes {
         out.put("stream", Json.bool(body, "stream", true));
         JsonNode format = body.get("format");
         if (format != null && !format.isNull() && !(format.isTextual() && format.textValue().isEmpty())) {
-            throw ApiException.badRequest("format", "'format' (JSON output) is not supported yet");
+            // Ollama's structured output: "json" (any JSON object) or a JSON schema, as OpenAI's response_format
+            if (format.isObject()) {
+                out.putObject("response_format").put("type", "json_object").set("schema", format);
+            } else if (format.isTextual() && format.textValue().equals("json")) {
+                out.putObject("response_format").put("type", "json_object");
+            } else {
+                throw ApiException.badRequest("format", "'format' is " + format + "; expected \"json\" or a JSON schema object");
+            }
         }
         JsonNode options = body.get("options");
         if (options != null && !options.isNull()) {

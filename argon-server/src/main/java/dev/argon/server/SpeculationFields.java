@@ -19,9 +19,15 @@ final class SpeculationFields {
     /**
      * @param defaults the server's settings
      * @return {@code req} with the speculation these fields and the defaults give
-     * @throws ApiException 400 naming the field when a value is invalid
+     * @throws ApiException 400 naming the field when a value is invalid, or for a nested {@code "speculative": {...}} object
      */
     static GenerationRequest apply(JsonNode body, GenerationRequest req, SpeculationParams defaults) {
+        JsonNode nested = body.get("speculative");
+        if (nested != null && !nested.isNull()) {
+            // llama.cpp's server reads flat keys only; an object here would be ignored without a word
+            throw ApiException.badRequest("speculative", "'speculative' is not a field; use the flat fields 'speculative.type',"
+                    + " 'speculative.n_max', 'speculative.n_min', 'speculative.p_min', 'speculative.ngram_min', 'speculative.ngram_max'");
+        }
         String type = Json.string(body, "speculative.type", null);
         SpeculationParams.Mode mode = defaults.mode();
         if (type != null) {

@@ -130,13 +130,28 @@ class OllamaApiTest {
     }
 
     @Test
+    void formatConstrainsTheAnswerToJsonOrASchema() throws Exception {
+        HttpResponse<String> schema = served.post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Is Lily happy?\",\"stream\":false,"
+                + "\"format\":{\"type\":\"string\",\"enum\":[\"yes\",\"no\"]},\"options\":{\"temperature\":0,\"num_predict\":10}}");
+        assertThat(schema.statusCode()).as(schema.body()).isEqualTo(200);
+        assertThat(JSON.readTree(schema.body()).path("response").asText()).isIn("\"yes\"", "\"no\"");
+        HttpResponse<String> json = served.post("/api/chat", "{\"model\":\"stories260K\",\"format\":\"json\",\"stream\":false,\"messages\":"
+                + MESSAGES + ",\"options\":{\"temperature\":0,\"num_predict\":5}}");
+        assertThat(json.statusCode()).as(json.body()).isEqualTo(200);
+        assertThat(JSON.readTree(json.body()).path("message").path("content").asText()).startsWith("{");
+        HttpResponse<String> bad = served.post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"x\",\"format\":{\"type\":\"nope\"}}");
+        assertThat(bad.statusCode()).as(bad.body()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).path("error").asText()).contains("nope");
+    }
+
+    @Test
     void errorsAreOllamasForm() throws Exception {
         HttpResponse<String> unknown = served.post("/api/chat", "{\"model\":\"llama3\",\"messages\":" + MESSAGES + "}");
         assertThat(unknown.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(unknown.body()).path("error").asText()).contains("'llama3' does not exist");
-        HttpResponse<String> format = served.post("/api/chat", "{\"model\":\"stories260K\",\"format\":\"json\",\"messages\":" + MESSAGES + "}");
+        HttpResponse<String> format = served.post("/api/chat", "{\"model\":\"stories260K\",\"format\":\"yaml\",\"messages\":" + MESSAGES + "}");
         assertThat(format.statusCode()).isEqualTo(400);
-        assertThat(JSON.readTree(format.body()).path("error").asText()).contains("'format'");
+        assertThat(JSON.readTree(format.body()).path("error").asText()).isEqualTo("'format' is \"yaml\"; expected \"json\" or a JSON schema object");
         HttpResponse<String> temp = served.post("/api/chat", "{\"model\":\"stories260K\",\"options\":{\"temperature\":5},\"messages\":" + MESSAGES + "}");
         assertThat(temp.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(temp.body()).path("error").asText()).contains("temperature");

@@ -1,0 +1,31 @@
+package dev.argon.server;
+
+import dev.argon.generate.GenerationRequest;
+import dev.argon.generate.SpeculationParams;
+import dev.argon.sampling.SamplingParams;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Per-request speculation fields: llama.cpp's flat keys are read; a nested object is refused rather than ignored. */
+class SpeculationFieldsTest {
+    private static final GenerationRequest REQ = new GenerationRequest("hi", 4, SamplingParams.defaults(), List.of(), true, false);
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode body(String json) {
+        return Json.parseObject(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void flatKeysAreReadAndANestedObjectIsRefused() {
+        GenerationRequest r = SpeculationFields.apply(body("{\"speculative.type\":\"ngram\",\"speculative.n_max\":5}"), REQ,
+                SpeculationParams.NONE);
+        assertThat(r.speculation().mode()).isEqualTo(SpeculationParams.Mode.NGRAM);
+        assertThat(r.speculation().draftMax()).isEqualTo(5);
+        assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative\":{\"n_max\":100}}"), REQ, SpeculationParams.NONE))
+                .isInstanceOf(ApiException.class).hasMessageStartingWith("'speculative' is not a field; use the flat fields 'speculative.type'");
+    }
+}
