@@ -1,6 +1,5 @@
 package dev.argon.watermark;
 
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -53,23 +52,7 @@ public final class WatermarkDetector {
      * @param window tokens per window, {@code > contextWidth}
      */
     public List<Score> windows(int[] tokens, int window) {
-        if (window <= scheme.contextWidth()) {
-            throw new IllegalArgumentException("window " + window + " <= context width " + scheme.contextWidth());
-        }
-        List<Score> out = new ArrayList<>();
-        if (tokens.length <= window) {
-            out.add(score(tokens, 0, tokens.length));
-            return out;
-        }
-        int stride = Math.max(1, window / 2);
-        int start = 0;
-        for (; start + window <= tokens.length; start += stride) {
-            out.add(score(tokens, start, start + window));
-        }
-        if (start - stride + window < tokens.length) {
-            out.add(score(tokens, tokens.length - window, tokens.length));
-        }
-        return out;
+        return Windows.score(tokens.length, window, scheme.contextWidth(), (from, to) -> score(tokens, from, to));
     }
 
     /** The test over {@code tokens[from, to)} (contexts taken from within that range). */
