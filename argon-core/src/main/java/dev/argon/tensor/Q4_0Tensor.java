@@ -223,26 +223,46 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         int pb = xo / 2;
         int xb = xo / QK;
         FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, xb++) {
-            ShortVector a = ShortVector.zero(SNS);
-            for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
-                a = a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
-                        .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
+        // one flat loop over the 8 chunks of every block, two per iteration: every index is linear
+        // in i, so C2 hoists the index checks out of it (a nested chunk loop left them in the block
+        // loop, ~35 instructions per block); the block's sum closes after its 8th chunk. Written-out
+        // chunks (8 per iteration) exceed C2's inlining budget for Vector API code and run ~5x slower.
+        ShortVector a = ShortVector.zero(SNS);
+        for (int i = 0, end = nb * 8; i < end; i += 2) {
+            a = step(a, nibbles(nib, base + i * 2 * G), xp[pb + 2 * i], xp[pb + 2 * i + 1]);
+            a = step(a, nibbles(nib, base + i * 2 * G + 2 * G), xp[pb + 2 * i + 2], xp[pb + 2 * i + 3]);
+            if ((i & 7) == 6) {
+                int b = i >> 3;
+                acc = blockSum(a, xsum[xb + b]).fma(FloatVector.fromArray(F, sc, sb + b * G).mul(xd[xb + b]), acc);
+                a = ShortVector.zero(SNS);
             }
-            IntVector v = a.reinterpretAsInts();
-            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(v.lanewise(VectorOperators.ASHR, 16))
-                    .sub(8 * (int) xsum[xb]);
-            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
         }
         acc.intoArray(out, oo);
     }
 
+    /** Chunk {@code o} of a group's nibbles, widened to 16-bit lanes. */
+    private static ShortVector nibbles(byte[] nib, int o) {
+        return (ShortVector) ByteVector.fromArray(SNB, nib, o).convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+    }
+
+    /** {@code a + lo(q) * (x0, x1) + hi(q) * (x2, x3)}, the pairs broadcast to every 32-bit lane. */
+    private static ShortVector step(ShortVector a, ShortVector q, int lowPair, int highPair) {
+        return a.add(q.and((short) 0x0F).mul(IntVector.broadcast(SNI, lowPair).reinterpretAsShorts()))
+                .add(q.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(SNI, highPair).reinterpretAsShorts()));
+    }
+
+    /** Per row: its two 16-bit lanes added, minus ggml's offset {@code 8 * sum x}, as a float (exact). */
+    private static FloatVector blockSum(ShortVector a, float xsum) {
+        IntVector v = a.reinterpretAsInts();
+        return (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(v.lanewise(VectorOperators.ASHR, 16))
+                .sub(8 * (int) xsum)
+                .convert(VectorOperators.I2F, 0);
+    }
+
     /**
      * {@link #groupDot} for two tokens (activations at {@code xo} and {@code xo + xs}, results at
-     * {@code out[oo ..]} and {@code out[oo + os ..]}): each chunk of nibbles is loaded and unpacked
+     * {@code out[oo ..]} and {@code out[oo + os ..]}): each chunk of nibbles is loaded and widened
      * once for both. Per token the operations are those of {@link #groupDot}: the same bits.
      */
     private void groupDot2(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
@@ -260,30 +280,20 @@ public final class Q4_0Tensor extends Tensor implements ScalarDot {
         int xc = (xo + xs) / QK;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, pb += 16, pc += 16, xb++, xc++) {
-            ShortVector a0 = ShortVector.zero(SNS);
-            ShortVector a1 = ShortVector.zero(SNS);
-            for (int k = 0; k < 8; k++) {
-                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
-                ShortVector lo = q.and((short) 0x0F);
-                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);
-                a0 = a0.add(lo.mul(IntVector.broadcast(SNI, xp[pb + 2 * k]).reinterpretAsShorts()))
-                        .add(hi.mul(IntVector.broadcast(SNI, xp[pb + 2 * k + 1]).reinterpretAsShorts()));
-                a1 = a1.add(lo.mul(IntVector.broadcast(SNI, xp[pc + 2 * k]).reinterpretAsShorts()))
-                        .add(hi.mul(IntVector.broadcast(SNI, xp[pc + 2 * k + 1]).reinterpretAsShorts()));
+        ShortVector a0 = ShortVector.zero(SNS);
+        ShortVector a1 = ShortVector.zero(SNS);
+        for (int i = 0, end = nb * 8; i < end; i++) {
+            ShortVector n = nibbles(nib, base + i * 2 * G);
+            a0 = step(a0, n, xp[pb + 2 * i], xp[pb + 2 * i + 1]);
+            a1 = step(a1, n, xp[pc + 2 * i], xp[pc + 2 * i + 1]);
+            if ((i & 7) == 7) {
+                int b = i >> 3;
+                FloatVector scale = FloatVector.fromArray(F, sc, sb + b * G);
+                acc0 = blockSum(a0, xsum[xb + b]).fma(scale.mul(xd[xb + b]), acc0);
+                acc1 = blockSum(a1, xsum[xc + b]).fma(scale.mul(xd[xc + b]), acc1);
+                a0 = ShortVector.zero(SNS);
+                a1 = ShortVector.zero(SNS);
             }
-            FloatVector scale = FloatVector.fromArray(F, sc, sb);
-            IntVector v = a0.reinterpretAsInts();
-            IntVector s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(v.lanewise(VectorOperators.ASHR, 16))
-                    .sub(8 * (int) xsum[xb]);
-            acc0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xb]), acc0);
-            v = a1.reinterpretAsInts();
-            s = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(v.lanewise(VectorOperators.ASHR, 16))
-                    .sub(8 * (int) xsum[xc]);
-            acc1 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xc]), acc1);
         }
         acc0.intoArray(out, oo);
         acc1.intoArray(out, oo + os);
