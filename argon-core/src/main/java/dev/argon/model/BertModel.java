@@ -186,11 +186,11 @@ public final class BertModel implements LanguageModel, TextEncoder {
         }
 
         @Override
-        public Q8Activations quantized(float[] a, int rows, int width) {
+        public Q8Activations quantized(float[] a, int rows, int width, int gemmRows) {
             if (xq == null || width % Q8Activations.BLOCK != 0) {
                 return null;
             }
-            xq.quantize(a, rows * width);
+            xq.quantize(a, rows * width, gemmRows * width);
             return xq;
         }
 
@@ -232,12 +232,12 @@ public final class BertModel implements LanguageModel, TextEncoder {
         }
         embeddingNorm.rows(s.x, s.x, n);
         for (Layer l : layers) {
-            l.qkv().apply(s.x, s.quantized(s.x, n, dim), s.q, s.k, s.v, s.fused, n, n, pool);
+            l.qkv().apply(s.x, s.quantized(s.x, n, dim, n), s.q, s.k, s.v, s.fused, n, n, pool);
             attend(s.q, s.k, s.v, s.attn, n);
-            l.output().apply(s.attn, s.quantized(s.attn, n, dim), s.proj, n, n, pool);
+            l.output().apply(s.attn, s.quantized(s.attn, n, dim, n), s.proj, n, n, pool);
             Ops.add(s.proj, s.x, n * dim);
             l.attnNorm().rows(s.x, s.proj, n);
-            l.ffn().apply(s.x, s.quantized(s.x, n, dim), s.proj, n, n, s, pool);
+            l.ffn().apply(s.x, s.quantized(s.x, n, dim, n), s.proj, n, n, s, pool);
             Ops.add(s.proj, s.x, n * dim);
             l.outNorm().rows(s.x, s.proj, n);
         }

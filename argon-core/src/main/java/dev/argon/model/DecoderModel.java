@@ -170,11 +170,11 @@ public final class DecoderModel implements LanguageModel {
         }
 
         @Override
-        public Q8Activations quantized(float[] x, int tokens, int width) {
+        public Q8Activations quantized(float[] x, int tokens, int width, int gemmRows) {
             if (xq == null || width % Q8Activations.BLOCK != 0) {
                 return null;
             }
-            xq.quantize(x, tokens * width);
+            xq.quantize(x, tokens * width, gemmRows * width);
             return xq;
         }
 
@@ -310,7 +310,7 @@ public final class DecoderModel implements LanguageModel {
             DecoderLayer L = layers[l];
             // attention block
             L.attnNorm().rows(s.xb, s.x, n);
-            L.qkv().apply(s.xb, s.quantized(s.xb, n, dim), s.q, s.k, s.v, s.qkv, n, gemm, pool);
+            L.qkv().apply(s.xb, s.quantized(s.xb, n, dim, gemm), s.q, s.k, s.v, s.qkv, n, gemm, pool);
             if (L.qNorm() != null) {
                 L.qNorm().rows(s.q, s.q, n * c.nHeads());
                 L.kNorm().rows(s.k, s.k, n * c.nKvHeads());
@@ -327,7 +327,7 @@ public final class DecoderModel implements LanguageModel {
             }
             Attention.attend(s.q, s.attnOut, scores, stride, s.caches, rows, n, l, c.nHeads(), c.nKvHeads(),
                     c.headDim(), L.attention(), pool, observers);
-            L.output().apply(s.attnOut, s.quantized(s.attnOut, n, qDim), s.proj, n, gemm, pool);
+            L.output().apply(s.attnOut, s.quantized(s.attnOut, n, qDim, gemm), s.proj, n, gemm, pool);
             if (L.postAttnNorm() != null) {
                 L.postAttnNorm().rows(s.proj, s.proj, n);
             }
@@ -335,7 +335,7 @@ public final class DecoderModel implements LanguageModel {
 
             // feed-forward block
             L.ffnNorm().rows(s.xb, s.x, n);
-            L.ffn().apply(s.xb, s.quantized(s.xb, n, dim), s.proj, n, gemm, s, pool);
+            L.ffn().apply(s.xb, s.quantized(s.xb, n, dim, gemm), s.proj, n, gemm, s, pool);
             if (L.postFfnNorm() != null) {
                 L.postFfnNorm().rows(s.proj, s.proj, n);
             }
@@ -360,7 +360,7 @@ public final class DecoderModel implements LanguageModel {
         }
         int vocab = c.vocabSize();
         float[] all = s.logits(m);
-        b.output().apply(s.xb, s.quantized(s.xb, m, dim), all, m, 0, pool);
+        b.output().apply(s.xb, s.quantized(s.xb, m, dim, 0), all, m, 0, pool);
         float cap = b.logitSoftCap();
         for (int j = 0; j < m; j++) {
             float[] out = batch.logitBuffer(j, vocab);

@@ -24,8 +24,11 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
         /** @return a second buffer of at least {@code rows * scratchWidth()} floats */
         float[] hidden2();
 
-        /** @return {@code x[0 .. rows*width)} quantized to 8 bits, or null when activations stay F32 */
-        Q8Activations quantized(float[] x, int rows, int width);
+        /**
+         * @return {@code x[0 .. rows*width)} quantized to 8 bits, or null when activations stay F32;
+         *     rows {@code [0, gemmRows)} go through {@code Gemm} (only their dequantized values are used)
+         */
+        Q8Activations quantized(float[] x, int rows, int width, int gemmRows);
 
         /** @return whether to compute like llama.cpp's CPU backend (GELU through its F16 table) */
         boolean llamaCppArithmetic();
@@ -60,7 +63,7 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
                     g[i] = act.apply(g[i], llamaCpp) * u[i];
                 }
             }
-            down.apply(g, s.quantized(g, n, ff), out, n, gemmRows, pool);
+            down.apply(g, s.quantized(g, n, ff, gemmRows), out, n, gemmRows, pool);
         }
     }
 
@@ -84,7 +87,7 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
                     h[t * ff + i] = act.apply(both[o + i], llamaCpp) * both[o + ff + i];
                 }
             }
-            down.apply(h, s.quantized(h, n, ff), out, n, gemmRows, pool);
+            down.apply(h, s.quantized(h, n, ff, gemmRows), out, n, gemmRows, pool);
         }
     }
 
@@ -104,7 +107,7 @@ public sealed interface FeedForward permits FeedForward.Gated, FeedForward.Fused
             for (int i = 0; i < n * ff; i++) {
                 h[i] = act.apply(h[i], llamaCpp);
             }
-            down.apply(h, s.quantized(h, n, ff), out, n, gemmRows, pool);
+            down.apply(h, s.quantized(h, n, ff, gemmRows), out, n, gemmRows, pool);
         }
     }
 }
