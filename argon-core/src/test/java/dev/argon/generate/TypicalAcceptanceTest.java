@@ -185,6 +185,36 @@ class TypicalAcceptanceTest {
     }
 
     @Test
+    void generatorAndSchedulerApplyTheSameRule() throws Exception {
+        // the rule lives in Speculator.verify: a sampled typical request gives the same tokens alone and batched
+        String story = "Sue and Ben were friends. They liked to draw pictures together. Sue drew a cat and Ben drew a dog."
+                + " Once upon a time, Sue and Ben were friends. They liked to";
+        SpeculationParams sp = SpeculationParams.ngram().withDraft(0, 8).withAcceptance(DraftAcceptance.typical(0.05f, 0.3f));
+        Generator g = new Generator(stories, dev.argon.kv.KvCache.Precision.F16);
+        java.util.List<GenerationRequest> reqs = new java.util.ArrayList<>();
+        for (long seed = 1; seed <= 3; seed++) {
+            reqs.add(GenerationRequest.of(story, 40, new SamplingParams(0.9f, 0, 1f, 0f, 1f, 64, seed)).withSpeculation(sp));
+        }
+        java.util.List<int[]> alone = new java.util.ArrayList<>();
+        for (GenerationRequest r : reqs) {
+            alone.add(g.generate(r, g.tokenizePrompt(r, 256), 256, t -> { }, () -> false).generatedTokens());
+        }
+        assertThat(g.speculationStats().lenientAccepted()).as("typical kept drafts the draws rejected").isPositive();
+        try (BatchScheduler s = new BatchScheduler(stories,
+                new BatchScheduler.Options(3, 256, dev.argon.kv.KvCache.Precision.F16, 8, 32, false))) {
+            java.util.List<BatchScheduler.Handle> hs = new java.util.ArrayList<>();
+            for (GenerationRequest r : reqs) {
+                hs.add(s.submit(r, g.tokenizePrompt(r, 256), () -> false));
+            }
+            for (int i = 0; i < hs.size(); i++) {
+                assertThat(hs.get(i).await(t -> { }).generatedTokens()).as("seed %d", i + 1).containsExactly(alone.get(i));
+            }
+            assertThat(s.speculationStats().lenientAccepted()).isEqualTo(g.speculationStats().lenientAccepted());
+            assertThat(s.speculationStats().accepted()).isEqualTo(g.speculationStats().accepted());
+        }
+    }
+
+    @Test
     void theRuleAtItsEdges() {
         DraftAcceptance r = MEDUSA;
         double eps = 0.09f; // the float default, widened
