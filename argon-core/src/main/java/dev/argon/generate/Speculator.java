@@ -21,7 +21,8 @@ import java.util.function.IntFunction;
  * cache at positions that the next pass overwrites before any token reads them, so rolling back
  * the cache needs no work; a grammar constraint sees only accepted tokens, and a draft is cut
  * before its first token the grammar rejects ({@link Sequence#allowedDraft}), which could never be accepted. For a stochastic q see
- * {@link SpeculativeSampling}.
+ * {@link SpeculativeSampling}. All of this holds for the default exact acceptance; the lossy typical acceptance
+ * ({@link DraftAcceptance}, asked for explicitly) also keeps draft tokens that the draw did not pick.
  *
  * <p>Draft length adapts (as in "adaptive" speculation schemes): it doubles after a pass that
  * accepted every draft token, up to {@code draftMax}, and falls to one more than the accepted
