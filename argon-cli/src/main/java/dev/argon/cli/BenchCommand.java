@@ -164,6 +164,10 @@ final class BenchCommand implements Runnable {
         }
         int maxDepth = depths.stream().mapToInt(i -> i).max().orElse(0);
         dev.argon.generate.SpeculationParams spec = speculation.params();
+        if (spec.acceptance().typical()) { // greedy: the typical rule accepts exactly the argmax, as exact verification
+            throw new ArgonException("--spec-accept typical changes nothing in argon bench, which measures greedy decoding;"
+                    + " measure it with argon generate --temp 0.8 --spec-accept typical");
+        }
         if (spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT) {
             throw new ArgonException("argon bench measures --spec ngram; a draft model (-md) is not measured by bench yet");
         }

@@ -1,6 +1,7 @@
 package dev.argon.cli;
 
 import dev.argon.ArgonException;
+import dev.argon.generate.DraftAcceptance;
 import dev.argon.generate.SpeculationParams;
 import dev.argon.generate.SpeculationStats;
 import picocli.CommandLine.Option;
@@ -14,7 +15,8 @@ import java.util.Locale;
  * {@code --draft-max}, {@code --draft-min}, {@code --draft-p-min}, and its newer {@code --spec-type},
  * {@code --spec-draft-n-max}, {@code --spec-draft-n-min}, {@code --spec-draft-p-min}) and Argon's for the rest
  * ({@code --spec}, {@code --spec-ngram-min/max}, {@code --lookahead-window/-ngram/-guess} (the W, N, G of
- * Fu et al. 2024), {@code --spec-disable-batch-size}, after vLLM's {@code speculative_disable_by_batch_size}).
+ * Fu et al. 2024), {@code --spec-disable-batch-size}, after vLLM's {@code speculative_disable_by_batch_size}, and the lossy
+ * {@code --spec-accept typical} with {@code --spec-typical-epsilon/-delta}, Medusa's typical acceptance, {@link DraftAcceptance}).
  */
 final class SpeculationOptions {
     @Option(names = {"--spec", "--spec-type"}, paramLabel = "TYPE",
@@ -64,6 +66,22 @@ final class SpeculationOptions {
                     + " (default: ${DEFAULT-VALUE}).")
     int disableBatchSize;
 
+    @Option(names = "--spec-accept", paramLabel = "RULE", defaultValue = "exact",
+            description = "How draft tokens are accepted: exact (the output is unchanged) or typical (LOSSY: Medusa's typical"
+                    + " acceptance also keeps a draft token x when p(x) > min(epsilon, delta*exp(-entropy)); sampled requests"
+                    + " only) (default: ${DEFAULT-VALUE}).")
+    String accept;
+
+    @Option(names = "--spec-typical-epsilon", paramLabel = "P", defaultValue = "0.09",
+            description = "--spec-accept typical: the hard probability threshold epsilon (Medusa's posterior_threshold)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    float typicalEpsilon;
+
+    @Option(names = "--spec-typical-delta", paramLabel = "D", defaultValue = "0.3",
+            description = "--spec-accept typical: the entropy-dependent threshold delta*exp(-H) (Medusa's posterior_alpha)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    float typicalDelta;
+
     /** The command, to tell flags given from defaults (null when the options are built without picocli). */
     @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
     picocli.CommandLine.Model.CommandSpec command;
@@ -79,7 +97,14 @@ final class SpeculationOptions {
         SpeculationParams p = defaults();
         FlagUse.requireFeature(command, p.active(), "speculative decoding (--spec ngram, draft or lookahead, or -md)", "--draft-max",
                 "--draft-min", "--draft-p-min", "--spec-ngram-min", "--spec-ngram-max", "--spec-disable-batch-size",
-                "--lookahead-window", "--lookahead-ngram", "--lookahead-guess");
+                "--lookahead-window", "--lookahead-ngram", "--lookahead-guess", "--spec-accept", "--spec-typical-epsilon",
+                "--spec-typical-delta");
+        if (!p.acceptance().typical()) {
+            String given = FlagUse.firstGiven(command, "--spec-typical-epsilon", "--spec-typical-delta");
+            if (given != null) {
+                throw new ArgonException(given + " applies to --spec-accept typical, but this run uses --spec-accept exact");
+            }
+        }
         String wrongKind = null;
         String owner = null;
         if (p.mode() != SpeculationParams.Mode.LOOKAHEAD) {
@@ -116,7 +141,9 @@ final class SpeculationOptions {
             throw new ArgonException("-md/--model-draft is given but --spec is " + mode.flagName() + "; use --spec draft or drop -md");
         }
         SpeculationParams p = new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, draftPMin, disableBatchSize,
-                new SpeculationParams.Lookahead(lookaheadWindow, lookaheadNgram, lookaheadGuess));
+                new SpeculationParams.Lookahead(lookaheadWindow, lookaheadNgram, lookaheadGuess),
+                new DraftAcceptance(DraftAcceptance.Rule.parse(accept == null ? "exact" : accept, "--spec-accept"), typicalEpsilon,
+                        typicalDelta));
         p.validate();
         return p;
     }
@@ -141,7 +168,10 @@ final class SpeculationOptions {
             return;
         }
         err.printf(Locale.ROOT, "argon: speculative (%s): %d verify passes, %d draft tokens, %d accepted (%.1f %%),"
-                        + " %.2f accepted per pass%n", p.mode().flagName(), s.verifyPasses(), s.proposed(), s.accepted(),
-                100 * s.acceptanceRate(), s.meanAcceptedLength());
+                        + " %.2f accepted per pass%s%n", p.mode().flagName(), s.verifyPasses(), s.proposed(), s.accepted(),
+                100 * s.acceptanceRate(), s.meanAcceptedLength(), !p.acceptance().typical() ? ""
+                        : String.format(Locale.ROOT, "; typical acceptance (lossy, epsilon %s, delta %s): %d accepted that exact"
+                                + " verification would have rejected", p.acceptance().epsilon(), p.acceptance().delta(),
+                        s.lenientAccepted()));
     }
 }

@@ -56,7 +56,14 @@ class SpeculationCommandTest {
                 {"--spec", "ngram", "--spec-ngram-min", "3", "--spec-ngram-max", "2", "--spec-ngram-max is 2"},
                 {"-md", TINY, "vocabulary of 32000 tokens but the model has 512"},
                 {"--spec", "ngram", "--context-shift", "cannot be combined with --context-shift"},
-                {"--spec", "ngram", "--cfg-scale", "2", "cannot be combined with --cfg-scale"}};
+                {"--spec", "ngram", "--cfg-scale", "2", "cannot be combined with --cfg-scale"},
+                {"--spec", "ngram", "--spec-accept", "judge", "--spec-accept is 'judge'; expected exact or typical"},
+                {"--spec", "ngram", "--spec-accept", "typical", "--spec-typical-epsilon", "-0.1",
+                        "--spec-typical-epsilon is -0.1; expected 0..1"},
+                {"--spec", "ngram", "--spec-accept", "typical", "--spec-typical-delta", "1.5", "--spec-typical-delta is 1.5; expected 0..1"},
+                {"--spec", "ngram", "--spec-typical-delta", "0.5",
+                        "--spec-typical-delta applies to --spec-accept typical, but this run uses --spec-accept exact"},
+                {"--spec-accept", "typical", "--spec-accept applies to speculative decoding"}};
         for (String[] c : cases) {
             String[] full = new String[c.length - 1 + 7];
             System.arraycopy(new String[] {"generate", "-m", STORIES, "-n", "4", "-p", "Hi"}, 0, full, 0, 7);
@@ -65,5 +72,41 @@ class SpeculationCommandTest {
             assertThat(r.exitCode()).as(String.join(" ", full) + "\n" + r.err()).isEqualTo(2);
             assertThat(r.err()).startsWith("argon: error:").contains(c[c.length - 1]);
         }
+    }
+
+    private static final Pattern LENIENT = Pattern.compile("typical acceptance \\(lossy, epsilon ([\\d.]+), delta ([\\d.]+)\\): (\\d+) accepted"
+            + " that exact verification would have rejected");
+
+    @Test
+    void typicalAcceptanceIsReportedAndKeepsGreedyOutput() {
+        String[] base = {"generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--spec", "ngram", "--draft-max", "8"};
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", PROMPT, "-n", "60", "--temp", "0");
+        CliRun greedy = CliRun.of(concat(base, "--temp", "0", "--spec-accept", "typical"));
+        assertThat(greedy.exitCode()).as(greedy.err()).isZero();
+        assertThat(greedy.out()).as("greedy requests keep exact verification").isEqualTo(plain.out());
+        Matcher g = LENIENT.matcher(greedy.err());
+        assertThat(g.find()).as(greedy.err()).isTrue();
+        assertThat(g.group(1)).isEqualTo("0.09");
+        assertThat(g.group(2)).isEqualTo("0.3");
+        assertThat(g.group(3)).isEqualTo("0");
+        CliRun sampled = CliRun.of(concat(base, "--temp", "0.9", "--seed", "3", "--spec-accept", "typical", "--spec-typical-epsilon",
+                "0.05", "--spec-typical-delta", "0.2"));
+        assertThat(sampled.exitCode()).as(sampled.err()).isZero();
+        Matcher m = REPORT.matcher(sampled.err());
+        Matcher l = LENIENT.matcher(sampled.err());
+        assertThat(m.find() && l.find()).as(sampled.err()).isTrue();
+        assertThat(l.group(1) + " " + l.group(2)).isEqualTo("0.05 0.2");
+        assertThat(Long.parseLong(l.group(3))).as(sampled.err()).isPositive().isLessThanOrEqualTo(Long.parseLong(m.group(4)));
+        CliRun exact = CliRun.of(concat(base, "--temp", "0.9", "--seed", "3"));
+        assertThat(exact.err()).contains("argon: speculative (ngram)").doesNotContain("typical");
+        CliRun bench = CliRun.of("bench", "-m", STORIES, "-p", "0", "-n", "4", "--spec", "ngram", "--spec-accept", "typical");
+        assertThat(bench.exitCode()).isEqualTo(2);
+        assertThat(bench.err()).contains("--spec-accept typical changes nothing in argon bench");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 }

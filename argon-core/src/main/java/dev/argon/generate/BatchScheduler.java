@@ -553,6 +553,11 @@ public final class BatchScheduler implements AutoCloseable {
         return prefix + ": " + f.getClass().getSimpleName() + (f.getMessage() == null ? "" : ": " + f.getMessage());
     }
 
+    /** @return the speculative decoding counters of every sequence run here (live, thread-safe) */
+    public SpeculationStats speculationStats() {
+        return speculation;
+    }
+
     /** @return a snapshot of the counters */
     public Stats stats() {
         int queued;

@@ -42,6 +42,8 @@ public final class Sequence {
     private int n;
     private boolean stripSpace;
     private FinishReason reason;
+    /** Whether the last {@link #next} took a draft token by typical acceptance. */
+    private boolean lenient;
 
     /**
      * @param prompt prompt token ids, {@code 0 < length < contextLength}
@@ -93,6 +95,32 @@ public final class Sequence {
      *     finished (the finishing token, if any, is already recorded and its text emitted)
      */
     public int next(float[] logits) {
+        return next(logits, -1, null);
+    }
+
+    /**
+     * {@link #next(float[])} for a speculative verification row fed the draft token {@code draft}:
+     * the sequence draws its token as always, and when the draw is not {@code draft} but
+     * {@code acceptance} is {@link DraftAcceptance#typical() typical} and the sequence samples
+     * (temperature > 0), takes {@code draft} instead if p(draft) passes the typical threshold
+     * (then {@link #lenient()} is true). With exact acceptance this is exactly {@link #next(float[])}.
+     *
+     * @param logits next-token logits {@code [vocabSize]} (not modified)
+     * @param draft the draft token fed after the last sampled token, {@code [0, vocabSize)}
+     * @param acceptance the request's acceptance rule
+     * @return as {@link #next(float[])}
+     */
+    int verify(float[] logits, int draft, DraftAcceptance acceptance) {
+        return next(logits, draft, acceptance);
+    }
+
+    /** @return whether the last token was a draft token taken by typical acceptance over the sequence's own, different draw */
+    boolean lenient() {
+        return lenient;
+    }
+
+    private int next(float[] logits, int draft, DraftAcceptance acceptance) {
+        lenient = false;
         if (reason != null) {
             throw new IllegalStateException("sequence already finished: " + reason);
         }
@@ -114,6 +142,13 @@ public final class Sequence {
             checkpoints.addLast(sampler.copy());
         }
         int token = sampler.sample(logits);
+        if (acceptance != null && token != draft && acceptance.typical() && sampler.draws()) {
+            SamplerChain.Draw d = sampler.lastDraw(draft);
+            if (acceptance.typicalAccepts(d.probability(), d.entropy())) {
+                token = draft; // lossy: exact verification, with this same draw, would have rejected the draft
+                lenient = true;
+            }
+        }
         sampler.accept(token);
         if (constraint != null) {
             constraint.accept(token);

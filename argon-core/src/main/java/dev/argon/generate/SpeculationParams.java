@@ -9,7 +9,8 @@ import java.util.Locale;
  * {@code --draft-p-min}; vLLM's {@code speculative_disable_by_batch_size}). A proposer guesses up to
  * {@code draftMax} next tokens; the target model checks all of them in one forward pass of
  * {@code k + 1} rows and keeps the longest prefix that exact verification accepts
- * ({@link Speculator}). Output is distributed exactly as without speculation.
+ * ({@link Speculator}). Output is distributed exactly as without speculation, unless the lossy
+ * {@link DraftAcceptance.Rule#TYPICAL typical acceptance} is asked for.
  *
  * @param mode which proposer drafts: none, prompt lookup ({@link NgramProposer}) or a draft model
  * @param draftMin drafts shorter than this are not verified (0..draftMax)
@@ -20,9 +21,11 @@ import java.util.Locale;
  * @param disableBatchSize no speculation while more sequences than this decode in one step (>= 0;
  *     under load the batch already fills the forward pass, so extra rows would cost more than they save)
  * @param lookahead the window, n-gram size and guess set of {@link Mode#LOOKAHEAD} ({@link LookaheadProposer})
+ * @param acceptance how a draft token is accepted: {@link DraftAcceptance#EXACT} (lossless, the default) or the lossy
+ *     typical acceptance ({@code --spec-accept typical})
  */
 public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngramMin, int ngramMax, float pMin,
-                                int disableBatchSize, Lookahead lookahead) {
+                                int disableBatchSize, Lookahead lookahead, DraftAcceptance acceptance) {
     /** The most draft tokens per pass. */
     public static final int MAX_DRAFT = 64;
     /** The longest n-gram matched. */
@@ -44,6 +47,12 @@ public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngram
         public int rows() {
             return window + ngram - 1;
         }
+    }
+
+    /** The settings with exact acceptance ({@link DraftAcceptance#EXACT}). */
+    public SpeculationParams(Mode mode, int draftMin, int draftMax, int ngramMin, int ngramMax, float pMin, int disableBatchSize,
+                             Lookahead lookahead) {
+        this(mode, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize, lookahead, DraftAcceptance.EXACT);
     }
 
     /** The settings without lookahead ones: {@link Lookahead#DEFAULT}. */
@@ -96,7 +105,12 @@ public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngram
 
     /** @return these settings with other lookahead settings */
     public SpeculationParams withLookahead(Lookahead l) {
-        return new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize, l);
+        return new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize, l, acceptance);
+    }
+
+    /** @return these settings with another acceptance rule */
+    public SpeculationParams withAcceptance(DraftAcceptance a) {
+        return new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize, lookahead, a);
     }
 
     /**
@@ -119,17 +133,17 @@ public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngram
 
     /** @return these settings with another mode */
     public SpeculationParams withMode(Mode m) {
-        return new SpeculationParams(m, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize, lookahead);
+        return new SpeculationParams(m, draftMin, draftMax, ngramMin, ngramMax, pMin, disableBatchSize, lookahead, acceptance);
     }
 
     /** @return these settings with other draft lengths */
     public SpeculationParams withDraft(int min, int max) {
-        return new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, disableBatchSize, lookahead);
+        return new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, disableBatchSize, lookahead, acceptance);
     }
 
     /** @return these settings with another draft probability threshold */
     public SpeculationParams withPMin(float p) {
-        return new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, p, disableBatchSize, lookahead);
+        return new SpeculationParams(mode, draftMin, draftMax, ngramMin, ngramMax, p, disableBatchSize, lookahead, acceptance);
     }
 
     /**
@@ -170,5 +184,9 @@ public record SpeculationParams(Mode mode, int draftMin, int draftMax, int ngram
         if (lookahead.guess() < 1 || lookahead.guess() > 1000) {
             throw new ArgonException("--lookahead-guess is " + lookahead.guess() + "; expected 1..1000");
         }
+        if (acceptance == null) {
+            throw new ArgonException("--spec-accept is missing; expected exact or typical");
+        }
+        acceptance.validate();
     }
 }

@@ -11,12 +11,31 @@ public final class SpeculationStats {
     private final AtomicLong proposed = new AtomicLong();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong passes = new AtomicLong();
+    private final AtomicLong lenient = new AtomicLong();
 
     /** Records one verification pass of {@code proposed} draft tokens, {@code accepted} of them kept. */
     void record(int proposed, int accepted) {
+        record(proposed, accepted, 0);
+    }
+
+    /**
+     * Records one verification pass of {@code proposed} draft tokens, {@code accepted} of them kept,
+     * {@code lenient} of those by typical acceptance over a different draw of the sequence.
+     */
+    void record(int proposed, int accepted, int lenient) {
         this.proposed.addAndGet(proposed);
         this.accepted.addAndGet(accepted);
+        this.lenient.addAndGet(lenient);
         passes.incrementAndGet();
+    }
+
+    /**
+     * @return draft tokens kept by the lossy typical acceptance ({@link DraftAcceptance}) where the
+     *     sequence's own draw, the one exact verification uses, was a different token: exact
+     *     verification would have rejected them (0 with exact acceptance)
+     */
+    public long lenientAccepted() {
+        return lenient.get();
     }
 
     /** @return draft tokens proposed and verified */

@@ -21,7 +21,8 @@ import java.util.function.IntFunction;
  * cache at positions that the next pass overwrites before any token reads them, so rolling back
  * the cache needs no work; a grammar constraint sees only accepted tokens, and a draft is cut
  * before its first token the grammar rejects ({@link Sequence#allowedDraft}), which could never be accepted. For a stochastic q see
- * {@link SpeculativeSampling}.
+ * {@link SpeculativeSampling}. All of this holds for the default exact acceptance; the lossy typical acceptance
+ * ({@link DraftAcceptance}, asked for explicitly) also keeps draft tokens that the draw did not pick.
  *
  * <p>Draft length adapts (as in "adaptive" speculation schemes): it doubles after a pass that
  * accepted every draft token, up to {@code draftMax}, and falls to one more than the accepted
@@ -87,22 +88,31 @@ public final class Speculator {
      * Verifies the last draft: samples the sequence from row 0's logits (after its last token),
      * and from row {@code i + 1}'s while the token sampled from row {@code i} equals draft token
      * {@code i}. Accepted tokens are taken by the sequence as {@link Sequence#next} takes any token.
+     * With {@link DraftAcceptance#typical() typical acceptance} (lossy) a draft token is also kept
+     * when the draw differs but the token passes the typical threshold ({@link Sequence#verify});
+     * such lenient accepts are counted in {@link SpeculationStats#lenientAccepted()}.
      *
      * @param rowLogits logits of row {@code 0..k}: row 0 after the last sampled token, row i after draft token i-1
      * @return the token to feed next at {@link Sequence#position()}, or -1 when the sequence finished
      */
     public int verify(Sequence seq, IntFunction<float[]> rowLogits) {
         int accepted = 0;
+        int lenient = 0;
         int token = -1;
+        DraftAcceptance rule = params.acceptance();
+        boolean typical = rule.typical();
         for (int i = 0; i <= draftLength; i++) {
-            token = seq.next(rowLogits.apply(i));
+            token = typical && i < draftLength ? seq.verify(rowLogits.apply(i), draft[i], rule) : seq.next(rowLogits.apply(i));
+            if (typical && seq.lenient()) {
+                lenient++;
+            }
             if (token < 0 || i == draftLength || token != draft[i]) {
                 break;
             }
             accepted++;
         }
         if (draftLength > 0) {
-            stats.record(draftLength, accepted);
+            stats.record(draftLength, accepted, lenient);
             if (token >= 0) {
                 proposer.verified(draft, draftLength, accepted, rowLogits);
             }

@@ -25,6 +25,8 @@ public final class SamplerChain {
     private final Candidates candidates;
     /** Every step, the last one choosing the token. */
     private final SamplerStep[] steps;
+    /** {@link #lastDraw}'s weights, allocated on first use. */
+    private float[] weights;
 
     private SamplerChain(int vocabSize, long seed, SamplerStep[] steps) {
         this.vocabSize = vocabSize;
@@ -122,6 +124,58 @@ public final class SamplerChain {
             throw new IllegalStateException("the last sampler step (" + steps[steps.length - 1].name() + ") chose no candidate");
         }
         return c.ids[c.selected];
+    }
+
+    /**
+     * The probability of one token and the entropy of a distribution.
+     *
+     * @param probability p(token), 0..1
+     * @param entropy H(p) = −Σ p ln p, in nats (>= 0)
+     */
+    public record Draw(double probability, double entropy) {
+    }
+
+    /** @return whether the chain's final step is a random draw (false for greedy, temperature 0) */
+    public boolean draws() {
+        return !(steps[steps.length - 1] instanceof Greedy);
+    }
+
+    /**
+     * After {@link #sample}: the distribution that sample chose from, i.e. {@code softmax} over the
+     * candidates the steps before the final choice left (after logit bias, penalties, processors,
+     * top-k, top-p, min-p and temperature), or the point mass at the chosen token for a greedy
+     * chain. Used by speculative decoding's typical acceptance (Cai et al. 2024, "Medusa"). Costs
+     * one pass over the candidates; changes no state.
+     *
+     * @param token a token id in {@code [0, vocabSize)}
+     * @return p(token) (0 if a step dropped it) and the distribution's entropy
+     * @throws IllegalStateException if nothing was sampled yet
+     */
+    public Draw lastDraw(int token) {
+        Candidates c = candidates;
+        if (c.selected < 0) {
+            throw new IllegalStateException("lastDraw before sample");
+        }
+        if (!draws()) {
+            return new Draw(c.ids[c.selected] == token ? 1 : 0, 0);
+        }
+        if (weights == null) {
+            weights = new float[vocabSize];
+        }
+        float max = c.maxLogit();
+        double sum = Softmax.expShifted(c.logits, c.size, max, weights);
+        double weighted = 0; // Σ w·(l − max): H = ln S − Σ w·(l − max) / S
+        double mine = 0;
+        for (int i = 0; i < c.size; i++) {
+            float w = weights[i];
+            if (w > 0) {
+                weighted += w * (double) (c.logits[i] - max);
+            }
+            if (c.ids[i] == token) {
+                mine = w;
+            }
+        }
+        return new Draw(mine / sum, Math.max(0, Math.log(sum) - weighted / sum));
     }
 
     /** Copies {@code logits} in and runs every step but the final draw (visible for tests). */

@@ -270,7 +270,7 @@ public final class BatchingEngine implements Engine {
         BatchScheduler.Stats s = scheduler.stats();
         return new Stats(s.active(), s.queued(), s.slots(), s.kvTokensUsed(), s.kvTokensCapacity(), s.kvTokensCached(),
                 s.reusedPromptTokens(), s.kvBytes(), s.copiedPromptTokens(), s.draftTokens(), s.acceptedDraftTokens(),
-                s.verifyPasses());
+                s.verifyPasses(), scheduler.speculationStats().lenientAccepted());
     }
 
     @Override

@@ -149,10 +149,20 @@ public interface Engine extends AutoCloseable {
      * @param draftTokens speculative decoding: draft tokens proposed and verified, since start
      * @param acceptedDraftTokens of those, the ones accepted
      * @param verifyPasses sequence-steps that verified at least one draft token
+     * @param lenientDraftTokens of the accepted ones, those the lossy typical acceptance kept where exact verification
+     *     (the sequence's own draw) would have rejected them
      */
     record Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
                  long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens,
-                 long draftTokens, long acceptedDraftTokens, long verifyPasses) {
+                 long draftTokens, long acceptedDraftTokens, long verifyPasses, long lenientDraftTokens) {
+        /** Stats without the typical acceptance counter. */
+        Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
+              long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens,
+              long draftTokens, long acceptedDraftTokens, long verifyPasses) {
+            this(activeSequences, queuedRequests, slots, kvCacheTokensUsed, kvCacheCapacityTokens, kvCacheTokensCached,
+                    cachedPromptTokens, kvCacheBytes, copiedPromptTokens, draftTokens, acceptedDraftTokens, verifyPasses, 0);
+        }
+
         /** Stats without speculative decoding counters. */
         Stats(int activeSequences, int queuedRequests, int slots, long kvCacheTokensUsed, long kvCacheCapacityTokens,
               long kvCacheTokensCached, long cachedPromptTokens, long kvCacheBytes, long copiedPromptTokens) {

@@ -34,7 +34,8 @@ import java.util.function.ToDoubleFunction;
  *       prefix (multi-turn chat) instead of computed;</li>
  *   <li>speculative decoding: {@code argon_speculative_draft_tokens_total},
  *       {@code argon_speculative_accepted_tokens_total}, {@code argon_speculative_verify_passes_total},
- *       gauges {@code argon_speculative_acceptance_rate} and {@code argon_speculative_accepted_per_pass};</li>
+ *       gauges {@code argon_speculative_acceptance_rate} and {@code argon_speculative_accepted_per_pass};
+ *       {@code argon_speculative_lenient_accepted_tokens_total} (typical acceptance, lossy);</li>
  *   <li>paged KV pool (0 without one): gauges {@code argon_kv_blocks_capacity}, {@code argon_kv_blocks_used},
  *       {@code argon_kv_blocks_cached}, {@code argon_kv_block_size_tokens}; counters {@code argon_kv_blocks_evicted_total},
  *       {@code argon_prefix_cache_queried_tokens_total}, {@code argon_prefix_cache_hit_tokens_total},
@@ -91,6 +92,10 @@ final class ServerMetrics {
                 .description("Speculative decoding: draft tokens accepted by verification").register(registry);
         FunctionCounter.builder("argon.speculative.verify.passes", stats, s -> s.get() == null ? 0 : s.get().verifyPasses())
                 .description("Speculative decoding: sequence-steps that verified at least one draft token").register(registry);
+        FunctionCounter.builder("argon.speculative.lenient.accepted.tokens", stats,
+                        s -> s.get() == null ? 0 : s.get().lenientDraftTokens())
+                .description("Speculative decoding, typical acceptance (lossy): accepted draft tokens that exact verification"
+                        + " would have rejected").register(registry);
         gauge("argon.speculative.acceptance.rate", "Speculative decoding: accepted / proposed draft tokens since start", stats,
                 s -> s.draftTokens() == 0 ? 0 : s.acceptedDraftTokens() / (double) s.draftTokens());
         gauge("argon.speculative.accepted.per.pass", "Speculative decoding: mean draft tokens accepted per verify pass since start",

@@ -2,6 +2,7 @@ package dev.argon.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.argon.ArgonException;
+import dev.argon.generate.DraftAcceptance;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.SpeculationParams;
 
@@ -9,8 +10,10 @@ import dev.argon.generate.SpeculationParams;
  * Per-request speculative decoding, with llama.cpp server's field names {@code speculative.n_max},
  * {@code speculative.n_min} and {@code speculative.p_min}, plus Argon's {@code speculative.type}
  * ({@code none}, {@code ngram}, {@code draft}, {@code lookahead}), {@code speculative.ngram_min},
- * {@code speculative.ngram_max} and {@code speculative.lookahead_window/_ngram/_guess}. Each absent field keeps the server's setting ({@code --spec},
- * {@code --draft-max}, ...). Speculation never changes the output, only its speed.
+ * {@code speculative.ngram_max}, {@code speculative.lookahead_window/_ngram/_guess} and {@code speculative.accept} with
+ * {@code speculative.typical_epsilon/_delta} ({@link DraftAcceptance}). Each absent field keeps the server's setting ({@code --spec},
+ * {@code --draft-max}, ...). Speculation never changes the output, only its speed, unless the lossy
+ * {@code "speculative.accept": "typical"} is asked for.
  */
 final class SpeculationFields {
     private SpeculationFields() {
@@ -26,7 +29,8 @@ final class SpeculationFields {
         if (nested != null && !nested.isNull()) {
             // llama.cpp's server reads flat keys only; an object here would be ignored without a word
             throw ApiException.badRequest("speculative", "'speculative' is not a field; use the flat fields 'speculative.type',"
-                    + " 'speculative.n_max', 'speculative.n_min', 'speculative.p_min', 'speculative.ngram_min', 'speculative.ngram_max'");
+                    + " 'speculative.n_max', 'speculative.n_min', 'speculative.p_min', 'speculative.ngram_min', 'speculative.ngram_max',"
+                    + " 'speculative.accept', 'speculative.typical_epsilon', 'speculative.typical_delta'");
         }
         String type = Json.string(body, "speculative.type", null);
         SpeculationParams.Mode mode = defaults.mode();
@@ -65,7 +69,39 @@ final class SpeculationFields {
                     "'speculative.lookahead_window' + 'speculative.lookahead_ngram' - 1 is " + la.rows() + "; expected at most "
                             + SpeculationParams.MAX_DRAFT);
         }
-        SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize(), la);
+        SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize(), la,
+                acceptance(body, defaults.acceptance()));
         return req.withSpeculation(p);
+    }
+
+    /**
+     * {@code speculative.accept} ({@code exact} or the lossy {@code typical}), {@code speculative.typical_epsilon} and
+     * {@code speculative.typical_delta} (0..1 each); absent fields keep the server's {@code --spec-accept},
+     * {@code --spec-typical-epsilon}, {@code --spec-typical-delta}.
+     *
+     * @throws ApiException 400 naming the field for a bad value, or a threshold given with exact acceptance
+     */
+    private static DraftAcceptance acceptance(JsonNode body, DraftAcceptance defaults) {
+        String accept = Json.string(body, "speculative.accept", null);
+        DraftAcceptance.Rule rule = defaults.rule();
+        if (accept != null) {
+            try {
+                rule = DraftAcceptance.Rule.parse(accept, "'speculative.accept'");
+            } catch (ArgonException e) {
+                throw ApiException.badRequest("speculative.accept", e.getMessage());
+            }
+        }
+        float epsilon = Json.number(body, "speculative.typical_epsilon", defaults.epsilon(), 0, 1);
+        float delta = Json.number(body, "speculative.typical_delta", defaults.delta(), 0, 1);
+        if (rule != DraftAcceptance.Rule.TYPICAL) {
+            for (String f : new String[] {"speculative.typical_epsilon", "speculative.typical_delta"}) {
+                JsonNode v = body.get(f);
+                if (v != null && !v.isNull()) {
+                    throw ApiException.badRequest(f, "'" + f + "' applies to \"speculative.accept\": \"typical\", but this request"
+                            + " uses exact acceptance");
+                }
+            }
+        }
+        return new DraftAcceptance(rule, epsilon, delta);
     }
 }

@@ -25,6 +25,16 @@ class SpeculationFieldsTest {
                 SpeculationParams.NONE);
         assertThat(r.speculation().mode()).isEqualTo(SpeculationParams.Mode.NGRAM);
         assertThat(r.speculation().draftMax()).isEqualTo(5);
+        GenerationRequest t = SpeculationFields.apply(body("{\"speculative.type\":\"ngram\",\"speculative.accept\":\"typical\","
+                + "\"speculative.typical_delta\":0.5}"), REQ, SpeculationParams.NONE);
+        assertThat(t.speculation().acceptance()).isEqualTo(dev.argon.generate.DraftAcceptance.typical(0.09f, 0.5f));
+        assertThat(r.speculation().acceptance()).isEqualTo(dev.argon.generate.DraftAcceptance.EXACT);
+        GenerationRequest e = SpeculationFields.apply(body("{\"speculative.accept\":\"exact\"}"), REQ,
+                SpeculationParams.ngram().withAcceptance(dev.argon.generate.DraftAcceptance.typical(0.1f, 0.2f)));
+        assertThat(e.speculation().acceptance().typical()).as("a request turns the server's typical default off").isFalse();
+        assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative.accept\":\"typical\",\"speculative.typical_delta\":2}"),
+                REQ, SpeculationParams.NONE)).isInstanceOf(ApiException.class)
+                .hasMessage("'speculative.typical_delta' is 2; it must be a number between 0 and 1");
         assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative\":{\"n_max\":100}}"), REQ, SpeculationParams.NONE))
                 .isInstanceOf(ApiException.class).hasMessageStartingWith("'speculative' is not a field; use the flat fields 'speculative.type'");
     }

@@ -145,6 +145,18 @@ class SpeculativeServerTest {
             assertThat(completeAll(s, ",\"speculative.type\":\"lookahead\",\"speculative.lookahead_window\":3,"
                     + "\"speculative.lookahead_ngram\":3,\"speculative.lookahead_guess\":4")).isEqualTo(reference);
             assertThat(metric(s, "argon_speculative_verify_passes_total")).isPositive();
+            // greedy requests keep exact verification under the lossy typical acceptance
+            assertThat(completeAll(s, ",\"speculative.type\":\"ngram\",\"speculative.accept\":\"typical\"")).isEqualTo(reference);
+            assertThat(metric(s, "argon_speculative_lenient_accepted_tokens_total")).isZero();
+            // sampled requests: typical acceptance keeps drafts that the requests' own draws rejected, counted in /metrics
+            for (int seed = 1; seed <= 4; seed++) {
+                HttpResponse<String> r = post(s, "/v1/completions", "{\"prompt\":" + JSON.writeValueAsString(PROMPTS[seed - 1])
+                        + ",\"max_tokens\":40,\"temperature\":0.9,\"seed\":" + seed + ",\"speculative.type\":\"ngram\","
+                        + "\"speculative.accept\":\"typical\",\"speculative.typical_epsilon\":0.05,\"speculative.typical_delta\":0.2}");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            }
+            double lenient = metric(s, "argon_speculative_lenient_accepted_tokens_total");
+            assertThat(lenient).isPositive().isLessThanOrEqualTo(metric(s, "argon_speculative_accepted_tokens_total"));
         } finally {
             s.stop(Duration.ofSeconds(5));
         }
@@ -162,7 +174,11 @@ class SpeculativeServerTest {
                     {"\"speculative.n_max\":0", "speculative.n_max"},
                     {"\"speculative.n_min\":5,\"speculative.n_max\":2", "speculative.n_min"},
                     {"\"speculative.p_min\":1.5", "speculative.p_min"},
-                    {"\"speculative.type\":\"draft\"", "speculative.type"}}) {
+                    {"\"speculative.type\":\"draft\"", "speculative.type"},
+                    {"\"speculative.accept\":\"judge\"", "speculative.accept"},
+                    {"\"speculative.accept\":\"typical\",\"speculative.typical_epsilon\":-0.1", "speculative.typical_epsilon"},
+                    {"\"speculative.accept\":\"typical\",\"speculative.typical_delta\":1.5", "speculative.typical_delta"},
+                    {"\"speculative.typical_epsilon\":0.2", "speculative.typical_epsilon"}}) {
                 HttpResponse<String> r = post(s, "/v1/completions", "{\"prompt\":\"Hi\",\"max_tokens\":2," + c[0] + "}");
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
                 JsonNode e = JSON.readTree(r.body()).get("error");
