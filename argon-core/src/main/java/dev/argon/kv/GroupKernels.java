@@ -219,11 +219,17 @@ final class GroupKernels {
     /** Weighted sums of {@code count} two-byte rows for four heads (see {@link HalfKernels#weightedSum}). */
     static void sumHalf(boolean bf16, float[] w, int wo, int wsStride, int n, short[] data, int at, int stride, int count,
                         float[] out, int oo, int os) {
+        sumHalf(bf16, w, wo, wsStride, n, data, at, stride, count, out, oo, os, false);
+    }
+
+    /** {@link #sumHalf}, continuing from {@code out}'s values with {@code accumulate} (see {@link HalfKernels#weightedSum}). */
+    static void sumHalf(boolean bf16, float[] w, int wo, int wsStride, int n, short[] data, int at, int stride, int count,
+                        float[] out, int oo, int os, boolean accumulate) {
         for (int j = 0; j < n; j += L) {
-            FloatVector y0 = FloatVector.zero(F);
-            FloatVector y1 = FloatVector.zero(F);
-            FloatVector y2 = FloatVector.zero(F);
-            FloatVector y3 = FloatVector.zero(F);
+            FloatVector y0 = accumulate ? FloatVector.fromArray(F, out, oo + j) : FloatVector.zero(F);
+            FloatVector y1 = accumulate ? FloatVector.fromArray(F, out, oo + os + j) : FloatVector.zero(F);
+            FloatVector y2 = accumulate ? FloatVector.fromArray(F, out, oo + 2 * os + j) : FloatVector.zero(F);
+            FloatVector y3 = accumulate ? FloatVector.fromArray(F, out, oo + 3 * os + j) : FloatVector.zero(F);
             for (int p = 0, r = at + j; p < count; p++, r += stride) {
                 IntVector v = (IntVector) ShortVector.fromArray(SH, data, r).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
                 FloatVector x = bf16 ? v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()

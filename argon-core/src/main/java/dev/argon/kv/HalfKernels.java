@@ -91,10 +91,20 @@ final class HalfKernels {
      * over all rows.
      */
     static void weightedSum(boolean bf16, float[] w, int wo, int n, short[] data, int at, int stride, int count, float[] out, int oo) {
+        weightedSum(bf16, w, wo, n, data, at, stride, count, out, oo, false);
+    }
+
+    /**
+     * {@link #weightedSum(boolean, float[], int, int, short[], int, int, int, float[], int)}, or with
+     * {@code accumulate} the chains continue from {@code out}'s values instead of zero: rows summed
+     * in several calls, in order, give the bits of one call over all of them (a paged cache's blocks).
+     */
+    static void weightedSum(boolean bf16, float[] w, int wo, int n, short[] data, int at, int stride, int count, float[] out, int oo,
+                            boolean accumulate) {
         int j = 0;
         for (; j + 2 * L <= n; j += 2 * L) {
-            FloatVector y0 = FloatVector.zero(F);
-            FloatVector y1 = FloatVector.zero(F);
+            FloatVector y0 = accumulate ? FloatVector.fromArray(F, out, oo + j) : FloatVector.zero(F);
+            FloatVector y1 = accumulate ? FloatVector.fromArray(F, out, oo + j + L) : FloatVector.zero(F);
             for (int p = 0, r = at + j; p < count; p++, r += stride) {
                 IntVector v0 = (IntVector) ShortVector.fromArray(SH, data, r).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
                 IntVector v1 = (IntVector) ShortVector.fromArray(SH, data, r + L).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
@@ -117,7 +127,7 @@ final class HalfKernels {
             y1.intoArray(out, oo + j + L);
         }
         for (; j < n; j += L) {
-            FloatVector y0 = FloatVector.zero(F);
+            FloatVector y0 = accumulate ? FloatVector.fromArray(F, out, oo + j) : FloatVector.zero(F);
             for (int p = 0, r = at + j; p < count; p++, r += stride) {
                 IntVector v0 = (IntVector) ShortVector.fromArray(SH, data, r).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
                 FloatVector x0 = bf16 ? v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()

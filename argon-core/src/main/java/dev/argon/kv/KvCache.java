@@ -377,7 +377,10 @@ public final class KvCache {
             }
             return;
         }
-        // paged: the rows decoded through the block table, then summed in row order (the decode path)
+        if (pagedFusedSums(layer, first, count, col, n, w, wo, ws, nq, out, oo, os)) {
+            return;
+        }
+        // paged, other encodings: the rows decoded through the block table, then summed in row order
         float[][] holder = PAGED_VALUES.get();
         if (holder[0].length < count * n) {
             holder[0] = new float[count * n];
@@ -387,6 +390,33 @@ public final class KvCache {
         for (int i = 0; i < nq; i++) {
             dev.argon.tensor.Ops.weightedSum(out, oo + i * os, w, wo + i * ws, rows, 0, n, count, n);
         }
+    }
+
+    /**
+     * Paged two-byte values: each block's run of rows summed by the fused kernels, the chains
+     * carried from run to run (the bits of the contiguous cache's one call); false when a block's
+     * rows cannot (then nothing was written).
+     */
+    private boolean pagedFusedSums(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out,
+                                   int oo, int os) {
+        int bs = table.pool().blockSize();
+        for (int done = 0; done < count; ) {
+            int row = first + done;
+            if (!table.block(row / bs).values.canContinueSums(n)) {
+                return false;
+            }
+            done += Math.min(count - done, bs - row % bs);
+        }
+        if (count == 0) {
+            return false;
+        }
+        for (int done = 0; done < count; ) {
+            int row = first + done;
+            int run = Math.min(count - done, bs - row % bs);
+            table.block(row / bs).values.continueSums(layer, row % bs, run, col, n, w, wo + done, ws, nq, out, oo, os, done > 0);
+            done += run;
+        }
+        return true;
     }
 
     private static final ThreadLocal<float[][]> PAGED_VALUES = ThreadLocal.withInitial(() -> new float[1][0]);

@@ -96,6 +96,25 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
     }
 
     /**
+     * Whether {@link #continueSums} serves rows of {@code n} values here (the fused two-byte kernels;
+     * other encodings answer false and a paged cache decodes their rows first).
+     */
+    boolean canContinueSums(int n) {
+        return false;
+    }
+
+    /**
+     * {@link #weightedSum(int, int, int, int, int, float[], int, int, int, float[], int, int)}, with
+     * {@code accumulate} continuing each output's chain from {@code out}'s values: a paged cache sums
+     * its blocks' runs of rows in order and gets the bits of one call over all rows. Only where
+     * {@link #canContinueSums} is true.
+     */
+    void continueSums(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os,
+                      boolean accumulate) {
+        throw new UnsupportedOperationException("continueSums on " + getClass().getSimpleName());
+    }
+
+    /**
      * {@link #weightedSum} for {@code nq} heads sharing these rows: head {@code i}'s weights at
      * {@code w[wo + i * ws ..]}, its output at {@code out[oo + i * os ..]}. Default: one call per head.
      */
@@ -283,6 +302,25 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
             }
             for (; i < nq; i++) {
                 weightedSum(layer, first, count, col, n, w, wo + i * ws, out, oo + i * os);
+            }
+        }
+
+        @Override
+        boolean canContinueSums(int n) {
+            return !nonFinite && FUSED && HalfKernels.supports(n);
+        }
+
+        @Override
+        void continueSums(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os,
+                          boolean accumulate) {
+            int i = 0;
+            for (; i + 4 <= nq; i += 4) {
+                GroupKernels.sumHalf(bf16, w, wo + i * ws, ws, n, data[layer], first * kvDim + col, kvDim, count, out, oo + i * os, os,
+                        accumulate);
+            }
+            for (; i < nq; i++) {
+                HalfKernels.weightedSum(bf16, w, wo + i * ws, n, data[layer], first * kvDim + col, kvDim, count, out, oo + i * os,
+                        accumulate);
             }
         }
 
