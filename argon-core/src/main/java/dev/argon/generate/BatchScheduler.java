@@ -404,13 +404,9 @@ public final class BatchScheduler implements AutoCloseable {
      *
      * @throws ArgonException if the KV caches evict tokens, or a draft model is asked for but none is set
      */
-    private Speculator speculator(SpeculationParams p) {
+    private SpeculativeStep speculator(SpeculationParams p) {
         p.validate();
-        if (options.policy().unbounded()) {
-            throw new ArgonException("speculative decoding cannot be combined with a context shift, sinks + window or H2O ("
-                    + options.policy() + "): evicting tokens would move the rows a draft is verified at");
-        }
-        return new Speculator(p, Speculator.proposer(p, draftModel), speculation);
+        return SpeculativeStep.create(p, draftModel, speculation, options.policy());
     }
 
     /**
@@ -731,12 +727,8 @@ public final class BatchScheduler implements AutoCloseable {
                 reserve -= r.slotsNeeded();
                 int pos = r.seq.position();
                 decodeRow[i] = batch.add(r.slot.state, r.next, pos, false, true);
-                if (r.spec != null && decoding <= r.req.speculation().disableBatchSize()) {
-                    // verification rows: the draft tokens after the last sampled one, decode arithmetic like any generated row
-                    int k = r.spec.draft(r.seq, batch.remaining() - reserve);
-                    for (int j = 0; j < k; j++) {
-                        batch.add(r.slot.state, r.spec.draftToken(j), pos + 1 + j, false, true);
-                    }
+                if (r.spec != null && r.spec.runsWith(decoding)) {
+                    r.spec.addDraftRows(batch, r.slot.state, r.seq, batch.remaining() - reserve); // verification rows
                 }
                 if (r.negative != null) {
                     batch.add(r.guideSlot.state, r.next, r.guidePosition(r.seq.position()), false, true); // the row after
@@ -828,8 +820,7 @@ public final class BatchScheduler implements AutoCloseable {
             for (int k = start; k < end; k++) {
                 ScheduledRequest r = sampleRequest[k];
                 if (r.spec != null && sampleRow[k] >= 0) {
-                    int first = sampleRow[k];
-                    r.next = r.spec.verify(r.seq, j -> batch.logits(first + j));
+                    r.next = r.spec.verify(r.seq, batch, sampleRow[k]);
                 } else if (r.negative == null) {
                     // after a rollback, backtrack answers the last kept token: fed again at the rolled-back position
                     r.next = r.backtrack != null ? r.backtrack.next(batch.logits(sampleRow[k])) : r.seq.next(batch.logits(sampleRow[k]));
@@ -869,7 +860,7 @@ public final class BatchScheduler implements AutoCloseable {
         int most = 0;
         for (ScheduledRequest r : active) {
             if (r.spec != null) {
-                most = Math.max(most, r.req.speculation().maxDraftRows());
+                most = Math.max(most, r.spec.maxDraftRows());
             }
         }
         int need = options.stepTokens() + options.parallel() * (1 + most);

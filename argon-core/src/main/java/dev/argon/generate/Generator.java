@@ -210,18 +210,13 @@ public final class Generator {
      */
     private GenerationResult runSpeculative(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
                                             BooleanSupplier cancelled) {
-        SpeculationParams p = req.speculation();
-        if (policy.unbounded()) {
-            throw new ArgonException("speculative decoding cannot be combined with a context shift, sinks + window or H2O ("
-                    + policy + "): evicting tokens would move the rows a draft is verified at");
-        }
-        Speculator spec = new Speculator(p, Speculator.proposer(p, draftModel), speculation);
+        SpeculativeStep spec = SpeculativeStep.create(req.speculation(), draftModel, speculation, policy);
         InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
         Sequence seq = new Sequence(model, req, prompt, contextLength, false, listener);
         long t0 = System.nanoTime();
         float[] logits = model.prefill(state, prompt, 0);
         long t1 = System.nanoTime();
-        Batch batch = new Batch(1 + p.maxDraftRows());
+        Batch batch = new Batch(1 + spec.maxDraftRows());
         int token = cancelled.getAsBoolean() ? -1 : seq.next(logits);
         while (token >= 0) {
             if (cancelled.getAsBoolean()) {
@@ -230,12 +225,9 @@ public final class Generator {
             int pos = seq.position();
             batch.clear();
             batch.add(state, token, pos, false, true);
-            int k = spec.draft(seq, p.maxDraftRows());
-            for (int j = 0; j < k; j++) {
-                batch.add(state, spec.draftToken(j), pos + 1 + j, false, true);
-            }
+            spec.addDraftRows(batch, state, seq, spec.maxDraftRows());
             model.forward(batch);
-            token = spec.verify(seq, batch::logits);
+            token = spec.verify(seq, batch, 0);
         }
         seq.cancel(); // (nothing if it finished)
         long t2 = System.nanoTime();

@@ -33,7 +33,7 @@ final class ScheduledRequest implements GenerationListener {
     private final AtomicLong generatedTokens;
     Sequence seq;
     /** Speculative decoding of this request, or null. */
-    Speculator spec;
+    SpeculativeStep spec;
     /** Banned strings and a backspace token ({@link Backtracking}), or null: samples in place of {@link #seq}. */
     Backtracker backtrack;
     KvSlot slot;
