@@ -227,13 +227,13 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private final LanguageModel model;
-    /** The requests sampled after a step and their logits rows (scheduler thread only). */
-    private final ScheduledRequest[] sampleRequest;
-    private final int[] sampleRow;
     private final Options options;
     /** The slots, the paged pool and its prefix cache: which slot and cached prefix a request gets. */
     private final SlotAdmission admission;
-    private Batch batch;
+    /** Planning: the rows of the next step. */
+    private final StepPlanner planner;
+    /** Updating: the step's logits back to its sequences. */
+    private final StepUpdater updater;
     private final SpeculationStats speculation = new SpeculationStats();
     /** Makes a draft-model proposer per sequence ({@link SpeculationParams.Mode#DRAFT}), or null. */
     private volatile DraftProposer.Factory draftModel;
@@ -268,9 +268,8 @@ public final class BatchScheduler implements AutoCloseable {
         this.admission = new SlotAdmission(model, options.parallel(), options.contextLength(), options.precision(), options.policy(),
                 options.pagedPool() ? options.kvBlockSize() : 0, options.kvPoolTokens(), options.prefixReuse(), options.stepTokens(),
                 active);
-        this.batch = new Batch(options.stepTokens() + options.parallel());
-        this.sampleRequest = new ScheduledRequest[options.parallel()];
-        this.sampleRow = new int[options.parallel()];
+        this.planner = new StepPlanner(options.stepTokens(), options.parallel());
+        this.updater = new StepUpdater(model.pool(), options.contextLength(), admission, options.parallel());
         this.loop = Thread.ofPlatform().name("argon-scheduler").daemon().start(this::run);
     }
 
@@ -643,19 +642,9 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /**
-     * The rows one step runs, per active request (by index): prompt rows, unconditional prompt
-     * rows (guidance), and the row of its decode token (-1: none), which its draft rows follow.
-     */
-    private record StepPlan(int[] promptRows, int[] guideRows, int[] decodeRow) {
-        boolean runs(int i) {
-            return promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0;
-        }
-    }
-
-    /**
      * One step over every running sequence, in three parts (vLLM's schedule → run → update):
-     * {@link #plan} fills the batch, {@link #runPass} runs the forward pass, {@link #update} hands
-     * the logits back (sampling, draft verification) and retires finished requests.
+     * {@link StepPlanner} fills the batch, {@link #runPass} runs the forward pass, {@link StepUpdater}
+     * hands the logits back (sampling, draft verification); then finished requests retire.
      */
     private void step() {
         // cancellations first: they free their slots before any work is spent on them
@@ -672,70 +661,17 @@ public final class BatchScheduler implements AutoCloseable {
         if (active.isEmpty()) {
             return;
         }
-        StepPlan plan = plan();
+        StepPlan plan = planner.plan(active);
         if (runPass(plan)) {
-            update(plan);
-        }
-    }
-
-    /**
-     * Fills the batch: prompt chunks of prefilling requests (at most {@link Options#stepTokens()}
-     * rows in all), then the decode row of every decoding request followed by its draft rows (see
-     * {@link Speculator}) unless more sequences decode than its speculation allows.
-     */
-    private StepPlan plan() {
-        growBatchForDrafts();
-        batch.clear();
-        int budget = options.stepTokens();
-        int[] promptRows = new int[active.size()];
-        int[] guideRows = new int[active.size()];
-        for (int i = 0; i < active.size() && budget > 0; i++) {
-            ScheduledRequest r = active.get(i);
-            if (!r.prefilling()) {
-                continue;
-            }
-            int k = Math.min(r.prompt.length - r.fed, budget);
-            for (int j = 0; j < k; j++) {
-                int pos = r.fed + j;
-                batch.add(r.slot.state, r.prompt[pos], pos, true, pos == r.prompt.length - 1);
-            }
-            promptRows[i] = k;
-            budget -= k;
-            if (r.negative != null) {
-                int g = Math.min(r.negative.length - r.guideFed, budget);
-                for (int j = 0; j < g; j++) {
-                    int pos = r.guideFed + j;
-                    batch.add(r.guideSlot.state, r.negative[pos], pos, true, pos == r.negative.length - 1);
-                }
-                guideRows[i] = g;
-                budget -= g;
-            }
-        }
-        int[] decodeRow = new int[active.size()];
-        int reserve = 0; // decode rows still to add: each decoding sequence's own row (two with guidance)
-        for (ScheduledRequest r : active) {
-            reserve += r.prefilling() ? 0 : r.slotsNeeded();
-        }
-        int decoding = 0;
-        for (ScheduledRequest r : active) {
-            decoding += r.prefilling() ? 0 : 1;
-        }
-        for (int i = 0; i < active.size(); i++) {
-            ScheduledRequest r = active.get(i);
-            decodeRow[i] = -1;
-            if (!r.prefilling()) {
-                reserve -= r.slotsNeeded();
-                int pos = r.seq.position();
-                decodeRow[i] = batch.add(r.slot.state, r.next, pos, false, true);
-                if (r.spec != null && r.spec.runsWith(decoding)) {
-                    r.spec.addDraftRows(batch, r.slot.state, r.seq, batch.remaining() - reserve); // verification rows
-                }
-                if (r.negative != null) {
-                    batch.add(r.guideSlot.state, r.next, r.guidePosition(r.seq.position()), false, true); // the row after
+            updater.update(plan, active);
+            for (int i = active.size() - 1; i >= 0; i--) {
+                if (active.get(i).seq.finished()) {
+                    retire(i);
                 }
             }
+            kvUsed = StepUpdater.kvTokensUsed(active);
+            countCached();
         }
-        return new StepPlan(promptRows, guideRows, decodeRow);
     }
 
     /**
@@ -745,7 +681,7 @@ public final class BatchScheduler implements AutoCloseable {
      */
     private boolean runPass(StepPlan plan) {
         try {
-            model.forward(batch);
+            model.forward(plan.batch());
         } catch (RuntimeException e) { // an Error (e.g. a fault reading the weights) is fatal: see run()
             ModelFailureException failed = new ModelFailureException("the forward pass failed: " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
@@ -766,107 +702,8 @@ public final class BatchScheduler implements AutoCloseable {
             return false;
         }
         steps.incrementAndGet();
-        rows.addAndGet(batch.size());
+        rows.addAndGet(plan.batch().size());
         return true;
-    }
-
-    /**
-     * Hands the logits back: prompt progress, then each sequence samples its next token (or
-     * verifies its draft) in parallel; finished requests retire and the KV counters update.
-     */
-    private void update(StepPlan plan) {
-        int[] promptRows = plan.promptRows();
-        int[] guideRows = plan.guideRows();
-        int[] decodeRow = plan.decodeRow();
-        int row = 0;
-        int sampled = 0;
-        for (int i = 0; i < active.size(); i++) {
-            ScheduledRequest r = active.get(i);
-            if (r.negative != null && (promptRows[i] > 0 || guideRows[i] > 0)) {
-                row += promptRows[i];
-                r.fed += promptRows[i];
-                admission.computed(r.slot, r.prompt, r.fed);
-                if (promptRows[i] > 0 && r.fed == r.prompt.length) {
-                    System.arraycopy(batch.logits(row - 1), 0, r.condLogits, 0, r.condLogits.length);
-                }
-                row += guideRows[i];
-                r.guideFed += guideRows[i];
-                admission.computed(r.guideSlot, r.negative, r.guideFed);
-                if (guideRows[i] > 0 && r.guideFed == r.negative.length) {
-                    System.arraycopy(batch.logits(row - 1), 0, r.uncondLogits, 0, r.uncondLogits.length);
-                }
-                if (!r.prefilling()) {
-                    r.firstLogits = System.nanoTime();
-                    sampleRequest[sampled] = r;
-                    sampleRow[sampled++] = -1; // from the kept logits
-                }
-            } else if (promptRows[i] > 0) {
-                row += promptRows[i];
-                r.fed += promptRows[i];
-                admission.computed(r.slot, r.prompt, r.fed); // its full blocks can serve other requests now
-                if (!r.prefilling()) {
-                    r.firstLogits = System.nanoTime();
-                    sampleRequest[sampled] = r;
-                    sampleRow[sampled++] = row - 1;
-                }
-            } else if (decodeRow[i] >= 0) {
-                sampleRequest[sampled] = r;
-                sampleRow[sampled++] = decodeRow[i];
-            }
-        }
-        // Each sequence samples from its own logits with its own sampler, so the rows are sampled
-        // in parallel (over a 32000-token vocabulary that is ~10% of a small model's step).
-        model.pool().parallelFor(sampled, (start, end) -> {
-            for (int k = start; k < end; k++) {
-                ScheduledRequest r = sampleRequest[k];
-                if (r.spec != null && sampleRow[k] >= 0) {
-                    r.next = r.spec.verify(r.seq, batch, sampleRow[k]);
-                } else if (r.negative == null) {
-                    // after a rollback, backtrack answers the last kept token: fed again at the rolled-back position
-                    r.next = r.backtrack != null ? r.backtrack.next(batch.logits(sampleRow[k])) : r.seq.next(batch.logits(sampleRow[k]));
-                } else {
-                    int at = sampleRow[k];
-                    r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
-                    if (r.next >= 0 && r.guidePosition(r.seq.position()) >= options.contextLength()) {
-                        r.seq.cancel(); // the unconditional sequence (a longer prompt) is full
-                        r.next = -1;
-                    }
-                }
-            }
-        });
-        java.util.Arrays.fill(sampleRequest, 0, sampled, null);
-        for (int i = active.size() - 1; i >= 0; i--) {
-            if (active.get(i).seq.finished()) {
-                retire(i);
-            }
-        }
-        long used = 0;
-        for (ScheduledRequest r : active) {
-            used += r.prefilling() ? r.fed : r.seq.position() + 1 - r.slot.state.evicted();
-            if (r.negative != null) {
-                used += r.prefilling() ? r.guideFed : r.guidePosition(r.seq.position()) + 1;
-            }
-        }
-        kvUsed = used;
-        countCached();
-    }
-
-    /**
-     * Makes the batch large enough for every running sequence's longest draft: prompt chunks, plus
-     * per slot its decode row and up to {@link SpeculationParams#maxDraftRows()} verification rows.
-     * The batch's scratch grows once, on the first step that needs it.
-     */
-    private void growBatchForDrafts() {
-        int most = 0;
-        for (ScheduledRequest r : active) {
-            if (r.spec != null) {
-                most = Math.max(most, r.spec.maxDraftRows());
-            }
-        }
-        int need = options.stepTokens() + options.parallel() * (1 + most);
-        if (need > batch.capacity()) {
-            batch = new Batch(need);
-        }
     }
 
     /** Updates {@link #kvCached}: the cached prompts of the slots no running request holds. */
