@@ -15,6 +15,7 @@ import java.util.List;
 final class StepPlanner {
     private final int stepTokens;
     private final int parallel;
+    private final boolean backOff;
     private Batch batch;
 
     /**
@@ -22,8 +23,17 @@ final class StepPlanner {
      * @param parallel the most sequences that run together
      */
     StepPlanner(int stepTokens, int parallel) {
+        this(stepTokens, parallel, true);
+    }
+
+    /**
+     * @param backOff whether speculation backs off under load ({@link SpeculationParams#disableBatchSize()});
+     *     false: a sequence always drafts (the one-request {@link Generator})
+     */
+    StepPlanner(int stepTokens, int parallel, boolean backOff) {
         this.stepTokens = stepTokens;
         this.parallel = parallel;
+        this.backOff = backOff;
         this.batch = new Batch(stepTokens + parallel);
     }
 
@@ -77,7 +87,7 @@ final class StepPlanner {
                 reserve -= r.slotsNeeded();
                 int pos = r.seq.position();
                 decodeRow[i] = batch.add(r.slot.state, r.next, pos, false, true);
-                if (r.spec != null && r.spec.runsWith(decoding)) {
+                if (r.spec != null && (!backOff || r.spec.runsWith(decoding))) {
                     r.spec.addDraftRows(batch, r.slot.state, r.seq, batch.remaining() - reserve); // verification rows
                 }
                 if (r.negative != null) {
