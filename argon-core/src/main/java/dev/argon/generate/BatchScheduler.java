@@ -43,6 +43,12 @@ import java.util.function.Consumer;
  * prompt; before each step every running sequence maps the blocks it will write, and one the pool
  * cannot serve fails with {@link BlockPool.ExhaustedException}'s message (never a hang).
  *
+ * <p>The parts, each in its own class: {@link SlotAdmission} (slots, paged pool and prefix cache: which
+ * slot and cached prefix a request gets), {@link StepPlanner} (the rows of a step), the forward pass
+ * ({@link #runPass}), {@link StepUpdater} (the logits back to the sequences: sampling, draft
+ * verification through {@link SpeculativeStep}, guidance mixing). This class is the loop around them;
+ * {@link Generator} runs the same parts for one request on the caller's thread.
+ *
  * <p>Requests wait in a FIFO queue of {@link Options#queueCapacity()}; beyond it
  * {@link #submit} throws {@link OverloadedException}. One loop thread runs the model; callers
  * receive their events on their own thread through {@link Handle#await}.
