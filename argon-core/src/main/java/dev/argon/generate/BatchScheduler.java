@@ -2,20 +2,15 @@ package dev.argon.generate;
 
 import dev.argon.ArgonException;
 import dev.argon.kv.BlockPool;
-import dev.argon.kv.BlockTable;
 import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
 import dev.argon.kv.PrefixCache;
 import dev.argon.model.Batch;
-import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
-import dev.argon.sampling.TokenLogprobs;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -47,6 +42,12 @@ import java.util.function.Consumer;
  * slot computed them and whether it still runs. A request is admitted when the pool can hold its
  * prompt; before each step every running sequence maps the blocks it will write, and one the pool
  * cannot serve fails with {@link BlockPool.ExhaustedException}'s message (never a hang).
+ *
+ * <p>The parts, each in its own class: {@link SlotAdmission} (slots, paged pool and prefix cache: which
+ * slot and cached prefix a request gets), {@link StepPlanner} (the rows of a step), the forward pass
+ * ({@link #runPass}), {@link StepUpdater} (the logits back to the sequences: sampling, draft
+ * verification through {@link SpeculativeStep}, guidance mixing). This class is the loop around them;
+ * {@link Generator} runs the same parts for one request on the caller's thread.
  *
  * <p>Requests wait in a FIFO queue of {@link Options#queueCapacity()}; beyond it
  * {@link #submit} throws {@link OverloadedException}. One loop thread runs the model; callers
@@ -167,23 +168,17 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private record TokenEvent(int token, TokenLogprobs logprobs) {
-    }
-
-    private record Failed(RuntimeException error) {
-    }
-
     /** Milliseconds without an event after which {@link Handle#await} asks {@link GenerationListener#stillWanted}. */
     public static final long WAIT_CHECK_MS = 500;
 
     /** A submitted request: its events arrive through {@link #await}. */
     public static final class Handle {
-        private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         private final BatchScheduler scheduler;
-        private volatile boolean cancelRequested;
+        private final ScheduledRequest request;
 
-        private Handle(BatchScheduler scheduler) {
+        private Handle(BatchScheduler scheduler, ScheduledRequest request) {
             this.scheduler = scheduler;
+            this.request = request;
         }
 
         /**
@@ -200,16 +195,16 @@ public final class BatchScheduler implements AutoCloseable {
         public GenerationResult await(GenerationListener listener) throws InterruptedException {
             try {
                 while (true) {
-                    Object e = events.poll();
+                    Object e = request.events.poll();
                     if (e == null) {
                         // everything ready has been delivered: the listener may send it now, as
                         // one write when it fell behind by several events (under load)
                         listener.onPause();
-                        while ((e = events.poll(WAIT_CHECK_MS, TimeUnit.MILLISECONDS)) == null) {
-                            if (!cancelRequested && !listener.stillWanted()) {
+                        while ((e = request.events.poll(WAIT_CHECK_MS, TimeUnit.MILLISECONDS)) == null) {
+                            if (!request.cancelRequested && !listener.stillWanted()) {
                                 cancel();
                             }
-                            if (!scheduler.loop.isAlive() && events.isEmpty()) {
+                            if (!scheduler.loop.isAlive() && request.events.isEmpty()) {
                                 // cannot happen (the loop fails every request before it ends); never wait for a dead loop
                                 throw new ModelFailureException(scheduler.failureMessage("the scheduler stopped"), scheduler.failure);
                             }
@@ -217,11 +212,11 @@ public final class BatchScheduler implements AutoCloseable {
                     }
                     if (e instanceof String text) {
                         listener.onText(text);
-                    } else if (e instanceof TokenEvent t) {
+                    } else if (e instanceof ScheduledRequest.TokenEvent t) {
                         listener.onToken(t.token(), t.logprobs());
                     } else if (e instanceof GenerationResult r) {
                         return r;
-                    } else if (e instanceof Failed f) {
+                    } else if (e instanceof ScheduledRequest.Failed f) {
                         throw f.error();
                     }
                 }
@@ -233,101 +228,23 @@ public final class BatchScheduler implements AutoCloseable {
 
         /** Asks the scheduler to stop this request at its next step. */
         public void cancel() {
-            cancelRequested = true;
-        }
-    }
-
-    private static final class Slot {
-        final InferenceState state;
-        int[] cached = new int[0];
-        int cachedLength;
-        long lastUsed;
-
-        Slot(InferenceState state) {
-            this.state = state;
-        }
-    }
-
-    private final class Request implements GenerationListener {
-        final GenerationRequest req;
-        final int[] prompt;
-        final BooleanSupplier cancelled;
-        final Handle handle;
-        Sequence seq;
-        /** Speculative decoding of this request, or null. */
-        Speculator spec;
-        /** Banned strings and a backspace token ({@link Backtracking}), or null: samples in place of {@link #seq}. */
-        Backtracker backtrack;
-        Slot slot;
-        int fed;
-        int reused;
-        int next;
-        long started;
-        long firstLogits;
-        /** Classifier-free guidance: the unconditional sequence's prompt, slot and progress (null/unused when unguided). */
-        int[] negative;
-        Slot guideSlot;
-        int guideFed;
-        /** The last prompt row's logits of each sequence, kept until both prompts are in, and their mix. */
-        float[] condLogits;
-        float[] uncondLogits;
-        float[] mixed;
-
-        Request(GenerationRequest req, int[] prompt, BooleanSupplier cancelled) {
-            this.handle = new Handle(BatchScheduler.this);
-            this.req = req;
-            this.prompt = prompt;
-            this.cancelled = cancelled;
-        }
-
-        @Override
-        public void onText(String text) {
-            handle.events.add(text);
-        }
-
-        @Override
-        public void onToken(int token, TokenLogprobs logprobs) {
-            generatedTokens.incrementAndGet();
-            handle.events.add(new TokenEvent(token, logprobs));
-        }
-
-        boolean prefilling() {
-            return fed < prompt.length || (negative != null && guideFed < negative.length);
-        }
-
-        /** Slots this request runs on: two with guidance. */
-        int slotsNeeded() {
-            return negative == null ? 1 : 2;
-        }
-
-        /** The unconditional sequence's position of the token the conditional one feeds at {@code pos}. */
-        int guidePosition(int pos) {
-            return negative.length + pos - prompt.length;
-        }
-
-        /** Mixes the two sequences' logits ({@link Guidance#mix}) into {@link #mixed}. */
-        float[] mix(float[] cond, float[] uncond) {
-            Guidance.mix(cond, uncond, req.guidance().scale(), mixed);
-            return mixed;
+            request.cancelRequested = true;
         }
     }
 
     private final LanguageModel model;
-    /** The requests sampled after a step and their logits rows (scheduler thread only). */
-    private final Request[] sampleRequest;
-    private final int[] sampleRow;
     private final Options options;
-    private final Slot[] slots;
-    /** The paged pool shared by the slots, or null (contiguous per-slot caches). */
-    private final BlockPool pool;
-    /** Hashed-block prefix caching over {@link #pool}, or null. */
-    private final PrefixCache prefixCache;
-    private Batch batch;
+    /** The slots, the paged pool and its prefix cache: which slot and cached prefix a request gets. */
+    private final SlotAdmission admission;
+    /** Planning: the rows of the next step. */
+    private final StepPlanner planner;
+    /** Updating: the step's logits back to its sequences. */
+    private final StepUpdater updater;
     private final SpeculationStats speculation = new SpeculationStats();
     /** Makes a draft-model proposer per sequence ({@link SpeculationParams.Mode#DRAFT}), or null. */
     private volatile DraftProposer.Factory draftModel;
-    private final ArrayDeque<Request> queue = new ArrayDeque<>();
-    private final List<Request> active = new ArrayList<>();
+    private final ArrayDeque<ScheduledRequest> queue = new ArrayDeque<>();
+    private final List<ScheduledRequest> active = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final Thread loop;
@@ -336,11 +253,8 @@ public final class BatchScheduler implements AutoCloseable {
     /** What ended the loop for good, or null while it runs. */
     private volatile Throwable failure;
     private volatile Consumer<Throwable> onFailure = t -> { };
-    private long clock;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
-    private final AtomicLong reusedTokens = new AtomicLong();
-    private final AtomicLong copiedTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong rows = new AtomicLong();
@@ -357,26 +271,11 @@ public final class BatchScheduler implements AutoCloseable {
     public BatchScheduler(LanguageModel model, Options options) {
         this.model = model;
         this.options = options;
-        this.slots = new Slot[options.parallel()];
-        if (options.pagedPool()) {
-            var c = model.config();
-            int b = options.kvBlockSize();
-            long blocks = options.kvPoolTokens() > 0 ? (options.kvPoolTokens() + b - 1L) / b
-                    : (long) options.parallel() * ((options.contextLength() + b - 1) / b);
-            pool = new BlockPool(c.nLayers(), c.kvDim(), c.headDim(), options.precision(), options.precision(), b,
-                    (int) Math.min(Integer.MAX_VALUE, blocks));
-            prefixCache = options.prefixReuse() ? new PrefixCache(pool, modelSalt(model)) : null;
-        } else {
-            pool = null;
-            prefixCache = null;
-        }
-        for (int i = 0; i < slots.length; i++) {
-            slots[i] = new Slot(pool != null ? model.newState(options.contextLength(), pool)
-                    : model.newState(options.contextLength(), options.precision(), options.precision(), options.policy()));
-        }
-        this.batch = new Batch(options.stepTokens() + options.parallel());
-        this.sampleRequest = new Request[options.parallel()];
-        this.sampleRow = new int[options.parallel()];
+        this.admission = new SlotAdmission(model, options.parallel(), options.contextLength(), options.precision(), options.policy(),
+                options.pagedPool() ? options.kvBlockSize() : 0, options.kvPoolTokens(), options.prefixReuse(), options.stepTokens(),
+                active);
+        this.planner = new StepPlanner(options.stepTokens(), options.parallel());
+        this.updater = new StepUpdater(model.pool(), options.contextLength(), admission, options.parallel());
         this.loop = Thread.ofPlatform().name("argon-scheduler").daemon().start(this::run);
     }
 
@@ -414,9 +313,9 @@ public final class BatchScheduler implements AutoCloseable {
         if (reqs.isEmpty()) {
             throw new IllegalArgumentException("no generation to submit");
         }
-        List<Request> rs = new ArrayList<>(reqs.size());
+        List<ScheduledRequest> rs = new ArrayList<>(reqs.size());
         for (GenerationRequest req : reqs) {
-            Request r = new Request(req, prompt, cancelled);
+            ScheduledRequest r = new ScheduledRequest(req, prompt, cancelled, generatedTokens);
             GenerationListener events = r;
             if (req.backtracking().active()) {
                 checkBacktracking(req);
@@ -434,9 +333,9 @@ public final class BatchScheduler implements AutoCloseable {
                 if (options.policy().unbounded()) {
                     throw new ArgonException("classifier-free guidance cannot be combined with a context shift or sinks + window yet");
                 }
-                if (slots.length < 2) {
+                if (admission.slotCount() < 2) {
                     throw new ArgonException("classifier-free guidance runs two sequences and needs at least 2 slots (--parallel), but"
-                            + " there is " + slots.length);
+                            + " there is " + admission.slotCount());
                 }
                 r.negative = Generator.negativePrompt(model, req, options.contextLength());
                 int vocab = model.config().vocabSize();
@@ -454,11 +353,11 @@ public final class BatchScheduler implements AutoCloseable {
             if (closing) {
                 throw new ArgonException("the scheduler is shutting down");
             }
-            int free = Math.max(0, slots.length - active.size());
+            int free = Math.max(0, admission.slotCount() - active.size());
             int room = options.queueCapacity() + free - queue.size();
             if (rs.size() > room) {
                 throw new OverloadedException(rs.size() == 1
-                        ? "every slot is busy (" + slots.length + ") and the queue is full (" + queue.size() + " waiting, limit "
+                        ? "every slot is busy (" + admission.slotCount() + ") and the queue is full (" + queue.size() + " waiting, limit "
                                 + options.queueCapacity() + ")"
                         : "no room for " + rs.size() + " generations: " + free + " free slot" + (free == 1 ? "" : "s") + " and "
                                 + Math.max(0, room - free) + " free queue place" + (room - free == 1 ? "" : "s") + " (limit "
@@ -470,8 +369,8 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         List<Handle> handles = new ArrayList<>(rs.size());
-        for (Request r : rs) {
-            handles.add(r.handle);
+        for (ScheduledRequest r : rs) {
+            handles.add(new Handle(this, r));
         }
         return handles;
     }
@@ -510,13 +409,9 @@ public final class BatchScheduler implements AutoCloseable {
      *
      * @throws ArgonException if the KV caches evict tokens, or a draft model is asked for but none is set
      */
-    private Speculator speculator(SpeculationParams p) {
+    private SpeculativeStep speculator(SpeculationParams p) {
         p.validate();
-        if (options.policy().unbounded()) {
-            throw new ArgonException("speculative decoding cannot be combined with a context shift, sinks + window or H2O ("
-                    + options.policy() + "): evicting tokens would move the rows a draft is verified at");
-        }
-        return new Speculator(p, Speculator.proposer(p, draftModel), speculation);
+        return SpeculativeStep.create(p, draftModel, speculation, options.policy());
     }
 
     /**
@@ -567,35 +462,20 @@ public final class BatchScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        return new Stats(slots.length, activeCount, queued, kvUsed, (long) slots.length * options.contextLength(), kvCached,
-                requests.get(), promptTokens.get(), reusedTokens.get(), generatedTokens.get(), steps.get(), rows.get(), kvBytes(),
-                copiedTokens.get(), speculation.proposed(), speculation.accepted(), speculation.verifyPasses());
-    }
-
-    /** What else than the tokens and cache types determines a cached row: the model's shape and RoPE settings. */
-    private static long modelSalt(LanguageModel model) {
-        return model.config().hashCode() * 31L + model.getClass().getName().hashCode();
+        return new Stats(admission.slotCount(), activeCount, queued, kvUsed, (long) admission.slotCount() * options.contextLength(), kvCached,
+                requests.get(), promptTokens.get(), admission.reusedTokens(), generatedTokens.get(), steps.get(), rows.get(), admission.kvBytes(),
+                admission.copiedTokens(), speculation.proposed(), speculation.accepted(), speculation.verifyPasses());
     }
 
     /** @return the paged pool's and prefix cache's counters, or null without a paged pool */
     public PagingStats paging() {
+        BlockPool pool = admission.pool();
         if (pool == null) {
             return null;
         }
-        PrefixCache p = prefixCache;
+        PrefixCache p = admission.prefixCache();
         return new PagingStats(pool.stats(), p != null, p == null ? 0 : p.hitTokens(), p == null ? 0 : p.missTokens(),
                 p == null ? 0 : p.lookups(), p == null ? 0 : p.hits());
-    }
-
-    private long kvBytes() {
-        if (pool != null) {
-            return pool.stats().bytes();
-        }
-        long b = 0;
-        for (Slot s : slots) {
-            b += s.state.kvCache().bytes();
-        }
-        return b;
     }
 
     /** @return the options this scheduler runs with */
@@ -614,8 +494,8 @@ public final class BatchScheduler implements AutoCloseable {
         lock.lock();
         try {
             closing = true;
-            for (Request r : queue) {
-                r.handle.events.add(new Failed(new ArgonException(reason)));
+            for (ScheduledRequest r : queue) {
+                r.fail((new ArgonException(reason)));
             }
             queue.clear();
         } finally {
@@ -664,12 +544,12 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             closing = true;
             String message = failureMessage("the model failed; this server cannot generate any more");
-            for (Request r : queue) {
-                r.handle.events.add(new Failed(new ModelFailureException(message, t)));
+            for (ScheduledRequest r : queue) {
+                r.fail((new ModelFailureException(message, t)));
             }
             queue.clear();
-            for (Request r : active) {
-                r.handle.events.add(new Failed(new ModelFailureException(message, t)));
+            for (ScheduledRequest r : active) {
+                r.fail((new ModelFailureException(message, t)));
             }
             active.clear();
             activeCount = 0;
@@ -687,11 +567,11 @@ public final class BatchScheduler implements AutoCloseable {
                     work.awaitUninterruptibly();
                 }
                 if (stopLoop) {
-                    for (Request r : queue) {
-                        r.handle.events.add(new Failed(new ArgonException("the server is shutting down")));
+                    for (ScheduledRequest r : queue) {
+                        r.fail((new ArgonException("the server is shutting down")));
                     }
                     queue.clear();
-                    for (Request r : active) {
+                    for (ScheduledRequest r : active) {
                         r.seq.cancel();
                         finish(r);
                     }
@@ -700,15 +580,15 @@ public final class BatchScheduler implements AutoCloseable {
                     return;
                 }
                 dropCancelledWaiting();
-                while (!queue.isEmpty() && freeSlots() >= queue.peek().slotsNeeded()) {
-                    if (!poolAdmits(queue.peek())) {
+                while (!queue.isEmpty() && admission.freeSlots() >= queue.peek().slotsNeeded()) {
+                    if (!admission.fits(queue.peek())) {
                         if (!active.isEmpty()) {
                             break; // waits for running sequences to free blocks
                         }
                         refuseTooLarge(queue.poll());
                         continue;
                     }
-                    admit(queue.poll());
+                    start(queue.poll());
                 }
             } finally {
                 lock.unlock();
@@ -719,47 +599,31 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** Ends the waiting requests whose caller cancelled them (the client left), freeing their queue places. Holds the lock. */
     private void dropCancelledWaiting() {
-        for (java.util.Iterator<Request> it = queue.iterator(); it.hasNext(); ) {
-            Request r = it.next();
-            if (r.handle.cancelRequested) { // (the caller's own supplier is polled before steps only)
+        for (java.util.Iterator<ScheduledRequest> it = queue.iterator(); it.hasNext(); ) {
+            ScheduledRequest r = it.next();
+            if (r.cancelRequested) { // (the caller's own supplier is polled before steps only)
                 it.remove();
                 r.seq.cancel();
                 requests.incrementAndGet();
-                r.handle.events.add(r.seq.result(0, 0));
+                r.complete(r.seq.result(0, 0));
             }
         }
     }
 
-    /** @return blocks of the pool holding {@code rows} rows */
-    private int blocksFor(int rows) {
-        return (Math.min(rows, options.contextLength()) + pool.blockSize() - 1) / pool.blockSize();
-    }
-
-    /**
-     * @return whether the paged pool (if any) can hold the request's prompts and first token now
-     *     (admission maps those blocks at once, so later admissions see them taken)
-     */
-    private boolean poolAdmits(Request r) {
-        if (pool == null) {
-            return true;
-        }
-        int need = blocksFor(r.prompt.length + 1) + (r.negative == null ? 0 : blocksFor(r.negative.length + 1));
-        return need <= pool.available();
-    }
-
     /** Fails a request whose prompt the paged pool cannot hold even when nothing else runs. Holds the lock. */
-    private void refuseTooLarge(Request r) {
-        int need = blocksFor(r.prompt.length + 1) + (r.negative == null ? 0 : blocksFor(r.negative.length + 1));
+    private void refuseTooLarge(ScheduledRequest r) {
         r.seq.cancel();
         requests.incrementAndGet();
-        r.handle.events.add(new Failed(new ArgonException("the prompt needs " + need + " KV blocks of " + pool.blockSize()
-                + " tokens, but the KV pool holds " + pool.maxBlocks() + " (--kv-pool " + (long) pool.maxBlocks() * pool.blockSize()
-                + " tokens); raise --kv-pool or send a shorter prompt")));
+        r.fail(admission.tooLarge(r));
     }
 
-    /** @return the block table of a slot's paged cache */
-    private static BlockTable blocks(Slot s) {
-        return s.state.kvCache().blockTable();
+    /** Admits the request ({@link SlotAdmission#admit}) and starts running it. Holds the lock. */
+    private void start(ScheduledRequest r) {
+        admission.admit(r);
+        r.started = System.nanoTime();
+        promptTokens.addAndGet(r.prompt.length);
+        active.add(r);
+        activeCount = active.size();
     }
 
     /**
@@ -769,23 +633,13 @@ public final class BatchScheduler implements AutoCloseable {
      */
     private void reserveBlocks() {
         for (int i = 0; i < active.size(); i++) {
-            Request r = active.get(i);
+            ScheduledRequest r = active.get(i);
             try {
-                int ctx = options.contextLength();
-                if (r.prefilling()) {
-                    blocks(r.slot).reserve(Math.min(r.prompt.length, r.fed + options.stepTokens()));
-                } else {
-                    int draft = r.spec == null ? 0 : r.req.speculation().draftMax();
-                    blocks(r.slot).reserve(Math.min(ctx, r.seq.position() + 1 + draft));
-                }
-                if (r.negative != null) {
-                    blocks(r.guideSlot).reserve(r.prefilling() ? Math.min(r.negative.length, r.guideFed + options.stepTokens())
-                            : Math.min(ctx, r.guidePosition(r.seq.position()) + 1));
-                }
+                admission.reserve(r);
             } catch (BlockPool.ExhaustedException e) {
                 r.seq.cancel();
-                r.handle.events.add(new Failed(e));
-                releaseBlocks(r);
+                r.fail(e);
+                admission.releaseBlocks(r);
                 lock.lock();
                 try {
                     active.remove(i--);
@@ -798,294 +652,37 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Paged mode: lets go of every block of the request's slots (registered ones stay cached). */
-    private void releaseBlocks(Request r) {
-        if (pool != null) {
-            blocks(r.slot).release(0);
-            r.slot.cachedLength = 0;
-            if (r.guideSlot != null) {
-                blocks(r.guideSlot).release(0);
-                r.guideSlot.cachedLength = 0;
-            }
-        }
-    }
-
-    /**
-     * Paged mode: gives the request the least recently used free slot and maps the longest chain
-     * of cached blocks matching its prompt (none without prefix caching).
-     */
-    private void admitPaged(Request r) {
-        Slot free = null;
-        for (Slot s : slots) {
-            if (!isBusy(s) && (free == null || s.lastUsed < free.lastUsed)) {
-                free = s;
-            }
-        }
-        blocks(free).release(0);
-        int reuse = prefixCache == null ? 0 : prefixCache.match(blocks(free), r.prompt, r.prompt.length - 1);
-        blocks(free).reserve(Math.min(options.contextLength(), r.prompt.length + 1)); // fits: see poolAdmits
-        start(r, free, reuse);
-    }
-
-    /**
-     * Gives the request a free slot: the one whose cached prompt shares the longest prefix with
-     * it, provided the shared part is at least half of what that slot holds (so taking it keeps
-     * most of its cache useful); otherwise the least recently used free slot (empty ones first),
-     * so that a new conversation does not overwrite another one's cached prompt just because
-     * both start with the same few tokens (e.g. the start-of-sequence token). Whatever prefix the
-     * chosen slot shares is reused.
-     */
-    private void admit(Request r) {
-        if (pool != null) {
-            admitPaged(r);
-            return;
-        }
-        Slot best = null;
-        int bestShared = 0;
-        Slot oldest = null;
-        for (Slot s : slots) {
-            if (isBusy(s)) {
-                continue;
-            }
-            if (oldest == null || s.lastUsed < oldest.lastUsed) {
-                oldest = s;
-            }
-            int shared = options.prefixReuse() ? commonPrefix(s, r.prompt) : 0;
-            boolean worthKeeping = shared > 0 && 2L * shared >= s.cachedLength;
-            if (worthKeeping && (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed))) {
-                best = s;
-                bestShared = shared;
-            }
-        }
-        if (best == null) {
-            best = oldest;
-            bestShared = options.prefixReuse() ? commonPrefix(best, r.prompt) : 0;
-        }
-        // keep at least the last prompt token to compute: its logits start the generation
-        int reuse = Math.min(bestShared, r.prompt.length - 1);
-        best.state.resetEviction();
-        if (options.prefixReuse()) {
-            reuse = copyLongerPrefix(best, r.prompt, reuse);
-        }
-        start(r, best, reuse);
-    }
-
-    /** Starts the request on slot {@code best} with its first {@code reuse} prompt tokens already cached. */
-    private void start(Request r, Slot best, int reuse) {
-        r.slot = best;
-        r.fed = reuse;
-        r.reused = reuse;
-        best.cachedLength = reuse;
-        best.lastUsed = ++clock;
-        if (r.negative != null) {
-            admitGuide(r);
-        }
-        r.started = System.nanoTime();
-        promptTokens.addAndGet(r.prompt.length);
-        reusedTokens.addAndGet(reuse);
-        active.add(r);
-        activeCount = active.size();
-    }
-
-    /**
-     * Cross-slot prefix caching: when another slot (running or idle) holds a longer computed
-     * prefix of {@code prompt} than {@code target}'s own {@code reuse} tokens, copies those rows
-     * into {@code target}'s cache, which is cheaper than computing them. Only prompt rows are
-     * copied (computed with the prompt arithmetic), so outputs stay bit-identical.
-     *
-     * @return the prompt tokens {@code target} now holds
-     */
-    private int copyLongerPrefix(Slot target, int[] prompt, int reuse) {
-        Slot source = null;
-        int longest = reuse;
-        for (Slot s : slots) {
-            if (s == target || s.state.evicted() > 0) {
-                continue;
-            }
-            int n = commonPrefix(s, prompt);
-            for (Request other : active) {
-                if (other.slot == s) {
-                    int computed = Math.min(other.fed, other.prompt.length);
-                    int i = 0;
-                    while (i < computed && i < prompt.length && other.prompt[i] == prompt[i]) {
-                        i++;
-                    }
-                    n = i;
-                }
-            }
-            n = Math.min(n, prompt.length - 1);
-            if (n > longest) {
-                longest = n;
-                source = s;
-            }
-        }
-        if (source == null || longest < reuse + MIN_COPY) {
-            return reuse;
-        }
-        target.state.kvCache().copyPrefix(source.state.kvCache(), longest);
-        target.cached = prompt;
-        copiedTokens.addAndGet(longest);
-        return longest;
-    }
-
-    /** Shorter prefixes than this are computed rather than copied from another slot. */
-    private static final int MIN_COPY = 16;
-
-    /**
-     * Gives a guided request's unconditional sequence the free slot (other than its own) whose
-     * cached prompt shares the longest prefix with the negative prompt, else the least recently used.
-     */
-    private void admitGuide(Request r) {
-        Slot best = null;
-        int bestShared = -1;
-        for (Slot s : slots) {
-            if (s == r.slot || isBusy(s)) {
-                continue;
-            }
-            int shared = options.prefixReuse() ? commonPrefix(s, r.negative) : 0;
-            if (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed)) {
-                best = s;
-                bestShared = shared;
-            }
-        }
-        int reuse = Math.min(bestShared, r.negative.length - 1);
-        if (pool != null) {
-            blocks(best).release(0);
-            reuse = prefixCache == null ? 0 : prefixCache.match(blocks(best), r.negative, r.negative.length - 1);
-            blocks(best).reserve(Math.min(options.contextLength(), r.negative.length + 1));
-        }
-        best.state.resetEviction();
-        r.guideSlot = best;
-        r.guideFed = reuse;
-        best.cachedLength = reuse;
-        best.lastUsed = ++clock;
-        reusedTokens.addAndGet(reuse);
-    }
-
-    private boolean isBusy(Slot s) {
-        for (Request r : active) {
-            if (r.slot == s || r.guideSlot == s) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private int freeSlots() {
-        int free = 0;
-        for (Slot s : slots) {
-            free += isBusy(s) ? 0 : 1;
-        }
-        return free;
-    }
-
-    private static int commonPrefix(Slot s, int[] prompt) {
-        int n = Math.min(s.cachedLength, prompt.length);
-        int i = 0;
-        while (i < n && s.cached[i] == prompt[i]) {
-            i++;
-        }
-        return i;
-    }
-
-    /**
-     * The rows one step runs, per active request (by index): prompt rows, unconditional prompt
-     * rows (guidance), and the row of its decode token (-1: none), which its draft rows follow.
-     */
-    private record StepPlan(int[] promptRows, int[] guideRows, int[] decodeRow) {
-        boolean runs(int i) {
-            return promptRows[i] > 0 || guideRows[i] > 0 || decodeRow[i] >= 0;
-        }
-    }
-
     /**
      * One step over every running sequence, in three parts (vLLM's schedule → run → update):
-     * {@link #plan} fills the batch, {@link #runPass} runs the forward pass, {@link #update} hands
-     * the logits back (sampling, draft verification) and retires finished requests.
+     * {@link StepPlanner} fills the batch, {@link #runPass} runs the forward pass, {@link StepUpdater}
+     * hands the logits back (sampling, draft verification); then finished requests retire.
      */
     private void step() {
         // cancellations first: they free their slots before any work is spent on them
         for (int i = active.size() - 1; i >= 0; i--) {
-            Request r = active.get(i);
-            if (r.handle.cancelRequested || pollCancelled(r)) {
+            ScheduledRequest r = active.get(i);
+            if (r.cancelPolled()) {
                 r.seq.cancel();
                 retire(i);
             }
         }
-        if (pool != null) {
+        if (admission.pool() != null) {
             reserveBlocks();
         }
         if (active.isEmpty()) {
             return;
         }
-        StepPlan plan = plan();
+        StepPlan plan = planner.plan(active);
         if (runPass(plan)) {
-            update(plan);
-        }
-    }
-
-    /**
-     * Fills the batch: prompt chunks of prefilling requests (at most {@link Options#stepTokens()}
-     * rows in all), then the decode row of every decoding request followed by its draft rows (see
-     * {@link Speculator}) unless more sequences decode than its speculation allows.
-     */
-    private StepPlan plan() {
-        growBatchForDrafts();
-        batch.clear();
-        int budget = options.stepTokens();
-        int[] promptRows = new int[active.size()];
-        int[] guideRows = new int[active.size()];
-        for (int i = 0; i < active.size() && budget > 0; i++) {
-            Request r = active.get(i);
-            if (!r.prefilling()) {
-                continue;
-            }
-            int k = Math.min(r.prompt.length - r.fed, budget);
-            for (int j = 0; j < k; j++) {
-                int pos = r.fed + j;
-                batch.add(r.slot.state, r.prompt[pos], pos, true, pos == r.prompt.length - 1);
-            }
-            promptRows[i] = k;
-            budget -= k;
-            if (r.negative != null) {
-                int g = Math.min(r.negative.length - r.guideFed, budget);
-                for (int j = 0; j < g; j++) {
-                    int pos = r.guideFed + j;
-                    batch.add(r.guideSlot.state, r.negative[pos], pos, true, pos == r.negative.length - 1);
-                }
-                guideRows[i] = g;
-                budget -= g;
-            }
-        }
-        int[] decodeRow = new int[active.size()];
-        int reserve = 0; // decode rows still to add: each decoding sequence's own row (two with guidance)
-        for (Request r : active) {
-            reserve += r.prefilling() ? 0 : r.slotsNeeded();
-        }
-        int decoding = 0;
-        for (Request r : active) {
-            decoding += r.prefilling() ? 0 : 1;
-        }
-        for (int i = 0; i < active.size(); i++) {
-            Request r = active.get(i);
-            decodeRow[i] = -1;
-            if (!r.prefilling()) {
-                reserve -= r.slotsNeeded();
-                int pos = r.seq.position();
-                decodeRow[i] = batch.add(r.slot.state, r.next, pos, false, true);
-                if (r.spec != null && decoding <= r.req.speculation().disableBatchSize()) {
-                    // verification rows: the draft tokens after the last sampled one, decode arithmetic like any generated row
-                    int k = r.spec.draft(r.seq, batch.remaining() - reserve);
-                    for (int j = 0; j < k; j++) {
-                        batch.add(r.slot.state, r.spec.draftToken(j), pos + 1 + j, false, true);
-                    }
-                }
-                if (r.negative != null) {
-                    batch.add(r.guideSlot.state, r.next, r.guidePosition(r.seq.position()), false, true); // the row after
+            updater.update(plan, active);
+            for (int i = active.size() - 1; i >= 0; i--) {
+                if (active.get(i).seq.finished()) {
+                    retire(i);
                 }
             }
+            kvUsed = StepUpdater.kvTokensUsed(active);
+            countCached();
         }
-        return new StepPlan(promptRows, guideRows, decodeRow);
     }
 
     /**
@@ -1095,19 +692,15 @@ public final class BatchScheduler implements AutoCloseable {
      */
     private boolean runPass(StepPlan plan) {
         try {
-            model.forward(batch);
+            model.forward(plan.batch());
         } catch (RuntimeException e) { // an Error (e.g. a fault reading the weights) is fatal: see run()
             ModelFailureException failed = new ModelFailureException("the forward pass failed: " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
             for (int i = active.size() - 1; i >= 0; i--) {
-                Request r = active.get(i);
+                ScheduledRequest r = active.get(i);
                 if (plan.runs(i)) {
-                    r.handle.events.add(new Failed(failed));
-                    releaseBlocks(r);
-                    r.slot.cachedLength = 0;
-                    if (r.guideSlot != null) {
-                        r.guideSlot.cachedLength = 0;
-                    }
+                    r.fail((failed));
+                    admission.drop(r);
                     lock.lock();
                     try {
                         active.remove(i);
@@ -1120,143 +713,18 @@ public final class BatchScheduler implements AutoCloseable {
             return false;
         }
         steps.incrementAndGet();
-        rows.addAndGet(batch.size());
+        rows.addAndGet(plan.batch().size());
         return true;
-    }
-
-    /**
-     * Hands the logits back: prompt progress, then each sequence samples its next token (or
-     * verifies its draft) in parallel; finished requests retire and the KV counters update.
-     */
-    private void update(StepPlan plan) {
-        int[] promptRows = plan.promptRows();
-        int[] guideRows = plan.guideRows();
-        int[] decodeRow = plan.decodeRow();
-        int row = 0;
-        int sampled = 0;
-        for (int i = 0; i < active.size(); i++) {
-            Request r = active.get(i);
-            if (r.negative != null && (promptRows[i] > 0 || guideRows[i] > 0)) {
-                row += promptRows[i];
-                r.fed += promptRows[i];
-                r.slot.cachedLength = 0;
-                if (promptRows[i] > 0 && r.fed == r.prompt.length) {
-                    System.arraycopy(batch.logits(row - 1), 0, r.condLogits, 0, r.condLogits.length);
-                }
-                row += guideRows[i];
-                r.guideFed += guideRows[i];
-                r.guideSlot.cachedLength = 0;
-                if (prefixCache != null) {
-                    prefixCache.register(blocks(r.slot), r.prompt, r.fed);
-                    prefixCache.register(blocks(r.guideSlot), r.negative, r.guideFed);
-                }
-                if (guideRows[i] > 0 && r.guideFed == r.negative.length) {
-                    System.arraycopy(batch.logits(row - 1), 0, r.uncondLogits, 0, r.uncondLogits.length);
-                }
-                if (!r.prefilling()) {
-                    r.firstLogits = System.nanoTime();
-                    sampleRequest[sampled] = r;
-                    sampleRow[sampled++] = -1; // from the kept logits
-                }
-            } else if (promptRows[i] > 0) {
-                row += promptRows[i];
-                r.fed += promptRows[i];
-                r.slot.cachedLength = 0; // the cache changes; its prompt is recorded when the request ends
-                if (prefixCache != null) { // its full blocks of computed prompt rows can serve other requests now
-                    prefixCache.register(blocks(r.slot), r.prompt, r.fed);
-                }
-                if (!r.prefilling()) {
-                    r.firstLogits = System.nanoTime();
-                    sampleRequest[sampled] = r;
-                    sampleRow[sampled++] = row - 1;
-                }
-            } else if (decodeRow[i] >= 0) {
-                sampleRequest[sampled] = r;
-                sampleRow[sampled++] = decodeRow[i];
-            }
-        }
-        // Each sequence samples from its own logits with its own sampler, so the rows are sampled
-        // in parallel (over a 32000-token vocabulary that is ~10% of a small model's step).
-        model.pool().parallelFor(sampled, (start, end) -> {
-            for (int k = start; k < end; k++) {
-                Request r = sampleRequest[k];
-                if (r.spec != null && sampleRow[k] >= 0) {
-                    int first = sampleRow[k];
-                    r.next = r.spec.verify(r.seq, j -> batch.logits(first + j));
-                } else if (r.negative == null) {
-                    // after a rollback, backtrack answers the last kept token: fed again at the rolled-back position
-                    r.next = r.backtrack != null ? r.backtrack.next(batch.logits(sampleRow[k])) : r.seq.next(batch.logits(sampleRow[k]));
-                } else {
-                    int at = sampleRow[k];
-                    r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
-                    if (r.next >= 0 && r.guidePosition(r.seq.position()) >= options.contextLength()) {
-                        r.seq.cancel(); // the unconditional sequence (a longer prompt) is full
-                        r.next = -1;
-                    }
-                }
-            }
-        });
-        java.util.Arrays.fill(sampleRequest, 0, sampled, null);
-        for (int i = active.size() - 1; i >= 0; i--) {
-            if (active.get(i).seq.finished()) {
-                retire(i);
-            }
-        }
-        long used = 0;
-        for (Request r : active) {
-            used += r.prefilling() ? r.fed : r.seq.position() + 1 - r.slot.state.evicted();
-            if (r.negative != null) {
-                used += r.prefilling() ? r.guideFed : r.guidePosition(r.seq.position()) + 1;
-            }
-        }
-        kvUsed = used;
-        countCached();
-    }
-
-    /**
-     * Makes the batch large enough for every running sequence's longest draft: prompt chunks, plus
-     * per slot its decode row and up to {@link SpeculationParams#maxDraftRows()} verification rows.
-     * The batch's scratch grows once, on the first step that needs it.
-     */
-    private void growBatchForDrafts() {
-        int most = 0;
-        for (Request r : active) {
-            if (r.spec != null) {
-                most = Math.max(most, r.req.speculation().maxDraftRows());
-            }
-        }
-        int need = options.stepTokens() + options.parallel() * (1 + most);
-        if (need > batch.capacity()) {
-            batch = new Batch(need);
-        }
     }
 
     /** Updates {@link #kvCached}: the cached prompts of the slots no running request holds. */
     private void countCached() {
-        if (pool != null) {
-            kvCached = (long) pool.stats().cached() * pool.blockSize();
-            return;
-        }
-        long cached = 0;
-        for (Slot s : slots) {
-            if (options.prefixReuse() && !isBusy(s)) {
-                cached += s.cachedLength;
-            }
-        }
-        kvCached = cached;
-    }
-
-    private static boolean pollCancelled(Request r) {
-        try {
-            return r.cancelled.getAsBoolean();
-        } catch (RuntimeException e) {
-            return true;
-        }
+        kvCached = admission.cachedTokens();
     }
 
     /** Ends active request {@code i}: records its slot's cached prompt and delivers the result. */
     private void retire(int i) {
-        Request r = active.get(i);
+        ScheduledRequest r = active.get(i);
         lock.lock();
         try {
             active.remove(i);
@@ -1270,34 +738,15 @@ public final class BatchScheduler implements AutoCloseable {
         finish(r);
     }
 
-    private void finish(Request r) {
+    private void finish(ScheduledRequest r) {
         if (r.backtrack != null) {
             r.backtrack.releaseAll(); // (a cancelled sequence's held-back text)
         }
-        if (pool != null) {
-            releaseBlocks(r);
-            countCached();
-            long end = System.nanoTime();
-            long first = r.firstLogits == 0 ? end : r.firstLogits;
-            requests.incrementAndGet();
-            r.handle.events.add(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9).withCachedPromptTokens(r.reused));
-            return;
-        }
-        Slot s = r.slot;
-        // a cache that evicted tokens no longer holds the prompt at its positions
-        int valid = s.state.evicted() > 0 || !options.prefixReuse() ? 0 : Math.min(r.fed, r.prompt.length);
-        s.cached = r.prompt;
-        s.cachedLength = valid;
-        s.state.kvCache().release(valid);
-        if (r.guideSlot != null) {
-            r.guideSlot.cached = r.negative;
-            r.guideSlot.cachedLength = options.prefixReuse() ? Math.min(r.guideFed, r.negative.length) : 0;
-            r.guideSlot.state.kvCache().release(r.guideSlot.cachedLength);
-        }
+        admission.release(r);
         countCached();
         long end = System.nanoTime();
         long first = r.firstLogits == 0 ? end : r.firstLogits;
         requests.incrementAndGet();
-        r.handle.events.add(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9).withCachedPromptTokens(r.reused));
+        r.complete(r.seq.result((first - r.started) / 1e9, (end - first) / 1e9).withCachedPromptTokens(r.reused));
     }
 }

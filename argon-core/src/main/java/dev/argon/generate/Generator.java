@@ -3,7 +3,6 @@ package dev.argon.generate;
 import dev.argon.ArgonException;
 import dev.argon.kv.ContextPolicy;
 import dev.argon.kv.KvCache;
-import dev.argon.model.Batch;
 import dev.argon.model.InferenceState;
 import dev.argon.model.LanguageModel;
 
@@ -15,7 +14,9 @@ import java.util.function.Consumer;
  * The autoregressive generation loop: tokenize the prompt, prefill it into the KV cache, then
  * decode one token at a time (sample from the logits, feed the token back) until an
  * end-of-generation token, a stop string, the token limit or the end of the context.
- * Text is streamed as complete UTF-8 characters.
+ * Text is streamed as complete UTF-8 characters. It is the one-request case of the
+ * {@link BatchScheduler}'s step loop (the same planning and updating parts), run on the caller's
+ * thread; reward-guided generation (several models) keeps its own loop.
  */
 public final class Generator {
     private final LanguageModel model;
@@ -179,7 +180,7 @@ public final class Generator {
                 throw new ArgonException("banned strings (--ban-string) and a backspace token (--backspace-token) cannot be combined"
                         + " with a grammar or JSON schema (backing up would need the grammar's state at every token)");
             }
-            return runBacktracking(req, prompt, contextLength, listener, cancelled);
+            return runSteps(req, prompt, contextLength, listener, cancelled);
         }
         if (rewarded) {
             if (req.guided()) {
@@ -187,89 +188,72 @@ public final class Generator {
             }
             return runRewarded(req, prompt, contextLength, listener, cancelled);
         }
-        if (req.guided()) {
-            return runGuided(req, prompt, contextLength, listener, cancelled);
-        }
-        if (req.speculation().active()) {
-            return runSpeculative(req, prompt, contextLength, listener, cancelled);
-        }
-        InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
-        Sequence seq = new Sequence(model, req, prompt, contextLength, policy.unbounded(), listener);
-        long t0 = System.nanoTime();
-        float[] logits = model.prefill(state, prompt, 0);
-        long t1 = System.nanoTime();
-        decode(seq, logits, cancelled, (token, pos) -> model.forward(state, token, pos, true));
-        long t2 = System.nanoTime();
-        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        return runSteps(req, prompt, contextLength, listener, cancelled);
     }
 
-    /**
-     * Speculative decoding ({@link Speculator}): each step feeds the last sampled token and the
-     * draft tokens after it as rows of one {@link Batch} (decode arithmetic, as plain decoding
-     * uses) and keeps what verification accepts; the output is what {@link #run} gives without it.
-     */
-    private GenerationResult runSpeculative(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
-                                            BooleanSupplier cancelled) {
-        SpeculationParams p = req.speculation();
-        if (policy.unbounded()) {
-            throw new ArgonException("speculative decoding cannot be combined with a context shift, sinks + window or H2O ("
-                    + policy + "): evicting tokens would move the rows a draft is verified at");
-        }
-        Speculator spec = new Speculator(p, Speculator.proposer(p, draftModel), speculation);
-        InferenceState state = model.newState(contextLength, cachePrecision, cachePrecision, policy);
-        Sequence seq = new Sequence(model, req, prompt, contextLength, false, listener);
-        long t0 = System.nanoTime();
-        float[] logits = model.prefill(state, prompt, 0);
-        long t1 = System.nanoTime();
-        Batch batch = new Batch(1 + p.maxDraftRows());
-        int token = cancelled.getAsBoolean() ? -1 : seq.next(logits);
-        while (token >= 0) {
-            if (cancelled.getAsBoolean()) {
-                break;
-            }
-            int pos = seq.position();
-            batch.clear();
-            batch.add(state, token, pos, false, true);
-            int k = spec.draft(seq, p.maxDraftRows());
-            for (int j = 0; j < k; j++) {
-                batch.add(state, spec.draftToken(j), pos + 1 + j, false, true);
-            }
-            model.forward(batch);
-            token = spec.verify(seq, batch::logits);
-        }
-        seq.cancel(); // (nothing if it finished)
-        long t2 = System.nanoTime();
-        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
-    }
+    /** Prompt rows per step: DecoderModel.prefill's chunk, so a plain prompt runs in the same passes as before. */
+    private static final int PROMPT_STEP = 64;
 
     /**
-     * Generation with {@link Backtracking} (banned strings, a backspace token): the plain loop with
-     * {@link Backtracker#next} in place of {@link Sequence#next}; a token it answers after a
-     * rollback is fed at the rolled-back position like any other.
+     * The one-request case of {@link BatchScheduler}'s step loop, on the caller's thread, with the
+     * same parts: {@link SlotAdmission} gives the request its slot (two with classifier-free
+     * guidance), {@link StepPlanner} the rows of each pass (prompt chunks; then the decode row, a
+     * speculating sequence's draft rows, a guided one's unconditional row), {@link StepUpdater}
+     * hands the logits back (sampling, {@link Backtracker} rollback, draft verification,
+     * {@link Guidance} mixing). {@code cancelled} is asked right before each sampling, as the
+     * token-by-token loop did.
      */
-    private GenerationResult runBacktracking(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
-                                             BooleanSupplier cancelled) {
-        Backtracker bt = new Backtracker(model, req.backtracking(), listener);
-        Sequence seq = new Sequence(model, req, prompt, contextLength, bt);
-        bt.attach(seq);
-        InferenceState state = model.newState(contextLength, cachePrecision);
-        long t0 = System.nanoTime();
-        float[] logits = model.prefill(state, prompt, 0);
-        long t1 = System.nanoTime();
-        while (true) {
-            if (cancelled.getAsBoolean()) {
-                seq.cancel();
-                break;
-            }
-            int token = bt.next(logits);
-            if (token < 0) {
-                break;
-            }
-            logits = model.forward(state, token, seq.position(), true);
+    private GenerationResult runSteps(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
+                                      BooleanSupplier cancelled) {
+        ScheduledRequest r = new ScheduledRequest(req, prompt, cancelled, new java.util.concurrent.atomic.AtomicLong());
+        GenerationListener events = listener;
+        if (req.backtracking().active()) {
+            r.backtrack = new Backtracker(model, req.backtracking(), listener); // holds back what a rollback may retract
+            events = r.backtrack;
+        } else if (req.guided()) {
+            r.negative = negativePrompt(model, req, contextLength);
+        } else if (req.speculation().active()) {
+            r.spec = SpeculativeStep.create(req.speculation(), draftModel, speculation, policy);
         }
-        bt.releaseAll();
+        List<ScheduledRequest> running = new java.util.ArrayList<>(1);
+        SlotAdmission slots = new SlotAdmission(model, r.slotsNeeded(), contextLength, cachePrecision, policy, 0, 0, false,
+                PROMPT_STEP, running);
+        r.seq = new Sequence(model, req, prompt, contextLength, policy.unbounded(), events); // validates the sampling parameters
+        if (r.backtrack != null) {
+            r.backtrack.attach(r.seq);
+        }
+        if (r.negative != null) {
+            int vocab = model.config().vocabSize();
+            r.condLogits = new float[vocab];
+            r.uncondLogits = new float[vocab];
+            r.mixed = new float[vocab];
+        }
+        slots.admit(r);
+        running.add(r);
+        StepPlanner planner = new StepPlanner(PROMPT_STEP, r.slotsNeeded(), false);
+        StepUpdater updater = new StepUpdater(model.pool(), contextLength, slots, r.slotsNeeded());
+        long t0 = System.nanoTime();
+        long t1 = 0;
+        while (!r.seq.finished()) {
+            StepPlan plan = planner.plan(running);
+            model.forward(plan.batch());
+            boolean samples = plan.decodeRow()[0] >= 0 || (r.fed + plan.promptRows()[0] == prompt.length
+                    && (r.negative == null || r.guideFed + plan.guideRows()[0] == r.negative.length));
+            if (samples) {
+                t1 = t1 == 0 ? System.nanoTime() : t1;
+                if (cancelled.getAsBoolean()) {
+                    r.seq.cancel();
+                    break;
+                }
+            }
+            updater.update(plan, running);
+        }
+        if (r.backtrack != null) {
+            r.backtrack.releaseAll();
+        }
         long t2 = System.nanoTime();
-        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        t1 = t1 == 0 ? t2 : t1;
+        return r.seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     /** One decode step: feeds {@code token} at {@code pos} and returns the logits to sample next, or null to stop (cancelled). */
@@ -279,7 +263,7 @@ public final class Generator {
     }
 
     /**
-     * The decode loop shared by plain, guided and reward-guided generation: until the sequence
+     * The decode loop of reward-guided generation: until the sequence
      * finishes or {@code cancelled} says so, sample from the logits and run {@code step} on the
      * sampled token.
      */
@@ -323,40 +307,6 @@ public final class Generator {
                     + " (-c); it must be shorter than the context");
         }
         return ids;
-    }
-
-    /**
-     * Classifier-free guidance ({@link Guidance}): the conditional and unconditional sequences
-     * are prefilled, then every decode step runs both as two rows of one {@link Batch}, and the
-     * sequence samples from the mixed log-probabilities. Each sequence has its own KV cache.
-     */
-    private GenerationResult runGuided(GenerationRequest req, int[] prompt, int contextLength, GenerationListener listener,
-                                       BooleanSupplier cancelled) {
-        int[] negative = negativePrompt(model, req, contextLength);
-        Sequence seq = new Sequence(model, req, prompt, contextLength, listener);
-        InferenceState cond = model.newState(contextLength, cachePrecision);
-        InferenceState uncond = model.newState(contextLength, cachePrecision);
-        float scale = req.guidance().scale();
-        long t0 = System.nanoTime();
-        float[] mixed = new float[model.config().vocabSize()];
-        float[] c = model.prefill(cond, prompt, 0);
-        Guidance.mix(c, model.prefill(uncond, negative, 0), scale, mixed);
-        long t1 = System.nanoTime();
-        Batch batch = new Batch(2);
-        decode(seq, mixed, cancelled, (token, pos) -> {
-            int upos = negative.length + pos - prompt.length;
-            if (upos >= contextLength) {
-                return null; // the unconditional sequence (its prompt longer than the conditional one) is full
-            }
-            batch.clear();
-            int rc = batch.add(cond, token, pos, false, true);
-            int ru = batch.add(uncond, token, upos, false, true);
-            model.forward(batch);
-            Guidance.mix(batch.logits(rc), batch.logits(ru), scale, mixed);
-            return mixed;
-        });
-        long t2 = System.nanoTime();
-        return seq.result((t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     /**
