@@ -183,6 +183,7 @@ final class ServeCommand implements Callable<Integer> {
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
         var spec = speculation.defaults();
         SpeculationOptions.checkPolicy(spec, run.contextPolicy);
+        run.contextPolicy.refuseMerging("serve");
         reward.validate();
         for (String a : aliases) {
             if (a.isBlank()) {

@@ -153,7 +153,5 @@ final class KvMergerRows extends CompressedRows {
         for (Plain o : own) {
             o.clear();
         }
-        tokens = 0;
-        rows = 0;
     }
 }

@@ -278,7 +278,5 @@ final class MiniCacheRows extends CompressedRows {
             magK[p] = new float[2][64];
             magV[p] = new float[2][64];
         }
-        merged = 0;
-        retained = 0;
     }
 }
