@@ -33,16 +33,6 @@ final class ContextPolicyOptions {
     @picocli.CommandLine.Mixin
     MergePolicyOptions merge = new MergePolicyOptions();
 
-    /**
-     * @throws ArgonException if --kv-policy is given: {@code command} does not run the merging policies
-     */
-    void refuseMerging(String command) {
-        if (merge.given()) {
-            throw new ArgonException("--kv-policy " + merge.policy + " is not supported by " + command + " yet (its slots reuse and"
-                    + " copy prompt rows, which merged rows would break); use it with generate, chat or perplexity");
-        }
-    }
-
     /** @return whether a flag asks for a policy that evicts tokens from a full cache */
     boolean evicts() {
         return contextShift || sinks >= 0 || heavy >= 0 || window > 0 || merge.given();

@@ -87,7 +87,7 @@ final class ServeCommand implements Callable<Integer> {
             return;
         }
         if (run.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
-            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy) moves rows, so each slot"
+            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy, --kv-policy) moves rows, so each slot"
                     + " keeps a contiguous cache");
             return;
         }
@@ -183,7 +183,6 @@ final class ServeCommand implements Callable<Integer> {
         opts.validate(new GenerationRequest("", 1, opts.sampling(), List.of(), true, false));
         var spec = speculation.defaults();
         SpeculationOptions.checkPolicy(spec, run.contextPolicy);
-        run.contextPolicy.refuseMerging("serve");
         reward.validate();
         for (String a : aliases) {
             if (a.isBlank()) {

@@ -10,7 +10,9 @@ import dev.argon.ArgonException;
  * Sinks"; the Λ-shaped pattern of AccLLM), or keep the "heavy hitters" — the tokens that have
  * received the most attention so far — plus a recent window (H2O: Zhang et al., 2023, "H2O:
  * Heavy-Hitter Oracle for Efficient Generative Inference of Large Language Models"), the common
- * attention-score baseline. The last three make generation unbounded.
+ * attention-score baseline, or merge the tokens older than a window instead of evicting them (MiniCache
+ * across adjacent layers, KVMerger across similar consecutive keys; {@link KvCache#compressWith}). All
+ * but {@link #NONE} make generation unbounded.
  *
  * <p>In both, the kept prefix ("sinks") is moved in position next to the tokens that follow it
  * (its keys are re-rotated, as llama.cpp's context shift and StreamingLLM's in-cache positions
