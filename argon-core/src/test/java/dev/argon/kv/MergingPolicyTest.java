@@ -239,6 +239,29 @@ class MergingPolicyTest {
     }
 
     @Test
+    void mergedRowsThatAreCopiesGiveTheFullCachesLogits() {
+        // MiniCache starting at the last of stories260K's 5 layers has no pair: every merged row is an exact copy,
+        // so attention over merged + exact rows must equal the full cache (up to the order of the value sums)
+        LanguageModel model = Models.load(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"), 2);
+        try (model) {
+            ContextPolicy p = ContextPolicy.miniCache(8, new ContextPolicy.Merge(4, 0.6, 0.05, 0, 0));
+            var full = model.newState(64, KvCache.Precision.F32, KvCache.Precision.F32);
+            var merged = model.newState(64, KvCache.Precision.F32, KvCache.Precision.F32, p);
+            Random r = new Random(3);
+            for (int pos = 0; pos < 40; pos++) {
+                int token = pos == 0 ? model.tokenizer().bos() : 3 + r.nextInt(400);
+                float[] a = model.forward(full, token, pos, true).clone();
+                float[] b = model.forward(merged, token, pos, true);
+                for (int i = 0; i < a.length; i++) {
+                    assertThat(b[i]).as("logit " + i + " at " + pos).isCloseTo(a[i], within(1e-4f));
+                }
+            }
+            assertThat(merged.evicted()).as("rows were merged out of the exact window").isGreaterThan(24);
+            assertThat(merged.kvCache().compressedRows(0)).isEqualTo(merged.evicted());
+        }
+    }
+
+    @Test
     void tinyLlamaGeneratesWithEachPolicyAndMatchesTheFullCacheUntilTheFirstMerge() throws Exception {
         LanguageModel model = Models.load(TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf"), 2);
         try (model) {
