@@ -48,8 +48,8 @@ final class ContextPolicyOptions {
         boolean merging = merge.given();
         boolean streaming = sinks >= 0 || (window > 0 && !h2o && !merging);
         if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (h2o ? 1 : 0) + (merging ? 1 : 0) > 1) {
-            throw new ArgonException("--context-shift, --kv-sink/--kv-window, --kv-heavy/--kv-window and --kv-policy are different ways"
-                    + " to handle a full context; choose one");
+            throw new ArgonException("--context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways to handle"
+                    + " a full context, and so is --kv-policy; choose one");
         }
         if (keep < 0 || window < 0 || sinks < -1 || heavy < -1) {
             throw new ArgonException("--keep, --kv-sink, --kv-heavy and --kv-window must be >= 0; got " + keep + ", " + sinks + ", "
