@@ -16,7 +16,10 @@ configs+=("-ctk f16 -ctv q4_1h" "-ctk q8_0 -ctv q4_1h" "$@")
 for c in "${configs[@]}"; do
   # shellcheck disable=SC2086
   out="$("$root/argon" perplexity -m "$model" -f "$text" -c "$ctx" $c --kl-divergence-base "$ref" --kl-divergence 2>&1)"
-  bytes="$(grep -o '[0-9]* bytes per token' <<<"$out" | cut -d' ' -f1)"
+  bytes="$(grep -o '[0-9]* bytes per token' <<<"$out" | head -1 | cut -d' ' -f1)"
+  if [[ "$c" == *--kv-* ]]; then # a policy: the stored bytes per token of context, averaged over the scored positions
+    bytes="$(grep -o 'KV stored: [0-9.]*' <<<"$out" | awk '{print $3}')"
+  fi
   ppl="$(grep -o 'Final estimate: PPL = [0-9.]*' <<<"$out" | awk '{print $5}')"
   dppl="$(grep 'PPL change' <<<"$out" | awk '{print $4, $5}')"
   kld="$(grep 'Mean    KLD' <<<"$out" | awk '{print $4}')"

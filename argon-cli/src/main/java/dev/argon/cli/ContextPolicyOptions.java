@@ -30,9 +30,12 @@ final class ContextPolicyOptions {
             description = "H2O: keep the H older tokens that received the most attention plus the last --kv-window tokens, evicting the least attended; generation goes on.")
     int heavy;
 
+    @picocli.CommandLine.Mixin
+    MergePolicyOptions merge = new MergePolicyOptions();
+
     /** @return whether a flag asks for a policy that evicts tokens from a full cache */
     boolean evicts() {
-        return contextShift || sinks >= 0 || heavy >= 0 || window > 0;
+        return contextShift || sinks >= 0 || heavy >= 0 || window > 0 || merge.given();
     }
 
     /**
@@ -42,10 +45,11 @@ final class ContextPolicyOptions {
      */
     ContextPolicy policy(Tokenizer tokenizer, int ctx) {
         boolean h2o = heavy >= 0;
-        boolean streaming = sinks >= 0 || (window > 0 && !h2o);
-        if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (h2o ? 1 : 0) > 1) {
+        boolean merging = merge.given();
+        boolean streaming = sinks >= 0 || (window > 0 && !h2o && !merging);
+        if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (h2o ? 1 : 0) + (merging ? 1 : 0) > 1) {
             throw new ArgonException("--context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways to handle"
-                    + " a full context; choose one");
+                    + " a full context, and so is --kv-policy; choose one");
         }
         if (keep < 0 || window < 0 || sinks < -1 || heavy < -1) {
             throw new ArgonException("--keep, --kv-sink, --kv-heavy and --kv-window must be >= 0; got " + keep + ", " + sinks + ", "
@@ -55,6 +59,9 @@ final class ContextPolicyOptions {
             throw new ArgonException("--keep " + keep + " applies to --context-shift, which is not given");
         }
         ContextPolicy p;
+        if (merging) {
+            return merge.policy(window, ctx);
+        }
         if (h2o) {
             p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : Math.max(1, ctx - heavy));
         } else if (contextShift) {

@@ -56,12 +56,15 @@ final class PerplexityCommand implements Runnable {
             description = "Score with a KV cache of S attention sinks plus --kv-window recent tokens (StreamingLLM) instead of the whole chunk.")
     int sinks;
 
-    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0", description = "Recent tokens kept with --kv-sink or --kv-heavy.")
+    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0", description = "Recent tokens kept with --kv-sink or --kv-heavy (kept exact with --kv-policy).")
     int window;
 
     @Option(names = "--kv-heavy", paramLabel = "H", defaultValue = "-1",
             description = "Score with an H2O cache: the H most attended older tokens plus --kv-window recent ones.")
     int heavy;
+
+    @picocli.CommandLine.Mixin
+    MergePolicyOptions merge = new MergePolicyOptions();
 
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of llama.cpp's 8-bit ones for quantized weights.")
     boolean f32Activations;
@@ -88,7 +91,12 @@ final class PerplexityCommand implements Runnable {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
         }
         ContextPolicy policy = ContextPolicy.NONE;
-        if (heavy >= 0) {
+        if (merge.given()) {
+            if (heavy >= 0 || sinks >= 0) {
+                throw new ArgonException("--kv-policy " + merge.policy + " cannot be combined with --kv-heavy or --kv-sink; choose one");
+            }
+            policy = merge.policy(window, ctx);
+        } else if (heavy >= 0) {
             if (window < 1 || sinks >= 0) {
                 throw new ArgonException("--kv-heavy H needs --kv-window W (W >= 1) and no --kv-sink; got window " + window);
             }
@@ -123,7 +131,8 @@ final class PerplexityCommand implements Runnable {
             int rows = policy.unbounded() ? policy.keep() + policy.window() : ctx;
             err.printf(Locale.ROOT, "argon: KV cache keys %s, values %s: %d bytes per token, %.2f MiB for %d tokens%s%n", keys.flagName(),
                     values.flagName(), perToken, perToken * (double) rows / (1 << 20), rows,
-                    policy.unbounded() ? " (" + policy + ", " + String.format(Locale.ROOT, "%.1fx", ctx / (double) rows) + " less than -c " + ctx + ")" : "");
+                    policy.compresses() ? " exact (" + policy + "; older rows merged, see 'KV stored' below)"
+                    : policy.unbounded() ? " (" + policy + ", " + String.format(Locale.ROOT, "%.1fx", ctx / (double) rows) + " less than -c " + ctx + ")" : "");
             Perplexity.Result r;
             long start = System.nanoTime();
             if (klBase != null && klDivergence) {
@@ -145,6 +154,8 @@ final class PerplexityCommand implements Runnable {
                 r = evaluate(model, tokens, keys, values, policy, null, out, err);
             }
             out.println(r.finalLine());
+            err.printf(Locale.ROOT, "argon: KV stored: %.1f bytes per token of context on average over the scored positions (full cache: %d)%s%n",
+                    r.kvBytesPerToken(), perToken, r.kvStats().isEmpty() ? "" : "; " + r.kvStats());
             err.printf(Locale.ROOT, "argon: %d tokens evaluated in %.2f s (%.1f tokens/s)%n", (long) nChunks * ctx,
                     (System.nanoTime() - start) / 1e9, nChunks * ctx / ((System.nanoTime() - start) / 1e9));
         }

@@ -87,7 +87,7 @@ final class ServeCommand implements Callable<Integer> {
             return;
         }
         if (run.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
-            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy) moves rows, so each slot"
+            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy, --kv-policy) moves rows, so each slot"
                     + " keeps a contiguous cache");
             return;
         }

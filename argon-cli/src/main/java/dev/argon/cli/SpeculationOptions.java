@@ -153,7 +153,7 @@ final class SpeculationOptions {
      */
     static void checkPolicy(SpeculationParams p, ContextPolicyOptions policy) {
         if (p.active() && policy.evicts()) {
-            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink or"
+            throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --context-shift, --kv-sink, --kv-policy or"
                     + " --kv-heavy (evicting tokens would move the rows a draft is verified at)");
         }
     }

@@ -52,6 +52,29 @@ class PerplexityCommandTest {
     }
 
     @Test
+    void mergingPoliciesReportTheBytesTheyStore() {
+        String model = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+        String text = TestFiles.reference("eval-stories.txt").toString();
+        CliRun r = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--chunks", "2", "-ctk", "f32", "-ctv", "f32",
+                "--kv-policy", "kvmerger", "--kv-window", "16", "--kvmerger-epsilon", "0");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("KV stored: (\\d+\\.\\d) bytes per token of context .*\\(full cache: 1280\\); KVMerger stored")
+                .matcher(r.err());
+        assertThat(m.find()).as(r.err()).isTrue();
+        // every token older than the window merges into one row per merging step: far below the full 1280 bytes
+        assertThat(Double.parseDouble(m.group(1))).isGreaterThan(0).isLessThan(800);
+        CliRun bad = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--kv-policy", "snapkv");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("--kv-policy is 'snapkv'; expected minicache or kvmerger").doesNotContain("Exception");
+        CliRun both = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "minicache", "--kv-sink", "4");
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).contains("choose one");
+        CliRun gamma = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "minicache", "--minicache-gamma", "-1");
+        assertThat(gamma.exitCode()).isEqualTo(2);
+        assertThat(gamma.err()).contains("--minicache-gamma is -1.0; expected 0..1");
+    }
+
+    @Test
     void mistakesAreOneLineErrors(@TempDir Path dir) throws Exception {
         String model = TestFiles.model(TINYLLAMA).toString();
         Path shortText = dir.resolve("short.txt");

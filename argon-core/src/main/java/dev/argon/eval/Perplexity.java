@@ -51,7 +51,13 @@ public final class Perplexity {
      * @param chunks chunks evaluated
      * @param runningPpl the estimate after each chunk
      */
-    public record Result(double ppl, double pplError, double meanNll, long scored, int chunks, double[] runningPpl) {
+    /**
+     * @param kvBytesPerToken the KV cache's stored bytes (exact rows in every layer, plus merged rows and
+     *     magnitudes) divided by the tokens of context they stand for, averaged over the scored positions
+     * @param kvStats what a merging policy did ({@link KvCache#compressionStats}), or ""
+     */
+    public record Result(double ppl, double pplError, double meanNll, long scored, int chunks, double[] runningPpl,
+                         double kvBytesPerToken, String kvStats) {
         /** @return llama.cpp's final line: {@code Final estimate: PPL = X +/- Y} */
         public String finalLine() {
             return String.format(Locale.ROOT, "Final estimate: PPL = %.4f +/- %.5f", ppl, pplError);
@@ -132,6 +138,7 @@ public final class Perplexity {
         float[] logProbs = new float[vocab];
         double nll = 0;
         double nll2 = 0;
+        double kvBytes = 0;
         long count = 0;
         double[] running = new double[nChunks];
         for (int c = 0; c < nChunks; c++) {
@@ -159,6 +166,7 @@ public final class Perplexity {
                     double lp = logSoftmax(batch.logits(r), logProbs, next);
                     nll -= lp;
                     nll2 += lp * lp;
+                    kvBytes += state.kvCache().storedBytes(p + 1 - state.evicted()) / (double) (p + 1);
                     count++;
                     if (sink != null) {
                         sink.accept(c, logProbs, next);
@@ -175,7 +183,7 @@ public final class Perplexity {
         double var = nll2 / count - mean * mean;
         double ppl = Math.exp(mean);
         double err = var > 0 && count > 1 ? Math.sqrt(var / (count - 1)) * ppl : 0;
-        return new Result(ppl, err, mean, count, nChunks, running);
+        return new Result(ppl, err, mean, count, nChunks, running, kvBytes / count, state.kvCache().compressionStats());
     }
 
     /**

@@ -10,7 +10,9 @@ import dev.argon.ArgonException;
  * Sinks"; the Λ-shaped pattern of AccLLM), or keep the "heavy hitters" — the tokens that have
  * received the most attention so far — plus a recent window (H2O: Zhang et al., 2023, "H2O:
  * Heavy-Hitter Oracle for Efficient Generative Inference of Large Language Models"), the common
- * attention-score baseline. The last three make generation unbounded.
+ * attention-score baseline, or merge the tokens older than a window instead of evicting them (MiniCache
+ * across adjacent layers, KVMerger across similar consecutive keys; {@link KvCache#compressWith}). All
+ * but {@link #NONE} make generation unbounded.
  *
  * <p>In both, the kept prefix ("sinks") is moved in position next to the tokens that follow it
  * (its keys are re-rotated, as llama.cpp's context shift and StreamingLLM's in-cache positions
@@ -20,9 +22,11 @@ import dev.argon.ArgonException;
  * @param kind the behaviour
  * @param keep tokens kept at the start of the cache (llama.cpp's {@code --keep}; the sinks); for
  *     {@link Kind#H2O} the heavy-hitter budget
- * @param window {@link Kind#STREAMING} and {@link Kind#H2O}: recent tokens kept; otherwise 0
+ * @param window {@link Kind#STREAMING} and {@link Kind#H2O}: recent tokens kept; {@link Kind#MINICACHE} and
+ *     {@link Kind#KVMERGER}: recent tokens kept exact (older ones are merged); otherwise 0
+ * @param merge the merging parameters of {@link Kind#MINICACHE} and {@link Kind#KVMERGER}; null otherwise
  */
-public record ContextPolicy(Kind kind, int keep, int window) {
+public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
     /** The behaviours. */
     public enum Kind {
         /** Generation ends when the cache is full. */
@@ -36,7 +40,62 @@ public record ContextPolicy(Kind kind, int keep, int window) {
          * the most attention (summed over heads, layers and queries since they were cached); evict
          * the least attended one at each step. Kept tokens keep their positions (as in H2O).
          */
-        H2O
+        H2O,
+        /**
+         * MiniCache (Liu et al., 2024, "MiniCache: KV Cache Compression in Depth Dimension for Large
+         * Language Models"): tokens older than the window are merged across adjacent layers from
+         * the middle layer to the last ({@link MiniCacheRows}).
+         */
+        MINICACHE,
+        /**
+         * KVMerger (Wang et al., 2024, "Model Tells You Where to Merge: Adaptive KV Cache Merging for
+         * LLMs on Long-Context Tasks"): tokens older than the window are merged in sets of consecutive
+         * similar keys ({@link KvMergerRows}).
+         */
+        KVMERGER
+    }
+
+    /**
+     * Parameters of the merging policies, named after the papers'.
+     *
+     * @param startLayer MiniCache's first merged layer S (pairs {@code (S, S+1), (S+2, S+3), ...}); -1 for
+     *     the middle layer {@code L/2}
+     * @param t MiniCache's SLERP interpolation parameter in [0, 1] (0: the lower layer's direction)
+     * @param gamma MiniCache's retention threshold in [0, 1]: a token whose angular distance between the two
+     *     layers exceeds {@code d_min + gamma * (d_max - d_min)} (over the tokens merged together) stays unmerged
+     * @param epsilon KVMerger's cosine-similarity threshold in [-1, 1] for a key to join its predecessor's merging set
+     * @param sigma KVMerger's Gaussian kernel width (key units, > 0), or 0 for the root-mean-square distance of the
+     *     set's keys to its pivot
+     */
+    public record Merge(int startLayer, double t, double gamma, double epsilon, double sigma) {
+        /** MiniCache's defaults: the middle layer, t = 0.6, gamma = 0.05. */
+        public static final Merge MINICACHE_DEFAULTS = new Merge(-1, 0.6, 0.05, 0, 0);
+        /** KVMerger's defaults here: epsilon = 0.9, adaptive sigma. */
+        public static final Merge KVMERGER_DEFAULTS = new Merge(-1, 0, 0, 0.9, 0);
+
+        /** @throws ArgonException naming the parameter out of range */
+        public Merge {
+            if (startLayer < -1) {
+                throw new ArgonException("--minicache-start is " + startLayer + "; expected a layer >= 0 (or -1: the middle layer)");
+            }
+            if (!(t >= 0 && t <= 1)) {
+                throw new ArgonException("--minicache-t is " + t + "; expected 0..1");
+            }
+            if (!(gamma >= 0 && gamma <= 1)) {
+                throw new ArgonException("--minicache-gamma is " + gamma + "; expected 0..1");
+            }
+            if (!(epsilon >= -1 && epsilon <= 1)) {
+                throw new ArgonException("--kvmerger-epsilon is " + epsilon + "; expected -1..1");
+            }
+            if (!(sigma >= 0) || Double.isInfinite(sigma)) {
+                throw new ArgonException("--kvmerger-sigma is " + sigma + "; expected >= 0 (0: adaptive)");
+            }
+        }
+    }
+
+    /** A policy without merging parameters. */
+    public ContextPolicy(Kind kind, int keep, int window) {
+        this(kind, keep, window, null);
     }
 
     /** Stop when full. */
@@ -47,6 +106,10 @@ public record ContextPolicy(Kind kind, int keep, int window) {
         if (kind == Kind.H2O && keep < 1) {
             throw new ArgonException("--kv-heavy is " + keep + "; expected at least 1 (with no heavy hitters it is a plain window:"
                     + " --kv-sink 0 --kv-window W)");
+        }
+        if ((kind == Kind.MINICACHE || kind == Kind.KVMERGER) && (merge == null || window < 2 || keep != 0)) {
+            throw new ArgonException("--kv-policy " + kind.name().toLowerCase(java.util.Locale.ROOT) + " needs --kv-window W >= 2 (got "
+                    + window + ")" + (merge == null ? " and merging parameters" : ""));
         }
         if (keep < 0 || window < 0 || (kind == Kind.STREAMING && window < 1)) {
             throw new ArgonException("KV cache policy " + kind + " with keep/sinks " + keep + " and window " + window
@@ -69,9 +132,32 @@ public record ContextPolicy(Kind kind, int keep, int window) {
         return new ContextPolicy(Kind.H2O, heavy, window);
     }
 
-    /** @return whether eviction picks rows by the attention they received (the cache must sum it) */
+    /**
+     * MiniCache: tokens older than the last {@code window} are merged across adjacent layers.
+     *
+     * @param merge {@link Merge#startLayer}, {@link Merge#t}, {@link Merge#gamma} are used
+     */
+    public static ContextPolicy miniCache(int window, Merge merge) {
+        return new ContextPolicy(Kind.MINICACHE, 0, window, merge);
+    }
+
+    /**
+     * KVMerger: tokens older than the last {@code window} are merged in sets of similar consecutive keys.
+     *
+     * @param merge {@link Merge#epsilon} and {@link Merge#sigma} are used
+     */
+    public static ContextPolicy kvMerger(int window, Merge merge) {
+        return new ContextPolicy(Kind.KVMERGER, 0, window, merge);
+    }
+
+    /** @return whether the policy merges old rows into a compressed store instead of evicting them */
+    public boolean compresses() {
+        return kind == Kind.MINICACHE || kind == Kind.KVMERGER;
+    }
+
+    /** @return whether eviction picks rows by the attention they received (the cache must sum it; KVMerger's pivots) */
     public boolean needsAttentionMass() {
-        return kind == Kind.H2O;
+        return kind == Kind.H2O || kind == Kind.KVMERGER;
     }
 
     /** @return rows at the start that are never evicted and move in position next to the rest (sinks, --keep) */
@@ -86,14 +172,18 @@ public record ContextPolicy(Kind kind, int keep, int window) {
 
     /** @return cache rows in use at which eviction starts, for a cache of {@code capacity} rows */
     public int limit(int capacity) {
-        return kind == Kind.STREAMING || kind == Kind.H2O ? Math.min(capacity, keep + window) : capacity;
+        return kind == Kind.STREAMING || kind == Kind.H2O || compresses() ? Math.min(capacity, keep + window) : capacity;
     }
 
     /**
      * @param used rows in use (the cache is at its {@link #limit})
-     * @return rows to evict after the first {@code keep}: one for streaming, half of the rest for a shift
+     * @return rows to evict after the first {@code keep}: one for streaming, half of the rest for a shift; for
+     *     the merging policies, rows to merge: half the window (merging works on runs of tokens)
      */
     public int discard(int used) {
+        if (compresses()) {
+            return Math.max(1, window / 2);
+        }
         return kind == Kind.SHIFT ? Math.max(1, (used - keep) / 2) : 1;
     }
 
@@ -105,6 +195,9 @@ public record ContextPolicy(Kind kind, int keep, int window) {
         if ((kind == Kind.SHIFT || kind == Kind.STREAMING) && keep > capacity - 2) {
             throw new ArgonException("--keep / --kv-sink " + keep + " leaves no room to evict in a context of " + capacity
                     + " tokens (-c); it must be at most " + (capacity - 2));
+        }
+        if (compresses() && window > capacity) {
+            throw new ArgonException("--kv-window " + window + " does not fit in the context of " + capacity + " (-c)");
         }
         if ((kind == Kind.STREAMING || kind == Kind.H2O) && keep + window > capacity) {
             throw new ArgonException((kind == Kind.H2O ? "--kv-heavy " : "--kv-sink ") + keep + " + --kv-window " + window + " = " + (keep + window)
@@ -119,6 +212,10 @@ public record ContextPolicy(Kind kind, int keep, int window) {
             case SHIFT -> "context shift (keep " + keep + ")";
             case STREAMING -> "sinks " + keep + " + window " + window;
             case H2O -> "H2O: " + keep + " heavy hitters + window " + window;
+            case MINICACHE -> "MiniCache: layers merged from " + (merge.startLayer() < 0 ? "the middle" : "layer " + merge.startLayer())
+                    + ", t " + merge.t() + ", gamma " + merge.gamma() + ", exact window " + window;
+            case KVMERGER -> "KVMerger: epsilon " + merge.epsilon() + ", sigma " + (merge.sigma() == 0 ? "adaptive" : merge.sigma())
+                    + ", exact window " + window;
         };
     }
 }

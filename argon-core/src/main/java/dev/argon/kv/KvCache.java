@@ -93,6 +93,9 @@ public final class KvCache {
     private float[][] mass;
     /** Scratch {@code [kvDim]} for rotating before storing (a cache belongs to one sequence). */
     private final float[] rotated;
+    /** Rows merged out of the exact rows by MiniCache or KVMerger; null without such a policy. */
+    private CompressedRows compressed;
+    private final int nLayers;
 
     /**
      * A cache with the same encoding for keys and values and heads of {@code kvDim} (one head).
@@ -121,6 +124,7 @@ public final class KvCache {
             throw new IllegalArgumentException("head size " + headDim + " for kvDim " + kvDim);
         }
         this.capacity = capacity;
+        this.nLayers = nLayers;
         this.kvDim = kvDim;
         this.headDim = headDim;
         this.keyPrecision = keyPrecision;
@@ -140,6 +144,7 @@ public final class KvCache {
             throw new IllegalArgumentException("capacity " + capacity);
         }
         this.capacity = capacity;
+        this.nLayers = pool.layers();
         this.kvDim = pool.kvDim();
         this.headDim = pool.headDim();
         this.keyPrecision = pool.keyPrecision();
@@ -165,6 +170,83 @@ public final class KvCache {
 
     private int at(int row) {
         return table == null ? row : row % table.pool().blockSize();
+    }
+
+    /**
+     * Makes this cache merge its old rows as {@code policy} (MiniCache or KVMerger) says, from now on
+     * ({@link #compress}). Attention then reads each layer's merged rows before its exact rows.
+     *
+     * @throws IllegalArgumentException if the policy does not merge
+     */
+    public void compressWith(ContextPolicy policy) {
+        requireContiguous("merging rows (" + policy + ")");
+        compressed = switch (policy.kind()) {
+            case MINICACHE -> new MiniCacheRows(nLayers, kvDim, headDim, keyPrecision, valuePrecision, policy.merge());
+            case KVMERGER -> new KvMergerRows(nLayers, kvDim, headDim, keyPrecision, valuePrecision, policy.merge());
+            default -> throw new IllegalArgumentException("policy " + policy + " does not merge rows");
+        };
+    }
+
+    /** @return merged rows of layer {@code layer}, read by attention before the exact rows (0 without a merging policy) */
+    public int compressedRows(int layer) {
+        return compressed == null ? 0 : compressed.rows(layer);
+    }
+
+    /** @return the most merged rows of any layer (0 without a merging policy) */
+    public int compressedRowsMax() {
+        if (compressed == null) {
+            return 0;
+        }
+        int m = 0;
+        for (int l = 0; l < compressed.nLayers; l++) {
+            m = Math.max(m, compressed.rows(l));
+        }
+        return m;
+    }
+
+    /**
+     * Merges exact rows {@code [0, count)} of every layer into the compressed rows ({@link #compressWith})
+     * and moves the exact rows {@code [count, used)} down to row 0 (keeping their rotations and attention sums).
+     *
+     * @throws IllegalStateException without a merging policy
+     */
+    public void compress(int count, int used) {
+        if (compressed == null || count < 0 || count > used) {
+            throw new IllegalStateException("cannot merge " + count + " of " + used + " rows" + (compressed == null ? " (no merging policy)" : ""));
+        }
+        compressed.absorb(this, count);
+        moveRows(count, 0, used - count);
+    }
+
+    /** Forgets the merged rows (a new sequence starts in this cache). */
+    public void clearCompressed() {
+        if (compressed != null) {
+            compressed.clear();
+        }
+    }
+
+    /**
+     * @param rows exact rows in use
+     * @return bytes of what the cache holds for its tokens: {@code rows} exact rows in every layer plus the merged
+     *     rows and magnitudes (without the slack of arrays grown ahead of use)
+     */
+    public long storedBytes(int rows) {
+        long perRow = nLayers * (rowBytes(kvDim, headDim, keyPrecision) + rowBytes(kvDim, headDim, valuePrecision));
+        return rows * perRow + (compressed == null ? 0 : compressed.storedBytes());
+    }
+
+    /** @return statistics of the merging policy ("merged M of N tokens ..."), or "" without one */
+    public String compressionStats() {
+        if (compressed instanceof MiniCacheRows m) {
+            long all = m.merged + m.retained;
+            return String.format(Locale.ROOT, "MiniCache merged %d of %d token-pairs (%.1f %% retained)", m.merged, all,
+                    all == 0 ? 0.0 : 100.0 * m.retained / all);
+        }
+        if (compressed instanceof KvMergerRows k) {
+            return String.format(Locale.ROOT, "KVMerger stored %d rows for %d token-layers (%.2fx)", k.rows, k.tokens,
+                    k.rows == 0 ? 1.0 : k.tokens / (double) k.rows);
+        }
+        return "";
     }
 
     private void requireContiguous(String what) {
@@ -261,12 +343,12 @@ public final class KvCache {
 
     /** @return whether the keys are exact F32 rows readable through {@link #keys(int)} */
     public boolean keysAreFloats() {
-        return table == null && keys instanceof KvRows.F32Rows;
+        return table == null && compressed == null && keys instanceof KvRows.F32Rows;
     }
 
     /** @return whether the values are exact F32 rows readable through {@link #values(int)} */
     public boolean valuesAreFloats() {
-        return table == null && values instanceof KvRows.F32Rows;
+        return table == null && compressed == null && values instanceof KvRows.F32Rows;
     }
 
     /**
@@ -330,6 +412,20 @@ public final class KvCache {
      * queries at a time; the scores are bit-identical to one call per query.
      */
     public void dotKeys(int layer, int first, int count, int col, int n, float[] q, int qo, int qs, int nq, float[] out, int oo, int os) {
+        if (compressed != null) { // merged rows first (rows [0, c)), then the exact rows from row 0
+            int c = compressed.rows(layer);
+            if (first < c) {
+                int k = Math.min(count, c - first);
+                compressed.dots(layer, first, k, col, n, q, qo, qs, nq, out, oo, os);
+                count -= k;
+                oo += k;
+                first = c;
+            }
+            first -= c;
+            if (count == 0) {
+                return;
+            }
+        }
         if (table == null) {
             if (nq == 1) {
                 keys.dots(layer, first, count, col, n, q, qo, out, oo);
@@ -369,6 +465,26 @@ public final class KvCache {
      * bit-identical to one call per head.
      */
     public void sumValues(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os) {
+        if (compressed != null) { // the exact rows' sum (overwriting out), then the merged rows' added
+            int c = compressed.rows(layer);
+            int k = Math.max(0, Math.min(count, c - first));
+            if (k < count) {
+                sumValues(layer, first + k - c, count - k, col, n, w, wo + k, ws, nq, out, oo, os, true);
+            } else {
+                for (int i = 0; i < nq; i++) {
+                    java.util.Arrays.fill(out, oo + i * os, oo + i * os + n, 0f);
+                }
+            }
+            if (k > 0) {
+                compressed.addWeightedSum(layer, first, k, col, n, w, wo, ws, nq, out, oo, os);
+            }
+            return;
+        }
+        sumValues(layer, first, count, col, n, w, wo, ws, nq, out, oo, os, true);
+    }
+
+    private void sumValues(int layer, int first, int count, int col, int n, float[] w, int wo, int ws, int nq, float[] out, int oo, int os,
+                           boolean exact) {
         if (table == null) {
             if (nq == 1) {
                 values.weightedSum(layer, first, count, col, n, w, wo, out, oo);
@@ -543,7 +659,7 @@ public final class KvCache {
         return nLayers * (rowBytes(kvDim, headDim, keys) + rowBytes(kvDim, headDim, values));
     }
 
-    private static long rowBytes(int kvDim, int headDim, Precision p) {
+    static long rowBytes(int kvDim, int headDim, Precision p) {
         int block = BlockRows.blockFor(headDim);
         return switch (p) {
             case F32 -> 4L * kvDim;
@@ -559,7 +675,7 @@ public final class KvCache {
         if (table != null) {
             return table.bytes();
         }
-        return keys.bytes() + values.bytes();
+        return keys.bytes() + values.bytes() + (compressed == null ? 0 : compressed.bytes());
     }
 
     /** @return rows whose memory is allocated now */

@@ -92,7 +92,8 @@ public final class Attention {
                 for (int t = 0; t < n; t++) {
                     KvCache cache = caches[t];
                     int kvDim = cache.kvDim();
-                    int pos = positions[t];
+                    int base = cache.compressedRows(layer); // rows merged by MiniCache/KVMerger come first (0 otherwise)
+                    int pos = positions[t] + base;
                     int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
                     int count = pos + 1 - first;
                     int q0 = t * qDim + hq * headDim;
@@ -114,8 +115,8 @@ public final class Attention {
                         Ops.softmax(scores, so + first, count);
                         float[] mass = cache.attentionMass(h);
                         if (mass != null) { // eviction by attention received (H2O): this head's thread owns mass
-                            for (int p = first; p <= pos; p++) {
-                                mass[p] += scores[so + p];
+                            for (int p = Math.max(first, base); p <= pos; p++) {
+                                mass[p - base] += scores[so + p];
                             }
                         }
                         if (observers != null && observers[t] != null) {

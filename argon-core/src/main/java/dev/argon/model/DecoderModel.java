@@ -238,6 +238,15 @@ public final class DecoderModel implements LanguageModel {
         if (policy.needsAttentionMass()) {
             st.kvCache().trackAttention(config.nHeads());
         }
+        if (policy.compresses()) {
+            for (DecoderLayer l : layers) {
+                if (l.attention().window() > 0) {
+                    throw new ArgonException("this model (" + config.architecture() + ") has sliding-window attention layers;"
+                            + " " + policy + " cannot merge their rows");
+                }
+            }
+            st.kvCache().compressWith(policy);
+        }
         return st;
     }
 
@@ -297,7 +306,7 @@ public final class DecoderModel implements LanguageModel {
             }
             s.caches[t] = st.kvCache();
             rows[t] = row;
-            stride = Math.max(stride, row + 1);
+            stride = Math.max(stride, row + 1 + st.kvCache().compressedRowsMax());
         }
         ForwardObserver[] observers = observers(s, batch, n);
         int dim = c.dim();
@@ -409,6 +418,14 @@ public final class DecoderModel implements LanguageModel {
                 continue;
             }
             int d = Math.max(need, p.discard(used));
+            if (p.compresses()) { // MiniCache / KVMerger: merge the oldest rows (a prompt longer than the window stays until the next step)
+                d = Math.min(d, used);
+                if (d > 0) {
+                    st.kvCache().compress(d, used);
+                    st.addEvicted(d);
+                }
+                continue;
+            }
             if (p.needsAttentionMass()) {
                 if (d > used - p.window()) {
                     throw new ArgonException("the KV cache cannot make room for " + (last - batch.positions[t] + 1)

@@ -58,6 +58,7 @@ public abstract class InferenceState {
         evicted = 0;
         keptKeys = null;
         kvCache.clearAttention();
+        kvCache.clearCompressed();
     }
 
     final void addEvicted(int n) {
