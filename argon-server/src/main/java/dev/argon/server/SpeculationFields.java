@@ -69,8 +69,15 @@ final class SpeculationFields {
                     "'speculative.lookahead_window' + 'speculative.lookahead_ngram' - 1 is " + la.rows() + "; expected at most "
                             + SpeculationParams.MAX_DRAFT);
         }
+        DraftAcceptance acceptance = acceptance(body, defaults.acceptance());
+        if (mode == SpeculationParams.Mode.NONE && acceptance.rule() == DraftAcceptance.Rule.TYPICAL
+                && body.hasNonNull("speculative.accept")) {
+            // as the CLI: a lossy rule asked for where nothing is verified would silently do nothing
+            throw ApiException.badRequest("speculative.accept", "\"speculative.accept\": \"typical\" needs speculation: set"
+                    + " 'speculative.type' (ngram, draft, lookahead) or start the server with --spec");
+        }
         SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize(), la,
-                acceptance(body, defaults.acceptance()));
+                acceptance);
         return req.withSpeculation(p);
     }
 

@@ -35,6 +35,10 @@ class SpeculationFieldsTest {
         assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative.accept\":\"typical\",\"speculative.typical_delta\":2}"),
                 REQ, SpeculationParams.NONE)).isInstanceOf(ApiException.class)
                 .hasMessage("'speculative.typical_delta' is 2; it must be a number between 0 and 1");
+        assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative.accept\":\"typical\"}"), REQ, SpeculationParams.NONE))
+                .isInstanceOf(ApiException.class).hasMessageContaining("needs speculation");
+        assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative.type\":\"none\",\"speculative.accept\":\"typical\"}"),
+                REQ, SpeculationParams.ngram())).isInstanceOf(ApiException.class).hasMessageContaining("needs speculation");
         assertThatThrownBy(() -> SpeculationFields.apply(body("{\"speculative\":{\"n_max\":100}}"), REQ, SpeculationParams.NONE))
                 .isInstanceOf(ApiException.class).hasMessageStartingWith("'speculative' is not a field; use the flat fields 'speculative.type'");
     }
