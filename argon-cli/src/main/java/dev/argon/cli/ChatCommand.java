@@ -140,9 +140,10 @@ final class ChatCommand implements Runnable {
                 if (out.checkError() && !CheckedOutput.readerClosed(out)) {
                     throw new ArgonException("cannot write the answer to standard output (full disk or another write error)");
                 }
-                err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%n",
+                err.printf(Locale.ROOT, "argon: prompt %d tokens %.1f tokens/s | generated %d tokens %.1f tokens/s | finish: %s%s%n",
                         r.promptTokens().length, r.prefillTokensPerSecond(), r.generatedTokens().length,
-                        r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT));
+                        r.decodeTokensPerSecond(), r.finishReason().name().toLowerCase(Locale.ROOT),
+                        run.temperature > 0 ? " | seed " + r.seed() : "");
                 SpeculationOptions.report(spec, generator.speculationStats(), err);
             } else {
                 // a template that rejects the conversation (a system message, say) fails now, not at every turn

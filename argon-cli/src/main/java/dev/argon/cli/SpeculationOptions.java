@@ -167,8 +167,9 @@ final class SpeculationOptions {
             err.printf("argon: speculative (%s): no verify pass ran (no draft was proposed)%n", p.mode().flagName());
             return;
         }
-        err.printf(Locale.ROOT, "argon: speculative (%s): %d verify passes, %d draft tokens, %d accepted (%.1f %%),"
-                        + " %.2f accepted per pass%s%n", p.mode().flagName(), s.verifyPasses(), s.proposed(), s.accepted(),
+        err.printf(Locale.ROOT, "argon: speculative (%s): %d verify pass%s, %d draft tokens, %d accepted (%.1f %%),"
+                        + " %.2f accepted per pass%s%n", p.mode().flagName(), s.verifyPasses(), s.verifyPasses() == 1 ? "" : "es",
+                s.proposed(), s.accepted(),
                 100 * s.acceptanceRate(), s.meanAcceptedLength(), !p.acceptance().typical() ? ""
                         : String.format(Locale.ROOT, "; typical acceptance (lossy, epsilon %s, delta %s): %d accepted that exact"
                                 + " verification would have rejected", p.acceptance().epsilon(), p.acceptance().delta(),

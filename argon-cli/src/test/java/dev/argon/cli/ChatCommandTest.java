@@ -41,6 +41,19 @@ class ChatCommandTest {
         CliRun g = CliRun.of("generate", "-m", TestFiles.model(STORIES).toString(), "-p", "[INST] hi [/INST]", "--parse-special",
                 "-n", "8", "--temp", "0", "-t", "2");
         assertThat(r.out()).isEqualTo(g.out());
+        assertThat(r.err()).as("greedy: no seed to report").doesNotContain("| seed");
+    }
+
+    @Test
+    void aSampledOneShotReportsItsSeedAndTheSeedRepeatsTheAnswer() {
+        CliRun r = CliRun.of("chat", "-m", TestFiles.model(STORIES).toString(), "-p", "hi", "-n", "8", "--temp", "1", "-t", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\| seed (\\d+)").matcher(r.err());
+        assertThat(m.find()).as(r.err()).isTrue();
+        CliRun again = CliRun.of("chat", "-m", TestFiles.model(STORIES).toString(), "-p", "hi", "-n", "8", "--temp", "1", "-t", "2",
+                "--seed", m.group(1));
+        assertThat(again.out()).isEqualTo(r.out());
+        assertThat(again.err()).contains("| seed " + m.group(1));
     }
 
     @Test
