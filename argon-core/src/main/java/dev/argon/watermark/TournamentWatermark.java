@@ -20,20 +20,19 @@ import dev.argon.sampling.SamplerStep;
  */
 public final class TournamentWatermark implements SamplerStep {
     private final TournamentScheme scheme;
-    private final int[] recent;
-    private int accepted;
+    private RecentTokens recent;
     private double[] p = new double[0];
     private long[] g = new long[0];
 
     /** @param scheme key, layers and context width */
     public TournamentWatermark(TournamentScheme scheme) {
         this.scheme = scheme;
-        this.recent = new int[scheme.contextWidth()];
+        this.recent = new RecentTokens(scheme.contextWidth());
     }
 
     @Override
     public void apply(Candidates c) {
-        if (accepted < recent.length) {
+        if (!recent.full()) {
             return;
         }
         int n = c.size();
@@ -48,7 +47,7 @@ public final class TournamentWatermark implements SamplerStep {
         if (max == Double.NEGATIVE_INFINITY) {
             return;
         }
-        long seed = scheme.contextSeed(recent, recent.length);
+        long seed = scheme.contextSeed(recent.tokens(), recent.tokens().length);
         for (int i = 0; i < n; i++) {
             double e = Math.exp(c.logit(i) - max);
             p[i] = e;
@@ -79,21 +78,18 @@ public final class TournamentWatermark implements SamplerStep {
 
     @Override
     public void accept(int token) {
-        System.arraycopy(recent, 1, recent, 0, recent.length - 1);
-        recent[recent.length - 1] = token;
-        accepted++;
+        recent.accept(token);
     }
 
     @Override
     public void reset() {
-        accepted = 0;
+        recent.reset();
     }
 
     @Override
     public SamplerStep copy() {
         TournamentWatermark w = new TournamentWatermark(scheme);
-        System.arraycopy(recent, 0, w.recent, 0, recent.length);
-        w.accepted = accepted;
+        w.recent = recent.copy();
         return w;
     }
 

@@ -13,21 +13,20 @@ import dev.argon.sampling.SamplerStep;
  */
 public final class Watermark implements SamplerStep {
     private final WatermarkScheme scheme;
-    private final int[] recent;
-    private int accepted;
+    private RecentTokens recent;
 
     /** @param scheme key, gamma, delta and context width */
     public Watermark(WatermarkScheme scheme) {
         this.scheme = scheme;
-        this.recent = new int[scheme.contextWidth()];
+        this.recent = new RecentTokens(scheme.contextWidth());
     }
 
     @Override
     public void apply(Candidates c) {
-        if (accepted < recent.length) {
+        if (!recent.full()) {
             return;
         }
-        long seed = scheme.contextSeed(recent, recent.length);
+        long seed = scheme.contextSeed(recent.tokens(), recent.tokens().length);
         float delta = (float) scheme.delta();
         for (int i = 0; i < c.size(); i++) {
             if (scheme.green(seed, c.id(i))) {
@@ -38,21 +37,18 @@ public final class Watermark implements SamplerStep {
 
     @Override
     public void accept(int token) {
-        System.arraycopy(recent, 1, recent, 0, recent.length - 1);
-        recent[recent.length - 1] = token;
-        accepted++;
+        recent.accept(token);
     }
 
     @Override
     public void reset() {
-        accepted = 0;
+        recent.reset();
     }
 
     @Override
     public SamplerStep copy() {
         Watermark w = new Watermark(scheme);
-        System.arraycopy(recent, 0, w.recent, 0, recent.length);
-        w.accepted = accepted;
+        w.recent = recent.copy();
         return w;
     }
 
