@@ -38,7 +38,8 @@ import java.util.Random;
  * {@code --parallel P} the tg tests also run P sequences decoding together, one batched forward
  * pass per step (what {@code argon serve --parallel P} does), and report their aggregate tokens/s
  * as {@code tgN np=P} (llama.cpp's {@code llama-batched-bench} measures the same). With {@code --spec ngram} the tg
- * tests are greedy generation with and without speculative decoding instead ({@link SpeculativeBench}).
+ * tests are greedy generation with and without speculative decoding instead ({@link SpeculativeBench}); with
+ * {@code --cfg-scale S}, without and with classifier-free guidance ({@link GuidanceBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Measure prompt processing (pp) and generation (tg) speed, llama-bench style.")
@@ -109,6 +110,15 @@ final class BenchCommand implements Runnable {
     @picocli.CommandLine.Mixin
     SpeculationOptions speculation = new SpeculationOptions();
 
+    @Option(names = "--cfg-scale", paramLabel = "S", defaultValue = "1.0",
+            description = "Classifier-free guidance: the tg tests become greedy generation without and with guidance at"
+                    + " scale S, alternating, with the ratio on standard error (default: ${DEFAULT-VALUE} = off).")
+    float cfgScale;
+
+    @Option(names = "--cfg-negative-prompt", paramLabel = "TEXT",
+            description = "Negative prompt of the guided rows (plain text; default: empty, i.e. only BOS).")
+    String cfgNegativePrompt;
+
     @Option(names = "--f32-activations", description = "Exact F32 activations instead of 8-bit ones for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights.")
     boolean f32Activations;
 
@@ -142,6 +152,17 @@ final class BenchCommand implements Runnable {
         if (speculation.params().active() && (constraint != null || depths.stream().anyMatch(d -> d != 0))) {
             throw new ArgonException("--spec measures greedy decoding from an empty context; it cannot be combined with"
                     + " --json/--grammar/--json-schema or a depth -d other than 0 (run those separately)");
+        }
+        dev.argon.generate.Guidance guidance = new dev.argon.generate.Guidance(cfgScale,
+                dev.argon.tokenizer.PromptText.plain(cfgNegativePrompt == null ? "" : cfgNegativePrompt));
+        if (cfgNegativePrompt != null && !guidance.active()) {
+            throw new ArgonException("--cfg-negative-prompt needs --cfg-scale other than 1 (1 = no guidance)");
+        }
+        if (guidance.active() && (speculation.params().active() || constraint != null || depths.stream().anyMatch(d -> d != 0)
+                || parallel.stream().anyMatch(p -> p != 1))) {
+            throw new ArgonException("--cfg-scale measures greedy decoding of one sequence from an empty context; it cannot be"
+                    + " combined with --spec, --json/--grammar/--json-schema, a depth -d other than 0 or -np other than 1"
+                    + " (run those separately)");
         }
         List<Integer> threadCounts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
         for (int t : threadCounts) {
@@ -203,6 +224,11 @@ final class BenchCommand implements Runnable {
                     }
                     for (int g : gens) {
                         if (g <= 0) {
+                            continue;
+                        }
+                        if (guidance.active() && d == 0) { // instead of the random-token tg rows
+                            rows.addAll(new GuidanceBench(model, kvType, g, repetitions, err)
+                                    .rows(name, modelBytes(model), type, t, guidance));
                             continue;
                         }
                         for (int np : spec.active() ? List.<Integer>of() : parallel) {

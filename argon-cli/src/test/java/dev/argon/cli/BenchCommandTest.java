@@ -80,6 +80,30 @@ class BenchCommandTest {
     }
 
     @Test
+    void cfgScaleMeasuresGreedyWithoutAndWithGuidance() throws Exception {
+        String m = TestFiles.model(STORIES).toString();
+        CliRun r = CliRun.of("bench", "-m", m, "-p", "0", "-n", "6", "-r", "2", "-t", "1", "-o", "json", "--cfg-scale", "1.5",
+                "--cfg-negative-prompt", "sad");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode rows = new ObjectMapper().readTree(r.out());
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(0).get("test").asText()).isEqualTo("tg6 greedy");
+        assertThat(rows.get(1).get("test").asText()).isEqualTo("tg6 cfg=1.5");
+        assertThat(rows.get(1).get("tps_mean").asDouble()).isPositive();
+        assertThat(r.err()).containsPattern("tg6 cfg=1\\.5 / tg6 greedy, median of 2 paired runs: [0-9.]+x \\(each pair: [0-9.]+, [0-9.]+\\)");
+        for (String[] args : new String[][]{{"-np", "1,2"}, {"-d", "0,8"}, {"--spec", "ngram"}}) {
+            CliRun bad = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "--cfg-scale", "2", args[0], args[1]);
+            assertThat(bad.exitCode()).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(bad.err()).startsWith("argon: error: --cfg-scale measures greedy decoding of one sequence");
+        }
+        CliRun negativeAlone = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "--cfg-negative-prompt", "sad");
+        assertThat(negativeAlone.err()).startsWith("argon: error: --cfg-negative-prompt needs --cfg-scale");
+        CliRun outOfRange = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "--cfg-scale", "-1");
+        assertThat(outOfRange.exitCode()).isEqualTo(2);
+        assertThat(outOfRange.err()).startsWith("argon: error: the guidance scale (--cfg-scale) is -1.0");
+    }
+
+    @Test
     void aBadGrammarIsAnErrorBeforeAnyMeasurement() {
         CliRun bad = CliRun.of("bench", "-m", TestFiles.model(STORIES).toString(), "-p", "0", "-n", "4", "--grammar", "root ::= x");
         assertThat(bad.exitCode()).isEqualTo(2);
