@@ -86,14 +86,55 @@ record ByteRowGroups(int n, int groups, byte[] bytes, float[] scales) implements
             for (int k = 0; k < 16; k += 2) {
                 ShortVector q0 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * k).convertShape(VectorOperators.B2S, GS, 0);
                 ShortVector q1 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * (k + 1)).convertShape(VectorOperators.B2S, GS, 0);
-                IntVector v = q0.mul(IntVector.broadcast(GI, xp[pb + k]).reinterpretAsShorts())
-                        .add(q1.mul(IntVector.broadcast(GI, xp[pb + k + 1]).reinterpretAsShorts()))
-                        .reinterpretAsInts();
-                s = s.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .add(v.lanewise(VectorOperators.ASHR, 16));
+                s = pairSums(s, q0, q1, xp[pb + k], xp[pb + k + 1]);
             }
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, sc, sb).mul(xd[xb]), acc);
         }
         acc.intoArray(out, oo);
+    }
+
+    /**
+     * {@link #dot} for two tokens (activations at {@code xo} and {@code xo + xs}, results at
+     * {@code out[oo ..]} and {@code out[oo + os ..]}): each chunk's bytes are loaded and widened
+     * once for both; per token the operations are those of {@link #dot}, so the same bits.
+     */
+    static void dot2(ByteRowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n / QK;
+        byte[] by = gs.bytes;
+        float[] sc = gs.scales;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        int base = g * nb * 32 * G;
+        int sb = g * nb * G;
+        int pb = xo / 2;
+        int pc = (xo + xs) / 2;
+        int xb = xo / QK;
+        int xc = (xo + xs) / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, base += 32 * G, sb += G, pb += 16, pc += 16, xb++, xc++) {
+            IntVector s0 = IntVector.zero(GI);
+            IntVector s1 = IntVector.zero(GI);
+            for (int k = 0; k < 16; k += 2) {
+                ShortVector q0 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * k).convertShape(VectorOperators.B2S, GS, 0);
+                ShortVector q1 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * (k + 1)).convertShape(VectorOperators.B2S, GS, 0);
+                s0 = pairSums(s0, q0, q1, xp[pb + k], xp[pb + k + 1]);
+                s1 = pairSums(s1, q0, q1, xp[pc + k], xp[pc + k + 1]);
+            }
+            FloatVector scale = FloatVector.fromArray(F, sc, sb);
+            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xb]), acc0);
+            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[xc]), acc1);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+    }
+
+    /** {@code s} plus, per row, the two 16-bit lanes of {@code q0 * (x0 pair) + q1 * (x1 pair)} (as in {@link #dot}). */
+    private static IntVector pairSums(IntVector s, ShortVector q0, ShortVector q1, int pair0, int pair1) {
+        IntVector v = q0.mul(IntVector.broadcast(GI, pair0).reinterpretAsShorts())
+                .add(q1.mul(IntVector.broadcast(GI, pair1).reinterpretAsShorts()))
+                .reinterpretAsInts();
+        return s.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                .add(v.lanewise(VectorOperators.ASHR, 16));
     }
 }

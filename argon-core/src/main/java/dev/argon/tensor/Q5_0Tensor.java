@@ -154,7 +154,7 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
      */
     static final boolean GROUPED = RowGroups.ENABLED;
 
-    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, null);
+    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, ByteRowGroups::dot2);
 
     @Override
     public boolean supportsQ8Activations() {
