@@ -73,7 +73,11 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
             super.dotRows(offset, nRows, x, xOffset, xStride, tokens, n, out, outOffset, outStride);
             return;
         }
-        MemorySegment lanes = L == 16 && tokens >= 2 ? Simd.laneSegment() : null;
+        if (L < 16) {
+            narrowRows(offset, nRows, x, xOffset, xStride, tokens, n, vn, xs, out, outOffset, outStride);
+            return;
+        }
+        MemorySegment lanes = tokens >= 2 ? Simd.laneSegment() : null;
         int r = 0;
         if (lanes != null) {
             // two rows by (up to) four tokens: each activation load feeds two FMAs
@@ -106,6 +110,26 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
                 }
             }
             for (; t < tokens; t++) {
+                out[outOffset + r + t * outStride] = dotScaled(base, xs, t * vn, vn);
+            }
+            addTails(base, n, vn, x, xOffset, xStride, tokens, out, outOffset + r, outStride);
+        }
+    }
+
+    /**
+     * {@link #dotRows} with 4 or 8 float lanes (128-bit, AVX2), kept apart from the 16-lane kernels so
+     * that each compiled method stays small enough for C2 to inline its vector code: tokens two at a
+     * time ({@link #dot2Scaled}), then one ({@link #dotScaled}).
+     */
+    private void narrowRows(long offset, int nRows, float[] x, int xOffset, int xStride, int tokens, int n, int vn, float[] xs,
+                            float[] out, int outOffset, int outStride) {
+        for (int r = 0; r < nRows; r++) {
+            long base = (offset + (long) r * n) * 2;
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                dot2Scaled(base, xs, t * vn, vn, out, outOffset + r + t * outStride, outStride);
+            }
+            if (t < tokens) {
                 out[outOffset + r + t * outStride] = dotScaled(base, xs, t * vn, vn);
             }
             addTails(base, n, vn, x, xOffset, xStride, tokens, out, outOffset + r, outStride);
@@ -161,6 +185,28 @@ abstract sealed class HalfWidthTensor extends Tensor permits F16Tensor, BF16Tens
             acc1 = w.fma(FloatVector.fromArray(F, xs, so + i), t);
         }
         return Simd.sum(acc0.add(acc1)) * unscale;
+    }
+
+    /**
+     * {@link #dotScaled} for two tokens (scaled activations at {@code so} and {@code so + vn}), each
+     * vector of weights converted once; results to {@code out[oo]} and {@code out[oo + os]}. Per
+     * token the operations of {@link #dotScaled}, so the same bits; any vector width (the batched
+     * decode kernel of 4- and 8-lane machines).
+     */
+    private void dot2Scaled(long base, float[] xs, int so, int vn, float[] out, int oo, int os) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+        int s1 = so + vn;
+        for (int i = 0; i < vn; i += L) {
+            FloatVector w = halves(base + 2L * i);
+            FloatVector t = a0;
+            a0 = b0;
+            b0 = w.fma(FloatVector.fromArray(F, xs, so + i), t);
+            t = a1;
+            a1 = b1;
+            b1 = w.fma(FloatVector.fromArray(F, xs, s1 + i), t);
+        }
+        out[oo] = Simd.sum(a0.add(b0)) * unscale;
+        out[oo + os] = Simd.sum(a1.add(b1)) * unscale;
     }
 
     /**
