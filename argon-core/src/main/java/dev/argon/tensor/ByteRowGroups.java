@@ -129,6 +129,45 @@ record ByteRowGroups(int n, int groups, byte[] bytes, float[] scales) implements
         acc1.intoArray(out, oo + os);
     }
 
+    /**
+     * {@link #dot} for four tokens (activations at {@code xo + k * xs}, results at
+     * {@code out[oo + k * os ..]}, k = 0..3): each chunk loaded and widened once for all four; per
+     * token the operations of {@link #dot}, so the same bits.
+     */
+    static void dot4(ByteRowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n / QK;
+        byte[] by = gs.bytes;
+        float[] sc = gs.scales;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        int base = g * nb * 32 * G;
+        int sb = g * nb * G;
+        int p0 = xo / 2, p1 = (xo + xs) / 2, p2 = (xo + 2 * xs) / 2, p3 = (xo + 3 * xs) / 2;
+        int b0 = xo / QK, b1 = (xo + xs) / QK, b2 = (xo + 2 * xs) / QK, b3 = (xo + 3 * xs) / QK;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < nb; b++, base += 32 * G, sb += G) {
+            IntVector s0 = IntVector.zero(GI), s1 = s0, s2 = s0, s3 = s0;
+            int k0 = 16 * b;
+            for (int k = 0; k < 16; k += 2) {
+                ShortVector q0 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * k).convertShape(VectorOperators.B2S, GS, 0);
+                ShortVector q1 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * (k + 1)).convertShape(VectorOperators.B2S, GS, 0);
+                s0 = pairSums(s0, q0, q1, xp[p0 + k0 + k], xp[p0 + k0 + k + 1]);
+                s1 = pairSums(s1, q0, q1, xp[p1 + k0 + k], xp[p1 + k0 + k + 1]);
+                s2 = pairSums(s2, q0, q1, xp[p2 + k0 + k], xp[p2 + k0 + k + 1]);
+                s3 = pairSums(s3, q0, q1, xp[p3 + k0 + k], xp[p3 + k0 + k + 1]);
+            }
+            FloatVector scale = FloatVector.fromArray(F, sc, sb);
+            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[b0 + b]), acc0);
+            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[b1 + b]), acc1);
+            acc2 = ((FloatVector) s2.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[b2 + b]), acc2);
+            acc3 = ((FloatVector) s3.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[b3 + b]), acc3);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+        acc2.intoArray(out, oo + 2 * os);
+        acc3.intoArray(out, oo + 3 * os);
+    }
+
     /** {@code s} plus, per row, the two 16-bit lanes of {@code q0 * (x0 pair) + q1 * (x1 pair)} (as in {@link #dot}). */
     private static IntVector pairSums(IntVector s, ShortVector q0, ShortVector q1, int pair0, int pair1) {
         IntVector v = q0.mul(IntVector.broadcast(GI, pair0).reinterpretAsShorts())

@@ -41,11 +41,18 @@ final class GroupedRows<R extends GroupedRows.Layout> {
         void dot(R groups, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os);
     }
 
+    /** {@link OneToken} for four tokens ({@code xo + k * xs}; {@code out[oo + k * os ..]}, k = 0..3), with the same bits per token. */
+    @FunctionalInterface
+    interface FourTokens<R> {
+        void dot(R groups, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os);
+    }
+
     private static final int G = RowGroups.G;
     private final int block;
     private final Builder<R> builder;
     private final OneToken<R> one;
     private final TwoTokens<R> two;
+    private final FourTokens<R> four;
     private volatile R groups;
 
     /**
@@ -55,10 +62,19 @@ final class GroupedRows<R extends GroupedRows.Layout> {
      * @param two     the two-token group kernel, or null (then tokens go one at a time)
      */
     GroupedRows(int block, Builder<R> builder, OneToken<R> one, TwoTokens<R> two) {
+        this(block, builder, one, two, null);
+    }
+
+    /**
+     * @param four the four-token group kernel (verification rows of speculative decoding, batched
+     *             decode of four or more sequences), or null (then tokens go two at a time)
+     */
+    GroupedRows(int block, Builder<R> builder, OneToken<R> one, TwoTokens<R> two, FourTokens<R> four) {
         this.block = block;
         this.builder = builder;
         this.one = one;
         this.two = two;
+        this.four = four;
     }
 
     /**
@@ -88,7 +104,7 @@ final class GroupedRows<R extends GroupedRows.Layout> {
 
     /**
      * {@link Tensor#dotQ8RowGroups}: the whole groups at the start of rows {@code offset / n ..},
-     * each for every token (two at a time where the type has a two-token kernel).
+     * each for every token (four, then two at a time where the type has those kernels).
      *
      * @return the number of rows computed (0 when the copy does not serve this call)
      */
@@ -103,6 +119,11 @@ final class GroupedRows<R extends GroupedRows.Layout> {
         for (int g = first; g < first + count; g++) {
             int oo = outOffset + (g - first) * G;
             int t = 0;
+            if (four != null) {
+                for (; t + 4 <= tokens; t += 4) {
+                    four.dot(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);
+                }
+            }
             if (two != null) {
                 for (; t + 2 <= tokens; t += 2) {
                     two.dot(gs, g, x, xOffset + t * xStride, xStride, out, oo + t * outStride, outStride);

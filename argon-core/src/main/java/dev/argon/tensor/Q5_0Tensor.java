@@ -154,7 +154,7 @@ public final class Q5_0Tensor extends Tensor implements ScalarDot {
      */
     static final boolean GROUPED = RowGroups.ENABLED;
 
-    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, ByteRowGroups::dot2);
+    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, ByteRowGroups::dot2, ByteRowGroups::dot4);
 
     @Override
     public boolean supportsQ8Activations() {

@@ -143,7 +143,7 @@ public final class Q8_0Tensor extends Tensor implements ScalarDot {
     private static final int G = RowGroups.G;
 
     /** The row-group copy ({@link ByteRowGroups}: the stored bytes interleaved; 36 bytes per 32 weights). */
-    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, ByteRowGroups::dot2);
+    private final GroupedRows<ByteRowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, ByteRowGroups::dot, ByteRowGroups::dot2, ByteRowGroups::dot4);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
