@@ -11,8 +11,10 @@ import dev.argon.ArgonException;
  * received the most attention so far — plus a recent window (H2O: Zhang et al., 2023, "H2O:
  * Heavy-Hitter Oracle for Efficient Generative Inference of Large Language Models"), the common
  * attention-score baseline, or merge the tokens older than a window instead of evicting them (MiniCache
- * across adjacent layers, KVMerger across similar consecutive keys; {@link KvCache#compressWith}). All
- * but {@link #NONE} make generation unbounded.
+ * across adjacent layers, KVMerger across similar consecutive keys; {@link KvCache#compressWith}), or keep every
+ * row but let each query attend only to the sinks, the sentences most similar to it within a token budget and a
+ * recent window (SentenceKV; {@link SentenceIndex}). All but {@link #NONE} and {@link Kind#SENTENCEKV} make
+ * generation unbounded.
  *
  * <p>In both, the kept prefix ("sinks") is moved in position next to the tokens that follow it
  * (its keys are re-rotated, as llama.cpp's context shift and StreamingLLM's in-cache positions
@@ -25,8 +27,10 @@ import dev.argon.ArgonException;
  * @param window {@link Kind#STREAMING} and {@link Kind#H2O}: recent tokens kept; {@link Kind#MINICACHE} and
  *     {@link Kind#KVMERGER}: recent tokens kept exact (older ones are merged); otherwise 0
  * @param merge the merging parameters of {@link Kind#MINICACHE} and {@link Kind#KVMERGER}; null otherwise
+ * @param budget {@link Kind#SENTENCEKV}: the most tokens of selected sentences a query attends to, besides the
+ *     {@code keep} sinks and the {@code window} recent tokens; otherwise 0
  */
-public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
+public record ContextPolicy(Kind kind, int keep, int window, Merge merge, int budget) {
     /** The behaviours. */
     public enum Kind {
         /** Generation ends when the cache is full. */
@@ -52,7 +56,14 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
          * LLMs on Long-Context Tasks"): tokens older than the window are merged in sets of consecutive
          * similar keys ({@link KvMergerRows}).
          */
-        KVMERGER
+        KVMERGER,
+        /**
+         * SentenceKV (Zhu et al., 2025, "SentenceKV: Efficient LLM Inference via Sentence-Level Semantic KV
+         * Caching"): every row stays cached; each query attends to the {@code keep} sinks, the last
+         * {@code window} tokens and, within {@code budget} tokens, the sentences whose mean key is most similar
+         * to it ({@link SentenceIndex}). Generation ends when the cache is full, as without a policy.
+         */
+        SENTENCEKV
     }
 
     /**
@@ -95,7 +106,12 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
 
     /** A policy without merging parameters. */
     public ContextPolicy(Kind kind, int keep, int window) {
-        this(kind, keep, window, null);
+        this(kind, keep, window, null, 0);
+    }
+
+    /** A policy without a sentence budget. */
+    public ContextPolicy(Kind kind, int keep, int window, Merge merge) {
+        this(kind, keep, window, merge, 0);
     }
 
     /** Stop when full. */
@@ -110,6 +126,10 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
         if ((kind == Kind.MINICACHE || kind == Kind.KVMERGER) && (merge == null || window < 2 || keep != 0)) {
             throw new ArgonException("--kv-policy " + kind.name().toLowerCase(java.util.Locale.ROOT) + " needs --kv-window W >= 2 (got "
                     + window + ")" + (merge == null ? " and merging parameters" : ""));
+        }
+        if (kind == Kind.SENTENCEKV && (keep < 0 || window < 0 || budget < 0)) {
+            throw new ArgonException((keep < 0 ? "--kv-sink is " + keep : window < 0 ? "--kv-window is " + window
+                    : "--sentencekv-budget is " + budget) + "; expected >= 0");
         }
         if (keep < 0 || window < 0 || (kind == Kind.STREAMING && window < 1)) {
             throw new ArgonException("KV cache policy " + kind + " with keep/sinks " + keep + " and window " + window
@@ -150,6 +170,24 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
         return new ContextPolicy(Kind.KVMERGER, 0, window, merge);
     }
 
+    /**
+     * SentenceKV: every query attends to the first {@code sinks} tokens, the last {@code window} and, within
+     * {@code budget} tokens, the sentences most similar to it.
+     */
+    public static ContextPolicy sentenceKv(int sinks, int window, int budget) {
+        return new ContextPolicy(Kind.SENTENCEKV, sinks, window, null, budget);
+    }
+
+    /** @return whether queries attend to selected sentences only (SentenceKV; the cache keeps every row) */
+    public boolean selectsSentences() {
+        return kind == Kind.SENTENCEKV;
+    }
+
+    /** @return whether each sequence needs a contiguous cache of its own (rows move, or a sentence index follows them) */
+    public boolean needsContiguousCache() {
+        return unbounded() || selectsSentences();
+    }
+
     /** @return whether the policy merges old rows into a compressed store instead of evicting them */
     public boolean compresses() {
         return kind == Kind.MINICACHE || kind == Kind.KVMERGER;
@@ -162,12 +200,12 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
 
     /** @return rows at the start that are never evicted and move in position next to the rest (sinks, --keep) */
     public int kept() {
-        return kind == Kind.H2O ? 0 : keep;
+        return kind == Kind.H2O || kind == Kind.SENTENCEKV ? 0 : keep;
     }
 
     /** @return whether the cache evicts instead of filling up */
     public boolean unbounded() {
-        return kind != Kind.NONE;
+        return kind != Kind.NONE && kind != Kind.SENTENCEKV;
     }
 
     /** @return cache rows in use at which eviction starts, for a cache of {@code capacity} rows */
@@ -216,6 +254,7 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
                     + ", t " + merge.t() + ", gamma " + merge.gamma() + ", exact window " + window;
             case KVMERGER -> "KVMerger: epsilon " + merge.epsilon() + ", sigma " + (merge.sigma() == 0 ? "adaptive" : merge.sigma())
                     + ", exact window " + window;
+            case SENTENCEKV -> "SentenceKV: sinks " + keep + " + sentences within " + budget + " tokens + window " + window;
         };
     }
 }
