@@ -65,7 +65,7 @@ class PerplexityCommandTest {
         assertThat(Double.parseDouble(m.group(1))).isGreaterThan(0).isLessThan(800);
         CliRun bad = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--kv-policy", "snapkv");
         assertThat(bad.exitCode()).isEqualTo(2);
-        assertThat(bad.err()).contains("--kv-policy is 'snapkv'; expected minicache or kvmerger").doesNotContain("Exception");
+        assertThat(bad.err()).contains("--kv-policy is 'snapkv'; expected minicache, kvmerger or sentencekv").doesNotContain("Exception");
         CliRun both = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "minicache", "--kv-sink", "4");
         assertThat(both.exitCode()).isEqualTo(2);
         assertThat(both.err()).contains("choose one");
