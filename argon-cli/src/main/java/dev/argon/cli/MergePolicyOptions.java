@@ -46,9 +46,9 @@ final class MergePolicyOptions {
             description = "KVMerger: Gaussian kernel width σ in key units; 0 = the set's RMS distance to its pivot (default: ${DEFAULT-VALUE}).")
     double sigma;
 
-    @Option(names = "--sentencekv-budget", paramLabel = "B", defaultValue = "-1",
-            description = "SentenceKV: token budget of the selected sentences per query, besides sinks and window (default: 256).")
-    int budget;
+    @Option(names = "--sentencekv-budget", paramLabel = "B",
+            description = "SentenceKV: token budget of the selected sentences per query, besides sinks and window (default: " + 256 + ").")
+    Integer budget;
 
     /** SentenceKV's budget when --sentencekv-budget is not given. */
     static final int DEFAULT_BUDGET = 256;
@@ -71,7 +71,7 @@ final class MergePolicyOptions {
      */
     ContextPolicy policy(int window, int sinks, int ctx) {
         int w = window > 0 ? window : Math.min(DEFAULT_WINDOW, ctx);
-        if (budget != -1 && !selectsSentences()) {
+        if (budget != null && !selectsSentences()) {
             throw new ArgonException("--sentencekv-budget " + budget + " applies to --kv-policy sentencekv, not '" + policy + "'");
         }
         if (sinks >= 0 && !selectsSentences()) {
@@ -81,13 +81,13 @@ final class MergePolicyOptions {
             case "minicache" -> ContextPolicy.miniCache(w, new ContextPolicy.Merge(start, t, gamma, 0, 0));
             case "kvmerger" -> ContextPolicy.kvMerger(w, new ContextPolicy.Merge(-1, 0, 0, epsilon, sigma));
             case "sentencekv" -> {
-                if (budget < -1) {
+                if (budget != null && budget < 0) {
                     throw new ArgonException("--sentencekv-budget is " + budget + "; expected >= 0 tokens");
                 }
                 if (sinks < -1) {
                     throw new ArgonException("--kv-sink is " + sinks + "; expected >= 0");
                 }
-                yield ContextPolicy.sentenceKv(sinks >= 0 ? sinks : Math.min(DEFAULT_SINKS, ctx), w, budget >= 0 ? budget : DEFAULT_BUDGET);
+                yield ContextPolicy.sentenceKv(sinks >= 0 ? sinks : Math.min(DEFAULT_SINKS, ctx), w, budget != null ? budget : DEFAULT_BUDGET);
             }
             default -> throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache, kvmerger or sentencekv"
                     + " (H2O is --kv-heavy H --kv-window W, StreamingLLM --kv-sink S --kv-window W)");
