@@ -44,6 +44,8 @@ public final class SentenceIndex {
     private long sparseSelections;
     private long attendedRows;
     private long contextRows;
+    private long sparseAttended;
+    private long sparseContext;
 
     /**
      * @param nLayers layers of the cache
@@ -261,6 +263,8 @@ public final class SentenceIndex {
         int attended = budget - left + sinks + window;
         attendedRows += attended;
         contextRows += context;
+        sparseAttended += attended;
+        sparseContext += context;
         sparseSelections++;
         return java.util.Arrays.copyOf(runs, r);
     }
@@ -314,15 +318,19 @@ public final class SentenceIndex {
     }
 
     /**
-     * @return "SentenceKV: queries read R of C cached rows on average (x %), ..." over the selections made since
-     *     this index was created or {@link #clearStatistics cleared}
+     * @return "SentenceKV: a query read R of C cached rows on average (x %); where the context exceeded sinks + budget +
+     *     window, R' of C' ..." over the (query, layer, KV head) selections made since this index was created or
+     *     {@link #clearStatistics cleared}, and the sentences now indexed
      */
     public String statistics() {
         double a = selections == 0 ? 0 : attendedRows / (double) selections;
         double c = selections == 0 ? 0 : contextRows / (double) selections;
-        return String.format(Locale.ROOT, "SentenceKV: a query read %.1f of %.1f cached rows on average (%.1f %%; %.1f %% of the"
-                        + " head-selections were sparse), %d sentences of %.1f tokens on average", a, c, c == 0 ? 0 : 100 * a / c,
-                selections == 0 ? 0 : 100.0 * sparseSelections / selections, sentences, sentences == 0 ? 0 : marked / (double) sentences);
+        double sa = sparseSelections == 0 ? 0 : sparseAttended / (double) sparseSelections;
+        double sc = sparseSelections == 0 ? 0 : sparseContext / (double) sparseSelections;
+        return String.format(Locale.ROOT, "SentenceKV: a query read %.1f of %.1f cached rows on average (%.1f %%); where the context"
+                        + " exceeded sinks + budget + window (%.1f %% of the selections), %.1f of %.1f; %d sentences of %.1f tokens on average",
+                a, c, c == 0 ? 0 : 100 * a / c, selections == 0 ? 0 : 100.0 * sparseSelections / selections, sa, sc, sentences,
+                sentences == 0 ? 0 : marked / (double) sentences);
     }
 
     /** Forgets the statistics. */
@@ -331,5 +339,7 @@ public final class SentenceIndex {
         sparseSelections = 0;
         attendedRows = 0;
         contextRows = 0;
+        sparseAttended = 0;
+        sparseContext = 0;
     }
 }
