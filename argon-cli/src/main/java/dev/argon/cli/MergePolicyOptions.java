@@ -50,6 +50,11 @@ final class MergePolicyOptions {
             description = "SentenceKV: token budget of the selected sentences per query, besides sinks and window (default: " + 256 + ").")
     Integer budget;
 
+    @Option(names = "--sentencekv-query", paramLabel = "Q",
+            description = "SentenceKV: rank sentences by the current token's query (token, the default) or by the mean query of the"
+                    + " current sentence's tokens so far (sentence, the paper's decoding query).")
+    String query;
+
     /** SentenceKV's budget when --sentencekv-budget is not given. */
     static final int DEFAULT_BUDGET = 256;
 
@@ -74,6 +79,9 @@ final class MergePolicyOptions {
         if (budget != null && !selectsSentences()) {
             throw new ArgonException("--sentencekv-budget " + budget + " applies to --kv-policy sentencekv, not '" + policy + "'");
         }
+        if (query != null && !selectsSentences()) {
+            throw new ArgonException("--sentencekv-query " + query + " applies to --kv-policy sentencekv, not '" + policy + "'");
+        }
         if (sinks >= 0 && !selectsSentences()) {
             throw new ArgonException("--kv-policy " + policy + " cannot be combined with --kv-sink; choose one");
         }
@@ -87,7 +95,11 @@ final class MergePolicyOptions {
                 if (sinks < -1) {
                     throw new ArgonException("--kv-sink is " + sinks + "; expected >= 0");
                 }
-                yield ContextPolicy.sentenceKv(sinks >= 0 ? sinks : Math.min(DEFAULT_SINKS, ctx), w, budget != null ? budget : DEFAULT_BUDGET);
+                if (query != null && !query.equals("token") && !query.equals("sentence")) {
+                    throw new ArgonException("--sentencekv-query is '" + query + "'; expected token or sentence");
+                }
+                yield ContextPolicy.sentenceKv(sinks >= 0 ? sinks : Math.min(DEFAULT_SINKS, ctx), w,
+                        new ContextPolicy.Select(budget != null ? budget : DEFAULT_BUDGET, "sentence".equals(query)));
             }
             default -> throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache, kvmerger or sentencekv"
                     + " (H2O is --kv-heavy H --kv-window W, StreamingLLM --kv-sink S --kv-window W)");

@@ -27,10 +27,9 @@ import dev.argon.ArgonException;
  * @param window {@link Kind#STREAMING} and {@link Kind#H2O}: recent tokens kept; {@link Kind#MINICACHE} and
  *     {@link Kind#KVMERGER}: recent tokens kept exact (older ones are merged); otherwise 0
  * @param merge the merging parameters of {@link Kind#MINICACHE} and {@link Kind#KVMERGER}; null otherwise
- * @param budget {@link Kind#SENTENCEKV}: the most tokens of selected sentences a query attends to, besides the
- *     {@code keep} sinks and the {@code window} recent tokens; otherwise 0
+ * @param select {@link Kind#SENTENCEKV}'s parameters; null otherwise
  */
-public record ContextPolicy(Kind kind, int keep, int window, Merge merge, int budget) {
+public record ContextPolicy(Kind kind, int keep, int window, Merge merge, Select select) {
     /** The behaviours. */
     public enum Kind {
         /** Generation ends when the cache is full. */
@@ -106,12 +105,27 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge, int bu
 
     /** A policy without merging parameters. */
     public ContextPolicy(Kind kind, int keep, int window) {
-        this(kind, keep, window, null, 0);
+        this(kind, keep, window, null, null);
     }
 
-    /** A policy without a sentence budget. */
+    /** A policy without sentence selection. */
     public ContextPolicy(Kind kind, int keep, int window, Merge merge) {
-        this(kind, keep, window, merge, 0);
+        this(kind, keep, window, merge, null);
+    }
+
+    /**
+     * SentenceKV's parameters.
+     *
+     * @param budget the most tokens of selected sentences a query attends to, besides the sinks and the window
+     * @param sentenceQuery rank the sentences with the mean query of the current sentence's tokens so far (the
+     *     paper's decoding query) instead of the current token's query
+     */
+    public record Select(int budget, boolean sentenceQuery) {
+    }
+
+    /** @return SentenceKV's token budget; 0 for the other policies */
+    public int budget() {
+        return select == null ? 0 : select.budget();
     }
 
     /** Stop when full. */
@@ -127,9 +141,9 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge, int bu
             throw new ArgonException("--kv-policy " + kind.name().toLowerCase(java.util.Locale.ROOT) + " needs --kv-window W >= 2 (got "
                     + window + ")" + (merge == null ? " and merging parameters" : ""));
         }
-        if (kind == Kind.SENTENCEKV && (keep < 0 || window < 0 || budget < 0)) {
-            throw new ArgonException((keep < 0 ? "--kv-sink is " + keep : window < 0 ? "--kv-window is " + window
-                    : "--sentencekv-budget is " + budget) + "; expected >= 0");
+        if (kind == Kind.SENTENCEKV && (select == null || keep < 0 || window < 0 || select.budget() < 0)) {
+            throw new ArgonException(select == null ? "SentenceKV needs its parameters" : (keep < 0 ? "--kv-sink is " + keep
+                    : window < 0 ? "--kv-window is " + window : "--sentencekv-budget is " + select.budget()) + "; expected >= 0");
         }
         if (keep < 0 || window < 0 || (kind == Kind.STREAMING && window < 1)) {
             throw new ArgonException("KV cache policy " + kind + " with keep/sinks " + keep + " and window " + window
@@ -175,7 +189,12 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge, int bu
      * {@code budget} tokens, the sentences most similar to it.
      */
     public static ContextPolicy sentenceKv(int sinks, int window, int budget) {
-        return new ContextPolicy(Kind.SENTENCEKV, sinks, window, null, budget);
+        return sentenceKv(sinks, window, new Select(budget, false));
+    }
+
+    /** SentenceKV with all its parameters. */
+    public static ContextPolicy sentenceKv(int sinks, int window, Select select) {
+        return new ContextPolicy(Kind.SENTENCEKV, sinks, window, null, select);
     }
 
     /** @return whether queries attend to selected sentences only (SentenceKV; the cache keeps every row) */
@@ -254,7 +273,8 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge, int bu
                     + ", t " + merge.t() + ", gamma " + merge.gamma() + ", exact window " + window;
             case KVMERGER -> "KVMerger: epsilon " + merge.epsilon() + ", sigma " + (merge.sigma() == 0 ? "adaptive" : merge.sigma())
                     + ", exact window " + window;
-            case SENTENCEKV -> "SentenceKV: sinks " + keep + " + sentences within " + budget + " tokens + window " + window;
+            case SENTENCEKV -> "SentenceKV: sinks " + keep + " + sentences within " + select.budget() + " tokens"
+                    + (select.sentenceQuery() ? " (by the sentence's mean query)" : "") + " + window " + window;
         };
     }
 }

@@ -27,7 +27,13 @@ public final class SentenceIndex {
     private final int sinks;
     private final int window;
     private final int budget;
+    private final boolean sentenceQuery;
     private final boolean[] ends;
+    /** With {@link #sentenceQuery}: per layer, the sum of the queries of the current sentence's rows so far, per KV head. */
+    private final float[][] querySums;
+    /** Per layer: the row whose queries were added last (-1: none), and its sentence. */
+    private final int[] queryRow;
+    private final int[] querySentence;
     /** Per row whose token is known: whether it ends a sentence. */
     private boolean[] rowEnds = new boolean[64];
     private int marked;
@@ -64,7 +70,12 @@ public final class SentenceIndex {
         this.sinks = policy.keep();
         this.window = policy.window();
         this.budget = policy.budget();
+        this.sentenceQuery = policy.select().sentenceQuery();
         this.ends = ends;
+        this.querySums = sentenceQuery ? new float[nLayers][kvDim] : null;
+        this.queryRow = new int[nLayers];
+        this.querySentence = new int[nLayers];
+        java.util.Arrays.fill(queryRow, -1);
         this.done = new int[nLayers];
         this.sums = new float[nLayers][16 * kvDim];
     }
@@ -201,12 +212,33 @@ public final class SentenceIndex {
      * order of {@code q · mean key} (highest first; ties: the earlier sentence), each taken if it still fits in
      * the budget. Call {@link #advance} up to {@code pos + 1} first.
      *
+     * <p>With the sentence query ({@link ContextPolicy.Select#sentenceQuery}) the sentences are ranked by the sum
+     * of the queries of the rows of {@code pos}'s sentence up to {@code pos} (the mean's ranking; the paper's
+     * decoding query): call it for the rows of a pass in order and per row for KV heads 0, 1, ... in order. A row
+     * at or before the last one seen (rewritten rows) starts the sum again from that row.
+     *
      * @param q the query of this KV head (for grouped-query attention the sum of the group's queries), at
      *     {@code q[qo .. qo + headDim)}
      * @return {@code null} when the query reads every row ({@code pos + 1 <= sinks + budget + window}), else
      *     ascending disjoint runs {@code {first0, count0, first1, count1, ...}}, adjacent runs joined
      */
     public int[] select(int layer, int pos, int kvHead, float[] q, int qo) {
+        if (sentenceQuery) {
+            int sentence = sentenceOf(pos);
+            if (kvHead == 0) { // a new row (KV heads come in order)
+                if (pos <= queryRow[layer] || sentence != querySentence[layer]) {
+                    java.util.Arrays.fill(querySums[layer], 0f);
+                }
+                queryRow[layer] = pos;
+                querySentence[layer] = sentence;
+            }
+            float[] qs = querySums[layer];
+            for (int j = 0; j < headDim; j++) {
+                qs[kvHead * headDim + j] += q[qo + j];
+            }
+            q = qs;
+            qo = kvHead * headDim;
+        }
         int context = pos + 1;
         selections++;
         if (context <= sinks + budget + window) {

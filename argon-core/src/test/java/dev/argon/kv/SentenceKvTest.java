@@ -52,12 +52,12 @@ class SentenceKvTest {
      * (1, 0, 0, 0) at row 15 may pick from rows [1, 14): clipped lengths 3, 3, 4, 2, 1. By mean: s1 (5, 3 rows,
      * 2 left), s2 (4) does not fit, s3 (3, 2 rows, 0 left), the rest do not fit.
      */
-    @Test
-    void theHighestScoringSentencesByMeanKeyAreChosenWithinTheBudget() {
+    /** The cache described at {@link #theHighestScoringSentencesByMeanKeyAreChosenWithinTheBudget}, indexed. */
+    private static KvCache constructed(boolean sentenceQuery) {
         int kvDim = 8;
         KvCache cache = new KvCache(1, 32, kvDim, 4, KvCache.Precision.F32, KvCache.Precision.F32);
         boolean[] endTable = {false, true};
-        cache.selectSentences(ContextPolicy.sentenceKv(1, 2, 5), endTable);
+        cache.selectSentences(ContextPolicy.sentenceKv(1, 2, new ContextPolicy.Select(5, sentenceQuery)), endTable);
         SentenceIndex index = cache.sentences();
         int[] sentenceOf = {0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 4};
         float[] head0 = {1, 5, 4, 3, 2};
@@ -71,6 +71,36 @@ class SentenceKvTest {
             cache.store(0, row, k, 0, new float[kvDim], 0);
         }
         index.advance(cache, 0, 16);
+        return cache;
+    }
+
+    /**
+     * The paper's decoding query: the queries of the current sentence's rows so far, summed. Rows 13 and 14 (sentence
+     * 4) ask with +1, row 15 with -1: by its own query row 15 ranks as the negative query does, by the sentence's
+     * (+1) as the positive one. Row 12 (sentence 3) asks with -5 and must not count for sentence 4.
+     */
+    @Test
+    void theSentenceQueryIsTheSumOfTheCurrentSentencesQueries() {
+        float[] plus = {1, 0, 0, 0};
+        float[] minus = {-1, 0, 0, 0};
+        for (boolean sentenceQuery : new boolean[]{false, true}) {
+            SentenceIndex index = constructed(sentenceQuery).sentences();
+            int[] last = null;
+            for (int row = 12; row < 16; row++) {
+                float[] q = row == 12 ? new float[]{-5, 0, 0, 0} : row == 15 ? minus : plus;
+                last = index.select(0, row, 0, q, 0);
+                index.select(0, row, 1, plus, 0);
+            }
+            assertThat(last).as(sentenceQuery ? "by the sentence's query" : "by the token's query")
+                    .containsExactly(sentenceQuery ? new int[]{0, 1, 4, 3, 11, 2, 14, 2} : new int[]{0, 4, 13, 3});
+        }
+    }
+
+    @Test
+    void theHighestScoringSentencesByMeanKeyAreChosenWithinTheBudget() {
+        int kvDim = 8;
+        KvCache cache = constructed(false);
+        SentenceIndex index = cache.sentences();
         assertThat(index.sentenceStarts()).containsExactly(0, 4, 7, 11, 13);
         assertThat(index.select(0, 15, 0, new float[]{1, 0, 0, 0}, 0)).containsExactly(0, 1, 4, 3, 11, 2, 14, 2);
         // head 1: sentence 0 first (joined with the sink), then ties at 0 go to the earlier sentence: s1 (3) and s2 (4)
