@@ -142,6 +142,7 @@ public final class SentenceIndex {
 
     /** Forgets rows {@code [row, marked)}: their marks, the sentences starting there, their keys in the sums. */
     private void truncate(int row) {
+        forgetQueries();
         marked = row;
         while (sentences > 0 && starts[sentences - 1] >= row) {
             sentences--;
@@ -321,11 +322,23 @@ public final class SentenceIndex {
 
     /** Makes this index describe the first {@code rows} rows of {@code src} (their cache rows were copied alike). */
     public void copyPrefix(SentenceIndex src, int rows) {
+        forgetQueries();
         marked = 0;
         sentences = 0;
         java.util.Arrays.fill(done, 0);
         for (int row = 0; row < Math.min(rows, src.marked); row++) {
             append(src.rowEnds[row]);
+        }
+    }
+
+    /** Forgets the current sentence's query sums (its rows are rewritten: the sum starts again at the next row). */
+    private void forgetQueries() {
+        java.util.Arrays.fill(queryRow, -1);
+        java.util.Arrays.fill(querySentence, -1);
+        if (querySums != null) {
+            for (float[] q : querySums) {
+                java.util.Arrays.fill(q, 0f);
+            }
         }
     }
 
