@@ -46,7 +46,7 @@ final class ContextPolicyOptions {
     ContextPolicy policy(Tokenizer tokenizer, int ctx) {
         boolean h2o = heavy >= 0;
         boolean merging = merge.given();
-        boolean streaming = sinks >= 0 || (window > 0 && !h2o && !merging);
+        boolean streaming = !merge.selectsSentences() && (sinks >= 0 || (window > 0 && !h2o && !merging));
         if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (h2o ? 1 : 0) + (merging ? 1 : 0) > 1) {
             throw new ArgonException("--context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways to handle"
                     + " a full context, and so is --kv-policy; choose one");
@@ -60,7 +60,7 @@ final class ContextPolicyOptions {
         }
         ContextPolicy p;
         if (merging) {
-            return merge.policy(window, ctx);
+            return merge.policy(window, sinks, ctx);
         }
         if (h2o) {
             p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : Math.max(1, ctx - heavy));

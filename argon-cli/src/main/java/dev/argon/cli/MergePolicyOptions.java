@@ -7,17 +7,22 @@ import picocli.CommandLine.Option;
 import java.util.Locale;
 
 /**
- * The merging KV cache policies, {@code --kv-policy minicache|kvmerger}, and their parameters (named after
- * the papers'): MiniCache's start layer S, SLERP parameter t and retention threshold γ; KVMerger's
- * similarity threshold ε and kernel width σ. Their recent exact window is {@code --kv-window}.
+ * The KV cache policies chosen by name, {@code --kv-policy minicache|kvmerger|sentencekv}, and their parameters
+ * (named after the papers'): MiniCache's start layer S, SLERP parameter t and retention threshold γ; KVMerger's
+ * similarity threshold ε and kernel width σ; SentenceKV's token budget. Their recent window is {@code --kv-window};
+ * SentenceKV's sinks are {@code --kv-sink}.
  */
 final class MergePolicyOptions {
     /** The exact window when --kv-window is not given. */
     static final int DEFAULT_WINDOW = 32;
+    /** SentenceKV's sinks when --kv-sink is not given (StreamingLLM's four). */
+    static final int DEFAULT_SINKS = 4;
 
     @Option(names = "--kv-policy", paramLabel = "P",
             description = "Merge KV rows older than --kv-window (default " + DEFAULT_WINDOW + "): minicache (adjacent layers' states merged by"
-                    + " SLERP, Liu et al. 2024) or kvmerger (similar consecutive keys merged, Wang et al. 2024).")
+                    + " SLERP, Liu et al. 2024) or kvmerger (similar consecutive keys merged, Wang et al. 2024); or sentencekv (Zhu et al."
+                    + " 2025): keep every row, but each query reads only --kv-sink sinks (default " + DEFAULT_SINKS + "), the sentences"
+                    + " most similar to it within --sentencekv-budget tokens and the last --kv-window.")
     String policy;
 
     @Option(names = "--minicache-start", paramLabel = "S", defaultValue = "-1",
@@ -41,22 +46,62 @@ final class MergePolicyOptions {
             description = "KVMerger: Gaussian kernel width σ in key units; 0 = the set's RMS distance to its pivot (default: ${DEFAULT-VALUE}).")
     double sigma;
 
+    @Option(names = "--sentencekv-budget", paramLabel = "B",
+            description = "SentenceKV: token budget of the selected sentences per query, besides sinks and window (default: " + 256 + ").")
+    Integer budget;
+
+    @Option(names = "--sentencekv-query", paramLabel = "Q",
+            description = "SentenceKV: rank sentences by the current token's query (token, the default) or by the mean query of the"
+                    + " current sentence's tokens so far (sentence, the paper's decoding query).")
+    String query;
+
+    /** SentenceKV's budget when --sentencekv-budget is not given. */
+    static final int DEFAULT_BUDGET = 256;
+
     /** @return whether --kv-policy is given */
     boolean given() {
         return policy != null;
     }
 
+    /** @return whether --kv-policy sentencekv is given (then --kv-sink is its sinks) */
+    boolean selectsSentences() {
+        return policy != null && policy.trim().equalsIgnoreCase("sentencekv");
+    }
+
     /**
      * @param window --kv-window (0: the default)
+     * @param sinks --kv-sink (-1: not given)
      * @return the policy the flags ask for
      * @throws ArgonException naming the flag if a value is out of range or the policy unknown
      */
-    ContextPolicy policy(int window, int ctx) {
+    ContextPolicy policy(int window, int sinks, int ctx) {
         int w = window > 0 ? window : Math.min(DEFAULT_WINDOW, ctx);
+        if (budget != null && !selectsSentences()) {
+            throw new ArgonException("--sentencekv-budget " + budget + " applies to --kv-policy sentencekv, not '" + policy + "'");
+        }
+        if (query != null && !selectsSentences()) {
+            throw new ArgonException("--sentencekv-query " + query + " applies to --kv-policy sentencekv, not '" + policy + "'");
+        }
+        if (sinks >= 0 && !selectsSentences()) {
+            throw new ArgonException("--kv-policy " + policy + " cannot be combined with --kv-sink; choose one");
+        }
         ContextPolicy p = switch (policy.trim().toLowerCase(Locale.ROOT)) {
             case "minicache" -> ContextPolicy.miniCache(w, new ContextPolicy.Merge(start, t, gamma, 0, 0));
             case "kvmerger" -> ContextPolicy.kvMerger(w, new ContextPolicy.Merge(-1, 0, 0, epsilon, sigma));
-            default -> throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache or kvmerger"
+            case "sentencekv" -> {
+                if (budget != null && budget < 0) {
+                    throw new ArgonException("--sentencekv-budget is " + budget + "; expected >= 0 tokens");
+                }
+                if (sinks < -1) {
+                    throw new ArgonException("--kv-sink is " + sinks + "; expected >= 0");
+                }
+                if (query != null && !query.equals("token") && !query.equals("sentence")) {
+                    throw new ArgonException("--sentencekv-query is '" + query + "'; expected token or sentence");
+                }
+                yield ContextPolicy.sentenceKv(sinks >= 0 ? sinks : Math.min(DEFAULT_SINKS, ctx), w,
+                        new ContextPolicy.Select(budget != null ? budget : DEFAULT_BUDGET, "sentence".equals(query)));
+            }
+            default -> throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache, kvmerger or sentencekv"
                     + " (H2O is --kv-heavy H --kv-window W, StreamingLLM --kv-sink S --kv-window W)");
         };
         p.validate(ctx);

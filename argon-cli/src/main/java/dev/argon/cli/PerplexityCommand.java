@@ -92,10 +92,10 @@ final class PerplexityCommand implements Runnable {
         }
         ContextPolicy policy = ContextPolicy.NONE;
         if (merge.given()) {
-            if (heavy >= 0 || sinks >= 0) {
-                throw new ArgonException("--kv-policy " + merge.policy + " cannot be combined with --kv-heavy or --kv-sink; choose one");
+            if (heavy >= 0) {
+                throw new ArgonException("--kv-policy " + merge.policy + " cannot be combined with --kv-heavy; choose one");
             }
-            policy = merge.policy(window, ctx);
+            policy = merge.policy(window, sinks, ctx);
         } else if (heavy >= 0) {
             if (window < 1 || sinks >= 0) {
                 throw new ArgonException("--kv-heavy H needs --kv-window W (W >= 1) and no --kv-sink; got window " + window);
@@ -132,6 +132,8 @@ final class PerplexityCommand implements Runnable {
             err.printf(Locale.ROOT, "argon: KV cache keys %s, values %s: %d bytes per token, %.2f MiB for %d tokens%s%n", keys.flagName(),
                     values.flagName(), perToken, perToken * (double) rows / (1 << 20), rows,
                     policy.compresses() ? " exact (" + policy + "; older rows merged, see 'KV stored' below)"
+                    : policy.selectsSentences() ? " (" + policy + ": every row kept, each query reads at most "
+                            + (policy.keep() + policy.budget() + policy.window()) + ")"
                     : policy.unbounded() ? " (" + policy + ", " + String.format(Locale.ROOT, "%.1fx", ctx / (double) rows) + " less than -c " + ctx + ")" : "");
             Perplexity.Result r;
             long start = System.nanoTime();

@@ -125,7 +125,8 @@ final class RunOptions {
         var policy = contextPolicy.policy(model.tokenizer(), ctx);
         err.printf(Locale.ROOT, "argon: KV cache %s: %d bytes per token, %.2f MiB for %d x %d tokens%s%n", type.flagName(), perToken,
                 perToken * (double) ctx * sequences / (1 << 20), sequences, ctx,
-                policy.compresses() ? "; " + policy + ", older tokens merged" : policy.unbounded() ? "; when full: " + policy : "");
+                policy.compresses() ? "; " + policy + ", older tokens merged" : policy.unbounded() ? "; when full: " + policy
+                : policy.selectsSentences() ? "; " + policy + " read per query" : "");
     }
 
     /** @return a generator for {@code model} with the KV cache type and context policy of the flags */

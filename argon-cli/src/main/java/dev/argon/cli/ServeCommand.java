@@ -86,9 +86,9 @@ final class ServeCommand implements Callable<Integer> {
         if (kvBlockSize == 0) {
             return;
         }
-        if (run.contextPolicy.policy(model.tokenizer(), ctx).unbounded()) {
-            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy, --kv-policy) moves rows, so each slot"
-                    + " keeps a contiguous cache");
+        if (run.contextPolicy.policy(model.tokenizer(), ctx).needsContiguousCache()) {
+            err.println("argon: KV pool off: a context policy (--context-shift, --kv-sink, --kv-heavy, --kv-policy) moves or indexes rows,"
+                    + " so each slot keeps a contiguous cache");
             return;
         }
         var c = model.config();

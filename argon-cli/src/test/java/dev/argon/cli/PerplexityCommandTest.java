@@ -65,13 +65,42 @@ class PerplexityCommandTest {
         assertThat(Double.parseDouble(m.group(1))).isGreaterThan(0).isLessThan(800);
         CliRun bad = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--kv-policy", "snapkv");
         assertThat(bad.exitCode()).isEqualTo(2);
-        assertThat(bad.err()).contains("--kv-policy is 'snapkv'; expected minicache or kvmerger").doesNotContain("Exception");
+        assertThat(bad.err()).contains("--kv-policy is 'snapkv'; expected minicache, kvmerger or sentencekv").doesNotContain("Exception");
         CliRun both = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "minicache", "--kv-sink", "4");
         assertThat(both.exitCode()).isEqualTo(2);
         assertThat(both.err()).contains("choose one");
         CliRun gamma = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "minicache", "--minicache-gamma", "-1");
         assertThat(gamma.exitCode()).isEqualTo(2);
         assertThat(gamma.err()).contains("--minicache-gamma is -1.0; expected 0..1");
+    }
+
+    @Test
+    void sentenceKvReportsTheRowsAQueryReadsAndNamesBadFlags() {
+        String model = TestFiles.model("tinyllamas/stories260K/stories260K.gguf").toString();
+        String text = TestFiles.reference("eval-stories.txt").toString();
+        CliRun r = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--chunks", "1", "-ctk", "f32", "-ctv", "f32",
+                "--kv-policy", "sentencekv", "--kv-sink", "2", "--kv-window", "6", "--sentencekv-budget", "8");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("SentenceKV: sinks 2 + sentences within 8 tokens + window 6: every row kept, each query reads at most 16");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("SentenceKV: a query read (\\d+\\.\\d) of (\\d+\\.\\d) cached rows").matcher(r.err());
+        assertThat(m.find()).as(r.err()).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).isLessThan(Double.parseDouble(m.group(2))).isLessThanOrEqualTo(16);
+        CliRun gen = CliRun.of("generate", "-m", model, "-p", "Once upon a time. The cat sat.", "-n", "24", "-c", "64", "--kv-policy", "sentencekv",
+                "--kv-window", "4", "--sentencekv-budget", "4");
+        assertThat(gen.exitCode()).as(gen.err()).isZero();
+        assertThat(gen.err()).contains("SentenceKV: sinks 4 + sentences within 4 tokens + window 4 read per query");
+        CliRun budget = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--kv-policy", "sentencekv", "--sentencekv-budget", "-5");
+        assertThat(budget.exitCode()).isEqualTo(2);
+        assertThat(budget.err()).contains("argon: error: --sentencekv-budget is -5; expected >= 0 tokens").doesNotContain("Exception");
+        CliRun other = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "kvmerger", "--sentencekv-budget", "8");
+        assertThat(other.exitCode()).isEqualTo(2);
+        assertThat(other.err()).contains("--sentencekv-budget 8 applies to --kv-policy sentencekv, not 'kvmerger'");
+        CliRun heavy = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "sentencekv", "--kv-heavy", "4");
+        assertThat(heavy.exitCode()).isEqualTo(2);
+        assertThat(heavy.err()).contains("choose one");
+        CliRun serve = CliRun.of("serve", "-m", model, "--port", "0", "--kv-policy", "sentencekv", "--sentencekv-budget", "-1");
+        assertThat(serve.exitCode()).isEqualTo(2);
+        assertThat(serve.err()).contains("--sentencekv-budget is -1; expected >= 0 tokens");
     }
 
     @Test

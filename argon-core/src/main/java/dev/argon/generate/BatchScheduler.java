@@ -98,7 +98,7 @@ public final class BatchScheduler implements AutoCloseable {
 
         /** @return whether the slots share a paged pool (a block size is set and no context policy moves rows) */
         public boolean pagedPool() {
-            return kvBlockSize > 0 && !policy.unbounded();
+            return kvBlockSize > 0 && !policy.needsContiguousCache();
         }
 
         /** Options whose full caches stop generation ({@link ContextPolicy#NONE}). */

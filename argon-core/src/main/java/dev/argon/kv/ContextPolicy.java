@@ -11,8 +11,10 @@ import dev.argon.ArgonException;
  * received the most attention so far — plus a recent window (H2O: Zhang et al., 2023, "H2O:
  * Heavy-Hitter Oracle for Efficient Generative Inference of Large Language Models"), the common
  * attention-score baseline, or merge the tokens older than a window instead of evicting them (MiniCache
- * across adjacent layers, KVMerger across similar consecutive keys; {@link KvCache#compressWith}). All
- * but {@link #NONE} make generation unbounded.
+ * across adjacent layers, KVMerger across similar consecutive keys; {@link KvCache#compressWith}), or keep every
+ * row but let each query attend only to the sinks, the sentences most similar to it within a token budget and a
+ * recent window (SentenceKV; {@link SentenceIndex}). All but {@link #NONE} and {@link Kind#SENTENCEKV} make
+ * generation unbounded.
  *
  * <p>In both, the kept prefix ("sinks") is moved in position next to the tokens that follow it
  * (its keys are re-rotated, as llama.cpp's context shift and StreamingLLM's in-cache positions
@@ -25,8 +27,9 @@ import dev.argon.ArgonException;
  * @param window {@link Kind#STREAMING} and {@link Kind#H2O}: recent tokens kept; {@link Kind#MINICACHE} and
  *     {@link Kind#KVMERGER}: recent tokens kept exact (older ones are merged); otherwise 0
  * @param merge the merging parameters of {@link Kind#MINICACHE} and {@link Kind#KVMERGER}; null otherwise
+ * @param select {@link Kind#SENTENCEKV}'s parameters; null otherwise
  */
-public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
+public record ContextPolicy(Kind kind, int keep, int window, Merge merge, Select select) {
     /** The behaviours. */
     public enum Kind {
         /** Generation ends when the cache is full. */
@@ -52,7 +55,14 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
          * LLMs on Long-Context Tasks"): tokens older than the window are merged in sets of consecutive
          * similar keys ({@link KvMergerRows}).
          */
-        KVMERGER
+        KVMERGER,
+        /**
+         * SentenceKV (Zhu et al., 2025, "SentenceKV: Efficient LLM Inference via Sentence-Level Semantic KV
+         * Caching"): every row stays cached; each query attends to the {@code keep} sinks, the last
+         * {@code window} tokens and, within {@code budget} tokens, the sentences whose mean key is most similar
+         * to it ({@link SentenceIndex}). Generation ends when the cache is full, as without a policy.
+         */
+        SENTENCEKV
     }
 
     /**
@@ -95,7 +105,27 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
 
     /** A policy without merging parameters. */
     public ContextPolicy(Kind kind, int keep, int window) {
-        this(kind, keep, window, null);
+        this(kind, keep, window, null, null);
+    }
+
+    /** A policy without sentence selection. */
+    public ContextPolicy(Kind kind, int keep, int window, Merge merge) {
+        this(kind, keep, window, merge, null);
+    }
+
+    /**
+     * SentenceKV's parameters.
+     *
+     * @param budget the most tokens of selected sentences a query attends to, besides the sinks and the window
+     * @param sentenceQuery rank the sentences with the mean query of the current sentence's tokens so far (the
+     *     paper's decoding query) instead of the current token's query
+     */
+    public record Select(int budget, boolean sentenceQuery) {
+    }
+
+    /** @return SentenceKV's token budget; 0 for the other policies */
+    public int budget() {
+        return select == null ? 0 : select.budget();
     }
 
     /** Stop when full. */
@@ -110,6 +140,10 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
         if ((kind == Kind.MINICACHE || kind == Kind.KVMERGER) && (merge == null || window < 2 || keep != 0)) {
             throw new ArgonException("--kv-policy " + kind.name().toLowerCase(java.util.Locale.ROOT) + " needs --kv-window W >= 2 (got "
                     + window + ")" + (merge == null ? " and merging parameters" : ""));
+        }
+        if (kind == Kind.SENTENCEKV && (select == null || keep < 0 || window < 0 || select.budget() < 0)) {
+            throw new ArgonException(select == null ? "SentenceKV needs its parameters" : (keep < 0 ? "--kv-sink is " + keep
+                    : window < 0 ? "--kv-window is " + window : "--sentencekv-budget is " + select.budget()) + "; expected >= 0");
         }
         if (keep < 0 || window < 0 || (kind == Kind.STREAMING && window < 1)) {
             throw new ArgonException("KV cache policy " + kind + " with keep/sinks " + keep + " and window " + window
@@ -150,6 +184,29 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
         return new ContextPolicy(Kind.KVMERGER, 0, window, merge);
     }
 
+    /**
+     * SentenceKV: every query attends to the first {@code sinks} tokens, the last {@code window} and, within
+     * {@code budget} tokens, the sentences most similar to it.
+     */
+    public static ContextPolicy sentenceKv(int sinks, int window, int budget) {
+        return sentenceKv(sinks, window, new Select(budget, false));
+    }
+
+    /** SentenceKV with all its parameters. */
+    public static ContextPolicy sentenceKv(int sinks, int window, Select select) {
+        return new ContextPolicy(Kind.SENTENCEKV, sinks, window, null, select);
+    }
+
+    /** @return whether queries attend to selected sentences only (SentenceKV; the cache keeps every row) */
+    public boolean selectsSentences() {
+        return kind == Kind.SENTENCEKV;
+    }
+
+    /** @return whether each sequence needs a contiguous cache of its own (rows move, or a sentence index follows them) */
+    public boolean needsContiguousCache() {
+        return unbounded() || selectsSentences();
+    }
+
     /** @return whether the policy merges old rows into a compressed store instead of evicting them */
     public boolean compresses() {
         return kind == Kind.MINICACHE || kind == Kind.KVMERGER;
@@ -162,12 +219,12 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
 
     /** @return rows at the start that are never evicted and move in position next to the rest (sinks, --keep) */
     public int kept() {
-        return kind == Kind.H2O ? 0 : keep;
+        return kind == Kind.H2O || kind == Kind.SENTENCEKV ? 0 : keep;
     }
 
     /** @return whether the cache evicts instead of filling up */
     public boolean unbounded() {
-        return kind != Kind.NONE;
+        return kind != Kind.NONE && kind != Kind.SENTENCEKV;
     }
 
     /** @return cache rows in use at which eviction starts, for a cache of {@code capacity} rows */
@@ -216,6 +273,8 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge) {
                     + ", t " + merge.t() + ", gamma " + merge.gamma() + ", exact window " + window;
             case KVMERGER -> "KVMerger: epsilon " + merge.epsilon() + ", sigma " + (merge.sigma() == 0 ? "adaptive" : merge.sigma())
                     + ", exact window " + window;
+            case SENTENCEKV -> "SentenceKV: sinks " + keep + " + sentences within " + select.budget() + " tokens"
+                    + (select.sentenceQuery() ? " (by the sentence's mean query)" : "") + " + window " + window;
         };
     }
 }

@@ -95,6 +95,7 @@ public final class KvCache {
     private final float[] rotated;
     /** Rows merged out of the exact rows by MiniCache or KVMerger; null without such a policy. */
     private CompressedRows compressed;
+    private SentenceIndex sentences;
     private final int nLayers;
 
     /**
@@ -187,6 +188,22 @@ public final class KvCache {
         };
     }
 
+    /**
+     * Makes attention read, per query, only the rows SentenceKV selects ({@link SentenceIndex}); every row stays stored.
+     *
+     * @param ends per token id, whether the token ends a sentence ({@link SentenceIndex#endsSentence})
+     * @throws IllegalArgumentException if the policy does not select sentences
+     */
+    public void selectSentences(ContextPolicy policy, boolean[] ends) {
+        requireContiguous("selecting sentences (" + policy + ")");
+        sentences = new SentenceIndex(nLayers, kvDim, headDim, policy, ends);
+    }
+
+    /** @return SentenceKV's index of this cache, or {@code null} when queries read every row */
+    public SentenceIndex sentences() {
+        return sentences;
+    }
+
     /** @return merged rows of layer {@code layer}, read by attention before the exact rows (0 without a merging policy) */
     public int compressedRows(int layer) {
         return compressed == null ? 0 : compressed.rows(layer);
@@ -232,7 +249,7 @@ public final class KvCache {
      */
     public long storedBytes(int rows) {
         long perRow = nLayers * (rowBytes(kvDim, headDim, keyPrecision) + rowBytes(kvDim, headDim, valuePrecision));
-        return rows * perRow + (compressed == null ? 0 : compressed.storedBytes());
+        return rows * perRow + (compressed == null ? 0 : compressed.storedBytes()) + (sentences == null ? 0 : sentences.storedBytes());
     }
 
     /** @return statistics of the merging policy ("merged M of N tokens ..."), or "" without one */
@@ -245,6 +262,9 @@ public final class KvCache {
         if (compressed instanceof KvMergerRows k) {
             return String.format(Locale.ROOT, "KVMerger stored %d rows for %d token-layers (%.2fx)", k.rows, k.tokens,
                     k.rows == 0 ? 1.0 : k.tokens / (double) k.rows);
+        }
+        if (sentences != null) {
+            return sentences.statistics();
         }
         return "";
     }
@@ -717,5 +737,8 @@ public final class KvCache {
         }
         keys.copyFrom(src.keys, rows);
         values.copyFrom(src.values, rows);
+        if (sentences != null && src.sentences != null) {
+            sentences.copyPrefix(src.sentences, rows);
+        }
     }
 }

@@ -79,6 +79,7 @@ public final class Attention {
                 Hadamard.rotate(q, t * qDim, qDim, Hadamard.blockFor(headDim));
             }
         }
+        int[][] runs = selectSentences(q, caches, positions, n, layer, nHeads, nKvHeads, headDim);
         long work = 0; // score and weighted-sum multiply-adds of all rows
         for (int t = 0; t < n; t++) {
             work += 2L * nHeads * headDim * (positions[t] + 1);
@@ -97,6 +98,11 @@ public final class Attention {
                     int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
                     int count = pos + 1 - first;
                     int q0 = t * qDim + hq * headDim;
+                    if (runs != null && runs[t * nKvHeads + hq / group] != null) { // SentenceKV: only the selected rows
+                        attendRuns(q, q0, out, scores, scoreStride, cache, runs[t * nKvHeads + hq / group], pos, layer, hq, together,
+                                kvh, headDim, scale, cap, observers == null ? null : observers[t]);
+                        continue;
+                    }
                     if (cache.keysAreFloats()) {
                         for (int i = 0; i < together; i++) {
                             Ops.dots(q, q0 + i * headDim, cache.keys(layer), first * kvDim + kvh, kvDim, count, headDim, scores,
@@ -140,6 +146,109 @@ public final class Attention {
                 }
             }
         });
+    }
+
+    /**
+     * SentenceKV's selections of this pass, in row order (a row's selection sees the keys of rows up to its own):
+     * {@code [t * nKvHeads + kvHead]} the runs of rows to read ({@link dev.argon.kv.SentenceIndex#select}), null
+     * for all rows; null when no row's cache selects sentences. The query of a KV head is the sum of its group's.
+     */
+    private static int[][] selectSentences(float[] q, KvCache[] caches, int[] positions, int n, int layer, int nHeads, int nKvHeads,
+                                           int headDim) {
+        int[][] runs = null;
+        int group = nHeads / nKvHeads;
+        float[] sum = null;
+        for (int t = 0; t < n; t++) {
+            dev.argon.kv.SentenceIndex index = caches[t].sentences();
+            if (index == null) {
+                continue;
+            }
+            if (runs == null) {
+                runs = new int[n * nKvHeads][];
+                sum = new float[headDim];
+            }
+            index.advance(caches[t], layer, positions[t] + 1);
+            for (int kv = 0; kv < nKvHeads; kv++) {
+                java.util.Arrays.fill(sum, 0f);
+                for (int h = kv * group; h < (kv + 1) * group; h++) {
+                    int qo = t * nHeads * headDim + h * headDim;
+                    for (int j = 0; j < headDim; j++) {
+                        sum[j] += q[qo + j];
+                    }
+                }
+                runs[t * nKvHeads + kv] = index.select(layer, positions[t], kv, sum, 0);
+            }
+        }
+        return runs;
+    }
+
+    /**
+     * Attention of query heads {@code [hq, hq + together)} of one row over the runs of rows SentenceKV selected
+     * ({@code {first, count, ...}}, ascending): scores only for those rows, the others get weight 0 (score
+     * -inf before the softmax); values summed run by run. With one run covering every row this is the
+     * unselected path's arithmetic.
+     */
+    private static void attendRuns(float[] q, int q0, float[] out, float[] scores, int scoreStride, KvCache cache, int[] runs, int pos,
+                                   int layer, int hq, int together, int kvh, int headDim, float scale, float cap, ForwardObserver observer) {
+        int kvDim = cache.kvDim();
+        for (int r = 0; r < runs.length; r += 2) {
+            int first = runs[r];
+            int count = runs[r + 1];
+            if (cache.keysAreFloats()) {
+                for (int i = 0; i < together; i++) {
+                    Ops.dots(q, q0 + i * headDim, cache.keys(layer), first * kvDim + kvh, kvDim, count, headDim, scores,
+                            (hq + i) * scoreStride + first);
+                }
+            } else {
+                cache.dotKeys(layer, first, count, kvh, headDim, q, q0, headDim, together, scores, hq * scoreStride + first, scoreStride);
+            }
+        }
+        float[] part = runs.length > 2 ? new float[together * headDim] : null;
+        for (int h = hq; h < hq + together; h++) {
+            int so = h * scoreStride;
+            int prev = 0;
+            for (int r = 0; r < runs.length; r += 2) {
+                java.util.Arrays.fill(scores, so + prev, so + runs[r], Float.NEGATIVE_INFINITY);
+                for (int p = runs[r]; p < runs[r] + runs[r + 1]; p++) {
+                    float s = scores[so + p] * scale;
+                    scores[so + p] = cap > 0 ? cap * (float) Math.tanh(s / cap) : s;
+                }
+                prev = runs[r] + runs[r + 1];
+            }
+            java.util.Arrays.fill(scores, so + prev, so + pos + 1, Float.NEGATIVE_INFINITY);
+            Ops.softmax(scores, so, pos + 1);
+            if (observer != null) {
+                observer.attention(layer, h, pos, scores, so, 0, pos + 1);
+            }
+            if (cache.valuePrecision() == KvCache.Precision.F16) {
+                roundToF16(scores, so, pos + 1);
+            }
+        }
+        int hs = together * headDim;
+        for (int r = 0; r < runs.length; r += 2) {
+            int first = runs[r];
+            int count = runs[r + 1];
+            float[] dst = r == 0 ? out : part;
+            int d0 = r == 0 ? q0 : 0;
+            if (cache.valuesAreFloats()) {
+                for (int i = 0; i < together; i++) {
+                    Ops.weightedSum(dst, d0 + i * headDim, scores, (hq + i) * scoreStride + first, cache.values(layer), first * kvDim + kvh,
+                            kvDim, count, headDim);
+                }
+            } else {
+                cache.sumValues(layer, first, count, kvh, headDim, scores, hq * scoreStride + first, scoreStride, together, dst, d0, headDim);
+            }
+            if (r > 0) {
+                for (int j = 0; j < hs; j++) {
+                    out[q0 + j] += part[j];
+                }
+            }
+        }
+        if (cache.valuePrecision().rotated()) {
+            for (int i = 0; i < together; i++) {
+                Hadamard.rotate(out, q0 + i * headDim, headDim, Hadamard.blockFor(headDim)); // its own inverse
+            }
+        }
     }
 
     private static void roundToF16(float[] x, int off, int n) {

@@ -247,7 +247,30 @@ public final class DecoderModel implements LanguageModel {
             }
             st.kvCache().compressWith(policy);
         }
+        if (policy.selectsSentences()) {
+            for (DecoderLayer l : layers) {
+                if (l.attention().window() > 0) {
+                    throw new ArgonException("this model (" + config.architecture() + ") has sliding-window attention layers;"
+                            + " " + policy + " cannot select their rows");
+                }
+            }
+            st.kvCache().selectSentences(policy, sentenceEnds());
+        }
         return st;
+    }
+
+    private boolean[] sentenceEnds;
+
+    /** @return per token id, whether its text ends a sentence (SentenceKV; computed once) */
+    private synchronized boolean[] sentenceEnds() {
+        if (sentenceEnds == null) {
+            boolean[] ends = new boolean[tokenizer.vocabSize()];
+            for (int id = 0; id < ends.length; id++) {
+                ends[id] = !tokenizer.isControl(id) && dev.argon.kv.SentenceIndex.endsSentence(tokenizer.tokenBytes(id));
+            }
+            sentenceEnds = ends;
+        }
+        return sentenceEnds;
     }
 
     @Override
@@ -306,6 +329,9 @@ public final class DecoderModel implements LanguageModel {
             }
             s.caches[t] = st.kvCache();
             rows[t] = row;
+            if (st.kvCache().sentences() != null) { // SentenceKV: sentence boundaries by token, before the rows are stored
+                st.kvCache().sentences().mark(row, batch.tokens[t]);
+            }
             stride = Math.max(stride, row + 1 + st.kvCache().compressedRowsMax());
         }
         ForwardObserver[] observers = observers(s, batch, n);

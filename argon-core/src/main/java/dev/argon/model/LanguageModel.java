@@ -51,8 +51,8 @@ public interface LanguageModel extends AutoCloseable {
      *     the policy does not fit the context
      */
     default InferenceState newState(int contextLength, KvCache.Precision keys, KvCache.Precision values, ContextPolicy policy) {
-        if (policy.unbounded()) {
-            throw new dev.argon.ArgonException("this model cannot evict tokens from its KV cache (" + policy + ")");
+        if (policy.unbounded() || policy.selectsSentences()) {
+            throw new dev.argon.ArgonException("this model cannot evict or select tokens of its KV cache (" + policy + ")");
         }
         return newState(contextLength, keys, values);
     }
