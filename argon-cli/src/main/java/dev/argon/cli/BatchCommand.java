@@ -360,7 +360,7 @@ final class BatchCommand implements Runnable {
         }
         return row.prompt != null
                 ? api.completion(new GenerationRequest(row.prompt, textRequest.maxTokens(), textRequest.sampling(),
-                        textRequest.stop(), true, parseSpecial))
+                        textRequest.stop(), true, parseSpecial).withSpeculation(textRequest.speculation()))
                 : api.parse(row.url, row.body);
     }
 
