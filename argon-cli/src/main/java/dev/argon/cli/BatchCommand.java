@@ -87,6 +87,9 @@ final class BatchCommand implements Runnable {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    SpeculationOptions speculation;
+
     @Option(names = {"-i", "--input"}, required = true, paramLabel = "FILE",
             description = "Requests: OpenAI Batch API JSONL, or plain text with one prompt per line.")
     Path input;
@@ -149,7 +152,12 @@ final class BatchCommand implements Runnable {
         OfflineEngine.Provider provider = LOCAL.equals(engine) ? null
                 : OfflineEngine.provider(engine, "spark".equals(engine) ? ENGINE_NEEDS : null);
         boolean text = isText();
-        GenerationRequest textRequest = new GenerationRequest("", nPredict, run.sampling(), stop, true, parseSpecial);
+        var spec = speculation.params(); // as generate: a tuning flag that would be ignored is an error
+        SpeculationOptions.checkPolicy(spec, run.contextPolicy);
+        if (spec.active() && provider != null) {
+            throw new ArgonException("--spec/-md runs on --engine local only; this run uses --engine " + engine);
+        }
+        GenerationRequest textRequest = new GenerationRequest("", nPredict, run.sampling(), stop, true, parseSpecial).withSpeculation(spec);
         run.validate(textRequest);
         long rows = countRows(input);
         Path path = modelOption.resolve();
@@ -166,7 +174,7 @@ final class BatchCommand implements Runnable {
             }
             int ctx = run.contextFor(model, parallel, err);
             String id = modelId != null ? modelId : path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
-            CompletionApi api = new CompletionApi(model.tokenizer(), template, id, ctx);
+            CompletionApi api = new CompletionApi(model.tokenizer(), template, id, ctx).withSpeculation(spec); // rows' own fields win
             err.printf(Locale.ROOT, "argon: %s (%s, %d parameters) loaded in %.2f s, context %d per sequence, %d parallel, %d threads%n",
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, parallel, run.threadCount());
@@ -177,8 +185,14 @@ final class BatchCommand implements Runnable {
             int inFlight = Math.max(2 * parallel, CompletionApi.MAX_CHOICES);
             Stats stats;
             if (provider == null) {
-                try (BatchingEngine engine = new BatchingEngine(model, parallel, inFlight, ctx, run.cachePrecision(), true, batchSize)) {
+                try (BatchingEngine engine = new BatchingEngine(model, parallel, inFlight, ctx, run.cachePrecision(), true, batchSize);
+                     LanguageModel draft = spec.mode() == dev.argon.generate.SpeculationParams.Mode.DRAFT
+                             ? Models.load(speculation.draftModel, run.modelOptions()) : null) {
+                    engine.withSpeculation(spec, draft == null ? null
+                            : dev.argon.generate.DraftModelProposer.factory(model, draft, ctx, run.cachePrecision(), spec.pMin()));
                     stats = runAll(api, engine, out, rows, text, textRequest, inFlight, err);
+                    dev.argon.server.Engine.Stats es = engine.stats();
+                    SpeculationOptions.report(spec, es.verifyPasses(), es.draftTokens(), es.acceptedDraftTokens(), es.lenientDraftTokens(), err);
                 }
             } else {
                 OfflineEngine.Options options = new OfflineEngine.Options(path, master != null ? master : DEFAULT_MASTER, parallel,
@@ -346,7 +360,7 @@ final class BatchCommand implements Runnable {
         }
         return row.prompt != null
                 ? api.completion(new GenerationRequest(row.prompt, textRequest.maxTokens(), textRequest.sampling(),
-                        textRequest.stop(), true, parseSpecial))
+                        textRequest.stop(), true, parseSpecial).withSpeculation(textRequest.speculation()))
                 : api.parse(row.url, row.body);
     }
 

@@ -274,6 +274,9 @@ final class ServeCommand implements Callable<Integer> {
             if (!banStrings.isEmpty() && (reward.active() || opts.contextPolicy.policy(model.tokenizer(), ctx).unbounded())) {
                 throw new ArgonException("--ban-string cannot be combined with --reward-model, a context shift, sinks + window or H2O");
             }
+            if (!banStrings.isEmpty() && spec.active()) { // the scheduler does not speculate on a backtracking sequence
+                throw new ArgonException("--ban-string cannot be combined with speculative decoding (--spec, -md)");
+            }
             if (reward.active() && spec.active()) {
                 throw new ArgonException("--reward-model cannot be combined with speculative decoding (--spec, -md)");
             }

@@ -160,19 +160,24 @@ final class SpeculationOptions {
 
     /** Prints the speculation line of a run's report (nothing when no draft was verified). */
     static void report(SpeculationParams p, SpeculationStats s, PrintStream err) {
+        report(p, s.verifyPasses(), s.proposed(), s.accepted(), s.lenientAccepted(), err);
+    }
+
+    /** {@link #report(SpeculationParams, SpeculationStats, PrintStream)} from the counters themselves (a server engine's). */
+    static void report(SpeculationParams p, long passes, long proposed, long accepted, long lenient, PrintStream err) {
         if (!p.active()) {
             return;
         }
-        if (s.verifyPasses() == 0) {
+        if (passes == 0) {
             err.printf("argon: speculative (%s): no verify pass ran (no draft was proposed)%n", p.mode().flagName());
             return;
         }
         err.printf(Locale.ROOT, "argon: speculative (%s): %d verify pass%s, %d draft tokens, %d accepted (%.1f %%),"
-                        + " %.2f accepted per pass%s%n", p.mode().flagName(), s.verifyPasses(), s.verifyPasses() == 1 ? "" : "es",
-                s.proposed(), s.accepted(),
-                100 * s.acceptanceRate(), s.meanAcceptedLength(), !p.acceptance().typical() ? ""
+                        + " %.2f accepted per pass%s%n", p.mode().flagName(), passes, passes == 1 ? "" : "es",
+                proposed, accepted,
+                100.0 * accepted / Math.max(1, proposed), (double) accepted / passes, !p.acceptance().typical() ? ""
                         : String.format(Locale.ROOT, "; typical acceptance (lossy, epsilon %s, delta %s): %d accepted that exact"
                                 + " verification would have rejected", p.acceptance().epsilon(), p.acceptance().delta(),
-                        s.lenientAccepted()));
+                        lenient));
     }
 }

@@ -162,6 +162,31 @@ class BatchCommandTest {
         }
     }
 
+    /** {@code --spec ngram} (generate's flags) speculates on every row; greedy rows are the same as without it. */
+    @Test
+    void speculationFlagsKeepGreedyRowsTheSame() throws Exception {
+        Path text = dir.resolve("spec-prompts.txt");
+        Files.write(text, PROMPTS);
+        Path plainOut = dir.resolve("spec-plain.jsonl");
+        CliRun plain = batch(text, plainOut, "-n", "40", "--temp", "0");
+        assertThat(plain.exitCode()).as(plain.err()).isZero();
+        assertThat(plain.err()).doesNotContain("speculative");
+        Path specOut = dir.resolve("spec-ngram.jsonl");
+        CliRun spec = batch(text, specOut, "-n", "40", "--temp", "0", "--spec", "ngram", "--draft-max", "8");
+        assertThat(spec.exitCode()).as(spec.err()).isZero();
+        assertThat(spec.err()).containsPattern("argon: speculative \\(ngram\\): [1-9][0-9]* verify pass");
+        Map<String, JsonNode> a = byId(rows(plainOut));
+        Map<String, JsonNode> b = byId(rows(specOut));
+        assertThat(b.keySet()).isEqualTo(a.keySet()).hasSize(PROMPTS.size());
+        for (String id : a.keySet()) {
+            assertThat(b.get(id).at("/response/body/choices/0/text").asText()).as(id)
+                    .isEqualTo(a.get(id).at("/response/body/choices/0/text").asText());
+        }
+        CliRun ignored = batch(text, dir.resolve("spec-bad.jsonl"), "-n", "4", "--lookahead-window", "4");
+        assertThat(ignored.exitCode()).isEqualTo(2);
+        assertThat(ignored.err()).contains("--lookahead-window");
+    }
+
     @Test
     void anInterruptedRunResumesWithEveryRowExactlyOnce() throws Exception {
         List<String> lines = new ArrayList<>();

@@ -195,5 +195,9 @@ class ServeCommandTest {
         CliRun b = CliRun.of("serve", "-m", model, "--kv-block-size", "-1");
         assertThat(b.exitCode()).isEqualTo(Main.USAGE_ERROR);
         assertThat(b.err()).contains("argon: error: --kv-block-size is -1; expected 1 to 4096 tokens");
+        // the scheduler does not speculate on a backtracking sequence: refused rather than silently ignored
+        CliRun s = CliRun.of("serve", "-m", model, "--port", "0", "-t", "1", "--ban-string", "dog", "--spec", "ngram");
+        assertThat(s.exitCode()).isEqualTo(Main.USAGE_ERROR);
+        assertThat(s.err()).contains("argon: error: --ban-string cannot be combined with speculative decoding (--spec, -md)");
     }
 }

@@ -17,6 +17,8 @@ final class StepPlanner {
     private final int parallel;
     private final boolean backOff;
     private Batch batch;
+    /** The last plan, whose arrays the next plan for as many requests overwrites (nothing is allocated per step). */
+    private StepPlan last;
 
     /**
      * @param stepTokens prompt rows per step across all sequences, >= 1
@@ -41,14 +43,21 @@ final class StepPlanner {
      * Fills the batch with the next step's rows.
      *
      * @param active the running requests, each with its slot(s), none finished
-     * @return the rows, per request, and the batch holding them
+     * @return the rows, per request, and the batch holding them; valid until the next call (which
+     *     reuses its arrays)
      */
     StepPlan plan(List<ScheduledRequest> active) {
         growBatchForDrafts(active);
         batch.clear();
         int budget = stepTokens;
-        int[] promptRows = new int[active.size()];
-        int[] guideRows = new int[active.size()];
+        int n = active.size();
+        if (last == null || last.batch() != batch || last.promptRows().length != n) {
+            last = new StepPlan(batch, new int[n], new int[n], new int[n]);
+        }
+        int[] promptRows = last.promptRows();
+        int[] guideRows = last.guideRows();
+        java.util.Arrays.fill(promptRows, 0);
+        java.util.Arrays.fill(guideRows, 0);
         for (int i = 0; i < active.size() && budget > 0; i++) {
             ScheduledRequest r = active.get(i);
             if (!r.prefilling()) {
@@ -71,13 +80,12 @@ final class StepPlanner {
                 budget -= g;
             }
         }
-        int[] decodeRow = new int[active.size()];
+        int[] decodeRow = last.decodeRow();
         int reserve = 0; // decode rows still to add: each decoding sequence's own row (two with guidance)
-        for (ScheduledRequest r : active) {
-            reserve += r.prefilling() ? 0 : r.slotsNeeded();
-        }
         int decoding = 0;
-        for (ScheduledRequest r : active) {
+        for (int i = 0; i < n; i++) {
+            ScheduledRequest r = active.get(i);
+            reserve += r.prefilling() ? 0 : r.slotsNeeded();
             decoding += r.prefilling() ? 0 : 1;
         }
         for (int i = 0; i < active.size(); i++) {
@@ -95,7 +103,7 @@ final class StepPlanner {
                 }
             }
         }
-        return new StepPlan(batch, promptRows, guideRows, decodeRow);
+        return last;
     }
 
     /**
@@ -105,7 +113,8 @@ final class StepPlanner {
      */
     private void growBatchForDrafts(List<ScheduledRequest> active) {
         int most = 0;
-        for (ScheduledRequest r : active) {
+        for (int i = 0; i < active.size(); i++) {
+            ScheduledRequest r = active.get(i);
             if (r.spec != null) {
                 most = Math.max(most, r.spec.maxDraftRows());
             }

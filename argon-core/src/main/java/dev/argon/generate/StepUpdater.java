@@ -23,6 +23,9 @@ final class StepUpdater {
     /** The requests sampled after a step and their logits rows (-1: a guided request's kept logits). */
     private final ScheduledRequest[] sampleRequest;
     private final int[] sampleRow;
+    /** The batch of the step being updated, read by {@link #sampleRange} (one lambda for every step, not one per step). */
+    private Batch sampling;
+    private final ThreadPool.RangeBody sampleRange = this::sample;
 
     /**
      * @param threads the pool the sequences sample on
@@ -87,25 +90,31 @@ final class StepUpdater {
         }
         // Each sequence samples from its own logits with its own sampler, so the rows are sampled
         // in parallel (over a 32000-token vocabulary that is ~10% of a small model's step).
-        threads.parallelFor(sampled, (start, end) -> {
-            for (int k = start; k < end; k++) {
-                ScheduledRequest r = sampleRequest[k];
-                if (r.spec != null && sampleRow[k] >= 0) {
-                    r.next = r.spec.verify(r.seq, batch, sampleRow[k]);
-                } else if (r.negative == null) {
-                    // after a rollback, backtrack answers the last kept token: fed again at the rolled-back position
-                    r.next = r.backtrack != null ? r.backtrack.next(batch.logits(sampleRow[k])) : r.seq.next(batch.logits(sampleRow[k]));
-                } else {
-                    int at = sampleRow[k];
-                    r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
-                    if (r.next >= 0 && r.guidePosition(r.seq.position()) >= contextLength) {
-                        r.seq.cancel(); // the unconditional sequence (a longer prompt) is full
-                        r.next = -1;
-                    }
+        sampling = batch;
+        threads.parallelFor(sampled, sampleRange);
+        sampling = null;
+        Arrays.fill(sampleRequest, 0, sampled, null);
+    }
+
+    /** Samples the next token of requests {@code [start, end)} of this step's {@link #sampleRequest}s. */
+    private void sample(int start, int end) {
+        Batch batch = sampling;
+        for (int k = start; k < end; k++) {
+            ScheduledRequest r = sampleRequest[k];
+            if (r.spec != null && sampleRow[k] >= 0) {
+                r.next = r.spec.verify(r.seq, batch, sampleRow[k]);
+            } else if (r.negative == null) {
+                // after a rollback, backtrack answers the last kept token: fed again at the rolled-back position
+                r.next = r.backtrack != null ? r.backtrack.next(batch.logits(sampleRow[k])) : r.seq.next(batch.logits(sampleRow[k]));
+            } else {
+                int at = sampleRow[k];
+                r.next = r.seq.next(at < 0 ? r.mix(r.condLogits, r.uncondLogits) : r.mix(batch.logits(at), batch.logits(at + 1)));
+                if (r.next >= 0 && r.guidePosition(r.seq.position()) >= contextLength) {
+                    r.seq.cancel(); // the unconditional sequence (a longer prompt) is full
+                    r.next = -1;
                 }
             }
-        });
-        Arrays.fill(sampleRequest, 0, sampled, null);
+        }
     }
 
     /** @return the KV positions the running requests hold (prompt rows computed, or tokens fed, minus evicted ones) */

@@ -138,4 +138,90 @@ final class HalfKernels {
             y0.intoArray(out, oo + j);
         }
     }
+    /**
+     * Whether a head of {@code n} values is shorter than a float vector (4-wide heads at 8 lanes):
+     * {@link dev.argon.tensor.Ops#dots} and {@link dev.argon.tensor.Ops#weightedSum} then take their
+     * scalar branch, which {@link #shortDots} and {@link #shortWeightedSum} reproduce on the stored
+     * halves (any value, infinite and NaN included).
+     */
+    static boolean shortRows(int n) {
+        return n < L;
+    }
+
+    /** @return the float a stored half (IEEE half or bfloat16) decodes to, exactly as {@code HalfRows.read} decodes it */
+    private static float half(boolean bf16, short h) {
+        return bf16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
+    }
+
+    /**
+     * {@link #dots} for heads shorter than a vector ({@link #shortRows}): the bits of decoding the
+     * rows and calling {@link dev.argon.tensor.Ops#dots} (each score a sum over {@code j} in order,
+     * from 0), without the decoded copy. Four rows at a time, as Ops does.
+     */
+    static void shortDots(boolean bf16, float[] q, int qo, int n, short[] data, int at, int stride, int count, float[] out, int oo) {
+        int p = 0;
+        for (; p + 4 <= count; p += 4) {
+            int r0 = at + p * stride;
+            int r1 = r0 + stride;
+            int r2 = r1 + stride;
+            int r3 = r2 + stride;
+            float s0 = 0f;
+            float s1 = 0f;
+            float s2 = 0f;
+            float s3 = 0f;
+            for (int j = 0; j < n; j++) {
+                float qj = q[qo + j];
+                s0 += qj * half(bf16, data[r0 + j]);
+                s1 += qj * half(bf16, data[r1 + j]);
+                s2 += qj * half(bf16, data[r2 + j]);
+                s3 += qj * half(bf16, data[r3 + j]);
+            }
+            out[oo + p] = s0;
+            out[oo + p + 1] = s1;
+            out[oo + p + 2] = s2;
+            out[oo + p + 3] = s3;
+        }
+        for (; p < count; p++) {
+            int r = at + p * stride;
+            float s = 0f;
+            for (int j = 0; j < n; j++) {
+                s += q[qo + j] * half(bf16, data[r + j]);
+            }
+            out[oo + p] = s;
+        }
+    }
+
+    /**
+     * {@link #weightedSum} for heads shorter than a vector ({@link #shortRows}): the bits of decoding
+     * the rows and calling {@link dev.argon.tensor.Ops#weightedSum} (each output a sum over the rows
+     * in order, from 0; overwritten), without the decoded copy.
+     */
+    static void shortWeightedSum(boolean bf16, float[] w, int wo, int n, short[] data, int at, int stride, int count, float[] out,
+                                 int oo) {
+        int d = 0;
+        for (; d + 4 <= n; d += 4) {
+            float a0 = 0f;
+            float a1 = 0f;
+            float a2 = 0f;
+            float a3 = 0f;
+            for (int p = 0, r = at + d; p < count; p++, r += stride) {
+                float wp = w[wo + p];
+                a0 += wp * half(bf16, data[r]);
+                a1 += wp * half(bf16, data[r + 1]);
+                a2 += wp * half(bf16, data[r + 2]);
+                a3 += wp * half(bf16, data[r + 3]);
+            }
+            out[oo + d] = a0;
+            out[oo + d + 1] = a1;
+            out[oo + d + 2] = a2;
+            out[oo + d + 3] = a3;
+        }
+        for (; d < n; d++) {
+            float a = 0f;
+            for (int p = 0, r = at + d; p < count; p++, r += stride) {
+                a += w[wo + p] * half(bf16, data[r]);
+            }
+            out[oo + d] = a;
+        }
+    }
 }

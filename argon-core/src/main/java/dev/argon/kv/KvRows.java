@@ -272,6 +272,10 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
 
         @Override
         void dots(int layer, int first, int count, int col, int n, float[] q, int qo, float[] out, int oo) {
+            if (FUSED && HalfKernels.shortRows(n)) { // small heads: the decode-then-dot bits, read in place (no per-call buffer)
+                HalfKernels.shortDots(bf16, q, qo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
+                return;
+            }
             if (nonFinite || !FUSED || !HalfKernels.supports(n)) {
                 super.dots(layer, first, count, col, n, q, qo, out, oo);
                 return;
@@ -326,6 +330,10 @@ abstract sealed class KvRows permits KvRows.F32Rows, KvRows.HalfRows, BlockRows 
 
         @Override
         void weightedSum(int layer, int first, int count, int col, int n, float[] w, int wo, float[] out, int oo) {
+            if (FUSED && HalfKernels.shortRows(n)) {
+                HalfKernels.shortWeightedSum(bf16, w, wo, n, data[layer], first * kvDim + col, kvDim, count, out, oo);
+                return;
+            }
             if (nonFinite || !FUSED || !HalfKernels.supports(n)) {
                 super.weightedSum(layer, first, count, col, n, w, wo, out, oo);
                 return;

@@ -101,6 +101,8 @@ public final class DecoderModel implements LanguageModel {
      * {@link Batch#capacity()} rows, and the 8-bit activation buffer.
      */
     final class Scratch implements FeedForward.Scratch {
+        /** Score rows per head the score buffer grows by. */
+        private static final int SCORE_GROWTH = 256;
         final int rows;
 
         DecoderModel owner() {
@@ -160,11 +162,15 @@ public final class DecoderModel implements LanguageModel {
             return logits;
         }
 
-        /** @return the attention score buffer {@code [nHeads, stride]} */
+        /**
+         * @return the attention score buffer {@code [nHeads, stride]}; it grows {@value #SCORE_GROWTH} rows
+         *     per head at a time, not one new buffer per decode step (the stride grows by one each step)
+         */
         float[] scores(int stride) {
             int need = config.nHeads() * stride;
             if (scores.length < need) {
-                scores = new float[need];
+                long rounded = (long) config.nHeads() * ((stride + SCORE_GROWTH - 1L) / SCORE_GROWTH * SCORE_GROWTH);
+                scores = new float[(int) Math.min(rounded, Integer.MAX_VALUE - 16)];
             }
             return scores;
         }

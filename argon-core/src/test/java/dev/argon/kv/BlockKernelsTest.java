@@ -53,6 +53,53 @@ class BlockKernelsTest {
         }
     }
 
+    /**
+     * Heads shorter than a vector (TinyLLama-v0's 4-wide heads) are read in place: scores and weighted
+     * sums are bit for bit those of decoding the rows and calling {@link dev.argon.tensor.Ops#dots} /
+     * {@link dev.argon.tensor.Ops#weightedSum}, for every head size 1..9, F16 and BF16, row counts not a
+     * multiple of four, and a row holding an infinite half.
+     */
+    @Test
+    void shortHeadsGiveTheBitsOfDecodedRows() {
+        Random r = new Random(11);
+        for (KvCache.Precision p : new KvCache.Precision[]{KvCache.Precision.F16, KvCache.Precision.BF16}) {
+            for (int n = 1; n <= 9; n++) {
+                int kvDim = 2 * n;
+                KvCache c = filled(r, 1, 40, kvDim, n, p);
+                float[] big = new float[kvDim];
+                java.util.Arrays.fill(big, 1e6f); // beyond the half's range: stored as infinity in F16
+                c.store(0, 17, big, 0, big, 0);
+                for (int count : new int[]{1, 3, 4, 7, 37}) {
+                    int first = 40 - count;
+                    for (int col = 0; col < kvDim; col += n) {
+                        String what = p + " head " + n + " rows " + first + "+" + count + " col " + col;
+                        float[] rows = new float[count * n];
+                        c.readKeys(0, first, count, col, n, rows, 0);
+                        float[] q = new float[n + 1];
+                        for (int j = 0; j < q.length; j++) {
+                            q[j] = (float) r.nextGaussian();
+                        }
+                        float[] got = new float[count];
+                        float[] want = new float[count];
+                        c.dotKeys(0, first, count, col, n, q, 1, got, 0);
+                        dev.argon.tensor.Ops.dots(q, 1, rows, 0, n, count, n, want, 0);
+                        assertThat(got).as("scores of %s", what).containsExactly(want);
+                        c.readValues(0, first, count, col, n, rows, 0);
+                        float[] w = new float[count];
+                        for (int j = 0; j < count; j++) {
+                            w[j] = r.nextFloat();
+                        }
+                        float[] sum = new float[n];
+                        float[] ref = new float[n];
+                        c.sumValues(0, first, count, col, n, w, 0, sum, 0);
+                        dev.argon.tensor.Ops.weightedSum(ref, 0, w, 0, rows, 0, n, count, n);
+                        assertThat(sum).as("weighted sum of %s", what).containsExactly(ref);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void scoresAndWeightedSumsMatchDecodedRows() {
         Random r = new Random(7);

@@ -205,6 +205,10 @@ public final class BatchingEngine implements Engine {
                     throw ApiException.badRequest("response_format", "a grammar, JSON schema or tool call cannot be combined with this"
                             + " server's --ban-string (backing up would need the grammar's state at every token)");
                 }
+                if (r.speculation().active()) { // the server's own default is none here (serve refuses --spec with --ban-string)
+                    throw ApiException.badRequest("speculative.type", "speculative decoding cannot be combined with this server's"
+                            + " --ban-string: drop the 'speculative.*' fields");
+                }
                 r = r.withBacktracking(r.backtracking().withBannedStrings(bannedStrings));
             }
             if (r.backtracking().active() && scheduler.options().policy().unbounded()) {

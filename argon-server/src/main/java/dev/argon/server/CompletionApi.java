@@ -49,6 +49,16 @@ public final class CompletionApi {
         this.parser = new RequestParser(tokenizer, template, modelId, contextLength);
     }
 
+    /**
+     * Gives bodies without {@code speculative.*} fields the speculative decoding {@code defaults} (as {@code serve --spec} does).
+     *
+     * @return this
+     */
+    public CompletionApi withSpeculation(dev.argon.generate.SpeculationParams defaults) {
+        parser.withSpeculation(defaults);
+        return this;
+    }
+
     /** A parsed, validated and tokenized request, ready for {@link #run}. */
     public static final class Prepared {
         private final CompletionRequest request;

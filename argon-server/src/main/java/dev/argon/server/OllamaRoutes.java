@@ -24,7 +24,8 @@ import java.util.function.BooleanSupplier;
  * {@code top_p}, {@code min_p}, {@code seed}, {@code num_predict}, {@code stop},
  * {@code repeat_penalty}, {@code repeat_last_n}, {@code presence_penalty},
  * {@code frequency_penalty}; {@code num_ctx}, {@code keep_alive} and {@code think} are accepted
- * and ignored. Errors are Ollama's {@code {"error": "..."}} with the HTTP status.
+ * and ignored. The OpenAI routes' {@code speculative.*} fields work here too, at the top level or in
+ * {@code options}. Errors are Ollama's {@code {"error": "..."}} with the HTTP status.
  */
 final class OllamaRoutes {
     /** The Ollama API version {@code /api/version} reports: the release whose documented API these routes follow. */
@@ -221,10 +222,40 @@ final class OllamaRoutes {
                 }
             }
         }
+        copySpeculation(body, options, out);
         if (!out.has("max_tokens")) {
             out.put("max_tokens", routes.engine().contextLength()); // no limit: generation ends at the full context
         }
         return out;
+    }
+
+    /**
+     * Speculative decoding: the OpenAI routes' flat {@code speculative.*} fields ({@link SpeculationFields}), at the top
+     * level or in {@code options} (Ollama has none of its own), checked the same way.
+     *
+     * @throws ApiException 400 when a field is given in both places
+     */
+    private static void copySpeculation(JsonNode body, JsonNode options, ObjectNode out) {
+        for (Map.Entry<String, JsonNode> e : body.properties()) {
+            if (isSpeculative(e.getKey())) {
+                out.set(e.getKey(), e.getValue());
+            }
+        }
+        if (options != null && options.isObject()) {
+            for (Map.Entry<String, JsonNode> e : options.properties()) {
+                if (isSpeculative(e.getKey())) {
+                    if (out.has(e.getKey())) {
+                        throw ApiException.badRequest("options." + e.getKey(), "'" + e.getKey() + "' is given both at the top level"
+                                + " and in 'options'; give it once");
+                    }
+                    out.set(e.getKey(), e.getValue());
+                }
+            }
+        }
+    }
+
+    private static boolean isSpeculative(String field) {
+        return field.equals("speculative") || field.startsWith("speculative.");
     }
 
     private static void copyTools(JsonNode body, ObjectNode openAi) {

@@ -183,6 +183,7 @@ final class RequestParser {
         req = guidance(body, req);
         req = SpeculationFields.apply(body, req, speculation);
         req = BacktrackingFields.apply(body, req, tokenizer.vocabSize());
+        SpeculationFields.checkCombinations(body, req);
         return new CompletionRequest(chat, stream, includeUsage, req, tokenize(prompt, chat ? "messages" : "prompt"),
                 choices(body), tools);
     }

@@ -64,6 +64,10 @@ public final class RewardEngine implements Engine {
             throw ApiException.badRequest("banned_strings", "'banned_strings' and 'backspace_token' cannot be combined with the"
                     + " server's reward models (--reward-model)");
         }
+        if (req.speculation().active()) { // the server's own default is none here (serve refuses --spec with --reward-model)
+            throw ApiException.badRequest("speculative.type", "speculative decoding cannot be combined with the server's reward"
+                    + " models (--reward-model): drop the 'speculative.*' fields");
+        }
         if (closed) {
             throw ApiException.unavailable("the server is stopping");
         }

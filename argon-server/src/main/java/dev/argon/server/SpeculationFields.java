@@ -6,6 +6,8 @@ import dev.argon.generate.DraftAcceptance;
 import dev.argon.generate.GenerationRequest;
 import dev.argon.generate.SpeculationParams;
 
+import java.util.List;
+
 /**
  * Per-request speculative decoding, with llama.cpp server's field names {@code speculative.n_max},
  * {@code speculative.n_min} and {@code speculative.p_min}, plus Argon's {@code speculative.type}
@@ -30,6 +32,7 @@ final class SpeculationFields {
             // llama.cpp's server reads flat keys only; an object here would be ignored without a word
             throw ApiException.badRequest("speculative", "'speculative' is not a field; use the flat fields 'speculative.type',"
                     + " 'speculative.n_max', 'speculative.n_min', 'speculative.p_min', 'speculative.ngram_min', 'speculative.ngram_max',"
+                    + " 'speculative.lookahead_window', 'speculative.lookahead_ngram', 'speculative.lookahead_guess',"
                     + " 'speculative.accept', 'speculative.typical_epsilon', 'speculative.typical_delta'");
         }
         String type = Json.string(body, "speculative.type", null);
@@ -70,15 +73,82 @@ final class SpeculationFields {
                             + SpeculationParams.MAX_DRAFT);
         }
         DraftAcceptance acceptance = acceptance(body, defaults.acceptance());
-        if (mode == SpeculationParams.Mode.NONE && acceptance.rule() == DraftAcceptance.Rule.TYPICAL
-                && body.hasNonNull("speculative.accept")) {
-            // as the CLI: a lossy rule asked for where nothing is verified would silently do nothing
-            throw ApiException.badRequest("speculative.accept", "\"speculative.accept\": \"typical\" needs speculation: set"
-                    + " 'speculative.type' (ngram, draft, lookahead) or start the server with --spec");
-        }
+        refuseIgnored(body, mode);
         SpeculationParams p = new SpeculationParams(mode, min, max, ngramMin, ngramMax, pMin, defaults.disableBatchSize(), la,
                 acceptance);
         return req.withSpeculation(p);
+    }
+
+    /** The fields that tune speculative decoding (every {@code speculative.*} field but the type). */
+    private static final List<String> TUNING = List.of("speculative.n_max", "speculative.n_min", "speculative.p_min",
+            "speculative.ngram_min", "speculative.ngram_max", "speculative.lookahead_window", "speculative.lookahead_ngram",
+            "speculative.lookahead_guess", "speculative.accept", "speculative.typical_epsilon", "speculative.typical_delta");
+
+    /**
+     * As the CLI refuses a flag that would be ignored: a tuning field without speculation, a
+     * {@code speculative.lookahead_*} field with another kind, {@code speculative.p_min} (a draft
+     * model's) with {@code ngram}, {@code speculative.ngram_*} with {@code draft}.
+     *
+     * @param mode the request's kind of speculation (its {@code speculative.type} or the server's)
+     * @throws ApiException 400 naming the first such field
+     */
+    private static void refuseIgnored(JsonNode body, SpeculationParams.Mode mode) {
+        if (mode == SpeculationParams.Mode.NONE) {
+            String f = firstGiven(body, TUNING);
+            if (f != null) {
+                throw ApiException.badRequest(f, "'" + f + "' needs speculation, which this request does not use: set"
+                        + " 'speculative.type' (ngram, draft, lookahead) or start the server with --spec");
+            }
+            return;
+        }
+        String wrong = null;
+        String owner = null;
+        if (mode != SpeculationParams.Mode.LOOKAHEAD) {
+            wrong = firstGiven(body, List.of("speculative.lookahead_window", "speculative.lookahead_ngram", "speculative.lookahead_guess"));
+            owner = "lookahead";
+        }
+        if (wrong == null && mode == SpeculationParams.Mode.NGRAM) {
+            wrong = firstGiven(body, List.of("speculative.p_min"));
+            owner = "draft";
+        } else if (wrong == null && mode == SpeculationParams.Mode.DRAFT) {
+            wrong = firstGiven(body, List.of("speculative.ngram_min", "speculative.ngram_max"));
+            owner = "ngram";
+        }
+        if (wrong != null) {
+            throw ApiException.badRequest(wrong, "'" + wrong + "' applies to 'speculative.type': '" + owner + "', but this request uses '"
+                    + mode.flagName() + "'");
+        }
+    }
+
+    /**
+     * Refuses speculation a request asks for ({@code speculative.type} other than {@code none}, or any
+     * tuning field) together with what the scheduler does not speculate with: classifier-free guidance
+     * ({@code guidance_scale}) and backtracking ({@code banned_strings}, {@code backspace_token}). (The
+     * server's own {@code --spec} default simply does not apply to such requests.) Call after the
+     * guidance and backtracking fields are applied.
+     *
+     * @throws ApiException 400 naming the speculative field
+     */
+    static void checkCombinations(JsonNode body, GenerationRequest req) {
+        if (!req.speculation().active() || !(req.guided() || req.backtracking().active())) {
+            return;
+        }
+        String f = body.hasNonNull("speculative.type") ? "speculative.type" : firstGiven(body, TUNING);
+        if (f == null) {
+            return;
+        }
+        String other = req.guided() ? "classifier-free guidance ('guidance_scale')" : "'banned_strings' / 'backspace_token'";
+        throw ApiException.badRequest(f, "speculative decoding ('" + f + "') cannot be combined with " + other
+                + ": drop the 'speculative.*' fields or set 'speculative.type': 'none'");
+    }
+
+    private static String firstGiven(JsonNode body, List<String> fields) {
+        for (String f : fields) {
+            if (body.hasNonNull(f)) {
+                return f;
+            }
+        }
+        return null;
     }
 
     /**

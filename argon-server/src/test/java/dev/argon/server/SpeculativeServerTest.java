@@ -188,4 +188,50 @@ class SpeculativeServerTest {
             s.stop(Duration.ofSeconds(5));
         }
     }
+    /**
+     * Speculation asked for together with guidance or banned strings is a 400 naming the speculative field (the
+     * scheduler would not speculate); the Ollama routes read the same fields, at the top level or in {@code options},
+     * with Ollama's error shape; the reward-model engine refuses them.
+     */
+    @Test
+    void combinationsThatCannotSpeculateAre400sAndOllamaReadsTheFields() throws Exception {
+        OpenAiServer s = serve(2, SpeculationParams.NONE);
+        try {
+            for (String[] c : new String[][] {
+                    {"\"guidance_scale\":2,\"negative_prompt\":\"sad\",\"speculative.type\":\"ngram\"", "speculative.type"},
+                    {"\"banned_strings\":[\"dog\"],\"speculative.type\":\"lookahead\"", "speculative.type"},
+                    {"\"backspace_token\":5,\"speculative.type\":\"ngram\",\"speculative.accept\":\"typical\"", "speculative.type"},
+                    {"\"speculative.type\":\"ngram\",\"speculative.lookahead_window\":6", "speculative.lookahead_window"},
+                    {"\"speculative.n_max\":4", "speculative.n_max"}}) {
+                HttpResponse<String> r = post(s, "/v1/completions", "{\"prompt\":\"Hi\",\"max_tokens\":2," + c[0] + "}");
+                assertThat(r.statusCode()).as(c[0] + " -> " + r.body()).isEqualTo(400);
+                assertThat(JSON.readTree(r.body()).at("/error/param").textValue()).as(r.body()).isEqualTo(c[1]);
+            }
+            assertThat(post(s, "/v1/completions", "{\"prompt\":\"Hi\",\"max_tokens\":2,\"guidance_scale\":2,\"speculative.type\":\"none\"}")
+                    .statusCode()).isEqualTo(200);
+            // Ollama: a bad value is refused in Ollama's shape, wherever it is given
+            for (String extra : new String[] {",\"speculative.accept\":\"bogus\"", ",\"options\":{\"speculative.accept\":\"bogus\"}",
+                    ",\"speculative.type\":\"ngram\",\"options\":{\"speculative.type\":\"ngram\"}"}) {
+                HttpResponse<String> r = post(s, "/api/generate", "{\"model\":\"tiny\",\"prompt\":\"Hi\",\"stream\":false" + extra + "}");
+                assertThat(r.statusCode()).as(extra + " -> " + r.body()).isEqualTo(400);
+                assertThat(JSON.readTree(r.body()).get("error").textValue()).as(r.body()).contains("speculative.");
+            }
+            // and a good one speculates: the same greedy text as without it, with verify passes counted
+            String plain = "{\"model\":\"tiny\",\"raw\":true,\"stream\":false,\"prompt\":" + JSON.writeValueAsString(PROMPTS[0])
+                    + ",\"options\":{\"temperature\":0,\"num_predict\":32";
+            HttpResponse<String> without = post(s, "/api/generate", plain + "}}");
+            assertThat(metric(s, "argon_speculative_verify_passes_total")).isZero();
+            HttpResponse<String> with = post(s, "/api/generate", plain + ",\"speculative.type\":\"ngram\"}}");
+            assertThat(with.statusCode()).as(with.body()).isEqualTo(200);
+            assertThat(JSON.readTree(with.body()).get("response").textValue()).isEqualTo(JSON.readTree(without.body()).get("response").textValue());
+            assertThat(metric(s, "argon_speculative_verify_passes_total")).isPositive();
+        } finally {
+            s.stop(Duration.ofSeconds(5));
+        }
+        RewardEngine rewards = new RewardEngine(new dev.argon.generate.Generator(model), 64, 1);
+        dev.argon.generate.GenerationRequest req = dev.argon.generate.GenerationRequest.of("Hi", 2, dev.argon.sampling.SamplingParams.greedy())
+                .withSpeculation(SpeculationParams.ngram());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> rewards.run(req, model.tokenizer().encode("Hi", true, false), (java.util.function.Consumer<String>) t -> { }, () -> false))
+                .isInstanceOf(ApiException.class).extracting(e -> ((ApiException) e).param()).isEqualTo("speculative.type");
+    }
 }
