@@ -8,7 +8,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/bin/jdk25.sh"
 argon_find_jdk
-"$root/argon" --version >/dev/null # builds argon-cli/target/argon.jar when the sources changed
+jar="$root/argon-cli/target/argon.jar"
+if [ ! -f "$jar" ] || [ -n "$(find "$root"/argon-*/src/main "$root"/pom.xml "$root"/argon-*/pom.xml -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  "$root/argon" --version >/dev/null # builds argon-cli/target/argon.jar (the same check as ./argon's; no JVM start when fresh)
+fi
 spark_jar="$root/argon-spark/target/argon-spark.jar"
 cp_file="$root/argon-spark/target/spark.classpath"
 if [ ! -f "$spark_jar" ] || [ ! -f "$cp_file" ] || [ -n "$(find "$root"/argon-spark/src/main "$root"/argon-spark/pom.xml -newer "$spark_jar" -print -quit)" ]; then

@@ -114,13 +114,15 @@ class BatchEngineSparkTest {
         int loadsBefore = ExecutorEngine.loads();
         Path sparkJson = dir.resolve("spark.jsonl");
         Path sparkText = dir.resolve("spark-text.jsonl");
-        Run s1 = batch(in, sparkJson, "--engine", "spark", "--master", "local[2]");
+        Run s1 = batch(in, sparkJson, "--engine", "spark", "--master", "local[2]", "--job-rows", "4"); // 3 Spark jobs, 2 at once
         Run s2 = batch(text, sparkText, "--engine", "spark", "--master", "local[2]");
         assertThat(s1.exit()).as(s1.err()).isZero();
         assertThat(s2.exit()).as(s2.err()).isZero();
         assertThat(ExecutorEngine.loads() - loadsBefore).as("models loaded by the executor JVM for two Spark jobs").isEqualTo(1);
         assertThat(s1.err()).contains("batch: 13 rows").contains("10 ok, 3 errors")
-                .contains("engine job 1: 10 rows, 11 generations in"); // refused rows never reach Spark; n 2 is two generations
+                // refused rows never reach Spark; the chat row and the n = 2 row (two generations) make the last job
+                .contains("engine job 1: 4 rows, 4 generations in").contains("engine job 2: 4 rows, 4 generations in")
+                .contains("engine job 3: 2 rows, 3 generations in");
 
         Map<String, JsonNode> local = rows(localJson);
         Map<String, JsonNode> spark = rows(sparkJson);
@@ -133,6 +135,17 @@ class BatchEngineSparkTest {
         Map<String, JsonNode> localT = rows(localText);
         assertThat(localT).hasSize(prompts.length);
         assertThat(rows(sparkText)).isEqualTo(localT);
+
+        // what a kill leaves (5 whole rows of the local run and half of a 6th) is finished by the spark engine:
+        // each row once, the same rows
+        List<String> done = Files.readAllLines(localJson);
+        Path cut = dir.resolve("cut.jsonl");
+        Files.writeString(cut, String.join("\n", done.subList(0, 5)) + "\n" + done.get(5).substring(0, done.get(5).length() / 2));
+        Run resumed = batch(in, cut, "--engine", "spark", "--master", "local[2]", "--job-rows", "3");
+        assertThat(resumed.exit()).as(resumed.err()).isZero();
+        assertThat(resumed.err()).contains("resuming: 5 rows already in").contains("5 already done");
+        assertThat(rows(cut)).isEqualTo(local);
+        assertThat(ExecutorEngine.loads() - loadsBefore).isEqualTo(1);
     }
 
     @Test
