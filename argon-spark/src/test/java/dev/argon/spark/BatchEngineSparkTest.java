@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code argon batch --engine spark --master local[2]} against {@code --engine local} on the same
  * input files (stories260K, in this JVM): every output row has the same status and the same
  * response body (greedy and seeded sampling, completions and chat, {@code n} 2, refused rows); the
- * Spark runs load the model once in this (executor) JVM for both files.
+ * Spark runs load the model once in this (executor) JVM for both files; on TinyLLama-v0 both
+ * engines' greedy rows equal {@code argon generate}'s text.
  */
 @Timeout(240)
 class BatchEngineSparkTest {
@@ -146,6 +147,44 @@ class BatchEngineSparkTest {
         assertThat(resumed.err()).contains("resuming: 5 rows already in").contains("5 already done");
         assertThat(rows(cut)).isEqualTo(local);
         assertThat(ExecutorEngine.loads() - loadsBefore).isEqualTo(1);
+    }
+
+    /** Runs {@code argon ARGS} in this JVM: exit code and standard output. */
+    private static Run cli(ByteArrayOutputStream out, String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void greedyTinyLlamaRowsEqualGenerateWithBothEngines() throws Exception {
+        String model = TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf").toString();
+        List<String> prompts = List.of("Once upon a time", "The little dog ran to the park and saw", "Lily and Tom");
+        Path in = dir.resolve("tiny.txt");
+        Files.write(in, prompts);
+        String[] common = {"batch", "-m", model, "-i", in.toString(), "-t", "2", "-c", "128", "-np", "4", "-n", "24", "--temp", "0",
+                "--no-progress"};
+        Path local = dir.resolve("tiny-local.jsonl");
+        Path spark = dir.resolve("tiny-spark.jsonl");
+        List<String> l = new ArrayList<>(List.of(common));
+        l.addAll(List.of("-o", local.toString()));
+        Run lr = cli(new ByteArrayOutputStream(), l.toArray(String[]::new));
+        assertThat(lr.exit()).as(lr.err()).isZero();
+        List<String> s = new ArrayList<>(List.of(common));
+        s.addAll(List.of("-o", spark.toString(), "--engine", "spark", "--master", "local[2]"));
+        Run sr = cli(new ByteArrayOutputStream(), s.toArray(String[]::new));
+        assertThat(sr.exit()).as(sr.err()).isZero();
+        Map<String, JsonNode> localRows = rows(local);
+        assertThat(rows(spark)).isEqualTo(localRows);
+        for (int i = 0; i < prompts.size(); i++) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Run g = cli(out, "generate", "-m", model, "-p", prompts.get(i), "-n", "24", "--temp", "0", "-t", "2", "-c", "128");
+            assertThat(g.exit()).as(g.err()).isZero();
+            String printed = out.toString(StandardCharsets.UTF_8);
+            String generated = printed.substring(0, printed.length() - System.lineSeparator().length()); // generate ends with a newline
+            assertThat(generated).hasSizeGreaterThan(20);
+            assertThat(localRows.get("line-" + (i + 1)).at("/response/body/choices/0/text").asText()).isEqualTo(generated);
+        }
     }
 
     @Test
