@@ -130,10 +130,10 @@ final class BatchCommand implements Runnable {
             description = "--engine spark: the Spark master, e.g. local[2] or spark://host:7077 (default: " + DEFAULT_MASTER + ").")
     String master;
 
-    @Option(names = "--job-rows", paramLabel = "N", defaultValue = "" + OFFLINE_CHUNK,
+    @Option(names = "--job-rows", paramLabel = "N",
             description = "--engine spark: rows per Spark job; a job's rows are written when it ends, two jobs run at once"
-                    + " (default: ${DEFAULT-VALUE}).")
-    int jobRows;
+                    + " (default: " + OFFLINE_CHUNK + ").")
+    Integer jobRows;
 
     @Option(names = "--progress", negatable = true,
             description = "Show the progress bar (default: when standard error is a terminal).")
@@ -148,11 +148,14 @@ final class BatchCommand implements Runnable {
         if (batchSize < 1) {
             throw new ArgonException("--batch-size is " + batchSize + "; expected at least 1");
         }
-        if (jobRows < 1) {
+        if (jobRows != null && jobRows < 1) {
             throw new ArgonException("--job-rows is " + jobRows + "; expected at least 1");
         }
         if (master != null && LOCAL.equals(engine)) {
             throw new ArgonException("--master " + master + " is for --engine spark; this run uses --engine local");
+        }
+        if (jobRows != null && LOCAL.equals(engine)) {
+            throw new ArgonException("--job-rows " + jobRows + " is for --engine spark; this run uses --engine local");
         }
         OfflineEngine.Provider provider = LOCAL.equals(engine) ? null
                 : OfflineEngine.provider(engine, "spark".equals(engine) ? ENGINE_NEEDS : null);
@@ -475,7 +478,7 @@ final class BatchCommand implements Runnable {
                         out.write(row.key, failed(row, e, stats));
                         step(bar, stats);
                     }
-                    if (chunk.rows >= jobRows) {
+                    if (chunk.rows >= (jobRows != null ? jobRows : OFFLINE_CHUNK)) {
                         submit(runner, slots, fatal, chunk, api, engine, out, stats, bar, err);
                         chunk = new Chunk(chunk.number + 1);
                     }

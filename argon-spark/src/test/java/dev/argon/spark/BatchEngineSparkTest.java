@@ -208,6 +208,12 @@ class BatchEngineSparkTest {
         Run master = batch(in, dir.resolve("x.jsonl"), "--master", "local[2]");
         assertThat(master.exit()).isEqualTo(2);
         assertThat(master.err()).contains("argon: error: --master local[2] is for --engine spark");
+        Run jobRows = batch(in, dir.resolve("x.jsonl"), "--job-rows", "8");
+        assertThat(jobRows.exit()).isEqualTo(2);
+        assertThat(jobRows.err()).contains("argon: error: --job-rows 8 is for --engine spark");
+        Run zeroRows = batch(in, dir.resolve("x.jsonl"), "--engine", "spark", "--job-rows", "0");
+        assertThat(zeroRows.exit()).isEqualTo(2);
+        assertThat(zeroRows.err()).contains("argon: error: --job-rows is 0; expected at least 1");
         Run unknown = batch(in, dir.resolve("y.jsonl"), "--engine", "ray");
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("unknown --engine 'ray'").contains("engines found: spark");
