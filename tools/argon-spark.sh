@@ -8,7 +8,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/bin/jdk25.sh"
 argon_find_jdk
-"$root/argon" --version >/dev/null # builds argon-cli/target/argon.jar when the sources changed
+jar="$root/argon-cli/target/argon.jar"
+if [ ! -f "$jar" ] || [ -n "$(find "$root"/argon-*/src/main "$root"/pom.xml "$root"/argon-*/pom.xml -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  "$root/argon" --version >/dev/null # builds argon-cli/target/argon.jar (the same check as ./argon's; no JVM start when fresh)
+fi
 spark_jar="$root/argon-spark/target/argon-spark.jar"
 cp_file="$root/argon-spark/target/spark.classpath"
 if [ ! -f "$spark_jar" ] || [ ! -f "$cp_file" ] || [ -n "$(find "$root"/argon-spark/src/main "$root"/argon-spark/pom.xml -newer "$spark_jar" -print -quit)" ]; then
@@ -25,5 +28,28 @@ opens=(java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio ja
 flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m
        -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true -Dargon.home="$root")
 for p in "${opens[@]}"; do flags+=("--add-opens=java.base/$p=ALL-UNNAMED"); done
-exec "$ARGON_JAVA_HOME/bin/java" "${flags[@]}" ${ARGON_JAVA_OPTS:-} \
-  -cp "$spark_cp:$spark_jar:$root/argon-cli/target/argon.jar" dev.argon.cli.Main "$@"
+cp="$spark_cp:$spark_jar:$root/argon-cli/target/argon.jar"
+# Start-up cache (JDK 25 AOT cache, JEP 483/514/515), as ./argon keeps one: Spark's classes loaded
+# and linked, and method profiles, recorded once per build (and class path) by a training run of
+# `batch --engine spark --master local[2]` on 8 prompts of the bundled model. It cuts the first
+# Spark job's fixed cost (class loading, linking, JIT warm-up): see docs/batch.md. ARGON_AOT=0
+# turns it off.
+aot="$root/argon-spark/target/argon-spark.aot"
+fixture="$root/../shared/models/tinyllama-v0/TinyLLama-v0.Q4_0.gguf"
+if [ "${ARGON_AOT:-1}" != 0 ] && [ -f "$fixture" ]; then
+  if [ ! -f "$aot" ] || [ "$spark_jar" -nt "$aot" ] || [ "$root/argon-cli/target/argon.jar" -nt "$aot" ] \
+     || [ "$(cat "$aot.classpath" 2>/dev/null)" != "$cp" ]; then
+    rm -f "$aot" "$aot.classpath"
+    echo "argon: recording Spark's start-up cache (once per build, about a minute) ..." >&2
+    train=$(mktemp -d)
+    for i in 1 2 3 4 5 6 7 8; do echo "Once upon a time, there was a little $i"; done >"$train/in.txt"
+    "$ARGON_JAVA_HOME/bin/java" "${flags[@]}" -XX:AOTCacheOutput="$aot" -Xlog:aot=off -Xlog:cds=off -cp "$cp" dev.argon.cli.Main \
+      batch --engine spark --master 'local[2]' -m "$fixture" -i "$train/in.txt" -o "$train/out.jsonl" -n 16 --temp 0 \
+      --no-progress >/dev/null 2>&1 && printf '%s' "$cp" >"$aot.classpath" || rm -f "$aot"
+    rm -rf "$train"
+  fi
+  if [ -f "$aot" ]; then
+    flags+=(-XX:AOTCache="$aot" -Xlog:aot=off -Xlog:cds=off)
+  fi
+fi
+exec "$ARGON_JAVA_HOME/bin/java" "${flags[@]}" ${ARGON_JAVA_OPTS:-} -cp "$cp" dev.argon.cli.Main "$@"

@@ -72,7 +72,7 @@ final class BatchCommand implements Runnable {
     /** What the error names when an engine's provider is not on the class path. */
     private static final String ENGINE_NEEDS = "argon-spark (argon-spark/target/argon-spark.jar) and Spark 4.2.0's jars"
             + " (see docs/batch.md, 'argon batch --engine spark')";
-    /** --engine spark: rows per Spark job; each job's rows are written when it ends (resume granularity). */
+    /** --engine spark: default rows per Spark job ({@code --job-rows}); each job's rows are written when it ends. */
     static final int OFFLINE_CHUNK = 1024;
 
     /** Input formats. */
@@ -133,6 +133,11 @@ final class BatchCommand implements Runnable {
             description = "--engine spark: the Spark master, e.g. local[2] or spark://host:7077 (default: " + DEFAULT_MASTER + ").")
     String master;
 
+    @Option(names = "--job-rows", paramLabel = "N",
+            description = "--engine spark: rows per Spark job; a job's rows are written when it ends, two jobs run at once"
+                    + " (default: " + OFFLINE_CHUNK + ").")
+    Integer jobRows;
+
     @Option(names = "--progress", negatable = true,
             description = "Show the progress bar (default: when standard error is a terminal).")
     Boolean progress;
@@ -146,8 +151,14 @@ final class BatchCommand implements Runnable {
         if (batchSize < 1) {
             throw new ArgonException("--batch-size is " + batchSize + "; expected at least 1");
         }
+        if (jobRows != null && jobRows < 1) {
+            throw new ArgonException("--job-rows is " + jobRows + "; expected at least 1");
+        }
         if (master != null && LOCAL.equals(engine)) {
             throw new ArgonException("--master " + master + " is for --engine spark; this run uses --engine local");
+        }
+        if (jobRows != null && LOCAL.equals(engine)) {
+            throw new ArgonException("--job-rows " + jobRows + " is for --engine spark; this run uses --engine local");
         }
         OfflineEngine.Provider provider = LOCAL.equals(engine) ? null
                 : OfflineEngine.provider(engine, "spark".equals(engine) ? ENGINE_NEEDS : null);
@@ -431,8 +442,10 @@ final class BatchCommand implements Runnable {
     /**
      * {@code --engine spark} (or another {@link OfflineEngine}): rows are parsed, validated and
      * tokenized here exactly as for the local engine, their generations run on the engine in
-     * chunks of {@value #OFFLINE_CHUNK} rows, and each chunk's rows are answered here and written
-     * when the chunk ends.
+     * chunks of {@code --job-rows} rows (default {@value #OFFLINE_CHUNK}), and each chunk's rows are answered here and written
+     * when the chunk ends. Up to {@value #CHUNKS_IN_FLIGHT} chunks run at once: while the engine
+     * generates one, this thread prepares the next, and the next one's rows fill the engine's slots
+     * as the running one's last rows finish (no idle tail between jobs).
      */
     private Stats runOffline(CompletionApi api, OfflineEngine engine, BatchOutput out, long rows, boolean text,
                              GenerationRequest textRequest, PrintStream err) {
@@ -440,82 +453,129 @@ final class BatchCommand implements Runnable {
         boolean showBar = progress != null ? progress : ProgressBars.isTerminal();
         ProgressBar bar = showBar ? ProgressBars.create(err, "batch", rows, " rows", 1) : null;
         Map<String, Integer> seen = new HashMap<>();
-        List<OfflineEngine.Job> jobs = new ArrayList<>();
-        Map<Long, Pending> byJob = new HashMap<>();
-        int pendingRows = 0;
-        int chunks = 0;
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(open(input), StandardCharsets.UTF_8), 1 << 16)) {
-            String line;
-            int lineNo = 0;
-            while ((line = reader.readLine()) != null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
-                if (out.isDone(row.key)) {
-                    stats.skipped.incrementAndGet();
-                    step(bar, stats);
-                    continue;
-                }
-                if (row.error != null) {
-                    out.write(row.key, row.error);
-                    stats.errors.incrementAndGet();
-                    step(bar, stats);
-                    continue;
-                }
-                try {
-                    CompletionApi.Prepared prepared = prepare(api, row, textRequest);
-                    List<GenerationRequest> choices = api.generations(prepared);
-                    for (GenerationRequest g : choices) {
-                        String why = engine.unsupported(g);
-                        if (why != null) {
-                            throw new ApiException(400, "invalid_request_error", null, "unsupported_by_engine",
-                                    why + " (not supported with --engine " + this.engine + "; use --engine local)");
+        Chunk chunk = new Chunk(1);
+        Semaphore slots = new Semaphore(CHUNKS_IN_FLIGHT);
+        java.util.concurrent.atomic.AtomicReference<Throwable> fatal = new java.util.concurrent.atomic.AtomicReference<>();
+        try (ExecutorService runner = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("argon-batch-job-", 1).daemon().factory())) {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(open(input), StandardCharsets.UTF_8), 1 << 16)) {
+                String line;
+                int lineNo = 0;
+                while ((line = reader.readLine()) != null && fatal.get() == null) {
+                    lineNo++;
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
+                    if (out.isDone(row.key)) {
+                        stats.skipped.incrementAndGet();
+                        step(bar, stats);
+                        continue;
+                    }
+                    if (row.error != null) {
+                        out.write(row.key, row.error);
+                        stats.errors.incrementAndGet();
+                        step(bar, stats);
+                        continue;
+                    }
+                    try {
+                        CompletionApi.Prepared prepared = prepare(api, row, textRequest);
+                        List<GenerationRequest> choices = api.generations(prepared);
+                        for (GenerationRequest g : choices) {
+                            String why = engine.unsupported(g);
+                            if (why != null) {
+                                throw new ApiException(400, "invalid_request_error", null, "unsupported_by_engine",
+                                        why + " (not supported with --engine " + this.engine + "; use --engine local)");
+                            }
                         }
+                        chunk.add(row, lineNo, prepared, choices);
+                    } catch (ApiException e) {
+                        out.write(row.key, failed(row, e, stats));
+                        step(bar, stats);
                     }
-                    Pending p = new Pending(row, lineNo, prepared, choices.size(), jobs.size());
-                    int[] ids = prepared.promptIds();
-                    for (GenerationRequest g : choices) {
-                        long id = jobs.size();
-                        jobs.add(new OfflineEngine.Job(id, ids, g));
-                        byJob.put(id, p);
+                    if (chunk.rows >= (jobRows != null ? jobRows : OFFLINE_CHUNK)) {
+                        submit(runner, slots, fatal, chunk, api, engine, out, stats, bar, err);
+                        chunk = new Chunk(chunk.number + 1);
                     }
-                    pendingRows++;
-                } catch (ApiException e) {
-                    out.write(row.key, failed(row, e, stats));
-                    step(bar, stats);
                 }
-                if (pendingRows >= OFFLINE_CHUNK) {
-                    runChunk(api, engine, jobs, byJob, out, stats, bar, ++chunks, err);
-                    pendingRows = 0;
+                if (fatal.get() == null) {
+                    submit(runner, slots, fatal, chunk, api, engine, out, stats, bar, err);
                 }
+            } catch (IOException e) {
+                throw new ArgonException("cannot read --input " + input + ": " + e.getMessage());
             }
-            runChunk(api, engine, jobs, byJob, out, stats, bar, ++chunks, err);
-        } catch (IOException e) {
-            throw new ArgonException("cannot read --input " + input + ": " + e.getMessage());
+            // closing the runner waits for the chunks still running, so their rows are written before the output closes
         } finally {
             if (bar != null) {
                 bar.close();
             }
         }
+        Throwable t = fatal.get();
+        if (t instanceof RuntimeException re) {
+            throw re;
+        } else if (t instanceof Error e) {
+            throw e;
+        }
         return stats;
     }
 
+    /** --engine spark: chunks of rows whose generations run on the engine at the same time (this thread prepares the next). */
+    static final int CHUNKS_IN_FLIGHT = 2;
+
+    /** Rows of one engine job: their generations and, per generation id, the row it belongs to. */
+    private static final class Chunk {
+        final int number;
+        final List<OfflineEngine.Job> jobs = new ArrayList<>();
+        final Map<Long, Pending> byJob = new HashMap<>();
+        int rows;
+
+        Chunk(int number) {
+            this.number = number;
+        }
+
+        void add(Row row, int lineNo, CompletionApi.Prepared prepared, List<GenerationRequest> choices) {
+            Pending p = new Pending(row, lineNo, prepared, choices.size(), jobs.size());
+            for (GenerationRequest g : choices) {
+                long id = jobs.size();
+                jobs.add(new OfflineEngine.Job(id, prepared.promptIds(), g));
+                byJob.put(id, p);
+            }
+            rows++;
+        }
+    }
+
     /**
-     * Runs the collected jobs on the engine, writes their rows, empties the collections, and
-     * reports the chunk's time on standard error ({@code argon: batch: engine job N: R rows, G
-     * generations in S s}).
+     * Runs {@code chunk} on the runner once fewer than {@value #CHUNKS_IN_FLIGHT} chunks are
+     * running (blocking until then); an engine failure is kept in {@code fatal} and stops the run.
      */
-    private static void runChunk(CompletionApi api, OfflineEngine engine, List<OfflineEngine.Job> jobs, Map<Long, Pending> byJob,
-                                 BatchOutput out, Stats stats, ProgressBar bar, int chunk, PrintStream err) {
-        if (jobs.isEmpty()) {
+    private static void submit(ExecutorService runner, Semaphore slots, java.util.concurrent.atomic.AtomicReference<Throwable> fatal,
+                               Chunk chunk, CompletionApi api, OfflineEngine engine, BatchOutput out, Stats stats, ProgressBar bar,
+                               PrintStream err) {
+        if (chunk.jobs.isEmpty()) {
             return;
         }
+        slots.acquireUninterruptibly();
+        runner.submit(() -> {
+            try {
+                if (fatal.get() == null) {
+                    runChunk(api, engine, chunk, out, stats, bar, err);
+                }
+            } catch (RuntimeException | Error e) { // the engine failed as a whole, or the output cannot be written: stop the run
+                fatal.compareAndSet(null, e);
+            } finally {
+                slots.release();
+            }
+        });
+    }
+
+    /**
+     * Runs a chunk's jobs on the engine, writes their rows, and reports the chunk's time on
+     * standard error ({@code argon: batch: engine job N: R rows, G generations in S s}).
+     */
+    private static void runChunk(CompletionApi api, OfflineEngine engine, Chunk chunk, BatchOutput out, Stats stats, ProgressBar bar,
+                                 PrintStream err) {
         long start = System.nanoTime();
-        long rows = byJob.values().stream().distinct().count();
-        int generations = jobs.size();
-        engine.run(List.copyOf(jobs), (job, outcome) -> {
+        Map<Long, Pending> byJob = chunk.byJob;
+        engine.run(List.copyOf(chunk.jobs), (job, outcome) -> {
             Pending p = byJob.remove(job.id());
             if (p == null) {
                 return; // reported twice: the engine's fault, the first report counts
@@ -545,11 +605,9 @@ final class BatchCommand implements Runnable {
             out.write(p.row.key, failed(p.row, internal(p.lineNo, "the engine returned no result"), stats));
             step(bar, stats);
         }
-        jobs.clear();
-        byJob.clear();
         double s = (System.nanoTime() - start) / 1e9;
-        err.printf(Locale.ROOT, "argon: batch: engine job %d: %d rows, %d generations in %.2f s (%.2f rows/s)%n", chunk, rows, generations,
-                s, rows / Math.max(s, 1e-9));
+        err.printf(Locale.ROOT, "argon: batch: engine job %d: %d rows, %d generations in %.2f s (%.2f rows/s)%n", chunk.number, chunk.rows,
+                chunk.jobs.size(), s, chunk.rows / Math.max(s, 1e-9));
     }
 
     private static String hex() {

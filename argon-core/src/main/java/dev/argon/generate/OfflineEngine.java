@@ -76,7 +76,9 @@ public interface OfflineEngine extends AutoCloseable {
 
     /**
      * Runs the jobs and reports each one's outcome to {@code done} on the calling thread, in any
-     * order, as groups of them finish; returns when all have been reported.
+     * order, as groups of them finish; returns when all have been reported. Several threads may
+     * call it at once ({@code argon batch} keeps two calls running, so one job's last rows and the
+     * next job's first rows share the engine); each call reports only its own jobs.
      *
      * @throws ArgonException if the engine failed as a whole (a job's own failure is its outcome)
      */

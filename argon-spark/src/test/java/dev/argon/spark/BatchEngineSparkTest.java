@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code argon batch --engine spark --master local[2]} against {@code --engine local} on the same
  * input files (stories260K, in this JVM): every output row has the same status and the same
  * response body (greedy and seeded sampling, completions and chat, {@code n} 2, refused rows); the
- * Spark runs load the model once in this (executor) JVM for both files.
+ * Spark runs load the model once in this (executor) JVM for both files; on TinyLLama-v0 both
+ * engines' greedy rows equal {@code argon generate}'s text.
  */
 @Timeout(240)
 class BatchEngineSparkTest {
@@ -114,13 +115,15 @@ class BatchEngineSparkTest {
         int loadsBefore = ExecutorEngine.loads();
         Path sparkJson = dir.resolve("spark.jsonl");
         Path sparkText = dir.resolve("spark-text.jsonl");
-        Run s1 = batch(in, sparkJson, "--engine", "spark", "--master", "local[2]");
+        Run s1 = batch(in, sparkJson, "--engine", "spark", "--master", "local[2]", "--job-rows", "4"); // 3 Spark jobs, 2 at once
         Run s2 = batch(text, sparkText, "--engine", "spark", "--master", "local[2]");
         assertThat(s1.exit()).as(s1.err()).isZero();
         assertThat(s2.exit()).as(s2.err()).isZero();
         assertThat(ExecutorEngine.loads() - loadsBefore).as("models loaded by the executor JVM for two Spark jobs").isEqualTo(1);
         assertThat(s1.err()).contains("batch: 13 rows").contains("10 ok, 3 errors")
-                .contains("engine job 1: 10 rows, 11 generations in"); // refused rows never reach Spark; n 2 is two generations
+                // refused rows never reach Spark; the chat row and the n = 2 row (two generations) make the last job
+                .contains("engine job 1: 4 rows, 4 generations in").contains("engine job 2: 4 rows, 4 generations in")
+                .contains("engine job 3: 2 rows, 3 generations in");
 
         Map<String, JsonNode> local = rows(localJson);
         Map<String, JsonNode> spark = rows(sparkJson);
@@ -133,6 +136,55 @@ class BatchEngineSparkTest {
         Map<String, JsonNode> localT = rows(localText);
         assertThat(localT).hasSize(prompts.length);
         assertThat(rows(sparkText)).isEqualTo(localT);
+
+        // what a kill leaves (5 whole rows of the local run and half of a 6th) is finished by the spark engine:
+        // each row once, the same rows
+        List<String> done = Files.readAllLines(localJson);
+        Path cut = dir.resolve("cut.jsonl");
+        Files.writeString(cut, String.join("\n", done.subList(0, 5)) + "\n" + done.get(5).substring(0, done.get(5).length() / 2));
+        Run resumed = batch(in, cut, "--engine", "spark", "--master", "local[2]", "--job-rows", "3");
+        assertThat(resumed.exit()).as(resumed.err()).isZero();
+        assertThat(resumed.err()).contains("resuming: 5 rows already in").contains("5 already done");
+        assertThat(rows(cut)).isEqualTo(local);
+        assertThat(ExecutorEngine.loads() - loadsBefore).isEqualTo(1);
+    }
+
+    /** Runs {@code argon ARGS} in this JVM: exit code and standard output. */
+    private static Run cli(ByteArrayOutputStream out, String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void greedyTinyLlamaRowsEqualGenerateWithBothEngines() throws Exception {
+        String model = TestFiles.model("tinyllama-v0/TinyLLama-v0.Q4_0.gguf").toString();
+        List<String> prompts = List.of("Once upon a time", "The little dog ran to the park and saw", "Lily and Tom");
+        Path in = dir.resolve("tiny.txt");
+        Files.write(in, prompts);
+        String[] common = {"batch", "-m", model, "-i", in.toString(), "-t", "2", "-c", "128", "-np", "4", "-n", "24", "--temp", "0",
+                "--no-progress"};
+        Path local = dir.resolve("tiny-local.jsonl");
+        Path spark = dir.resolve("tiny-spark.jsonl");
+        List<String> l = new ArrayList<>(List.of(common));
+        l.addAll(List.of("-o", local.toString()));
+        Run lr = cli(new ByteArrayOutputStream(), l.toArray(String[]::new));
+        assertThat(lr.exit()).as(lr.err()).isZero();
+        List<String> s = new ArrayList<>(List.of(common));
+        s.addAll(List.of("-o", spark.toString(), "--engine", "spark", "--master", "local[2]"));
+        Run sr = cli(new ByteArrayOutputStream(), s.toArray(String[]::new));
+        assertThat(sr.exit()).as(sr.err()).isZero();
+        Map<String, JsonNode> localRows = rows(local);
+        assertThat(rows(spark)).isEqualTo(localRows);
+        for (int i = 0; i < prompts.size(); i++) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Run g = cli(out, "generate", "-m", model, "-p", prompts.get(i), "-n", "24", "--temp", "0", "-t", "2", "-c", "128");
+            assertThat(g.exit()).as(g.err()).isZero();
+            String printed = out.toString(StandardCharsets.UTF_8);
+            String generated = printed.substring(0, printed.length() - System.lineSeparator().length()); // generate ends with a newline
+            assertThat(generated).hasSizeGreaterThan(20);
+            assertThat(localRows.get("line-" + (i + 1)).at("/response/body/choices/0/text").asText()).isEqualTo(generated);
+        }
     }
 
     @Test
@@ -156,6 +208,12 @@ class BatchEngineSparkTest {
         Run master = batch(in, dir.resolve("x.jsonl"), "--master", "local[2]");
         assertThat(master.exit()).isEqualTo(2);
         assertThat(master.err()).contains("argon: error: --master local[2] is for --engine spark");
+        Run jobRows = batch(in, dir.resolve("x.jsonl"), "--job-rows", "8");
+        assertThat(jobRows.exit()).isEqualTo(2);
+        assertThat(jobRows.err()).contains("argon: error: --job-rows 8 is for --engine spark");
+        Run zeroRows = batch(in, dir.resolve("x.jsonl"), "--engine", "spark", "--job-rows", "0");
+        assertThat(zeroRows.exit()).isEqualTo(2);
+        assertThat(zeroRows.err()).contains("argon: error: --job-rows is 0; expected at least 1");
         Run unknown = batch(in, dir.resolve("y.jsonl"), "--engine", "ray");
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("unknown --engine 'ray'").contains("engines found: spark");
