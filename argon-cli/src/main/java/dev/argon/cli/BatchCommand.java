@@ -251,35 +251,18 @@ final class BatchCommand implements Runnable {
         boolean showBar = progress != null ? progress : ProgressBars.isTerminal();
         ProgressBar bar = showBar ? ProgressBars.create(err, "batch", rows, " rows", 1) : null;
         Semaphore permits = new Semaphore(inFlight);
-        Map<String, Integer> seen = new HashMap<>();
         java.util.concurrent.atomic.AtomicReference<Throwable> fatal = new java.util.concurrent.atomic.AtomicReference<>();
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(open(input), StandardCharsets.UTF_8), 1 << 16);
              ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            String line;
-            int lineNo = 0;
-            while ((line = reader.readLine()) != null && fatal.get() == null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
-                if (out.isDone(row.key)) {
-                    stats.skipped.incrementAndGet();
-                    step(bar, stats);
-                    continue;
-                }
-                if (row.error != null) {
-                    out.write(row.key, row.error);
-                    stats.errors.incrementAndGet();
-                    step(bar, stats);
-                    continue;
-                }
+            PendingRows pending = new PendingRows(reader, text, out, stats, bar, fatal);
+            for (Row next = pending.next(); next != null; next = pending.next()) {
+                Row row = next;
+                int lineNo = pending.lineNo;
                 int n = Math.min(inFlight, Math.max(1, row.body == null ? 1 : row.body.path("n").asInt(1)));
                 permits.acquireUninterruptibly(n);
-                int ln = lineNo;
                 workers.submit(() -> {
                     try {
-                        out.write(row.key, complete(api, engine, row, textRequest, ln, stats));
+                        out.write(row.key, complete(api, engine, row, textRequest, lineNo, stats));
                     } catch (Throwable t) { // the output cannot be written, or the JVM ran out of memory: stop the run
                         fatal.compareAndSet(null, t);
                     } finally {
@@ -319,6 +302,58 @@ final class BatchCommand implements Runnable {
      * One input row: its done-key and either a request ({@code url} and {@code body}, or a
      * plain-text prompt) or the output row of its error.
      */
+    /**
+     * The input's rows that still need an answer, in file order, for both engines: blank lines are
+     * skipped, rows already in the output (a resumed run) counted as skipped, and rows that do not
+     * parse written at once as their error row. Stops early once {@code fatal} holds an error.
+     */
+    private static final class PendingRows {
+        private final BufferedReader reader;
+        private final boolean text;
+        private final BatchOutput out;
+        private final Stats stats;
+        private final ProgressBar bar;
+        private final java.util.concurrent.atomic.AtomicReference<Throwable> fatal;
+        private final Map<String, Integer> seen = new HashMap<>();
+        /** The 1-based input line of the row {@link #next} returned last. */
+        int lineNo;
+
+        PendingRows(BufferedReader reader, boolean text, BatchOutput out, Stats stats, ProgressBar bar,
+                    java.util.concurrent.atomic.AtomicReference<Throwable> fatal) {
+            this.reader = reader;
+            this.text = text;
+            this.out = out;
+            this.stats = stats;
+            this.bar = bar;
+            this.fatal = fatal;
+        }
+
+        /** @return the next row to generate, or null at the end of the input (or after a fatal error) */
+        Row next() throws IOException {
+            String line;
+            while ((line = reader.readLine()) != null && fatal.get() == null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
+                if (out.isDone(row.key)) {
+                    stats.skipped.incrementAndGet();
+                    step(bar, stats);
+                    continue;
+                }
+                if (row.error != null) {
+                    out.write(row.key, row.error);
+                    stats.errors.incrementAndGet();
+                    step(bar, stats);
+                    continue;
+                }
+                return row;
+            }
+            return null;
+        }
+    }
+
     private record Row(String key, String customId, String method, String url, JsonNode body, String prompt, ObjectNode error) {
     }
 
@@ -452,31 +487,15 @@ final class BatchCommand implements Runnable {
         Stats stats = new Stats();
         boolean showBar = progress != null ? progress : ProgressBars.isTerminal();
         ProgressBar bar = showBar ? ProgressBars.create(err, "batch", rows, " rows", 1) : null;
-        Map<String, Integer> seen = new HashMap<>();
         Chunk chunk = new Chunk(1);
         Semaphore slots = new Semaphore(CHUNKS_IN_FLIGHT);
         java.util.concurrent.atomic.AtomicReference<Throwable> fatal = new java.util.concurrent.atomic.AtomicReference<>();
         try (ExecutorService runner = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("argon-batch-job-", 1).daemon().factory())) {
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(open(input), StandardCharsets.UTF_8), 1 << 16)) {
-                String line;
-                int lineNo = 0;
-                while ((line = reader.readLine()) != null && fatal.get() == null) {
-                    lineNo++;
-                    if (line.isBlank()) {
-                        continue;
-                    }
-                    Row row = text ? textRow(line, lineNo) : jsonRow(line, lineNo, seen);
-                    if (out.isDone(row.key)) {
-                        stats.skipped.incrementAndGet();
-                        step(bar, stats);
-                        continue;
-                    }
-                    if (row.error != null) {
-                        out.write(row.key, row.error);
-                        stats.errors.incrementAndGet();
-                        step(bar, stats);
-                        continue;
-                    }
+                PendingRows pending = new PendingRows(reader, text, out, stats, bar, fatal);
+                Row row;
+                while ((row = pending.next()) != null) {
+                    int lineNo = pending.lineNo;
                     try {
                         CompletionApi.Prepared prepared = prepare(api, row, textRequest);
                         List<GenerationRequest> choices = api.generations(prepared);
