@@ -214,6 +214,9 @@ final class BenchCommand implements Runnable {
                         err.println("argon: comparing with " + llama.describe());
                     }
                 }
+                if (guidance.active()) {
+                    GuidanceBench.checkNegativePrompt(model, kvType, guidance); // before any test runs
+                }
                 String type = dominantType(path);
                 String name = model.config().architecture() + " " + humanCount(model.parameterCount()) + " " + type;
                 for (int d : depths) {

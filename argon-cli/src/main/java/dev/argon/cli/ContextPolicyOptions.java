@@ -44,6 +44,7 @@ final class ContextPolicyOptions {
      * @throws ArgonException naming the flags if they conflict or are out of range
      */
     ContextPolicy policy(Tokenizer tokenizer, int ctx) {
+        merge.checkSentenceFlags();
         boolean h2o = heavy >= 0;
         boolean merging = merge.given();
         boolean streaming = !merge.selectsSentences() && (sinks >= 0 || (window > 0 && !h2o && !merging));

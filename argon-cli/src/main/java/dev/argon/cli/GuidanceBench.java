@@ -57,7 +57,8 @@ final class GuidanceBench {
         err.printf(Locale.ROOT, "argon: %s greedy and %s, alternating, %d threads ...%n", label, cfg, threads);
         SamplingParams greedy = SamplingParams.greedy();
         greedy = greedy.withLogitBias(RunOptions.endOfGenerationBan(model.tokenizer(), greedy));
-        GenerationRequest plain = new GenerationRequest(PromptText.plain(""), n, greedy, List.of(), false, -1);
+        // addSpecial: the negative prompt gets BOS as in generate (the prompt ids are given, so only it is tokenized)
+        GenerationRequest plain = new GenerationRequest(PromptText.plain(""), n, greedy, List.of(), true, -1);
         GenerationRequest[] reqs = {plain, plain.withGuidance(guidance)};
         Generator[] g = {new Generator(model, kvType), new Generator(model, kvType)};
         int ctx = PROMPT_TOKENS + n + 2;
@@ -83,6 +84,17 @@ final class GuidanceBench {
                         BenchCommand.mean(tps[0]), BenchCommand.sd(tps[0]), null, null),
                 new BenchCommand.Row(name, bytes, model.parameterCount(), type, threads, 1, label + " " + cfg,
                         BenchCommand.mean(tps[1]), BenchCommand.sd(tps[1]), null, null));
+    }
+
+    /**
+     * Tokenizes the negative prompt as the guided rows will, before any test runs.
+     *
+     * @throws dev.argon.ArgonException if it is empty and the model adds no BOS token
+     */
+    static void checkNegativePrompt(LanguageModel model, KvCache.Precision kvType, Guidance guidance) {
+        GenerationRequest req = new GenerationRequest(PromptText.plain(""), 1, SamplingParams.greedy(), List.of(), true, -1)
+                .withGuidance(guidance);
+        new Generator(model, kvType).tokenizeNegativePrompt(req, PROMPT_TOKENS + 3);
     }
 
     /** @return the median of {@code v} (the mean of the middle two for an even count) */

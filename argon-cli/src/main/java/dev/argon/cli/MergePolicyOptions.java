@@ -63,6 +63,14 @@ final class MergePolicyOptions {
         return policy != null;
     }
 
+    /** @throws ArgonException if a SentenceKV flag is given without {@code --kv-policy sentencekv} (it would change nothing) */
+    void checkSentenceFlags() {
+        if (!selectsSentences() && (budget != null || query != null)) {
+            throw new ArgonException((budget != null ? "--sentencekv-budget " + budget : "--sentencekv-query " + query)
+                    + " applies to --kv-policy sentencekv" + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
+        }
+    }
+
     /** @return whether --kv-policy sentencekv is given (then --kv-sink is its sinks) */
     boolean selectsSentences() {
         return policy != null && policy.trim().equalsIgnoreCase("sentencekv");

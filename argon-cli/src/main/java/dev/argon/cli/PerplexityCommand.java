@@ -91,6 +91,7 @@ final class PerplexityCommand implements Runnable {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
         }
         ContextPolicy policy = ContextPolicy.NONE;
+        merge.checkSentenceFlags();
         if (merge.given()) {
             if (heavy >= 0) {
                 throw new ArgonException("--kv-policy " + merge.policy + " cannot be combined with --kv-heavy; choose one");

@@ -96,6 +96,10 @@ class BenchCommandTest {
             assertThat(bad.exitCode()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(bad.err()).startsWith("argon: error: --cfg-scale measures greedy decoding of one sequence");
         }
+        // without a negative prompt the unconditional row starts from BOS alone, as in generate
+        CliRun bosOnly = CliRun.of("bench", "-m", m, "-p", "0", "-n", "3", "-r", "1", "-t", "1", "--cfg-scale", "1.5");
+        assertThat(bosOnly.exitCode()).as(bosOnly.err()).isZero();
+        assertThat(bosOnly.out()).contains("| tg3 cfg=1.5 |");
         CliRun negativeAlone = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "--cfg-negative-prompt", "sad");
         assertThat(negativeAlone.err()).startsWith("argon: error: --cfg-negative-prompt needs --cfg-scale");
         CliRun outOfRange = CliRun.of("bench", "-m", m, "-p", "0", "-n", "4", "--cfg-scale", "-1");

@@ -95,6 +95,12 @@ class PerplexityCommandTest {
         CliRun other = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "kvmerger", "--sentencekv-budget", "8");
         assertThat(other.exitCode()).isEqualTo(2);
         assertThat(other.err()).contains("--sentencekv-budget 8 applies to --kv-policy sentencekv, not 'kvmerger'");
+        for (String cmd : new String[]{"generate", "perplexity"}) { // without any --kv-policy the flag would change nothing
+            CliRun alone = cmd.equals("generate") ? CliRun.of(cmd, "-m", model, "-p", "Hi", "-n", "4", "--sentencekv-query", "sentence")
+                    : CliRun.of(cmd, "-m", model, "-f", text, "-c", "64", "--sentencekv-query", "sentence");
+            assertThat(alone.exitCode()).as(cmd).isEqualTo(2);
+            assertThat(alone.err()).as(cmd).startsWith("argon: error: --sentencekv-query sentence applies to --kv-policy sentencekv, which is not given");
+        }
         CliRun heavy = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "sentencekv", "--kv-heavy", "4");
         assertThat(heavy.exitCode()).isEqualTo(2);
         assertThat(heavy.err()).contains("choose one");
