@@ -64,8 +64,9 @@ public final class SamplerChain {
         }
         p.validateVocabulary(vocabSize);
         long seed = p.seed();
-        while (seed == SamplingParams.RANDOM_SEED) {
-            seed = ThreadLocalRandom.current().nextLong();
+        if (seed == SamplingParams.RANDOM_SEED) {
+            // non-negative: the reported seed can be given back as --seed / "seed" and is never -1 ("random")
+            seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
         }
         List<SamplerStep> steps = new ArrayList<>();
         if (!p.logitBias().isEmpty()) {

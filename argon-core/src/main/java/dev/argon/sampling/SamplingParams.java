@@ -24,7 +24,7 @@ import java.util.TreeMap;
  *     presence and frequency) look at, {@code >= -1}; {@code 0} disables all three, {@code -1}
  *     means every token accepted by the chain (the whole context when the caller accepts the
  *     prompt and every generated token)
- * @param seed random seed; {@link #RANDOM_SEED} ({@code -1}) asks the chain to pick one, which
+ * @param seed random seed; {@link #RANDOM_SEED} ({@code -1}) asks the chain to pick a non-negative one, which
  *     {@link SamplerChain#seed()} then reports so that the run can be repeated
  * @param presencePenalty OpenAI presence penalty, in logits, {@code -2 <= x <= 2}; subtracted once
  *     from the logit of every token that occurs in the look-back window; {@code 0} disables
