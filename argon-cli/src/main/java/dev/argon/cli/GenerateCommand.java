@@ -101,8 +101,11 @@ final class GenerateCommand implements Runnable {
         request = request.withGuidance(new Guidance(cfgScale,
                 new PromptText(cfgNegativePrompt == null ? "" : cfgNegativePrompt, parseSpecial, null)));
         request = request.withSpeculation(speculation.params());
-        SpeculationOptions.checkPolicy(request.speculation(), run.contextPolicy);
         run.validate(request);
+        SpeculationOptions.checkPolicy(request.speculation(), run.contextPolicy);
+        if (backspaceToken < -1) {
+            throw new ArgonException("--backspace-token is " + backspaceToken + "; expected a token id (0 or more), or -1 for none");
+        }
         boolean backtrack = !banStrings.isEmpty() || backspaceToken != -1;
         if (request.speculation().active() && (request.guided() || reward.active() || backtrack)) {
             throw new ArgonException("speculative decoding (--spec, -md) cannot be combined with --cfg-scale, --reward-model,"
@@ -157,6 +160,7 @@ final class GenerateCommand implements Runnable {
                 path.getFileName(), model.config().architecture(), model.parameterCount(),
                 (System.nanoTime() - loadStart) / 1e9, ctx, nThreads);
         run.printKvCache(model, ctx, request.guided() ? 2 : 1, err);
+        reward.printLoaded(err);
         if (echo) {
             out.print(text);
             out.flush();

@@ -284,8 +284,6 @@ final class ServeCommand implements Callable<Integer> {
                 // GenARM: every request is steered, one generation at a time (the reward models run beside the base)
                 server.ready(model, template, new RewardEngine(opts.generator(model, ctx)
                         .withRewards(reward.load(opts.modelOptions(), rewardModels)), ctx, queue));
-                err.printf(Locale.ROOT, "argon: every request is steered by %d reward model%s (GenARM, beta %s), one at a time%n",
-                        rewardModels.size(), rewardModels.size() == 1 ? "" : "s", reward.beta);
             } else {
                 BatchingEngine engine = new BatchingEngine(model, new dev.argon.generate.BatchScheduler.Options(parallel, ctx,
                         precision, queue, BatchingEngine.STEP_TOKENS, !noPrefixCache, opts.contextPolicy.policy(model.tokenizer(), ctx))
@@ -321,7 +319,11 @@ final class ServeCommand implements Callable<Integer> {
                     path.getFileName(), model.config().architecture(), model.parameterCount(),
                     (System.nanoTime() - loadStart) / 1e9, ctx, parallel, parallel == 1 ? "" : "s", opts.threadCount());
             opts.printKvCache(model, ctx, parallel, err);
-            if (!reward.active() && !(model instanceof dev.argon.model.TextEncoder)) {
+            if (reward.active()) {
+                reward.printLoaded(err);
+                err.printf(Locale.ROOT, "argon: every request is steered by %d reward model%s (GenARM, beta %s), one at a time%n",
+                        rewardModels.size(), rewardModels.size() == 1 ? "" : "s", reward.beta());
+            } else if (!(model instanceof dev.argon.model.TextEncoder)) {
                 printKvPool(model, ctx, err);
             }
             err.println("argon: serving " + id + " at " + server.url() + "/v1 (OpenAI-compatible; Ctrl-C to stop)");

@@ -39,6 +39,14 @@ class SteeringCommandTest {
         CliRun steered = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "1", "--seed", "4",
                 "--reward-model", q8, "--reward-beta", "0.2");
         assertThat(steered.exitCode()).as(steered.err()).isZero();
+        // one notice line for the reward model, after the base model's load line
+        java.util.List<String> rewardLines = steered.err().lines().filter(l -> l.startsWith("argon: reward model ")).toList();
+        assertThat(rewardLines).hasSize(1);
+        assertThat(rewardLines.getFirst()).matches("argon: reward model stories260K-q8_0\\.ggufv2\\.gguf \\(llama, 292800 parameters,"
+                + " 0\\.\\d\\d MiB\\) loaded in \\d+\\.\\d\\d s; steers with GenARM at weight 1\\.0, beta 0\\.2");
+        assertThat(steered.err().indexOf("argon: reward model ")).isGreaterThan(steered.err().indexOf("argon: stories260K.gguf (llama"));
+        assertThat(plain.err()).doesNotContain("reward model");
+        assertThat(zero.err()).contains("steers with GenARM at weight 0.0, beta 1.0");
         assertThat(zero.out()).isEqualTo(plain.out());
         assertThat(steered.out()).isNotEqualTo(plain.out());
         CliRun tiny = CliRun.of("generate", "-m", STORIES, "-n", "5", "--reward-model",
@@ -81,7 +89,9 @@ class SteeringCommandTest {
         };
         int code = cl.execute(concat(new String[]{"serve", "-m", STORIES, "--port", "0", "-c", "256", "-t", "1", "--parallel", "2"}, flags));
         assertThat(code).as(err.toString(utf8)).isZero();
-        assertThat(err.toString(utf8)).contains("steered by 1 reward model (GenARM, beta 0.5)");
+        assertThat(err.toString(utf8)).contains("steered by 1 reward model (GenARM, beta 0.5)")
+                .contains("argon: reward model stories260K-q8_0.ggufv2.gguf (llama, 292800 parameters, ")
+                .contains("steers with GenARM at weight -1.0, beta 0.5");
         assertThat(answers.getFirst().statusCode()).as(answers.getFirst().body()).isEqualTo(200);
         String text = new com.fasterxml.jackson.databind.ObjectMapper().readTree(answers.getFirst().body())
                 .at("/choices/0/text").textValue();
