@@ -170,6 +170,10 @@ final class BatchCommand implements Runnable {
         }
         GenerationRequest textRequest = new GenerationRequest("", nPredict, run.sampling(), stop, true, parseSpecial).withSpeculation(spec);
         run.validate(textRequest);
+        if (run.contextPolicy.evicts()) { // the batch engine keeps every row: such a flag would change nothing
+            throw new ArgonException("--context-shift, --kv-sink, --kv-window, --kv-heavy and --kv-policy are not supported by argon batch"
+                    + " (each row has a full KV cache of -c tokens); use argon generate or argon serve for them");
+        }
         long rows = countRows(input);
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();

@@ -18,24 +18,81 @@ final class ContextPolicyOptions {
             description = "Prompt tokens kept by --context-shift, after BOS (default: ${DEFAULT-VALUE}).")
     int keep;
 
-    @Option(names = "--kv-sink", paramLabel = "S", defaultValue = "-1",
+    @Option(names = "--kv-sink", paramLabel = "S",
             description = "Attention sinks: keep the first S tokens and the last --kv-window tokens, evicting the oldest in between (StreamingLLM); generation goes on.")
-    int sinks;
+    Integer sinks;
 
-    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0",
-            description = "Recent tokens kept with --kv-sink or --kv-heavy (default: the context minus the sinks or heavy hitters).")
-    int window;
+    @Option(names = "--kv-window", paramLabel = "W",
+            description = "Recent tokens kept with --kv-sink, --kv-heavy or --kv-policy (default: the context minus the sinks or heavy"
+                    + " hitters; " + MergePolicyOptions.DEFAULT_WINDOW + " with --kv-policy).")
+    Integer window;
 
-    @Option(names = "--kv-heavy", paramLabel = "H", defaultValue = "-1",
+    @Option(names = "--kv-heavy", paramLabel = "H",
             description = "H2O: keep the H older tokens that received the most attention plus the last --kv-window tokens, evicting the least attended; generation goes on.")
-    int heavy;
+    Integer heavy;
 
     @picocli.CommandLine.Mixin
     MergePolicyOptions merge = new MergePolicyOptions();
 
     /** @return whether a flag asks for a policy that evicts tokens from a full cache */
     boolean evicts() {
-        return contextShift || sinks >= 0 || heavy >= 0 || window > 0 || merge.given();
+        return contextShift || sinks != null || heavy != null || window != null || merge.given();
+    }
+
+    /**
+     * The checks that need no model: ranges, flags that go together, conflicting policies. Commands call it before
+     * loading the model ({@link #policy} calls it too).
+     *
+     * @throws ArgonException naming the flags
+     */
+    void check() {
+        merge.checkSentenceFlags();
+        checkValues(sinks, window, heavy);
+        if (keep < 0) {
+            throw new ArgonException("--keep is " + keep + "; expected >= 0 prompt tokens");
+        }
+        boolean streaming = !merge.selectsSentences() && sinks != null;
+        if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (heavy != null ? 1 : 0) + (merge.given() ? 1 : 0) > 1) {
+            throw new ArgonException("--context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways to handle"
+                    + " a full context, and so is --kv-policy; choose one");
+        }
+        if (keep != 0 && !contextShift) {
+            throw new ArgonException("--keep " + keep + " applies to --context-shift, which is not given");
+        }
+        checkWindowAlone(sinks, window, heavy, merge.given());
+        if (merge.given()) {
+            merge.check(sinks);
+        }
+    }
+
+    /**
+     * The ranges of {@code --kv-sink}, {@code --kv-window} and {@code --kv-heavy} (null: not given).
+     *
+     * @throws ArgonException naming the flag and the value
+     */
+    static void checkValues(Integer sinks, Integer window, Integer heavy) {
+        if (sinks != null && sinks < 0) {
+            throw new ArgonException("--kv-sink is " + sinks + "; expected >= 0 attention sinks");
+        }
+        if (window != null && window < 1) {
+            throw new ArgonException("--kv-window is " + window + "; expected >= 1 recent tokens");
+        }
+        if (heavy != null && heavy < 1) {
+            throw new ArgonException("--kv-heavy is " + heavy + "; expected at least 1 heavy-hitter token");
+        }
+    }
+
+    /**
+     * A window alone keeps nothing: it is the recent part of StreamingLLM, H2O or a {@code --kv-policy}.
+     *
+     * @param policyGiven whether {@code --kv-policy} is given
+     * @throws ArgonException if {@code --kv-window} is given without a flag that keeps a window
+     */
+    static void checkWindowAlone(Integer sinks, Integer window, Integer heavy, boolean policyGiven) {
+        if (window != null && sinks == null && heavy == null && !policyGiven) {
+            throw new ArgonException("--kv-window " + window + " needs --kv-sink S (StreamingLLM: --kv-sink 0 keeps no sinks),"
+                    + " --kv-heavy H (H2O) or --kv-policy P; alone it changes nothing");
+        }
     }
 
     /**
@@ -44,27 +101,16 @@ final class ContextPolicyOptions {
      * @throws ArgonException naming the flags if they conflict or are out of range
      */
     ContextPolicy policy(Tokenizer tokenizer, int ctx) {
-        merge.checkSentenceFlags();
-        boolean h2o = heavy >= 0;
+        check();
+        boolean h2o = heavy != null;
         boolean merging = merge.given();
-        boolean streaming = !merge.selectsSentences() && (sinks >= 0 || (window > 0 && !h2o && !merging));
-        if ((contextShift ? 1 : 0) + (streaming ? 1 : 0) + (h2o ? 1 : 0) + (merging ? 1 : 0) > 1) {
-            throw new ArgonException("--context-shift, --kv-sink/--kv-window and --kv-heavy/--kv-window are different ways to handle"
-                    + " a full context, and so is --kv-policy; choose one");
-        }
-        if (keep < 0 || window < 0 || sinks < -1 || heavy < -1) {
-            throw new ArgonException("--keep, --kv-sink, --kv-heavy and --kv-window must be >= 0; got " + keep + ", " + sinks + ", "
-                    + heavy + ", " + window);
-        }
-        if (keep != 0 && !contextShift) {
-            throw new ArgonException("--keep " + keep + " applies to --context-shift, which is not given");
-        }
+        boolean streaming = !merge.selectsSentences() && sinks != null;
         ContextPolicy p;
         if (merging) {
             return merge.policy(window, sinks, ctx);
         }
         if (h2o) {
-            p = ContextPolicy.heavyHitters(heavy, window > 0 ? window : Math.max(1, ctx - heavy));
+            p = ContextPolicy.heavyHitters(heavy, window != null ? window : Math.max(1, ctx - heavy));
         } else if (contextShift) {
             int[] empty = tokenizer.encode("", true, false);
             boolean bos = empty.length > 0 && empty[0] == tokenizer.bos();
@@ -75,8 +121,7 @@ final class ContextPolicyOptions {
             }
             p = ContextPolicy.shift(keep + (bos ? 1 : 0));
         } else if (streaming) {
-            int s = Math.max(0, sinks);
-            p = ContextPolicy.streaming(s, window > 0 ? window : Math.max(1, ctx - s));
+            p = ContextPolicy.streaming(sinks, window != null ? window : Math.max(1, ctx - sinks));
         } else {
             return ContextPolicy.NONE;
         }

@@ -77,40 +77,47 @@ final class MergePolicyOptions {
     }
 
     /**
-     * @param window --kv-window (0: the default)
-     * @param sinks --kv-sink (-1: not given)
+     * The checks that need no model: the policy's name, its flags and {@code --kv-sink} (SentenceKV's only).
+     *
+     * @param sinks --kv-sink (null: not given)
+     * @throws ArgonException naming the flag if a value is out of range or the policy unknown
+     */
+    void check(Integer sinks) {
+        checkSentenceFlags();
+        String name = policy.trim().toLowerCase(Locale.ROOT);
+        if (!name.equals("minicache") && !name.equals("kvmerger") && !name.equals("sentencekv")) {
+            throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache, kvmerger or sentencekv"
+                    + " (H2O is --kv-heavy H --kv-window W, StreamingLLM --kv-sink S --kv-window W)");
+        }
+        if (sinks != null && !selectsSentences()) {
+            throw new ArgonException("--kv-policy " + policy + " cannot be combined with --kv-sink; choose one");
+        }
+        if (sinks != null && sinks < 0) {
+            throw new ArgonException("--kv-sink is " + sinks + "; expected >= 0 attention sinks");
+        }
+        if (budget != null && budget < 0) {
+            throw new ArgonException("--sentencekv-budget is " + budget + "; expected >= 0 tokens");
+        }
+        if (query != null && !query.equals("token") && !query.equals("sentence")) {
+            throw new ArgonException("--sentencekv-query is '" + query + "'; expected token or sentence");
+        }
+    }
+
+    /**
+     * @param window --kv-window (null: the default)
+     * @param sinks --kv-sink (null: not given)
      * @return the policy the flags ask for
      * @throws ArgonException naming the flag if a value is out of range or the policy unknown
      */
-    ContextPolicy policy(int window, int sinks, int ctx) {
-        int w = window > 0 ? window : Math.min(DEFAULT_WINDOW, ctx);
-        if (budget != null && !selectsSentences()) {
-            throw new ArgonException("--sentencekv-budget " + budget + " applies to --kv-policy sentencekv, not '" + policy + "'");
-        }
-        if (query != null && !selectsSentences()) {
-            throw new ArgonException("--sentencekv-query " + query + " applies to --kv-policy sentencekv, not '" + policy + "'");
-        }
-        if (sinks >= 0 && !selectsSentences()) {
-            throw new ArgonException("--kv-policy " + policy + " cannot be combined with --kv-sink; choose one");
-        }
+    ContextPolicy policy(Integer window, Integer sinks, int ctx) {
+        check(sinks);
+        int w = window != null ? window : Math.min(DEFAULT_WINDOW, ctx);
         ContextPolicy p = switch (policy.trim().toLowerCase(Locale.ROOT)) {
             case "minicache" -> ContextPolicy.miniCache(w, new ContextPolicy.Merge(start, t, gamma, 0, 0));
             case "kvmerger" -> ContextPolicy.kvMerger(w, new ContextPolicy.Merge(-1, 0, 0, epsilon, sigma));
-            case "sentencekv" -> {
-                if (budget != null && budget < 0) {
-                    throw new ArgonException("--sentencekv-budget is " + budget + "; expected >= 0 tokens");
-                }
-                if (sinks < -1) {
-                    throw new ArgonException("--kv-sink is " + sinks + "; expected >= 0");
-                }
-                if (query != null && !query.equals("token") && !query.equals("sentence")) {
-                    throw new ArgonException("--sentencekv-query is '" + query + "'; expected token or sentence");
-                }
-                yield ContextPolicy.sentenceKv(sinks >= 0 ? sinks : Math.min(DEFAULT_SINKS, ctx), w,
-                        new ContextPolicy.Select(budget != null ? budget : DEFAULT_BUDGET, "sentence".equals(query)));
-            }
-            default -> throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache, kvmerger or sentencekv"
-                    + " (H2O is --kv-heavy H --kv-window W, StreamingLLM --kv-sink S --kv-window W)");
+            case "sentencekv" -> ContextPolicy.sentenceKv(sinks != null ? sinks : Math.min(DEFAULT_SINKS, ctx), w,
+                    new ContextPolicy.Select(budget != null ? budget : DEFAULT_BUDGET, "sentence".equals(query)));
+            default -> throw new IllegalStateException(policy); // check() names the policies
         };
         p.validate(ctx);
         return p;

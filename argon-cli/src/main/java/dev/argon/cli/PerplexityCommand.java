@@ -52,16 +52,18 @@ final class PerplexityCommand implements Runnable {
     @Mixin
     CacheTypeOptions cache;
 
-    @Option(names = "--kv-sink", paramLabel = "S", defaultValue = "-1",
+    @Option(names = "--kv-sink", paramLabel = "S",
             description = "Score with a KV cache of S attention sinks plus --kv-window recent tokens (StreamingLLM) instead of the whole chunk.")
-    int sinks;
+    Integer sinks;
 
-    @Option(names = "--kv-window", paramLabel = "W", defaultValue = "0", description = "Recent tokens kept with --kv-sink or --kv-heavy (kept exact with --kv-policy).")
-    int window;
+    @Option(names = "--kv-window", paramLabel = "W",
+            description = "Recent tokens kept with --kv-sink or --kv-heavy (needed there), or with --kv-policy (kept exact; default "
+                    + MergePolicyOptions.DEFAULT_WINDOW + ").")
+    Integer window;
 
-    @Option(names = "--kv-heavy", paramLabel = "H", defaultValue = "-1",
+    @Option(names = "--kv-heavy", paramLabel = "H",
             description = "Score with an H2O cache: the H most attended older tokens plus --kv-window recent ones.")
-    int heavy;
+    Integer heavy;
 
     @picocli.CommandLine.Mixin
     MergePolicyOptions merge = new MergePolicyOptions();
@@ -92,20 +94,25 @@ final class PerplexityCommand implements Runnable {
         }
         ContextPolicy policy = ContextPolicy.NONE;
         merge.checkSentenceFlags();
+        ContextPolicyOptions.checkValues(sinks, window, heavy);
+        ContextPolicyOptions.checkWindowAlone(sinks, window, heavy, merge.given());
         if (merge.given()) {
-            if (heavy >= 0) {
+            if (heavy != null) {
                 throw new ArgonException("--kv-policy " + merge.policy + " cannot be combined with --kv-heavy; choose one");
             }
             policy = merge.policy(window, sinks, ctx);
-        } else if (heavy >= 0) {
-            if (window < 1 || sinks >= 0) {
-                throw new ArgonException("--kv-heavy H needs --kv-window W (W >= 1) and no --kv-sink; got window " + window);
+        } else if (heavy != null) {
+            if (sinks != null) {
+                throw new ArgonException("--kv-heavy and --kv-sink are different caches (H2O, StreamingLLM); choose one");
+            }
+            if (window == null) {
+                throw new ArgonException("--kv-heavy " + heavy + " needs --kv-window W, the recent tokens kept beside the heavy hitters");
             }
             policy = ContextPolicy.heavyHitters(heavy, window);
             policy.validate(ctx);
-        } else if (sinks >= 0 || window > 0) {
-            if (window < 1 || sinks < 0) {
-                throw new ArgonException("--kv-sink S and --kv-window W go together (S >= 0, W >= 1); got " + sinks + " and " + window);
+        } else if (sinks != null) {
+            if (window == null) {
+                throw new ArgonException("--kv-sink " + sinks + " needs --kv-window W, the recent tokens kept beside the sinks");
             }
             policy = ContextPolicy.streaming(sinks, window);
             policy.validate(ctx);
@@ -134,7 +141,8 @@ final class PerplexityCommand implements Runnable {
                     values.flagName(), perToken, perToken * (double) rows / (1 << 20), rows,
                     policy.compresses() ? " exact (" + policy + "; older rows merged, see 'KV stored' below)"
                     : policy.selectsSentences() ? " (" + policy + ": every row kept, each query reads at most "
-                            + (policy.keep() + policy.budget() + policy.window()) + ")"
+                            + (policy.keep() + policy.budget() + policy.window()) + "; "
+                            + RunOptions.sentenceIndexBytes(c.nLayers(), c.kvDim()) + ")"
                     : policy.unbounded() ? " (" + policy + ", " + String.format(Locale.ROOT, "%.1fx", ctx / (double) rows) + " less than -c " + ctx + ")" : "");
             Perplexity.Result r;
             long start = System.nanoTime();

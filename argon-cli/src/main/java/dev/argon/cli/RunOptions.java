@@ -86,10 +86,11 @@ final class RunOptions {
     }
 
     /**
-     * Validates a request built from these options and the context flag, naming flags rather than
-     * library fields in the error.
+     * Validates a request built from these options, the context flag and the context policy flags (what needs no
+     * model), naming flags rather than library fields in the error.
      */
     void validate(GenerationRequest request) {
+        contextPolicy.check();
         if (contextSize < 0) {
             throw new ArgonException("context size (-c) is " + contextSize + "; expected 0 (model default) or a positive number of tokens");
         }
@@ -126,7 +127,13 @@ final class RunOptions {
         err.printf(Locale.ROOT, "argon: KV cache %s: %d bytes per token, %.2f MiB for %d x %d tokens%s%n", type.flagName(), perToken,
                 perToken * (double) ctx * sequences / (1 << 20), sequences, ctx,
                 policy.compresses() ? "; " + policy + ", older tokens merged" : policy.unbounded() ? "; when full: " + policy
-                : policy.selectsSentences() ? "; " + policy + " read per query" : "");
+                : policy.selectsSentences() ? "; " + policy + " read per query; " + sentenceIndexBytes(c.nLayers(), c.kvDim()) : "");
+    }
+
+    /** @return the load line's part for the SentenceKV index of one cache: bytes per sentence and per token */
+    static String sentenceIndexBytes(int nLayers, int kvDim) {
+        return "SentenceKV index: " + dev.argon.kv.SentenceIndex.bytesPerSentence(nLayers, kvDim) + " bytes per sentence + "
+                + dev.argon.kv.SentenceIndex.BYTES_PER_ROW + " per token";
     }
 
     /** @return a generator for {@code model} with the KV cache type and context policy of the flags */

@@ -157,6 +157,62 @@ class OptionErrorsTest {
         assertThat(serve.err()).contains("argon: error: --spec/-md: this model (bert) is a text encoder for embeddings");
     }
 
+    @Test
+    void outOfRangeKvValuesAndAWindowAloneAreErrorsBeforeTheModelLoads() {
+        // the model does not exist: the flag errors come first, so they are checked before loading
+        String none = tmp.resolve("none.gguf").toString();
+        String[][] commands = {{"generate", "-m", none, "-p", "hi"}, {"chat", "-m", none}, {"serve", "-m", none, "--port", "0"},
+                {"perplexity", "-m", none, "-f", tmp.resolve("none.txt").toString()}};
+        for (String[] cmd : commands) {
+            assertCleanError(run(cmd, "--kv-sink", "2", "--kv-window", "0"), "--kv-window is 0; expected >= 1 recent tokens");
+            assertCleanError(run(cmd, "--kv-sink", "-1", "--kv-window", "8"), "--kv-sink is -1; expected >= 0 attention sinks");
+            assertCleanError(run(cmd, "--kv-heavy", "-1", "--kv-window", "8"), "--kv-heavy is -1; expected at least 1");
+            assertCleanError(run(cmd, "--kv-window", "8"),
+                    "--kv-window 8 needs --kv-sink S (StreamingLLM: --kv-sink 0 keeps no sinks), --kv-heavy H (H2O) or --kv-policy P");
+            assertCleanError(run(cmd, "--kv-policy", "sentencekv", "--kv-sink", "-1"), "--kv-sink is -1; expected >= 0 attention sinks");
+        }
+        // batch has the flags (shared with generate) but no context policy: refused rather than ignored
+        assertCleanError(CliRun.of("batch", "-m", none, "-i", none, "-o", tmp.resolve("o.jsonl").toString(), "--kv-sink", "4",
+                "--kv-window", "8"), "--context-shift, --kv-sink, --kv-window, --kv-heavy and --kv-policy are not supported by argon batch");
+    }
+
+    @Test
+    void validWindowsStillWork() {
+        // sinks 0 + window is StreamingLLM without sinks; --kv-window with --kv-policy sets its exact window
+        CliRun noSinks = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-c", "32",
+                "--ignore-eos", "--kv-sink", "0", "--kv-window", "28");
+        assertThat(noSinks.exitCode()).as(noSinks.err()).isZero();
+        assertThat(noSinks.err()).contains("when full: sinks 0 + window 28").contains("generated 40 tokens");
+        CliRun merged = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "4", "--temp", "0", "-c", "32",
+                "--kv-policy", "kvmerger", "--kv-window", "8");
+        assertThat(merged.exitCode()).as(merged.err()).isZero();
+        assertThat(merged.err()).contains("exact window 8");
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "8", "--temp", "0", "-c", "32");
+        assertThat(plain.exitCode()).as(plain.err()).isZero();
+        assertThat(plain.err()).contains("KV cache f16").doesNotContain("when full");
+    }
+
+    @Test
+    void rewardAndBackspaceValuesThatMakeNoSenseAreErrors() {
+        String none = tmp.resolve("none.gguf").toString();
+        for (String[] cmd : new String[][]{{"generate", "-m", none, "-p", "hi"}, {"serve", "-m", none, "--port", "0"}}) {
+            // given explicitly, even the default value is an error without a reward model
+            assertCleanError(run(cmd, "--reward-beta", "1"),
+                    "--reward-beta needs --reward-model FILE: it applies to the reward models, and none is given (--reward-beta 1.0)");
+            assertCleanError(run(cmd, "--reward-weight", "-1"), "--reward-weight needs --reward-model FILE");
+            assertCleanError(run(cmd, "--reward-model", STORIES, "--reward-beta", "0"),
+                    "--reward-beta is 0.0; expected a finite number > 0 (smaller steers harder)");
+            assertCleanError(run(cmd, "--reward-model", STORIES, "--reward-beta", "-2"), "--reward-beta is -2.0; expected a finite number > 0");
+        }
+        assertCleanError(run(new String[]{"generate", "-m", none, "-p", "hi"}, "--backspace-token", "-2"),
+                "--backspace-token is -2; expected a token id (0 or more), or -1 for none");
+        // -1 is documented as "none": the same text as without the flag
+        CliRun off = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "8", "--temp", "0", "--backspace-token", "-1");
+        CliRun plain = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "8", "--temp", "0");
+        assertThat(off.exitCode()).as(off.err()).isZero();
+        assertThat(off.out()).isEqualTo(plain.out());
+    }
+
     private static CliRun run(String[] base, String... more) {
         String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
         System.arraycopy(more, 0, all, base.length, more.length);

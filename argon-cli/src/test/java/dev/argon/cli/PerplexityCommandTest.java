@@ -81,14 +81,17 @@ class PerplexityCommandTest {
         CliRun r = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--chunks", "1", "-ctk", "f32", "-ctv", "f32",
                 "--kv-policy", "sentencekv", "--kv-sink", "2", "--kv-window", "6", "--sentencekv-budget", "8");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.err()).contains("SentenceKV: sinks 2 + sentences within 8 tokens + window 6: every row kept, each query reads at most 16");
+        // stories260K: 5 layers, kvDim 32 (F32 cache: 1280 bytes per token): key sums of 4 * 32 * 5 = 640 bytes per sentence
+        assertThat(r.err()).contains("SentenceKV: sinks 2 + sentences within 8 tokens + window 6: every row kept, each query reads at most 16;"
+                + " SentenceKV index: 640 bytes per sentence + 1 per token)").contains("1280 bytes per token");
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("SentenceKV: a query read (\\d+\\.\\d) of (\\d+\\.\\d) cached rows").matcher(r.err());
         assertThat(m.find()).as(r.err()).isTrue();
         assertThat(Double.parseDouble(m.group(1))).isLessThan(Double.parseDouble(m.group(2))).isLessThanOrEqualTo(16);
         CliRun gen = CliRun.of("generate", "-m", model, "-p", "Once upon a time. The cat sat.", "-n", "24", "-c", "64", "--kv-policy", "sentencekv",
                 "--kv-window", "4", "--sentencekv-budget", "4");
         assertThat(gen.exitCode()).as(gen.err()).isZero();
-        assertThat(gen.err()).contains("SentenceKV: sinks 4 + sentences within 4 tokens + window 4 read per query");
+        assertThat(gen.err()).contains("SentenceKV: sinks 4 + sentences within 4 tokens + window 4 read per query;"
+                + " SentenceKV index: 640 bytes per sentence + 1 per token");
         CliRun budget = CliRun.of("perplexity", "-m", model, "-f", text, "-c", "64", "--kv-policy", "sentencekv", "--sentencekv-budget", "-5");
         assertThat(budget.exitCode()).isEqualTo(2);
         assertThat(budget.err()).contains("argon: error: --sentencekv-budget is -5; expected >= 0 tokens").doesNotContain("Exception");

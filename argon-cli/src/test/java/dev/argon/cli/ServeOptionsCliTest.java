@@ -121,7 +121,8 @@ class ServeOptionsCliTest {
                 {"--cors-origin", "localhost:3000", "--cors-origin 'localhost:3000' is not an origin"},
                 {"--alias", " ", "--alias is empty"},
                 {"--chat-template", "{% if %}", "--chat-template: "},
-                {"--kv-window", "100", "--kv-sink 0 + --kv-window 100 = 100 tokens do not fit in the context of 64 (-c)"},
+                {"--kv-window", "100", "--kv-window 100 needs --kv-sink S (StreamingLLM: --kv-sink 0 keeps no sinks), --kv-heavy H"},
+                {"--kv-sink=0", "--kv-window=100", "--kv-sink 0 + --kv-window 100 = 100 tokens do not fit in the context of 64 (-c)"},
         };
         for (String[] c : cases) {
             CliRun r = CliRun.of("serve", "-m", model, "--port", "0", "-t", "1", "-c", "64", c[0], c[1]);

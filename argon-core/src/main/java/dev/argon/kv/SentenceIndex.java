@@ -359,7 +359,19 @@ public final class SentenceIndex {
 
     /** @return bytes held for the sentences: {@code 4 · kvDim} per sentence and layer, one per marked row */
     public long storedBytes() {
-        return 4L * kvDim * nLayers * sentences + marked;
+        return bytesPerSentence(nLayers, kvDim) * sentences + (long) BYTES_PER_ROW * marked;
+    }
+
+    /** Bytes the index holds per row whose token is known (its sentence mark). */
+    public static final int BYTES_PER_ROW = 1;
+
+    /**
+     * @param nLayers layers of the cache
+     * @param kvDim values per cached row of a layer
+     * @return bytes the index holds per sentence: its key sums, {@code 4 · kvDim} per layer
+     */
+    public static long bytesPerSentence(int nLayers, int kvDim) {
+        return (long) Float.BYTES * kvDim * nLayers;
     }
 
     /**
