@@ -76,19 +76,8 @@ public final class Main implements Runnable {
         cl.registerConverter(float.class, ArgumentConverters::finiteFloat).registerConverter(Float.class, ArgumentConverters::finiteFloat);
         cl.registerConverter(double.class, ArgumentConverters::finiteDouble).registerConverter(Double.class, ArgumentConverters::finiteDouble);
         cl.setParameterExceptionHandler((ex, a) -> {
-            CommandLine c = ex.getCommandLine();
-            String hint = "";
-            if (ex instanceof CommandLine.UnmatchedArgumentException
-                    && c.getCommandSpec().positionalParameters().isEmpty()
-                    && c.getCommandSpec().findOption("--prompt") != null) {
-                hint = " (the prompt goes after -p: -p \"TEXT\")";
-            } else if (ex instanceof CommandLine.MissingParameterException
-                    && !c.getCommandSpec().positionalParameters().isEmpty()
-                    && java.util.Arrays.stream(a).anyMatch(x -> x.startsWith("-") && c.getCommandSpec().findOption(x) == null)) {
-                hint = " (text that starts with '-' goes after '--': " + c.getCommandSpec().qualifiedName() + " -- -x)";
-            }
-            err.println("argon: error: " + ParameterErrors.message(ex, a) + hint);
-            err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
+            err.println("argon: error: " + ParameterErrors.message(ex, a));
+            err.println(hint(ex, a));
             return USAGE_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
@@ -101,6 +90,35 @@ public final class Main implements Runnable {
             return 1;
         });
         return cl;
+    }
+
+    /**
+     * The one hint line under a usage error: what to do for the two common slips (a prompt without -p, text that starts
+     * with '-'), and where the usage is.
+     *
+     * @param args the whole command line
+     */
+    static String hint(CommandLine.ParameterException ex, String[] args) {
+        CommandLine c = ex.getCommandLine();
+        String name = c.getCommandSpec().qualifiedName();
+        String help = "'" + name + " --help' for usage.";
+        if (ex instanceof CommandLine.UnmatchedArgumentException u
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().getFirst().startsWith("-") // not an unknown option
+                && c.getCommandSpec().positionalParameters().isEmpty()
+                && c.getCommandSpec().findOption("--prompt") != null) {
+            return "Try -p \"TEXT\" (the prompt goes after -p), or " + help;
+        }
+        if (ex instanceof CommandLine.MissingParameterException && !c.getCommandSpec().positionalParameters().isEmpty()) {
+            for (String x : args) {
+                if (x.equals("--")) {
+                    break;
+                }
+                if (x.startsWith("-") && !x.equals("-") && c.getCommandSpec().findOption(x.replaceFirst("=.*", "")) == null) {
+                    return "Try '" + name + " -- " + x + "' if " + x + " is text (text that starts with '-' goes after '--'), or " + help;
+                }
+            }
+        }
+        return "Try " + help;
     }
 
     private final Streams streams;

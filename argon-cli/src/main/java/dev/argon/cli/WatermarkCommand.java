@@ -27,9 +27,13 @@ final class WatermarkCommand implements Runnable {
     @ParentCommand
     Main parent;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public void run() {
-        throw new ArgonException("missing subcommand: use 'argon watermark detect --key KEY FILE...'");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "missing subcommand: use 'argon watermark detect --key KEY FILE...'");
     }
 
     /**
@@ -73,8 +77,11 @@ final class WatermarkCommand implements Runnable {
                 description = "Also score windows of N tokens (half-overlapping), for texts only partly watermarked; 0 = off.")
         int window;
 
-        @Parameters(paramLabel = "FILE", arity = "1..*", description = "UTF-8 text files to test.")
+        @Parameters(paramLabel = "FILE", arity = "1..*", description = "UTF-8 text files to test; - = standard input.")
         List<Path> files;
+
+        /** Standard input, for the file {@code -} (tests set their own). */
+        java.io.InputStream stdin = System.in;
 
         @Override
         public void run() {
@@ -88,8 +95,16 @@ final class WatermarkCommand implements Runnable {
             }
             try (GgufFile f = GgufFile.open(modelOption.resolve())) {
                 Tokenizer tok = Tokenizers.fromGguf(f);
+                String stdinText = null;
                 for (Path file : files) {
-                    int[] ids = tok.encode(TextFiles.readUtf8(file, "text file"), false, false);
+                    String text;
+                    if (file.toString().equals("-")) {
+                        stdinText = stdinText != null ? stdinText : TextFiles.readUtf8(stdin, "text from standard input (-)");
+                        text = stdinText;
+                    } else {
+                        text = TextFiles.readUtf8(file, "text file");
+                    }
+                    int[] ids = tok.encode(text, false, false);
                     if (synthid) {
                         TournamentDetector detector = new TournamentDetector(tournament);
                         TournamentDetector.Score s = detector.detect(ids);

@@ -42,6 +42,32 @@ class BadInputTest {
     }
 
     @Test
+    void everyUsageErrorHasExactlyOneHintLine() {
+        String[][] cases = {
+                {"generate", "--bogus"}, {"generate", "Hello"}, {"bench", "--bogus"}, {"bench", "-p", "x"}, {"serve", "--port"},
+                {"serve", "--bogus"}, {"batch"}, {"batch", "--bogus"}, {"watermark"}, {"watermark", "detect"},
+                {"watermark", "detect", "--key", "k", "--bogus"}, {"tokenize", "-x"}, {"bogus"}, {},
+        };
+        for (String[] c : cases) {
+            CliRun r = CliRun.of(c);
+            String what = String.join(" ", c) + ": " + r.err();
+            assertThat(r.exitCode()).as(what).isEqualTo(2);
+            java.util.List<String> lines = r.err().lines().toList();
+            assertThat(lines).as(what).hasSize(2);
+            assertThat(lines.get(0)).as(what).startsWith("argon: error: ").doesNotContain("Try ").doesNotContain("--help");
+            assertThat(lines.get(1)).as(what).startsWith("Try ").endsWith(" --help' for usage.");
+        }
+        // an unknown option is not a misplaced prompt; a word is
+        assertThat(CliRun.of("generate", "--bogus").err().lines().toList().get(1)).isEqualTo("Try 'argon generate --help' for usage.");
+        assertThat(CliRun.of("generate", "Hello").err().lines().toList().get(1))
+                .isEqualTo("Try -p \"TEXT\" (the prompt goes after -p), or 'argon generate --help' for usage.");
+        assertThat(CliRun.of("tokenize", "-x").err().lines().toList().get(1))
+                .startsWith("Try 'argon tokenize -- -x' if -x is text (text that starts with '-' goes after '--')");
+        assertThat(CliRun.of("watermark").err()).startsWith("argon: error: missing subcommand: use 'argon watermark detect")
+                .endsWith("Try 'argon watermark --help' for usage." + System.lineSeparator());
+    }
+
+    @Test
     void truncatedModel() throws IOException {
         byte[] all = Files.readAllBytes(TestFiles.model("tinyllamas/stories260K/stories260K.gguf"));
         Path p = Files.write(tmp.resolve("cut.gguf"), Arrays.copyOf(all, all.length - 1000));

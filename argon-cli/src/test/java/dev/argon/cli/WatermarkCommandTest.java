@@ -46,6 +46,28 @@ class WatermarkCommandTest {
     }
 
     @Test
+    void detectReadsStandardInputForDash(@TempDir Path dir) throws Exception {
+        CliRun marked = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "120", "--temp", "1", "--seed", "5",
+                "--watermark", "k");
+        assertThat(marked.exitCode()).as(marked.err()).isZero();
+        Path file = Files.writeString(dir.resolve("marked.txt"), marked.out(), StandardCharsets.UTF_8);
+        CliRun fromFile = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "k", file.toString());
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        picocli.CommandLine cl = Main.commandLine(new java.io.PrintStream(out, true, StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        WatermarkCommand.Detect detect = (WatermarkCommand.Detect) cl.getSubcommands().get("watermark").getSubcommands().get("detect").getCommand();
+        detect.stdin = new java.io.ByteArrayInputStream(marked.out().getBytes(StandardCharsets.UTF_8));
+        // '-' given twice reads standard input once and scores the same text twice
+        int code = cl.execute("watermark", "detect", "-m", STORIES, "--key", "k", "-", file.toString(), "-");
+        assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        String[] lines = out.toString(StandardCharsets.UTF_8).split("\\R");
+        String score = fromFile.out().strip().substring(file.toString().length()); // ": scored ... watermarked"
+        assertThat(score).contains(" scored ").endsWith(" watermarked");
+        assertThat(lines).containsExactly("-" + score, file + score, "-" + score);
+    }
+
+    @Test
     void theSynthIdSchemeIsDetectedWithItsKeyAndScheme(@TempDir Path dir) throws Exception {
         CliRun marked = CliRun.of("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "200", "--temp", "1", "--seed", "3",
                 "--watermark", "my key", "--watermark-scheme", "synthid");
