@@ -132,7 +132,10 @@ record ByteRowGroups(int n, int groups, byte[] bytes, float[] scales) implements
     /**
      * {@link #dot} for four tokens (activations at {@code xo + k * xs}, results at
      * {@code out[oo + k * os ..]}, k = 0..3): each chunk loaded and widened once for all four; per
-     * token the operations of {@link #dot}, so the same bits.
+     * token the operations of {@link #dot}, so the same bits. {@link #pairSums} is written out here:
+     * as a call it can fall outside C2's inlining budget in a method this large
+     * ({@code NodeCountInliningCutoff}), and vectors passed to a call that is not inlined are boxed
+     * (Q4_0's four-token kernel ran 3.5-10x slower that way).
      */
     static void dot4(ByteRowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
         int nb = gs.n / QK;
@@ -151,10 +154,18 @@ record ByteRowGroups(int n, int groups, byte[] bytes, float[] scales) implements
             for (int k = 0; k < 16; k += 2) {
                 ShortVector q0 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * k).convertShape(VectorOperators.B2S, GS, 0);
                 ShortVector q1 = (ShortVector) ByteVector.fromArray(GB, by, base + 2 * G * (k + 1)).convertShape(VectorOperators.B2S, GS, 0);
-                s0 = pairSums(s0, q0, q1, xp[p0 + k0 + k], xp[p0 + k0 + k + 1]);
-                s1 = pairSums(s1, q0, q1, xp[p1 + k0 + k], xp[p1 + k0 + k + 1]);
-                s2 = pairSums(s2, q0, q1, xp[p2 + k0 + k], xp[p2 + k0 + k + 1]);
-                s3 = pairSums(s3, q0, q1, xp[p3 + k0 + k], xp[p3 + k0 + k + 1]);
+                IntVector v0 = q0.mul(IntVector.broadcast(GI, xp[p0 + k0 + k]).reinterpretAsShorts())
+                        .add(q1.mul(IntVector.broadcast(GI, xp[p0 + k0 + k + 1]).reinterpretAsShorts())).reinterpretAsInts();
+                s0 = s0.add(v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v0.lanewise(VectorOperators.ASHR, 16));
+                IntVector v1 = q0.mul(IntVector.broadcast(GI, xp[p1 + k0 + k]).reinterpretAsShorts())
+                        .add(q1.mul(IntVector.broadcast(GI, xp[p1 + k0 + k + 1]).reinterpretAsShorts())).reinterpretAsInts();
+                s1 = s1.add(v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v1.lanewise(VectorOperators.ASHR, 16));
+                IntVector v2 = q0.mul(IntVector.broadcast(GI, xp[p2 + k0 + k]).reinterpretAsShorts())
+                        .add(q1.mul(IntVector.broadcast(GI, xp[p2 + k0 + k + 1]).reinterpretAsShorts())).reinterpretAsInts();
+                s2 = s2.add(v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v2.lanewise(VectorOperators.ASHR, 16));
+                IntVector v3 = q0.mul(IntVector.broadcast(GI, xp[p3 + k0 + k]).reinterpretAsShorts())
+                        .add(q1.mul(IntVector.broadcast(GI, xp[p3 + k0 + k + 1]).reinterpretAsShorts())).reinterpretAsInts();
+                s3 = s3.add(v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v3.lanewise(VectorOperators.ASHR, 16));
             }
             FloatVector scale = FloatVector.fromArray(F, sc, sb);
             acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(scale.mul(xd[b0 + b]), acc0);

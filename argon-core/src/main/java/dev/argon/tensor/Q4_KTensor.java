@@ -487,7 +487,8 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
     private static final int SN = Simd.SN;
     private static final VectorSpecies<Integer> SNI = VectorSpecies.of(int.class, Simd.SNS.vectorShape());
 
-    private final GroupedRows<RowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2);
+    private final GroupedRows<RowGroups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2,
+            this::groupDot4);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
@@ -621,6 +622,66 @@ public final class Q4_KTensor extends Tensor implements ScalarDot {
         }
         acc0.intoArray(out, oo);
         acc1.intoArray(out, oo + os);
+    }
+
+    /**
+     * {@link #groupDot} for four tokens (activations at {@code xo + k * xs}, results at
+     * {@code out[oo + k * os ..]}, k = 0..3), each chunk unpacked once for all four; per token the
+     * operations of {@link #groupDot}, so the same bits. No helper calls (C2's inlining budget:
+     * see {@link Q4_0Tensor}'s four-token kernel).
+     */
+    private void groupDot4(RowGroups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int nb = gs.n() / 32;
+        byte[] nib = gs.nibbles();
+        float[] sc = gs.scales();
+        float[] mn = gs.mins();
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        float[] xsum = x.sum;
+        int base = g * nb * 16 * G;
+        int sb = g * nb * G;
+        int p0 = xo / 2, p1 = (xo + xs) / 2, p2 = (xo + 2 * xs) / 2, p3 = (xo + 3 * xs) / 2;
+        int x0 = xo / 32, x1 = (xo + xs) / 32, x2 = (xo + 2 * xs) / 32, x3 = (xo + 3 * xs) / 32;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < nb; b++, base += 16 * G, sb += G, p0 += 16, p1 += 16, p2 += 16, p3 += 16, x0++, x1++, x2++, x3++) {
+            ShortVector a0 = ShortVector.zero(SNS), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, nib, base + 2 * G * k)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SNS, 0);
+                ShortVector lo = q.and((short) 0x0F);
+                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4);
+                a0 = a0.add(lo.mul(IntVector.broadcast(SNI, xp[p0 + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[p0 + 2 * k + 1]).reinterpretAsShorts()));
+                a1 = a1.add(lo.mul(IntVector.broadcast(SNI, xp[p1 + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[p1 + 2 * k + 1]).reinterpretAsShorts()));
+                a2 = a2.add(lo.mul(IntVector.broadcast(SNI, xp[p2 + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[p2 + 2 * k + 1]).reinterpretAsShorts()));
+                a3 = a3.add(lo.mul(IntVector.broadcast(SNI, xp[p3 + 2 * k]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(SNI, xp[p3 + 2 * k + 1]).reinterpretAsShorts()));
+            }
+            FloatVector scale = FloatVector.fromArray(F, sc, sb);
+            FloatVector min = FloatVector.fromArray(F, mn, sb);
+            IntVector v0 = a0.reinterpretAsInts();
+            acc0 = scale.fma((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(v0.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0), min.mul(-xsum[x0]))
+                    .fma(FloatVector.broadcast(F, xd[x0]), acc0);
+            IntVector v1 = a1.reinterpretAsInts();
+            acc1 = scale.fma((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(v1.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0), min.mul(-xsum[x1]))
+                    .fma(FloatVector.broadcast(F, xd[x1]), acc1);
+            IntVector v2 = a2.reinterpretAsInts();
+            acc2 = scale.fma((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(v2.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0), min.mul(-xsum[x2]))
+                    .fma(FloatVector.broadcast(F, xd[x2]), acc2);
+            IntVector v3 = a3.reinterpretAsInts();
+            acc3 = scale.fma((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(v3.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0), min.mul(-xsum[x3]))
+                    .fma(FloatVector.broadcast(F, xd[x3]), acc3);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+        acc2.intoArray(out, oo + 2 * os);
+        acc3.intoArray(out, oo + 3 * os);
     }
 
     /**

@@ -457,7 +457,8 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
     private record Groups(int n, int groups, byte[] bytes, float[] factors) implements GroupedRows.Layout {
     }
 
-    private final GroupedRows<Groups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2);
+    private final GroupedRows<Groups> grouped = new GroupedRows<>(QK, this::buildGroups, this::groupDot, this::groupDot2,
+            this::groupDot4);
 
     @Override
     public int q8RowGroup(int cols, ThreadPool pool) {
@@ -582,6 +583,53 @@ public final class Q6_KTensor extends Tensor implements ScalarDot {
         }
         acc0.intoArray(out, oo);
         acc1.intoArray(out, oo + os);
+    }
+
+    /**
+     * {@link #groupDot} for four tokens (activations at {@code xo + k * xs}, results at
+     * {@code out[oo + k * os ..]}, k = 0..3), each chunk widened once for all four; per token the
+     * operations of {@link #groupDot}, so the same bits. No helper calls (C2's inlining budget:
+     * see {@link Q4_0Tensor}'s four-token kernel).
+     */
+    private void groupDot4(Groups gs, int g, Q8Activations x, int xo, int xs, float[] out, int oo, int os) {
+        int ns = gs.n / 16;
+        byte[] by = gs.bytes;
+        float[] f = gs.factors;
+        int[] xp = x.pairs;
+        float[] xd = x.d;
+        int base = g * ns * 16 * G;
+        int sb = g * ns * G;
+        int p0 = xo / 2, p1 = (xo + xs) / 2, p2 = (xo + 2 * xs) / 2, p3 = (xo + 3 * xs) / 2;
+        int x0 = xo / 32, x1 = (xo + xs) / 32, x2 = (xo + 2 * xs) / 32, x3 = (xo + 3 * xs) / 32;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int s = 0; s < ns; s++, base += 16 * G, sb += G, p0 += 8, p1 += 8, p2 += 8, p3 += 8) {
+            ShortVector a0 = ShortVector.zero(SNS), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < 8; k++) {
+                ShortVector q = (ShortVector) ByteVector.fromArray(SNB, by, base + 2 * G * k)
+                        .convertShape(VectorOperators.B2S, SNS, 0);
+                a0 = a0.add(q.mul(IntVector.broadcast(SNI, xp[p0 + k]).reinterpretAsShorts()));
+                a1 = a1.add(q.mul(IntVector.broadcast(SNI, xp[p1 + k]).reinterpretAsShorts()));
+                a2 = a2.add(q.mul(IntVector.broadcast(SNI, xp[p2 + k]).reinterpretAsShorts()));
+                a3 = a3.add(q.mul(IntVector.broadcast(SNI, xp[p3 + k]).reinterpretAsShorts()));
+            }
+            FloatVector factor = FloatVector.fromArray(F, f, sb);
+            IntVector v0 = a0.reinterpretAsInts();
+            acc0 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v0.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(factor.mul(xd[x0 + s / 2]), acc0);
+            IntVector v1 = a1.reinterpretAsInts();
+            acc1 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v1.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(factor.mul(xd[x1 + s / 2]), acc1);
+            IntVector v2 = a2.reinterpretAsInts();
+            acc2 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v2.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(factor.mul(xd[x2 + s / 2]), acc2);
+            IntVector v3 = a3.reinterpretAsInts();
+            acc3 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(v3.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(factor.mul(xd[x3 + s / 2]), acc3);
+        }
+        acc0.intoArray(out, oo);
+        acc1.intoArray(out, oo + os);
+        acc2.intoArray(out, oo + 2 * os);
+        acc3.intoArray(out, oo + 3 * os);
     }
 
     /**
