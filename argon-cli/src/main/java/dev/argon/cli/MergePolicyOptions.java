@@ -25,26 +25,27 @@ final class MergePolicyOptions {
                     + " most similar to it within --sentencekv-budget tokens and the last --kv-window.")
     String policy;
 
-    @Option(names = "--minicache-start", paramLabel = "S", defaultValue = "-1",
+    // null = not given (the default applies), so that a flag given without its policy can be refused
+    @Option(names = "--minicache-start", paramLabel = "S",
             description = "MiniCache: first merged layer; pairs (S,S+1), (S+2,S+3)... (default: the middle layer, L/2).")
-    int start;
+    Integer start;
 
-    @Option(names = "--minicache-t", paramLabel = "T", defaultValue = "0.6",
-            description = "MiniCache: SLERP interpolation parameter t, 0..1 (default: ${DEFAULT-VALUE}).")
-    double t;
+    @Option(names = "--minicache-t", paramLabel = "T",
+            description = "MiniCache: SLERP interpolation parameter t, 0..1 (default: 0.6).")
+    Double t;
 
-    @Option(names = "--minicache-gamma", paramLabel = "G", defaultValue = "0.05",
+    @Option(names = "--minicache-gamma", paramLabel = "G",
             description = "MiniCache: retention threshold γ, 0..1: tokens whose angular distance exceeds d_min + γ(d_max - d_min) stay"
-                    + " unmerged (default: ${DEFAULT-VALUE}).")
-    double gamma;
+                    + " unmerged (default: 0.05).")
+    Double gamma;
 
-    @Option(names = "--kvmerger-epsilon", paramLabel = "E", defaultValue = "0.9",
-            description = "KVMerger: cosine similarity a key needs with its predecessor to join its merging set (default: ${DEFAULT-VALUE}).")
-    double epsilon;
+    @Option(names = "--kvmerger-epsilon", paramLabel = "E",
+            description = "KVMerger: cosine similarity a key needs with its predecessor to join its merging set (default: 0.9).")
+    Double epsilon;
 
-    @Option(names = "--kvmerger-sigma", paramLabel = "S", defaultValue = "0",
-            description = "KVMerger: Gaussian kernel width σ in key units; 0 = the set's RMS distance to its pivot (default: ${DEFAULT-VALUE}).")
-    double sigma;
+    @Option(names = "--kvmerger-sigma", paramLabel = "S",
+            description = "KVMerger: Gaussian kernel width σ in key units; 0 = the set's RMS distance to its pivot (default: 0).")
+    Double sigma;
 
     @Option(names = "--sentencekv-budget", paramLabel = "B",
             description = "SentenceKV: token budget of the selected sentences per query, besides sinks and window (default: " + 256 + ").")
@@ -63,8 +64,23 @@ final class MergePolicyOptions {
         return policy != null;
     }
 
-    /** @throws ArgonException if a SentenceKV flag is given without {@code --kv-policy sentencekv} (it would change nothing) */
+    /**
+     * @throws ArgonException if a policy's flag is given without that policy ({@code --kv-policy minicache}, {@code kvmerger}
+     *     or {@code sentencekv}): it would change nothing
+     */
     void checkSentenceFlags() {
+        String name = policy == null ? null : policy.trim().toLowerCase(Locale.ROOT);
+        String miniCache = start != null ? "--minicache-start " + start : t != null ? "--minicache-t " + t
+                : gamma != null ? "--minicache-gamma " + gamma : null;
+        if (miniCache != null && !"minicache".equals(name)) {
+            throw new ArgonException(miniCache + " applies to --kv-policy minicache"
+                    + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
+        }
+        String kvMerger = epsilon != null ? "--kvmerger-epsilon " + epsilon : sigma != null ? "--kvmerger-sigma " + sigma : null;
+        if (kvMerger != null && !"kvmerger".equals(name)) {
+            throw new ArgonException(kvMerger + " applies to --kv-policy kvmerger"
+                    + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
+        }
         if (!selectsSentences() && (budget != null || query != null)) {
             throw new ArgonException((budget != null ? "--sentencekv-budget " + budget : "--sentencekv-query " + query)
                     + " applies to --kv-policy sentencekv" + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
@@ -113,8 +129,10 @@ final class MergePolicyOptions {
         check(sinks);
         int w = window != null ? window : Math.min(DEFAULT_WINDOW, ctx);
         ContextPolicy p = switch (policy.trim().toLowerCase(Locale.ROOT)) {
-            case "minicache" -> ContextPolicy.miniCache(w, new ContextPolicy.Merge(start, t, gamma, 0, 0));
-            case "kvmerger" -> ContextPolicy.kvMerger(w, new ContextPolicy.Merge(-1, 0, 0, epsilon, sigma));
+            case "minicache" -> ContextPolicy.miniCache(w, new ContextPolicy.Merge(start != null ? start : -1,
+                    t != null ? t : 0.6, gamma != null ? gamma : 0.05, 0, 0));
+            case "kvmerger" -> ContextPolicy.kvMerger(w, new ContextPolicy.Merge(-1, 0, 0,
+                    epsilon != null ? epsilon : 0.9, sigma != null ? sigma : 0));
             case "sentencekv" -> ContextPolicy.sentenceKv(sinks != null ? sinks : Math.min(DEFAULT_SINKS, ctx), w,
                     new ContextPolicy.Select(budget != null ? budget : DEFAULT_BUDGET, "sentence".equals(query)));
             default -> throw new IllegalStateException(policy); // check() names the policies

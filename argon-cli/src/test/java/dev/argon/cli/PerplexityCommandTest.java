@@ -104,6 +104,25 @@ class PerplexityCommandTest {
             assertThat(alone.exitCode()).as(cmd).isEqualTo(2);
             assertThat(alone.err()).as(cmd).startsWith("argon: error: --sentencekv-query sentence applies to --kv-policy sentencekv, which is not given");
         }
+        // MiniCache's and KVMerger's flags without their policy: refused before the model loads (even out of range)
+        String[][] orphans = {{"--minicache-t", "9", "--minicache-t 9.0 applies to --kv-policy minicache, which is not given"},
+                {"--minicache-start", "1", "--minicache-start 1 applies to --kv-policy minicache, which is not given"},
+                {"--kvmerger-epsilon", "0.5", "--kvmerger-epsilon 0.5 applies to --kv-policy kvmerger, which is not given"},
+                {"--kvmerger-sigma", "1", "--kvmerger-sigma 1.0 applies to --kv-policy kvmerger, which is not given"}};
+        for (String[] o : orphans) {
+            CliRun g = CliRun.of("generate", "-m", "nope.gguf", "-p", "Hi", "-n", "1", o[0], o[1]);
+            assertThat(g.exitCode()).as(o[0]).isEqualTo(2);
+            assertThat(g.err()).as(o[0]).startsWith("argon: error: " + o[2]);
+        }
+        CliRun wrongPolicy = CliRun.of("generate", "-m", "nope.gguf", "-p", "Hi", "-n", "1", "--kv-policy", "kvmerger", "--minicache-t", "0.5");
+        assertThat(wrongPolicy.exitCode()).isEqualTo(2);
+        assertThat(wrongPolicy.err()).startsWith("argon: error: --minicache-t 0.5 applies to --kv-policy minicache, not 'kvmerger'");
+        CliRun pplOrphan = CliRun.of("perplexity", "-m", "nope.gguf", "-f", text, "--kvmerger-sigma", "1");
+        assertThat(pplOrphan.exitCode()).isEqualTo(2);
+        assertThat(pplOrphan.err()).startsWith("argon: error: --kvmerger-sigma 1.0 applies to --kv-policy kvmerger");
+        CliRun serveOrphan = CliRun.of("serve", "-m", "nope.gguf", "--port", "0", "--kv-policy", "minicache", "--kvmerger-epsilon", "0.5");
+        assertThat(serveOrphan.exitCode()).isEqualTo(2);
+        assertThat(serveOrphan.err()).startsWith("argon: error: --kvmerger-epsilon 0.5 applies to --kv-policy kvmerger, not 'minicache'");
         CliRun heavy = CliRun.of("generate", "-m", model, "-p", "Hi", "-n", "4", "--kv-policy", "sentencekv", "--kv-heavy", "4");
         assertThat(heavy.exitCode()).isEqualTo(2);
         assertThat(heavy.err()).contains("choose one");
