@@ -26,7 +26,9 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of generate, chat, serve, bench, synth, inspect, tokenize, loadtest");
+        // every registered command (but help), in registration order, so that the list cannot fall behind
+        String names = String.join(", ", spec.subcommands().keySet().stream().filter(n -> !n.equals("help")).toList());
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of " + names);
     }
 
     public static void main(String[] args) {
@@ -82,7 +84,9 @@ public final class Main implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             if (ex instanceof ArgonException) {
+                // Argon's own checks (values, combinations, files): the same two lines as a picocli parse error
                 err.println("argon: error: " + ex.getMessage());
+                err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
                 return USAGE_ERROR;
             }
             err.println("argon: internal error: " + ex);

@@ -31,8 +31,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the model loads ({@code /health} answers 503 "loading" meanwhile). Up to {@code --parallel}
  * sequences run in one batched forward pass per step (continuous batching, {@link BatchingEngine}),
  * each with its own KV cache; further requests wait in a bounded queue. SIGTERM/Ctrl-C stops it
- * gracefully and exits 0. When the port is taken or the host cannot be bound it prints one line
- * saying so and exits 1.
+ * gracefully and exits 0. When the port is taken or cannot be bound it prints one line saying so and
+ * exits 1; a {@code --host} that is no address of this machine is a usage error (exit 2).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Serve a model over an OpenAI-compatible HTTP API, with continuous batching.",
@@ -158,7 +158,7 @@ final class ServeCommand implements Callable<Integer> {
     /**
      * Serves until stopped.
      *
-     * @return the exit code: 0 after a graceful stop, 1 when the host and port cannot be bound
+     * @return the exit code: 0 after a graceful stop, 1 when the port cannot be bound
      */
     @Override
     public Integer call() {
@@ -212,6 +212,9 @@ final class ServeCommand implements Callable<Integer> {
         try {
             server.start();
         } catch (OpenAiServer.ListenException e) {
+            if (e.badHost()) { // a mistyped --host is the user's, not the machine's: exit 2
+                throw new ArgonException("--host " + e.getMessage().replaceFirst("^cannot listen on host ", ""));
+            }
             err.println("argon: error: " + e.getMessage());
             return 1;
         } catch (RuntimeException e) {

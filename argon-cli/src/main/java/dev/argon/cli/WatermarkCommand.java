@@ -93,17 +93,20 @@ final class WatermarkCommand implements Runnable {
             if (window != 0 && window <= h + 1) {
                 throw new ArgonException("--window is " + window + "; expected 0 (off) or more than " + (h + 1) + " tokens");
             }
+            if (files.stream().filter(p -> p.toString().equals("-")).count() > 1) {
+                throw new ArgonException("- (standard input) is given more than once; it can be read only once");
+            }
+            // every file is read before any is scored: a missing one fails the run before the first result
+            List<String> texts = new java.util.ArrayList<>();
+            for (Path file : files) {
+                texts.add(file.toString().equals("-") ? TextFiles.readUtf8(stdin, "text from standard input (-)")
+                        : TextFiles.readUtf8(file, "text file"));
+            }
             try (GgufFile f = GgufFile.open(modelOption.resolve())) {
                 Tokenizer tok = Tokenizers.fromGguf(f);
-                String stdinText = null;
-                for (Path file : files) {
-                    String text;
-                    if (file.toString().equals("-")) {
-                        stdinText = stdinText != null ? stdinText : TextFiles.readUtf8(stdin, "text from standard input (-)");
-                        text = stdinText;
-                    } else {
-                        text = TextFiles.readUtf8(file, "text file");
-                    }
+                for (int i = 0; i < files.size(); i++) {
+                    Path file = files.get(i);
+                    String text = texts.get(i);
                     int[] ids = tok.encode(text, false, false);
                     if (synthid) {
                         TournamentDetector detector = new TournamentDetector(tournament);

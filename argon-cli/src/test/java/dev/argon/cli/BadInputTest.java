@@ -47,6 +47,8 @@ class BadInputTest {
                 {"generate", "--bogus"}, {"generate", "Hello"}, {"bench", "--bogus"}, {"bench", "-p", "x"}, {"serve", "--port"},
                 {"serve", "--bogus"}, {"batch"}, {"batch", "--bogus"}, {"watermark"}, {"watermark", "detect"},
                 {"watermark", "detect", "--key", "k", "--bogus"}, {"tokenize", "-x"}, {"bogus"}, {},
+                // Argon's own value and combination checks, not picocli's
+                {"generate", "-p", "hi", "--kv-window", "0"}, {"generate", "-p", "hi", "-f", "x.txt"},
         };
         for (String[] c : cases) {
             CliRun r = CliRun.of(c);
@@ -65,6 +67,10 @@ class BadInputTest {
                 .startsWith("Try 'argon tokenize -- -x' if -x is text (text that starts with '-' goes after '--')");
         assertThat(CliRun.of("watermark").err()).startsWith("argon: error: missing subcommand: use 'argon watermark detect")
                 .endsWith("Try 'argon watermark --help' for usage." + System.lineSeparator());
+        assertThat(CliRun.of().err().lines().toList().getFirst()).isEqualTo("argon: error: missing command: choose one of generate, chat,"
+                + " serve, bench, inspect, tokenize, synth, loadtest, perplexity, watermark, compress, decompress, rerank, embed, batch");
+        assertThat(CliRun.of("generate", "-p", "hi", "--kv-window", "0").err().lines().toList())
+                .containsExactly("argon: error: --kv-window is 0; expected >= 1 recent tokens", "Try 'argon generate --help' for usage.");
     }
 
     @Test

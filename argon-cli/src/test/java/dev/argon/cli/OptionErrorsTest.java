@@ -66,6 +66,10 @@ class OptionErrorsTest {
         assertCleanError(run(base, "--keep", "64"),
                 "--keep 64 leaves no room to evict in a context of 64 tokens (-c); it must be at most 61 (BOS is kept as well)");
         assertCleanError(run(base, "--keep", "62"), "--keep 62 leaves no room");
+        // StreamingLLM's sinks: only --kv-sink is named, not --keep (which is not given)
+        CliRun sink = CliRun.of("generate", "-m", STORIES, "-p", "hi", "-n", "2", "-c", "32", "--kv-sink", "40");
+        assertCleanError(sink, "--kv-sink 40 leaves no room to evict in a context of 32 tokens (-c)");
+        assertThat(sink.err()).doesNotContain("--keep");
         CliRun most = run(base, "--keep", "61");
         assertThat(most.exitCode()).as(most.err()).isZero();
     }

@@ -44,7 +44,8 @@ class RerankAndEmbedCommandTest {
         }
         CliRun bad = CliRun.of("embed", "-m", model, "--pooling", "max", "x");
         assertThat(bad.exitCode()).isEqualTo(2);
-        assertThat(bad.err()).isEqualTo("argon: error: pooling 'max' is not supported; expected mean, cls or last\n");
+        assertThat(bad.err()).isEqualTo("argon: error: pooling 'max' is not supported; expected mean, cls or last\n"
+                + "Try 'argon embed --help' for usage.\n");
         CliRun noQuery = CliRun.of("rerank", "-m", model, "doc");
         assertThat(noQuery.exitCode()).isEqualTo(2);
         assertThat(noQuery.err()).contains("--query");

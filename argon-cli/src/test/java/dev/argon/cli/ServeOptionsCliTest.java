@@ -150,6 +150,6 @@ class ServeOptionsCliTest {
         ((GenerateCommand) cl2.getSubcommands().get("generate").getCommand()).stdin = new ByteArrayInputStream(new byte[]{(byte) 0xff, 'a'});
         assertThat(cl2.execute("generate", "-m", model, "-f", "-", "-n", "2")).isEqualTo(Main.USAGE_ERROR);
         assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("argon: error: prompt from standard input (-f -) is not valid UTF-8"
-                + System.lineSeparator());
+                + System.lineSeparator() + "Try 'argon generate --help' for usage." + System.lineSeparator());
     }
 }

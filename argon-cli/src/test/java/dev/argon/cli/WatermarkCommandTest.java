@@ -58,13 +58,21 @@ class WatermarkCommandTest {
                 new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
         WatermarkCommand.Detect detect = (WatermarkCommand.Detect) cl.getSubcommands().get("watermark").getSubcommands().get("detect").getCommand();
         detect.stdin = new java.io.ByteArrayInputStream(marked.out().getBytes(StandardCharsets.UTF_8));
-        // '-' given twice reads standard input once and scores the same text twice
-        int code = cl.execute("watermark", "detect", "-m", STORIES, "--key", "k", "-", file.toString(), "-");
+        int code = cl.execute("watermark", "detect", "-m", STORIES, "--key", "k", "-", file.toString());
         assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
         String[] lines = out.toString(StandardCharsets.UTF_8).split("\\R");
         String score = fromFile.out().strip().substring(file.toString().length()); // ": scored ... watermarked"
         assertThat(score).contains(" scored ").endsWith(" watermarked");
-        assertThat(lines).containsExactly("-" + score, file + score, "-" + score);
+        assertThat(lines).containsExactly("-" + score, file + score);
+        // standard input can be read once: '-' twice is refused
+        CliRun twice = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "k", "-", "-");
+        assertThat(twice.exitCode()).isEqualTo(2);
+        assertThat(twice.err()).startsWith("argon: error: - (standard input) is given more than once; it can be read only once");
+        // every file is checked before any is scored: no result printed for the first one
+        CliRun missing = CliRun.of("watermark", "detect", "-m", STORIES, "--key", "k", file.toString(), dir.resolve("nope.txt").toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.out()).isEmpty();
+        assertThat(missing.err()).startsWith("argon: error: " + dir.resolve("nope.txt") + ": text file not found");
     }
 
     @Test

@@ -250,7 +250,7 @@ public record ContextPolicy(Kind kind, int keep, int window, Merge merge, Select
      */
     public void validate(int capacity) {
         if ((kind == Kind.SHIFT || kind == Kind.STREAMING) && keep > capacity - 2) {
-            throw new ArgonException("--keep / --kv-sink " + keep + " leaves no room to evict in a context of " + capacity
+            throw new ArgonException((kind == Kind.SHIFT ? "--keep " : "--kv-sink ") + keep + " leaves no room to evict in a context of " + capacity
                     + " tokens (-c); it must be at most " + (capacity - 2));
         }
         if (compresses() && window > capacity) {

@@ -61,8 +61,20 @@ public final class OpenAiServer implements AutoCloseable {
      * address of this machine or cannot be resolved, ...); the message says which, in one line.
      */
     public static final class ListenException extends RuntimeException {
+        private final boolean badHost;
+
         ListenException(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        ListenException(String message, Throwable cause, boolean badHost) {
             super(message, cause);
+            this.badHost = badHost;
+        }
+
+        /** @return whether the host itself is wrong (not an address, unknown, not this machine's): a user mistake */
+        public boolean badHost() {
+            return badHost;
         }
     }
 
@@ -267,7 +279,7 @@ public final class OpenAiServer implements AutoCloseable {
         String host = config.host();
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
-                return new ListenException("cannot listen on host '" + host + "': it is not an IP address or a known host name", e);
+                return new ListenException("cannot listen on host '" + host + "': it is not an IP address or a known host name", e, true);
             }
             if (t instanceof BindException b) {
                 String why = b.getMessage() == null ? "" : b.getMessage();
@@ -275,7 +287,7 @@ public final class OpenAiServer implements AutoCloseable {
                     return new ListenException("port " + config.port() + " on " + host + " is already in use", e);
                 }
                 if (why.contains("assign requested address")) {
-                    return new ListenException("cannot listen on host '" + host + "': it is not an address of this machine", e);
+                    return new ListenException("cannot listen on host '" + host + "': it is not an address of this machine", e, true);
                 }
                 return new ListenException("cannot listen on " + host + ":" + config.port() + ": " + why, e);
             }
