@@ -75,6 +75,25 @@ final class BatchCommand implements Runnable {
     /** --engine spark: default rows per Spark job ({@code --job-rows}); each job's rows are written when it ends. */
     static final int OFFLINE_CHUNK = 1024;
 
+    /**
+     * Hides the KV-policy flags (shared with generate through {@link RunOptions}) from {@code argon batch --help}: batch
+     * refuses them, so its help should not describe them as working. They stay accepted, so that the refusal names them.
+     *
+     * @param batch this command's command line
+     */
+    static void hideRefusedOptions(picocli.CommandLine batch) {
+        picocli.CommandLine.Model.CommandSpec spec = batch.getCommandSpec();
+        for (picocli.CommandLine.Model.OptionSpec o : List.copyOf(spec.options())) {
+            String n = o.longestName();
+            if (n.equals("--context-shift") || n.equals("--keep") || n.startsWith("--kv-sink") || n.startsWith("--kv-window")
+                    || n.startsWith("--kv-heavy") || n.startsWith("--kv-policy") || n.startsWith("--minicache-")
+                    || n.startsWith("--kvmerger-") || n.startsWith("--sentencekv-")) {
+                spec.remove(o);
+                spec.addOption(o.toBuilder().hidden(true).build());
+            }
+        }
+    }
+
     /** Input formats. */
     enum Format { auto, openai, text }
 
@@ -174,6 +193,7 @@ final class BatchCommand implements Runnable {
             throw new ArgonException("--context-shift, --kv-sink, --kv-window, --kv-heavy and --kv-policy are not supported by argon batch"
                     + " (each row has a full KV cache of -c tokens); use argon generate or argon serve for them");
         }
+        run.contextPolicy.check(); // and a policy's tuning flag without any policy: named, not ignored
         long rows = countRows(input);
         Path path = modelOption.resolve();
         long loadStart = System.nanoTime();

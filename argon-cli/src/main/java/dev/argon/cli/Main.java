@@ -77,6 +77,7 @@ public final class Main implements Runnable {
         cl.registerConverter(java.nio.file.Path.class, new ArgumentConverters.PathConverter());
         cl.registerConverter(float.class, ArgumentConverters::finiteFloat).registerConverter(Float.class, ArgumentConverters::finiteFloat);
         cl.registerConverter(double.class, ArgumentConverters::finiteDouble).registerConverter(Double.class, ArgumentConverters::finiteDouble);
+        BatchCommand.hideRefusedOptions(cl.getSubcommands().get("batch"));
         cl.setParameterExceptionHandler((ex, a) -> {
             err.println("argon: error: " + ParameterErrors.message(ex, a));
             err.println(hint(ex, a));

@@ -178,6 +178,15 @@ class OptionErrorsTest {
         // batch has the flags (shared with generate) but no context policy: refused rather than ignored
         assertCleanError(CliRun.of("batch", "-m", none, "-i", none, "-o", tmp.resolve("o.jsonl").toString(), "--kv-sink", "4",
                 "--kv-window", "8"), "--context-shift, --kv-sink, --kv-window, --kv-heavy and --kv-policy are not supported by argon batch");
+        assertCleanError(CliRun.of("batch", "-m", none, "-i", none, "-o", tmp.resolve("o.jsonl").toString(), "--minicache-t", "0.5"),
+                "--minicache-t 0.5 applies to --kv-policy minicache, which is not given");
+        // so its help does not describe them as working
+        CliRun help = CliRun.of("batch", "--help");
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).contains("--temp").contains("--parallel").doesNotContain("--context-shift").doesNotContain("--keep")
+                .doesNotContain("--kv-sink").doesNotContain("--kv-window").doesNotContain("--kv-heavy").doesNotContain("--kv-policy")
+                .doesNotContain("--minicache-").doesNotContain("--kvmerger-").doesNotContain("--sentencekv-");
+        assertThat(CliRun.of("generate", "--help").out()).contains("--kv-policy").contains("--minicache-t");
     }
 
     @Test
