@@ -44,7 +44,8 @@ public final class ModelLocator {
     /**
      * @param explicit the path given on the command line, or null
      * @return the model file to open (existence of an explicit path is checked by the loader)
-     * @throws ArgonException explaining how to name a model when none can be found
+     * @throws ArgonException explaining how to name a model when none can be found, or when
+     *                        {@code ARGON_MODELS_DIR} names something that is not a directory
      */
     public Path locate(String explicit) {
         if (explicit != null && !explicit.isBlank()) {
@@ -55,7 +56,13 @@ public final class ModelLocator {
             return Path.of(fromEnv);
         }
         String dirName = env.get("ARGON_MODELS_DIR");
-        Path dir = dirName != null && !dirName.isBlank() ? Path.of(dirName) : home.resolve(".argon").resolve("models");
+        boolean dirGiven = dirName != null && !dirName.isBlank();
+        Path dir = dirGiven ? Path.of(dirName) : home.resolve(".argon").resolve("models");
+        if (dirGiven && !Files.isDirectory(dir)) {
+            // a models directory that was named but is missing is a mistake, not a reason to fall back
+            throw new ArgonException("ARGON_MODELS_DIR is " + dir + ", which is not a directory; set it to the folder that holds"
+                    + " your .gguf models, or pass -m MODEL.gguf");
+        }
         if (Files.isDirectory(dir)) {
             Path preferred = dir.resolve(DEFAULT_MODEL);
             if (Files.isRegularFile(preferred)) {
