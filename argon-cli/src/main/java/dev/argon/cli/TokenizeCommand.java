@@ -44,6 +44,11 @@ final class TokenizeCommand implements Runnable {
         try (GgufFile f = GgufFile.open(modelOption.resolve())) {
             Tokenizer tok = Tokenizers.fromGguf(f);
             int[] ids = tok.encode(text, !noBos, parseSpecial);
+            if (ids.length >= 2 && ids[0] == tok.bos() && ids[1] == tok.bos() && tok.bos() >= 0) {
+                // llama.cpp warns the same way: the text's own BOS follows the one added for the model
+                parent.streams().err().println("argon: warning: the text starts with a BOS token and one is added"
+                        + " before it (two BOS); use --no-bos to keep only the text's");
+            }
             if (idsOnly) {
                 try {
                     out.println(new ObjectMapper().writeValueAsString(ids));

@@ -62,4 +62,16 @@ class VerbosePromptTest {
         String listed = LINE.matcher(g.err()).results().map(java.util.regex.MatchResult::group).reduce("", (a, b) -> a + b + "\n");
         assertThat(listed).isEqualTo(t.out().replace(System.lineSeparator(), "\n")).isNotEmpty();
     }
+
+    @Test
+    void tokenizeWarnsWhenTheTextsOwnBosFollowsTheAddedOne() {
+        String model = TestFiles.model(TINYLLAMA).toString();
+        CliRun twice = CliRun.of("tokenize", "-m", model, "--ids", "--parse-special", "--", "<s>hi");
+        assertThat(twice.exitCode()).as(twice.err()).isZero();
+        assertThat(twice.out().strip()).startsWith("[1,1,");
+        assertThat(twice.err()).contains("argon: warning: the text starts with a BOS token").contains("--no-bos");
+        CliRun once = CliRun.of("tokenize", "-m", model, "--ids", "--parse-special", "--no-bos", "--", "<s>hi");
+        assertThat(once.out().strip()).startsWith("[1,").doesNotStartWith("[1,1,");
+        assertThat(once.err()).doesNotContain("warning");
+    }
 }
