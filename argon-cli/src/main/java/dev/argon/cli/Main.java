@@ -111,6 +111,15 @@ public final class Main implements Runnable {
                 && !u.getUnmatched().isEmpty() && !u.getUnmatched().getFirst().startsWith("-") // not an unknown option
                 && c.getCommandSpec().positionalParameters().isEmpty()
                 && c.getCommandSpec().findOption("--prompt") != null) {
+            for (String x : args) {
+                if (x.equals("--")) {
+                    break;
+                }
+                if (x.equals("-p") || x.equals("--prompt") || x.startsWith("--prompt=")) {
+                    // -p was given: the stray words are the rest of an unquoted prompt
+                    return "Quote a prompt of several words: -p \"TEXT WITH SPACES\", or " + help;
+                }
+            }
             return "Try -p \"TEXT\" (the prompt goes after -p), or " + help;
         }
         if (ex instanceof CommandLine.MissingParameterException && !c.getCommandSpec().positionalParameters().isEmpty()) {

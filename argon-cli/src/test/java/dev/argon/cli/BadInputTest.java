@@ -35,6 +35,8 @@ class BadInputTest {
     void aPromptWithoutDashPSaysWhereItGoes() {
         assertCleanError(CliRun.of("generate", "-n", "4", "Hello"), "Unmatched argument", "'Hello'", "the prompt goes after -p");
         assertCleanError(CliRun.of("chat", "Hello"), "the prompt goes after -p");
+        // -p given, then unquoted words: the hint is about quoting, not about where the prompt goes
+        assertCleanError(CliRun.of("generate", "-p", "hi", "-n", "2", "extra", "words"), "Quote a prompt of several words");
         // commands without a --prompt option get no such hint
         CliRun r = CliRun.of("inspect", "a.gguf", "b.gguf");
         assertThat(r.exitCode()).isEqualTo(2);
