@@ -46,7 +46,7 @@ final class ContextPolicyOptions {
      * @throws ArgonException naming the flags
      */
     void check() {
-        merge.checkSentenceFlags();
+        merge.checkPolicyFlags();
         checkValues(sinks, window, heavy);
         if (keep < 0) {
             throw new ArgonException("--keep is " + keep + "; expected >= 0 prompt tokens");

@@ -68,23 +68,26 @@ final class MergePolicyOptions {
      * @throws ArgonException if a policy's flag is given without that policy ({@code --kv-policy minicache}, {@code kvmerger}
      *     or {@code sentencekv}): it would change nothing
      */
-    void checkSentenceFlags() {
+    void checkPolicyFlags() {
         String name = policy == null ? null : policy.trim().toLowerCase(Locale.ROOT);
         String miniCache = start != null ? "--minicache-start " + start : t != null ? "--minicache-t " + t
                 : gamma != null ? "--minicache-gamma " + gamma : null;
         if (miniCache != null && !"minicache".equals(name)) {
-            throw new ArgonException(miniCache + " applies to --kv-policy minicache"
-                    + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
+            throw wrongPolicy(miniCache, "minicache");
         }
         String kvMerger = epsilon != null ? "--kvmerger-epsilon " + epsilon : sigma != null ? "--kvmerger-sigma " + sigma : null;
         if (kvMerger != null && !"kvmerger".equals(name)) {
-            throw new ArgonException(kvMerger + " applies to --kv-policy kvmerger"
-                    + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
+            throw wrongPolicy(kvMerger, "kvmerger");
         }
         if (!selectsSentences() && (budget != null || query != null)) {
-            throw new ArgonException((budget != null ? "--sentencekv-budget " + budget : "--sentencekv-query " + query)
-                    + " applies to --kv-policy sentencekv" + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
+            throw wrongPolicy(budget != null ? "--sentencekv-budget " + budget : "--sentencekv-query " + query, "sentencekv");
         }
+    }
+
+    /** "FLAG applies to --kv-policy P, which is not given" (or ", not 'OTHER'"). */
+    private ArgonException wrongPolicy(String flag, String wanted) {
+        return new ArgonException(flag + " applies to --kv-policy " + wanted
+                + (policy == null ? ", which is not given" : ", not '" + policy + "'"));
     }
 
     /** @return whether --kv-policy sentencekv is given (then --kv-sink is its sinks) */
@@ -99,7 +102,7 @@ final class MergePolicyOptions {
      * @throws ArgonException naming the flag if a value is out of range or the policy unknown
      */
     void check(Integer sinks) {
-        checkSentenceFlags();
+        checkPolicyFlags();
         String name = policy.trim().toLowerCase(Locale.ROOT);
         if (!name.equals("minicache") && !name.equals("kvmerger") && !name.equals("sentencekv")) {
             throw new ArgonException("--kv-policy is '" + policy + "'; expected minicache, kvmerger or sentencekv"

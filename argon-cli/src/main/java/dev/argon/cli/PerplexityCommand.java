@@ -93,7 +93,7 @@ final class PerplexityCommand implements Runnable {
             throw new ArgonException("--kl-divergence needs --kl-divergence-base FILE (the reference written by an earlier run)");
         }
         ContextPolicy policy = ContextPolicy.NONE;
-        merge.checkSentenceFlags();
+        merge.checkPolicyFlags();
         ContextPolicyOptions.checkValues(sinks, window, heavy);
         ContextPolicyOptions.checkWindowAlone(sinks, window, heavy, merge.given());
         if (merge.given()) {
